@@ -1,0 +1,58 @@
+"""Wiring: build the long-lived parts (engine, fetcher, matchers, crawler) from settings.
+
+The only place that knows how the pieces fit together; the CLI and the daemon call it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Engine
+
+from monitor.crawl import Crawler, Matchers
+from monitor.fetch import Fetcher, FetchPolicy
+from monitor.match.brands import BrandMatcher, BrandSpec
+from monitor.match.language import LanguageDetector
+from monitor.settings import NetworkSettings, Settings
+from monitor.storage.db import make_engine
+from monitor.urlgate import UrlGate
+
+
+@dataclass
+class App:
+    settings: Settings
+    engine: Engine
+    fetcher: Fetcher
+    crawler: Crawler
+
+    async def aclose(self) -> None:
+        await self.fetcher.aclose()
+        self.engine.dispose()
+
+
+def fetch_policy(network: NetworkSettings) -> FetchPolicy:
+    return FetchPolicy(
+        user_agent=network.user_agent,
+        connect_timeout=network.connect_timeout,
+        read_timeout=network.read_timeout,
+        deadline=network.deadline,
+        max_bytes=network.max_bytes,
+        max_redirects=network.max_redirects,
+        min_host_interval=network.min_host_interval,
+        gate=UrlGate(
+            allow_private_networks=network.allow_private_networks,
+            allowed_hosts=frozenset(network.allowed_hosts),
+        ),
+    )
+
+
+def matchers(settings: Settings) -> Matchers:
+    specs = [BrandSpec(b.name, (b.name, *b.aliases), tuple(b.excludes)) for b in settings.brands]
+    return Matchers(BrandMatcher(specs), LanguageDetector(settings.crawl.languages))
+
+
+def build_app(settings: Settings, engine: Engine | None = None) -> App:
+    engine = engine or make_engine(settings.database)
+    fetcher = Fetcher(fetch_policy(settings.network))
+    crawler = Crawler(settings, engine, fetcher, matchers(settings))
+    return App(settings, engine, fetcher, crawler)

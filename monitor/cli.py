@@ -1,0 +1,403 @@
+"""The ``stormwatch`` command line (Typer). Every command accepts ``--config PATH``.
+
+Errors reach the user as one sentence on stderr and exit status 1 (configuration problems
+as one line each, key path first); ``--json`` gives machine-readable output.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from monitor.errors import ConfigError, StormwatchError
+from monitor.settings import DEFAULT_CONFIG, Settings, load_settings
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+db_app = typer.Typer(no_args_is_help=True, help="Database migrations.")
+posts_app = typer.Typer(no_args_is_help=True, help="Stored posts.")
+sources_app = typer.Typer(no_args_is_help=True, help="Configured sources and their health.")
+app.add_typer(db_app, name="db")
+app.add_typer(posts_app, name="posts")
+app.add_typer(sources_app, name="sources")
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--config", "-c", help="Settings file (default ./stormwatch.toml or $STORMWATCH_CONFIG)."
+    ),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+T = TypeVar("T")
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+def config_path(given: Path | None) -> Path:
+    return given or Path(os.environ.get("STORMWATCH_CONFIG") or DEFAULT_CONFIG)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn Stormwatch errors into one readable line each and exit 1 — no tracebacks."""
+    try:
+        yield
+    except ConfigError as exc:
+        err.print(f"error: {exc}:", markup=False)
+        for problem in exc.problems:
+            err.print(f"  {problem}", markup=False)
+        raise typer.Exit(1) from None
+    except StormwatchError as exc:
+        err.print(f"error: {exc}", markup=False)
+        raise typer.Exit(1) from None
+
+
+def settings_from(config: Path | None) -> Settings:
+    return load_settings(config_path(config))
+
+
+# --- init / check-config ---------------------------------------------------------------
+
+
+def example_config() -> str:
+    return (resources.files("monitor") / "data" / "stormwatch.example.toml").read_text("utf-8")
+
+
+@app.command()
+def init(
+    directory: Annotated[Path, typer.Argument(help="Where to write stormwatch.toml.")] = Path("."),
+    force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a commented starter config."""
+    target = directory / DEFAULT_CONFIG
+    if target.exists() and not force:
+        err.print(f"error: {target} exists (use --force to overwrite)", markup=False)
+        raise typer.Exit(1)
+    directory.mkdir(parents=True, exist_ok=True)
+    target.write_text(example_config(), encoding="utf-8")
+    out.print(f"wrote {target}; check it with: stormwatch check-config -c {target}", markup=False)
+
+
+@app.command("check-config")
+def check_config(config: ConfigOpt = None) -> None:
+    """List every problem with its key path; exit 1 if any."""
+    with user_errors():
+        settings = settings_from(config)
+    out.print(
+        f"{config_path(config)}: OK — {len(settings.brands)} brand(s), "
+        f"{len(settings.sources)} source(s), database {settings.database.url}",
+        markup=False,
+    )
+
+
+# --- database ---------------------------------------------------------------------------
+
+
+@db_app.command("upgrade")
+def db_upgrade(config: ConfigOpt = None) -> None:
+    """Apply migrations."""
+    from monitor.storage.db import current_revision, make_engine, upgrade
+
+    with user_errors():
+        engine = make_engine(settings_from(config).database)
+        upgrade(engine)
+        out.print(f"database at revision {current_revision(engine)}", markup=False)
+
+
+# --- crawl / run ----------------------------------------------------------------------
+
+
+@app.command()
+def crawl(
+    config: ConfigOpt = None,
+    once: Annotated[
+        bool, typer.Option("--once", help="One pass over the sources, then exit.")
+    ] = False,
+    source: Annotated[list[str] | None, typer.Option("--source", help="Only this source.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """One crawl pass over every source (or --source NAME), then exit."""
+    if not once:
+        err.print("error: use `stormwatch crawl --once` (the daemon is `stormwatch run`)")
+        raise typer.Exit(2)
+    with user_errors():
+        settings = settings_from(config)
+        names = source or [s.name for s in settings.sources if s.enabled]
+        for name in names:
+            settings.source(name)
+        reports = asyncio.run(_crawl_once(settings, names))
+    print_reports(reports, as_json)
+    if any(r.error for r in reports):
+        raise typer.Exit(1)
+
+
+async def _crawl_once(settings: Settings, names: list[str]) -> list[Any]:
+    from monitor.app import build_app
+    from monitor.storage.db import upgrade
+
+    application = build_app(settings)
+    try:
+        await asyncio.to_thread(upgrade, application.engine)
+        return await application.crawler.crawl(names, datetime.now(UTC))
+    finally:
+        await application.aclose()
+
+
+def print_reports(reports: list[Any], as_json: bool) -> None:
+    if as_json:
+        for r in reports:
+            row = {**vars(r), "new": len(r.new), "updated": len(r.updated)}
+            out.print(json.dumps(row, ensure_ascii=False), markup=False)
+        return
+    table = Table("source", "requests", "304", "new", "updated", "unchanged", "no brand", "result")
+    for r in reports:
+        result = r.skipped or (f"[red]{r.error_kind}: {r.error}[/red]" if r.error else "ok")
+        if r.warnings and not r.error:
+            result = f"ok, {len(r.warnings)} warning(s)"
+        table.add_row(
+            r.source, str(r.requests), str(r.not_modified), str(len(r.new)),
+            str(len(r.updated)), str(r.unchanged), str(r.unmatched), result,
+        )  # fmt: skip
+    out.print(table)
+
+
+@app.command()
+def run(
+    config: ConfigOpt = None,
+    tick: Annotated[float, typer.Option(help="Seconds between scheduling ticks.")] = 5.0,
+) -> None:
+    """The daemon: crawl every source on its interval until SIGTERM / Ctrl-C."""
+    from monitor import logs
+    from monitor.app import build_app
+    from monitor.scheduler import run_daemon
+    from monitor.storage.db import upgrade
+
+    with user_errors():
+        settings = settings_from(config)
+        logs.configure(settings.log)
+        application = build_app(settings)
+        upgrade(application.engine)
+        run_daemon(application, tick=tick)
+
+
+# --- posts ------------------------------------------------------------------------------
+
+
+def parse_since(value: str | None, now: datetime) -> datetime | None:
+    """``2h``, ``3d``, ``45m`` ago, or an ISO 8601 time."""
+    if not value:
+        return None
+    match = re.fullmatch(r"(\d+)([mhdw])", value.strip())
+    if match:
+        unit = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}[match[2]]
+        return now - timedelta(**{unit: int(match[1])})
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise StormwatchError(f"--since {value!r}: use e.g. 2h, 3d or 2026-11-01T00:00") from None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
+
+
+def _with_session(config: Path | None, fn: Callable[..., T]) -> T:
+    from monitor.storage.db import make_engine, session_scope, upgrade
+
+    settings = settings_from(config)
+    engine = make_engine(settings.database)
+    upgrade(engine)
+    with session_scope(engine) as session:
+        return fn(session)
+
+
+@posts_app.command("list")
+def posts_list(
+    config: ConfigOpt = None,
+    brand: Annotated[str | None, typer.Option(help="Only posts about this brand.")] = None,
+    since: Annotated[str | None, typer.Option(help="2h, 3d, or an ISO time.")] = None,
+    source: Annotated[str | None, typer.Option(help="Only this source.")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many, newest first.")] = 50,
+    as_json: JsonOpt = False,
+) -> None:
+    """What has been stored, newest first."""
+    from monitor.storage import repo
+
+    def query(session: Any) -> list[dict[str, Any]]:
+        when = parse_since(since, datetime.now(UTC))
+        posts = repo.list_posts(session, brand=brand, since=when, source=source, limit=limit)
+        brands = repo.brands_of(session, [p.id for p in posts])
+        return [post_dict(p, brands.get(p.id, [])) for p in posts]
+
+    with user_errors():
+        rows = _with_session(config, query)
+    if as_json:
+        for row in rows:
+            out.print(json.dumps(row, ensure_ascii=False), markup=False)
+        return
+    table = Table("id", "published", "kind", "lang", "brands", "author", "title / text")
+    for r in rows:
+        snippet = (r["title"] or r["text"]).replace("\n", " ")[:70]
+        table.add_row(
+            r["id"][:10], (r["published_at"] or "")[:16], r["kind"], r["lang"] or "-",
+            ",".join(r["brands"]), (r["author"] or "")[:20], snippet,
+        )  # fmt: skip
+    out.print(table)
+
+
+@posts_app.command("show")
+def posts_show(
+    post_id: Annotated[str, typer.Argument(help="Post id (a unique prefix is enough).")],
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """One post with its edit history."""
+    from monitor.storage import repo
+
+    def query(session: Any) -> dict[str, Any] | None:
+        post = repo.get_post(session, post_id) or repo.post_by_prefix(session, post_id)
+        if post is None:
+            return None
+        row = post_dict(post, repo.brands_of(session, [post.id]).get(post.id, []))
+        row["edit_history"] = [
+            {
+                "changed_at": e.changed_at.isoformat(),
+                "old_title": e.old_title,
+                "old_text": e.old_text,
+            }
+            for e in repo.post_edits(session, post.id)
+        ]
+        return row
+
+    with user_errors():
+        row = _with_session(config, query)
+        if row is None:
+            raise StormwatchError(f"no post with id {post_id!r}")
+    if as_json:
+        out.print(json.dumps(row, ensure_ascii=False, indent=2), markup=False)
+        return
+    for key in ("id", "canonical_url", "kind", "thread_id", "parent_id", "author", "lang"):
+        out.print(f"{key:14} {row[key]}", markup=False)
+    out.print(f"{'brands':14} {', '.join(row['brands'])} ({row['brand_reason']})", markup=False)
+    out.print(f"{'published':14} {row['published_at']}   edits: {row['edits']}", markup=False)
+    out.print(f"\n{row['title'] or ''}\n\n{row['text']}", markup=False)
+
+
+def post_dict(post: Any, brands: list[str]) -> dict[str, Any]:
+    def iso(value: datetime | None) -> str | None:
+        return value.isoformat() if value else None
+
+    return {
+        "id": post.id,
+        "canonical_url": post.canonical_url,
+        "url": post.canonical_url,
+        "source_id": post.source_id,
+        "kind": post.kind,
+        "thread_id": post.thread_id,
+        "parent_id": post.parent_id,
+        "author": post.author,
+        "title": post.title,
+        "text": post.text,
+        "published_at": iso(post.published_at),
+        "fetched_at": iso(post.fetched_at),
+        "updated_at": iso(post.updated_at),
+        "lang": post.lang,
+        "brands": sorted(brands),
+        "brand_reason": post.brand_reason,
+        "content_hash": post.content_hash,
+        "edits": post.edits,
+    }
+
+
+# --- sources ----------------------------------------------------------------------------
+
+
+@sources_app.command("list")
+def sources_list(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+    """Every source with its health: last success, last error, failures, next due."""
+    from monitor.storage import repo
+
+    def query(session: Any) -> list[dict[str, Any]]:
+        settings = settings_from(config)
+        repo.sync_sources(session, settings, datetime.now(UTC))
+        unhealthy = settings.crawl.unhealthy_after
+        return [source_dict(s, unhealthy) for s in repo.list_sources(session)]
+
+    with user_errors():
+        rows = _with_session(config, query)
+    if as_json:
+        for row in rows:
+            out.print(json.dumps(row, ensure_ascii=False), markup=False)
+        return
+    table = Table("source", "kind", "health", "last success", "failures", "next due", "last error")
+    for r in rows:
+        error = f"{r['last_error_kind']}: {r['last_error']}" if r["last_error"] else ""
+        table.add_row(
+            r["name"], r["kind"], r["health"], (r["last_success_at"] or "never")[:19],
+            str(r["consecutive_failures"]), (r["next_due_at"] or "")[:19], error[:90],
+        )  # fmt: skip
+    out.print(table)
+
+
+def source_dict(source: Any, unhealthy_after: int) -> dict[str, Any]:
+    def iso(value: datetime | None) -> str | None:
+        return value.isoformat() if value else None
+
+    return {
+        "name": source.name,
+        "kind": source.kind,
+        "url": source.url,
+        "enabled": source.enabled,
+        "health": source_health(source, unhealthy_after),
+        "last_attempt_at": iso(source.last_attempt_at),
+        "last_success_at": iso(source.last_success_at),
+        "last_error": source.last_error,
+        "last_error_kind": source.last_error_kind,
+        "last_error_at": iso(source.last_error_at),
+        "consecutive_failures": source.consecutive_failures,
+        "next_due_at": iso(source.next_due_at),
+        "posts_stored": source.posts_stored,
+    }
+
+
+def source_health(source: Any, unhealthy_after: int) -> str:
+    """``ok``, ``failing`` (recent errors) or ``unhealthy`` (backing off: a blind spot)."""
+    if not source.enabled:
+        return "disabled"
+    if source.consecutive_failures >= unhealthy_after:
+        return "unhealthy"
+    if source.consecutive_failures:
+        return "failing"
+    return "ok" if source.last_success_at else "pending"
+
+
+# --- demo -------------------------------------------------------------------------------
+
+
+@app.command()
+def demo(
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="Exit after the demo run.")] = False,
+    workdir: Annotated[Path | None, typer.Option(help="Keep the demo's files here.")] = None,
+) -> None:
+    """Offline demo: crawl a bundled local sample site (blogs, comments, forum, feeds)."""
+    from monitor.demo import run_demo
+
+    with user_errors():
+        run_demo(out, workdir=workdir, serve=not no_serve)

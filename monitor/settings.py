@@ -1,0 +1,303 @@
+"""Typed settings: one TOML file, validated completely at load.
+
+``load_settings(path, environ)`` reads the file, overlays environment variables named
+``STORMWATCH_<SECTION>__<KEY>`` (e.g. ``STORMWATCH_DATABASE__URL``), validates everything
+with pydantic and raises :class:`ConfigError` listing *every* problem with its key path, so an
+operator fixes the file once instead of once per error (Alertmanager's ``check-config``).
+
+Secrets (database passwords, channel URLs carrying tokens) are :class:`Secret` values whose
+``repr`` and ``str`` are masked; only ``.reveal()`` gives the real value, and only the code
+that needs it (the database engine, a channel) calls it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    ValidationError,
+    field_validator,
+)
+from pydantic_core import core_schema
+
+from monitor.errors import ConfigError
+
+ENV_PREFIX = "STORMWATCH_"
+DEFAULT_CONFIG = "stormwatch.toml"
+SOURCE_KINDS = ("feed", "wordpress", "discourse", "reddit", "html")
+SUPPORTED_LANGUAGES = ("da", "sv", "no", "nb", "nn", "en", "de", "fi")
+_URL_WITH_PASSWORD = re.compile(
+    r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@]*):(?P<pw>[^@/]*)@"
+)
+
+
+class Secret:
+    """A string that never prints. ``str()``/``repr()`` give a masked form."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def masked(self) -> str:
+        return mask_url(self._value) if "://" in self._value else "********"
+
+    def __repr__(self) -> str:
+        return f"Secret({self.masked()!r})"
+
+    __str__ = masked
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    @classmethod
+    def __get_pydantic_core_schema__(
+        cls, _source: Any, _handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        def coerce(value: Any) -> Secret:
+            return value if isinstance(value, Secret) else Secret(str(value))
+
+        return core_schema.no_info_before_validator_function(
+            coerce,
+            core_schema.is_instance_schema(cls),
+            serialization=core_schema.plain_serializer_function_ser_schema(lambda s: s.masked()),
+        )
+
+
+def mask_url(url: str) -> str:
+    """Hide the password of a URL (``postgresql://u:pw@h/db`` -> ``postgresql://u:***@h/db``)
+    and every query-string value, which is where tokens usually live."""
+    masked = _URL_WITH_PASSWORD.sub(r"\g<scheme>\g<user>:***@", url)
+    return re.sub(r"([?&][^=&#]+=)[^&#]*", r"\1***", masked)
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatabaseSettings(_Section):
+    url: Secret = Secret("sqlite:///stormwatch.db")
+    echo: bool = False
+    busy_timeout_ms: int = Field(5000, ge=0)
+
+    @field_validator("url")
+    @classmethod
+    def _known_backend(cls, value: Secret) -> Secret:
+        if not value.reveal().startswith(("sqlite://", "postgresql://", "postgresql+psycopg://")):
+            raise ValueError("must start with sqlite:// or postgresql:// (psycopg 3)")
+        return value
+
+
+class NetworkSettings(_Section):
+    allow_private_networks: bool = False
+    allowed_hosts: list[str] = Field(default_factory=list)
+    user_agent: str = "Stormwatch/0.1 (+https://github.com/stormwatch/stormwatch; brand monitor)"
+    connect_timeout: float = Field(5.0, gt=0)
+    read_timeout: float = Field(10.0, gt=0)
+    deadline: float = Field(30.0, gt=0)
+    max_bytes: int = Field(10 * 1024 * 1024, gt=0)
+    max_redirects: int = Field(5, ge=0, le=20)
+    min_host_interval: float = Field(1.0, ge=0)
+    concurrency: int = Field(16, ge=1, le=256)
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _lower(cls, hosts: list[str]) -> list[str]:
+        return [h.strip().lower() for h in hosts]
+
+
+class CrawlSettings(_Section):
+    default_interval: float = Field(900.0, ge=1)
+    jitter: float = Field(0.1, ge=0, le=0.5)
+    backoff_base: float = Field(60.0, gt=0)
+    backoff_cap: float = Field(6 * 3600.0, gt=0)
+    unhealthy_after: int = Field(3, ge=1)
+    max_follow: int = Field(50, ge=0)
+    languages: list[str] = Field(default_factory=lambda: ["da", "sv", "no", "en", "de", "fi"])
+    keep_unmatched: bool = False
+
+    @field_validator("languages")
+    @classmethod
+    def _known_languages(cls, langs: list[str]) -> list[str]:
+        unknown = [lang for lang in langs if lang not in SUPPORTED_LANGUAGES]
+        if unknown:
+            raise ValueError(f"unsupported {unknown}; supported: {', '.join(SUPPORTED_LANGUAGES)}")
+        return langs
+
+
+class BrandSettings(_Section):
+    name: str = Field(min_length=1)
+    aliases: list[str] = Field(default_factory=list)
+    excludes: list[str] = Field(default_factory=list)
+
+
+class SourceSettings(_Section):
+    name: str = Field(min_length=1)
+    kind: Literal["feed", "wordpress", "discourse", "reddit", "html"]
+    url: str
+    interval: float | None = Field(None, ge=1)
+    brand: str | None = None
+    lang: str | None = None
+    respect_robots: bool = True
+    enabled: bool = True
+    max_follow: int | None = Field(None, ge=0)
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, url: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", url):
+            raise ValueError("must be an http:// or https:// URL")
+        return url
+
+    @field_validator("lang")
+    @classmethod
+    def _known_lang(cls, lang: str | None) -> str | None:
+        if lang is not None and lang not in SUPPORTED_LANGUAGES:
+            raise ValueError(f"unsupported language {lang!r}")
+        return lang
+
+
+class ChannelSettings(_Section):
+    name: str = Field(min_length=1)
+    url: Secret
+
+
+class WebSettings(_Section):
+    bind: str = "127.0.0.1:8080"
+
+    @field_validator("bind")
+    @classmethod
+    def _host_port(cls, bind: str) -> str:
+        host, _, port = bind.rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError("must be HOST:PORT, e.g. 127.0.0.1:8080")
+        return bind
+
+
+class LogSettings(_Section):
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["json", "text"] = "json"
+
+
+class Settings(_Section):
+    database: DatabaseSettings = DatabaseSettings()
+    network: NetworkSettings = NetworkSettings()
+    crawl: CrawlSettings = CrawlSettings()
+    log: LogSettings = LogSettings()
+    web: WebSettings = WebSettings()
+    brands: list[BrandSettings] = Field(default_factory=list)
+    sources: list[SourceSettings] = Field(default_factory=list)
+    channels: list[ChannelSettings] = Field(default_factory=list)
+    # Sections owned by later stages (on-call, classifier, detectors) are accepted as tables
+    # and validated by their own packages; unknown *top-level* keys are still errors.
+    oncall: Annotated[dict[str, Any], Field(default_factory=dict)]
+    classifier: Annotated[dict[str, Any], Field(default_factory=dict)]
+
+    def source(self, name: str) -> SourceSettings:
+        for source in self.sources:
+            if source.name == name:
+                return source
+        raise ConfigError([f"sources: no source named {name!r}"])
+
+
+def cross_check(raw: dict[str, Any]) -> list[str]:
+    """Problems that span keys (duplicate names, unknown brand references), checked on the
+    raw data so they are reported together with field errors, not after them."""
+    problems: list[str] = []
+    for section in ("brands", "sources", "channels"):
+        seen: set[str] = set()
+        for i, item in enumerate(_tables(raw.get(section))):
+            name = item.get("name")
+            if isinstance(name, str) and name in seen:
+                problems.append(f"{section}.{i}.name: duplicate name {name!r}")
+            seen.add(str(name))
+    brands = {item.get("name") for item in _tables(raw.get("brands"))}
+    for i, source in enumerate(_tables(raw.get("sources"))):
+        brand = source.get("brand")
+        if brand is not None and brand not in brands:
+            problems.append(f"sources.{i}.brand: unknown brand {brand!r} (not in [[brands]])")
+    return problems
+
+
+def _tables(value: Any) -> list[dict[str, Any]]:
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+def load_settings(
+    path: str | Path | None = None, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Read, overlay the environment, validate. Raises ConfigError with every problem."""
+    environ = os.environ if environ is None else environ
+    raw: dict[str, Any] = {}
+    where: str | None = None
+    if path is not None:
+        where = str(path)
+        raw = _read_toml(Path(path))
+    problems: list[str] = []
+    _overlay_env(raw, environ, problems)
+    return parse_settings(raw, where, problems)
+
+
+def parse_settings(
+    raw: dict[str, Any], where: str | None = None, problems: list[str] | None = None
+) -> Settings:
+    problems = list(problems or []) + cross_check(raw)
+    try:
+        settings = Settings.model_validate(raw)
+    except ValidationError as exc:
+        problems += [_describe(err) for err in exc.errors()]
+    if problems:
+        raise ConfigError(problems, where)
+    return settings
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(
+            [f"{path}: file not found (create one with `stormwatch init`)"], str(path)
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([f"{path}: cannot read: {exc}"], str(path)) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"{path}: not valid TOML: {exc}"], str(path)) from None
+
+
+def _overlay_env(raw: dict[str, Any], environ: Mapping[str, str], problems: list[str]) -> None:
+    """``STORMWATCH_DATABASE__URL=...`` sets ``raw["database"]["url"]``. Only scalar keys of
+    table sections can be set this way (lists of tables such as [[sources]] cannot)."""
+    for name, value in sorted(environ.items()):
+        if not name.startswith(ENV_PREFIX) or "__" not in name:
+            continue
+        section, _, key = name[len(ENV_PREFIX) :].lower().partition("__")
+        table = raw.setdefault(section, {})
+        if not isinstance(table, dict):
+            problems.append(f"{name}: [{section}] is not a table, cannot set {key!r} there")
+            continue
+        table[key] = value
+
+
+def _describe(err: Any) -> str:
+    path = ".".join(str(part) for part in err["loc"]) or "(top level)"
+    message = err["msg"]
+    if message.startswith("Value error, "):
+        message = message[len("Value error, ") :]
+    if err["type"] == "extra_forbidden":
+        message = "unknown key (check the spelling against config/stormwatch.example.toml)"
+    return f"{path}: {message}"

@@ -1,0 +1,24 @@
+"""Source kinds, one module each, and the registry that maps a config ``kind`` to one."""
+
+from __future__ import annotations
+
+from monitor.sources.base import Parsed, RawPost, Request, SourceAdapter
+from monitor.sources.discourse import DiscourseAdapter
+from monitor.sources.feed import FeedAdapter
+from monitor.sources.html import HtmlAdapter
+from monitor.sources.reddit import RedditAdapter
+from monitor.sources.wordpress import WordPressAdapter
+
+__all__ = ["Parsed", "RawPost", "Request", "SourceAdapter", "adapter_for"]
+
+
+def adapter_for(kind: str, *, max_follow: int = 50) -> SourceAdapter:
+    """The adapter for a configured ``kind`` (settings validation guarantees it exists)."""
+    registry: dict[str, SourceAdapter] = {
+        "feed": FeedAdapter(),
+        "wordpress": WordPressAdapter(max_follow),
+        "discourse": DiscourseAdapter(max_follow),
+        "reddit": RedditAdapter(),
+        "html": HtmlAdapter(),
+    }
+    return registry[kind]

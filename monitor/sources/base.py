@@ -1,0 +1,64 @@
+"""The source-adapter seam: what to fetch, and how to turn fetched bytes into posts.
+
+An adapter is small and pure: ``start(source)`` names the first requests; ``parse(request,
+body, headers)`` turns one response into posts, further requests to make (a blog post's
+comment feed, a forum topic) and warnings. Parsers never raise on a malformed document:
+they return what they could read and say what was wrong. The crawler does the fetching,
+matching, storing and bookkeeping, identically for every kind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import ClassVar, Protocol
+
+from monitor.settings import SourceSettings
+
+
+@dataclass(frozen=True)
+class Request:
+    """One URL to fetch for a source. ``role`` tells the adapter how to read the answer;
+    ``thread_url`` carries the thread a comment feed or topic belongs to."""
+
+    url: str
+    role: str = "index"
+    thread_url: str | None = None
+    thread_title: str | None = None
+
+
+@dataclass(frozen=True)
+class RawPost:
+    """A post as a parser read it, before matching and storage."""
+
+    url: str
+    text: str
+    title: str | None = None
+    author: str | None = None
+    published_at: datetime | None = None
+    updated_at: datetime | None = None
+    external_id: str | None = None
+    thread_url: str | None = None  # the root post's URL, for comments
+    parent_url: str | None = None  # the post or comment this one answers
+    lang_hint: str | None = None
+
+    @property
+    def is_comment(self) -> bool:
+        return self.thread_url is not None and self.thread_url != self.url
+
+
+@dataclass
+class Parsed:
+    posts: list[RawPost] = field(default_factory=list)
+    follow: list[Request] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    failed: bool = False  # nothing usable came out: the fetch counts as an error
+
+
+class SourceAdapter(Protocol):
+    kind: ClassVar[str]
+
+    def start(self, source: SourceSettings) -> list[Request]: ...
+
+    def parse(self, request: Request, body: bytes, headers: Mapping[str, str]) -> Parsed: ...

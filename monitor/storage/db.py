@@ -1,0 +1,108 @@
+"""Engines and migrations for SQLite (the embedded default) and PostgreSQL (psycopg 3).
+
+SQLite decisions (FACTS.md): WAL so readers never block the writer; ``busy_timeout`` so a
+second writer waits instead of failing; and every transaction opened with ``BEGIN
+IMMEDIATE`` — a deferred transaction that later upgrades to a write lock gets "database is
+locked" at once despite the timeout, which is the classic SQLite pitfall.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from importlib import resources
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlmodel import Session
+
+from monitor.errors import StorageError
+from monitor.settings import DatabaseSettings, mask_url
+
+
+def normalise_url(url: str) -> str:
+    """``postgresql://`` means psycopg 3 here (SQLAlchemy's default driver is psycopg2)."""
+    if url.startswith("postgresql://"):
+        return "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+def make_engine(db: DatabaseSettings) -> Engine:
+    url = normalise_url(db.url.reveal())
+    try:
+        if url.startswith("sqlite"):
+            return _sqlite_engine(url, db)
+        return sa.create_engine(url, echo=db.echo, pool_pre_ping=True, future=True)
+    except (SQLAlchemyError, ValueError) as exc:
+        raise StorageError(f"cannot open database {mask_url(url)}: {exc}") from None
+
+
+def _sqlite_engine(url: str, db: DatabaseSettings) -> Engine:
+    engine = sa.create_engine(
+        url, echo=db.echo, connect_args={"check_same_thread": False, "timeout": 30}
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (below)
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(db.busy_timeout_ms)}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+@contextlib.contextmanager
+def session_scope(engine: Engine) -> Iterator[Session]:
+    """One write transaction: commit on success, roll back on error, translate errors."""
+    with Session(engine, expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except OperationalError as exc:
+            session.rollback()
+            raise StorageError(f"database unavailable: {_first_line(exc)}") from exc
+        except Exception:
+            session.rollback()
+            raise
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", exc)) or type(exc).__name__
+    return text.strip().splitlines()[0]
+
+
+def alembic_config(engine: Engine) -> Any:
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(resources.files("monitor") / "migrations"))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Apply migrations (``stormwatch db upgrade``); safe to run on every start."""
+    from alembic import command
+
+    try:
+        command.upgrade(alembic_config(engine), revision)
+    except OperationalError as exc:
+        raise StorageError(f"cannot migrate database: {_first_line(exc)}") from exc
+
+
+def current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()

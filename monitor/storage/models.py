@@ -1,0 +1,133 @@
+"""The tables. One schema for SQLite and PostgreSQL; Alembic migrations in monitor/migrations.
+
+Times are stored as timezone-aware UTC (``UTCDateTime``) so SQLite and PostgreSQL return
+the same values. Ids of posts are stable: derived from the canonical URL, so the same post
+seen in two feeds, or re-published with tracking parameters, is one row.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out, on every backend."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; pass an aware UTC time")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _when(nullable: bool = True, **kw: Any) -> Any:
+    return Field(default=None, sa_type=UTCDateTime, nullable=nullable, **kw)
+
+
+class Source(SQLModel, table=True):
+    """A configured place to watch, and the health of its crawl."""
+
+    __tablename__ = "sources"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, index=True, max_length=200)
+    kind: str = Field(max_length=20)
+    url: str = Field(max_length=2000)
+    brand: str | None = Field(default=None, max_length=200)
+    lang: str | None = Field(default=None, max_length=8)
+    interval_s: float = 900.0
+    enabled: bool = True
+    next_due_at: datetime | None = _when(index=True)
+    last_attempt_at: datetime | None = _when()
+    last_success_at: datetime | None = _when()
+    last_error: str | None = Field(default=None, max_length=1000)
+    last_error_kind: str | None = Field(default=None, max_length=20)
+    last_error_at: datetime | None = _when()
+    consecutive_failures: int = 0
+    posts_stored: int = 0
+    warnings: int = 0
+
+
+class FetchState(SQLModel, table=True):
+    """Validators of every URL a source fetches (its feed, comment feeds, topic JSON)."""
+
+    __tablename__ = "fetch_state"
+    __table_args__ = (sa.UniqueConstraint("source_id", "url", name="uq_fetch_state_source_url"),)
+    id: int | None = Field(default=None, primary_key=True)
+    source_id: int = Field(foreign_key="sources.id", index=True)
+    url: str = Field(max_length=2000)
+    etag: str | None = Field(default=None, max_length=500)
+    last_modified: str | None = Field(default=None, max_length=100)
+    last_status: int | None = None
+    fetched_at: datetime | None = _when()
+
+
+class HostState(SQLModel, table=True):
+    """Per-host backoff, persisted so a restart does not hammer a host that said 429."""
+
+    __tablename__ = "host_state"
+    host: str = Field(primary_key=True, max_length=300)
+    backoff_until: datetime | None = _when()
+    consecutive_failures: int = 0
+    last_status: int | None = None
+    last_reason: str | None = Field(default=None, max_length=300)
+
+
+class Post(SQLModel, table=True):
+    """A post or a comment (a comment is a post with a thread and a parent)."""
+
+    __tablename__ = "posts"
+    id: str = Field(primary_key=True, max_length=32)
+    canonical_url: str = Field(unique=True, max_length=2000)
+    source_id: int = Field(foreign_key="sources.id", index=True)
+    kind: str = Field(default="post", max_length=10)  # post | comment
+    thread_id: str | None = Field(default=None, index=True, max_length=32)
+    parent_id: str | None = Field(default=None, max_length=32)
+    external_id: str | None = Field(default=None, max_length=500)
+    author: str | None = Field(default=None, max_length=300)
+    title: str | None = Field(default=None, max_length=1000)
+    text: str = Field(default="", sa_type=sa.Text)
+    published_at: datetime | None = _when(index=True)
+    fetched_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    updated_at: datetime | None = _when()
+    lang: str | None = Field(default=None, max_length=8)
+    brand_reason: str | None = Field(default=None, max_length=20)  # mention | source | thread
+    content_hash: str = Field(max_length=64)
+    edits: int = 0
+
+
+class PostBrand(SQLModel, table=True):
+    """Which brands a post is about (queried by brand everywhere downstream)."""
+
+    __tablename__ = "post_brands"
+    post_id: str = Field(foreign_key="posts.id", primary_key=True, max_length=32)
+    brand: str = Field(primary_key=True, max_length=200, index=True)
+
+
+class PostEdit(SQLModel, table=True):
+    """The previous version of a post, kept each time its text or title changes."""
+
+    __tablename__ = "post_edits"
+    id: int | None = Field(default=None, primary_key=True)
+    post_id: str = Field(foreign_key="posts.id", index=True, max_length=32)
+    changed_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    old_title: str | None = Field(default=None, max_length=1000)
+    old_text: str = Field(default="", sa_type=sa.Text)
+    old_hash: str = Field(max_length=64)
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)

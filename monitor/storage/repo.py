@@ -1,0 +1,274 @@
+"""Queries and writes, in one place, for every caller (crawler, CLI, later the web UI).
+
+Functions take a Session and plain values; none of them commits (the caller's
+``session_scope`` is the transaction). Time is always passed in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from monitor.settings import Settings
+from monitor.storage.models import FetchState, HostState, Post, PostBrand, PostEdit, Source
+
+
+@dataclass(frozen=True)
+class PostRecord:
+    """A matched post ready to store (built by the crawler from a RawPost)."""
+
+    id: str
+    canonical_url: str
+    kind: str
+    thread_id: str | None
+    parent_id: str | None
+    external_id: str | None
+    author: str | None
+    title: str | None
+    text: str
+    published_at: datetime | None
+    lang: str | None
+    brands: tuple[str, ...]
+    brand_reason: str | None
+    content_hash: str
+
+
+@dataclass
+class StoreResult:
+    new: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: int = 0
+
+
+# --- sources -----------------------------------------------------------------------------
+
+
+def sync_sources(session: Session, settings: Settings, now: datetime) -> dict[str, Source]:
+    """Make the sources table match the config: new ones are due now; removed ones are
+    disabled (kept, so their posts keep a source); changed URL/kind/interval applied."""
+    rows = {s.name: s for s in session.exec(select(Source)).all()}
+    default = settings.crawl.default_interval
+    for conf in settings.sources:
+        row = rows.get(conf.name) or Source(name=conf.name, kind=conf.kind, url=conf.url)
+        row.kind, row.url, row.brand, row.lang = conf.kind, conf.url, conf.brand, conf.lang
+        row.interval_s = conf.interval or default
+        row.enabled = conf.enabled
+        if row.id is None:
+            row.next_due_at = now
+        session.add(row)
+        rows[conf.name] = row
+    configured = {s.name for s in settings.sources}
+    for name, row in rows.items():
+        if name not in configured and row.enabled:
+            row.enabled = False
+            session.add(row)
+    session.flush()
+    return rows
+
+
+def due_sources(session: Session, now: datetime) -> list[Source]:
+    query = (
+        select(Source)
+        .where(col(Source.enabled).is_(True))
+        .where(sa.or_(col(Source.next_due_at).is_(None), col(Source.next_due_at) <= now))
+        .order_by(col(Source.next_due_at))
+    )
+    return list(session.exec(query).all())
+
+
+def list_sources(session: Session) -> list[Source]:
+    return list(session.exec(select(Source).order_by(col(Source.name))).all())
+
+
+def source_by_name(session: Session, name: str) -> Source | None:
+    return session.exec(select(Source).where(Source.name == name)).first()
+
+
+# --- fetch and host state ----------------------------------------------------------------
+
+
+def fetch_state(session: Session, source_id: int, url: str) -> FetchState | None:
+    query = select(FetchState).where(FetchState.source_id == source_id, FetchState.url == url)
+    return session.exec(query).first()
+
+
+def save_fetch_state(
+    session: Session,
+    source_id: int,
+    url: str,
+    *,
+    status: int,
+    etag: str | None,
+    last_modified: str | None,
+    now: datetime,
+) -> None:
+    row = fetch_state(session, source_id, url) or FetchState(source_id=source_id, url=url)
+    if status != 304:  # a 304 keeps the validators we sent
+        row.etag, row.last_modified = etag, last_modified
+    row.last_status, row.fetched_at = status, now
+    session.add(row)
+
+
+def host_state(session: Session, host: str) -> HostState | None:
+    return session.get(HostState, host)
+
+
+def record_host_result(
+    session: Session,
+    host: str,
+    *,
+    backoff_until: datetime | None,
+    status: int | None,
+    reason: str | None,
+) -> None:
+    row = session.get(HostState, host) or HostState(host=host)
+    row.backoff_until = backoff_until
+    row.last_status = status
+    row.last_reason = reason
+    row.consecutive_failures = row.consecutive_failures + 1 if backoff_until else 0
+    session.add(row)
+
+
+# --- posts -------------------------------------------------------------------------------
+
+
+def store_posts(
+    session: Session, source_id: int, records: Sequence[PostRecord], now: datetime
+) -> StoreResult:
+    """Insert new posts, update edited ones in place (keeping the old text in post_edits),
+    leave unchanged ones alone. Idempotent: the same records twice store nothing new."""
+    result = StoreResult()
+    records = _unique(records)
+    existing = _existing(session, [r.id for r in records])
+    fresh = [r for r in records if r.id not in existing]
+    _insert_many(session, source_id, fresh, now)
+    result.new = [r.id for r in fresh]
+    for record in records:
+        row = existing.get(record.id)
+        if row is None:
+            continue
+        if row.content_hash != record.content_hash:
+            _update(session, row, record, now)
+            result.updated.append(record.id)
+        else:
+            result.unchanged += 1
+    return result
+
+
+def _unique(records: Sequence[PostRecord]) -> list[PostRecord]:
+    """The same post twice in one batch (a feed repeating an item): the last one wins."""
+    return list({r.id: r for r in records}.values())
+
+
+def _existing(session: Session, ids: list[str]) -> dict[str, Post]:
+    found: dict[str, Post] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        found.update({p.id: p for p in session.exec(select(Post).where(col(Post.id).in_(chunk)))})
+    return found
+
+
+def _insert_many(
+    session: Session, source_id: int, records: Sequence[PostRecord], now: datetime
+) -> None:
+    """Core bulk inserts (the crawl's hot path): posts first, then their brand rows."""
+    if not records:
+        return
+    session.execute(sa.insert(Post), [_post_values(source_id, r, now) for r in records])
+    brand_rows = [{"post_id": r.id, "brand": b} for r in records for b in r.brands]
+    if brand_rows:
+        session.execute(sa.insert(PostBrand), brand_rows)
+
+
+def _post_values(source_id: int, r: PostRecord, now: datetime) -> dict[str, object]:
+    values = {k: v for k, v in vars(r).items() if k != "brands"}
+    values.update(source_id=source_id, fetched_at=now, edits=0)
+    return values
+
+
+def _update(session: Session, row: Post, r: PostRecord, now: datetime) -> None:
+    session.add(
+        PostEdit(
+            post_id=row.id,
+            changed_at=now,
+            old_title=row.title,
+            old_text=row.text,
+            old_hash=row.content_hash,
+        )
+    )
+    row.title, row.text, row.content_hash = r.title, r.text, r.content_hash
+    row.lang, row.updated_at, row.edits = r.lang, now, row.edits + 1
+    row.author = r.author or row.author
+    session.add(row)
+    _set_brands(session, row.id, r.brands)
+    row.brand_reason = r.brand_reason
+
+
+def _set_brands(session: Session, post_id: str, brands: Iterable[str]) -> None:
+    session.execute(sa.delete(PostBrand).where(col(PostBrand.post_id) == post_id))
+    session.add_all(PostBrand(post_id=post_id, brand=b) for b in brands)
+
+
+def thread_brands(session: Session, thread_ids: Iterable[str]) -> dict[str, list[str]]:
+    """Brands of stored thread roots, so a comment that names no brand inherits its
+    article's ("Same here, three weeks now" under a post about Nordtel)."""
+    ids = sorted(set(thread_ids))
+    if not ids:
+        return {}
+    rows = session.exec(select(PostBrand).where(col(PostBrand.post_id).in_(ids))).all()
+    out: dict[str, list[str]] = {}
+    for row in rows:
+        out.setdefault(row.post_id, []).append(row.brand)
+    return out
+
+
+def brands_of(session: Session, post_ids: Iterable[str]) -> dict[str, list[str]]:
+    return thread_brands(session, post_ids)
+
+
+def list_posts(
+    session: Session,
+    *,
+    brand: str | None = None,
+    since: datetime | None = None,
+    source: str | None = None,
+    limit: int = 100,
+) -> list[Post]:
+    query = select(Post)
+    if brand:
+        query = query.join(PostBrand, col(PostBrand.post_id) == col(Post.id)).where(
+            PostBrand.brand == brand
+        )
+    if since:
+        query = query.where(sa.func.coalesce(Post.published_at, Post.fetched_at) >= since)
+    if source:
+        query = query.join(Source, col(Source.id) == col(Post.source_id)).where(
+            Source.name == source
+        )
+    order = sa.func.coalesce(Post.published_at, Post.fetched_at)
+    return list(session.exec(query.order_by(order.desc(), col(Post.id)).limit(limit)).all())
+
+
+def get_post(session: Session, post_id: str) -> Post | None:
+    return session.get(Post, post_id)
+
+
+def post_edits(session: Session, post_id: str) -> list[PostEdit]:
+    query = select(PostEdit).where(PostEdit.post_id == post_id).order_by(col(PostEdit.id))
+    return list(session.exec(query).all())
+
+
+def count_posts(session: Session) -> int:
+    return int(session.exec(select(sa.func.count()).select_from(Post)).one())
+
+
+def post_by_prefix(session: Session, prefix: str) -> Post | None:
+    """A unique id prefix (as printed by ``posts list``); None if none or ambiguous."""
+    if len(prefix) < 4:
+        return None
+    rows = session.exec(select(Post).where(col(Post.id).startswith(prefix)).limit(2)).all()
+    return rows[0] if len(rows) == 1 else None

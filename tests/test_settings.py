@@ -1,0 +1,102 @@
+"""Settings: every problem listed with its key path; secrets masked; env overrides."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from monitor.errors import ConfigError
+from monitor.logs import JsonFormatter
+from monitor.settings import Secret, load_settings, mask_url, parse_settings
+
+EXAMPLE = Path(__file__).parent.parent / "config" / "stormwatch.example.toml"
+
+
+def test_example_config_is_valid_and_documents_every_key() -> None:
+    settings = load_settings(EXAMPLE, environ={})
+    text = EXAMPLE.read_text()
+    for section in ("database", "network", "crawl", "log", "web"):
+        model = getattr(settings, section)
+        for key in type(model).model_fields:
+            assert f"\n{key} = " in text, f"[{section}] {key} is not documented in the example"
+    assert settings.brands[0].name == "Nordtel"
+
+
+def test_every_problem_is_reported_with_its_key_path(tmp_path: Path) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(
+        """
+[database]
+url = "mysql://nope"
+[network]
+deadline = -1
+colour = "blue"
+[crawl]
+languages = ["da", "xx"]
+[[brands]]
+name = "Nordtel"
+[[sources]]
+name = "a"
+kind = "ftp"
+url = "gopher://x"
+[[sources]]
+name = "a"
+kind = "feed"
+url = "https://example.org/feed"
+brand = "Nobody"
+"""
+    )
+    with pytest.raises(ConfigError) as info:
+        load_settings(path, environ={})
+    problems = "\n".join(info.value.problems)
+    for expected in (
+        "database.url: must start with sqlite://",
+        "network.deadline:",
+        "network.colour: unknown key",
+        "crawl.languages: unsupported ['xx']",
+        "sources.0.kind:",
+        "sources.0.url: must be an http:// or https:// URL",
+        "sources.1.name: duplicate name 'a'",
+        "sources.1.brand: unknown brand 'Nobody'",
+    ):
+        assert expected in problems
+    assert len(info.value.problems) == 8
+
+
+def test_unreadable_files_give_one_clear_line(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="problem") as missing:
+        load_settings(tmp_path / "nope.toml", environ={})
+    assert "file not found" in missing.value.problems[0]
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[database\nurl=")
+    with pytest.raises(ConfigError) as bad:
+        load_settings(broken, environ={})
+    assert "not valid TOML" in bad.value.problems[0]
+
+
+def test_environment_overrides_and_secret_is_masked(tmp_path: Path) -> None:
+    env = {"STORMWATCH_DATABASE__URL": "postgresql://sw:hunter2@db.internal/sw"}
+    settings = load_settings(None, environ=env)
+    assert settings.database.url.reveal() == "postgresql://sw:hunter2@db.internal/sw"
+    for shown in (repr(settings), str(settings.database), settings.model_dump_json()):
+        assert "hunter2" not in shown
+    assert "sw:***@db.internal" in repr(settings.database.url)
+
+
+def test_channel_tokens_never_print() -> None:
+    settings = parse_settings(
+        {"channels": [{"name": "slack", "url": "slack://T0/B0/tok?x=secret1"}]}
+    )
+    assert "secret1" not in repr(settings) and "secret1" not in str(settings.channels[0].url)
+    assert Secret("abc").masked() == "********"
+
+
+def test_logs_mask_urls_with_credentials() -> None:
+    record = logging.makeLogRecord(
+        {"msg": "connect %s", "args": ("postgresql://u:pw123@h/db?token=zz",), "name": "t"}
+    )
+    line = JsonFormatter().format(record)
+    assert "pw123" not in line and "zz" not in line
+    assert mask_url("https://h/p?a=1&b=2") == "https://h/p?a=***&b=***"

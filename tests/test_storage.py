@@ -1,0 +1,148 @@
+"""The storage contract, run against SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+from datetime import timedelta
+
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy.engine import Engine
+from sqlmodel import SQLModel
+
+from monitor.settings import parse_settings
+from monitor.storage import repo
+from monitor.storage.db import session_scope
+from tests.conftest import T0
+
+SETTINGS = parse_settings(
+    {
+        "brands": [{"name": "Nordtel"}],
+        "sources": [
+            {"name": "blog", "kind": "feed", "url": "http://127.0.0.1:1/feed"},
+            {"name": "forum", "kind": "discourse", "url": "http://127.0.0.1:1/forum"},
+        ],
+    }
+)
+
+
+def record(pid: str, text: str = "Nordtel svarer ikke", **kw: object) -> repo.PostRecord:
+    base = repo.PostRecord(
+        id=pid,
+        canonical_url=f"http://127.0.0.1:1/p/{pid}",
+        kind="post",
+        thread_id=pid,
+        parent_id=None,
+        external_id=None,
+        author="Mette",
+        title="Tre uger uden internet",
+        text=text,
+        published_at=T0,
+        lang="da",
+        brands=("Nordtel",),
+        brand_reason="mention",
+        content_hash=f"h-{text}",
+    )
+    return replace(base, **kw)  # type: ignore[arg-type]
+
+
+def source_id(engine: Engine, name: str = "blog") -> int:
+    with session_scope(engine) as session:
+        rows = repo.sync_sources(session, SETTINGS, T0)
+        sid = rows[name].id
+        assert sid is not None
+        return sid
+
+
+def test_migrations_match_the_models(any_engine: Engine) -> None:
+    with any_engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
+    assert diff == []
+
+
+def test_store_is_idempotent_and_keeps_edit_history(any_engine: Engine) -> None:
+    sid = source_id(any_engine)
+    with session_scope(any_engine) as s:
+        first = repo.store_posts(s, sid, [record("a"), record("b")], T0)
+    with session_scope(any_engine) as s:
+        again = repo.store_posts(s, sid, [record("a"), record("b")], T0 + timedelta(hours=1))
+    with session_scope(any_engine) as s:
+        edited = repo.store_posts(s, sid, [record("a", text="Nordtel svarede!")], T0)
+    assert (first.new, again.new, again.unchanged) == (["a", "b"], [], 2)
+    assert edited.updated == ["a"]
+    with session_scope(any_engine) as s:
+        post = repo.get_post(s, "a")
+        history = repo.post_edits(s, "a")
+        assert repo.count_posts(s) == 2
+    assert post is not None and post.text == "Nordtel svarede!" and post.edits == 1
+    assert [h.old_text for h in history] == ["Nordtel svarer ikke"]
+    assert post.published_at == T0 and post.published_at.tzinfo is not None
+
+
+def test_duplicate_in_one_batch_is_stored_once(any_engine: Engine) -> None:
+    sid = source_id(any_engine)
+    with session_scope(any_engine) as s:
+        result = repo.store_posts(s, sid, [record("a"), record("a", text="v2")], T0)
+    assert result.new == ["a"]
+
+
+def test_filters_by_brand_source_and_time(any_engine: Engine) -> None:
+    blog, forum = source_id(any_engine), source_id(any_engine, "forum")
+    with session_scope(any_engine) as s:
+        repo.store_posts(s, blog, [record("old", published_at=T0 - timedelta(days=3))], T0)
+        repo.store_posts(s, forum, [record("new", brands=("Other",))], T0)
+    with session_scope(any_engine) as s:
+        by_brand = [p.id for p in repo.list_posts(s, brand="Nordtel")]
+        by_source = [p.id for p in repo.list_posts(s, source="forum")]
+        recent = [p.id for p in repo.list_posts(s, since=T0 - timedelta(days=1))]
+        inherited = repo.thread_brands(s, ["old", "new", "missing"])
+    assert (by_brand, by_source, recent) == (["old"], ["new"], ["new"])
+    assert inherited == {"old": ["Nordtel"], "new": ["Other"]}
+
+
+def test_sync_sources_adds_updates_and_disables(any_engine: Engine) -> None:
+    source_id(any_engine)
+    fewer = SETTINGS.model_copy(update={"sources": SETTINGS.sources[:1]})
+    with session_scope(any_engine) as s:
+        rows = repo.sync_sources(s, fewer, T0)
+    assert rows["blog"].enabled and not rows["forum"].enabled
+    with session_scope(any_engine) as s:
+        assert [x.name for x in repo.due_sources(s, T0)] == ["blog"]
+
+
+def test_fetch_state_keeps_validators_on_304(any_engine: Engine) -> None:
+    sid = source_id(any_engine)
+    url = "http://127.0.0.1:1/feed"
+    with session_scope(any_engine) as s:
+        repo.save_fetch_state(s, sid, url, status=200, etag='"v1"', last_modified="x", now=T0)
+    with session_scope(any_engine) as s:
+        repo.save_fetch_state(s, sid, url, status=304, etag=None, last_modified=None, now=T0)
+    with session_scope(any_engine) as s:
+        state = repo.fetch_state(s, sid, url)
+    assert state is not None and (state.etag, state.last_status) == ('"v1"', 304)
+
+
+def test_sqlite_concurrent_writers_wait_instead_of_failing(sqlite_engine: Engine) -> None:
+    """BEGIN IMMEDIATE + busy_timeout: eight threads writing at once all succeed."""
+    sid = source_id(sqlite_engine)
+    errors: list[BaseException] = []
+
+    def write(n: int) -> None:
+        try:
+            for i in range(10):
+                with session_scope(sqlite_engine) as s:
+                    repo.store_posts(s, sid, [record(f"t{n}-{i}")], T0)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with sqlite_engine.connect() as conn:
+        assert conn.execute(sa.text("select count(*) from posts")).scalar() == 80
+        assert conn.execute(sa.text("pragma journal_mode")).scalar() == "wal"
