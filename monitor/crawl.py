@@ -1,13 +1,20 @@
 """The crawl stage of the pipeline: fetch -> parse -> match -> store, per source.
 
-One pass over a source: its adapter names the first requests; each response is parsed
-into posts and further requests (comment feeds, forum topics); posts are matched to brands
-and a language and stored, deduplicated by canonical URL. The source's health (last
-success, last error and its kind, consecutive failures, next due time with backoff) and
-each URL's validators (ETag / Last-Modified) are persisted, so a restart resumes politely.
+One pass over a set of sources:
 
-Network I/O runs on the event loop; parsing, matching and storing run in a worker thread
-(``asyncio.to_thread``), so the loop stays free for the scheduler and the web UI.
+1. ``_plan`` (one transaction): make the sources table match the config, and read every
+   chosen source's URL validators (ETag / Last-Modified) and every host's backoff.
+2. Per source, concurrently across hosts (the fetcher keeps one request per host): the
+   adapter names the first requests; each response is parsed into posts and further
+   requests (comment feeds, forum topics); posts are matched to brands and a language.
+   Parsing and matching run in a worker thread so the event loop stays free.
+3. ``PassWriter`` stores the results in batches: a source's posts, its validators and its
+   health (last success or last error and its kind, consecutive failures, next due time
+   with backoff) go into the SAME transaction. A crash therefore never leaves a validator
+   without the posts it stood for: the next pass simply fetches that URL again.
+
+Batching is the decision that makes a pass over 10,000 sources cost little more than the
+fetches themselves: per-source transactions cost more than a 304 answer does.
 """
 
 from __future__ import annotations
@@ -53,33 +60,40 @@ class CrawlReport:
     warnings: list[str] = field(default_factory=list)
     error: str | None = None
     error_kind: str | None = None
+    retry_after: float | None = None
     skipped: str | None = None  # a named reason when the pass did not run (host backoff)
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None and self.skipped is None
-
-
-@dataclass(frozen=True)
-class Ingested:
-    """One response parsed, matched and stored."""
-
-    parsed: Parsed
-    stored: repo.StoreResult
-    unmatched: int
-
-    def add_to(self, report: CrawlReport) -> None:
-        report.new += self.stored.new
-        report.updated += self.stored.updated
-        report.unchanged += self.stored.unchanged
-        report.unmatched += self.unmatched
-        report.warnings += self.parsed.warnings
 
 
 @dataclass(frozen=True)
 class Matchers:
     brands: BrandMatcher
     language: LanguageDetector
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A matched post before storage. ``record.brands`` may be empty for a comment whose
+    brands come from its thread: the writer resolves that in its transaction."""
+
+    record: repo.PostRecord
+    is_comment: bool
+
+
+@dataclass
+class SourceResult:
+    """Everything a pass learned about one source, written in one transaction."""
+
+    source_id: int
+    report: CrawlReport
+    candidates: list[Candidate] = field(default_factory=list)
+    validators: list[Fetched] = field(default_factory=list)
+
+
+@dataclass
+class Plan:
+    ids: dict[str, int]
+    validators: dict[int, dict[str, Conditional]]
+    backoff: dict[str, datetime]
 
 
 class Crawler:
@@ -91,60 +105,94 @@ class Crawler:
         matchers: Matchers,
         *,
         rand: Callable[[], float] = random.random,
+        batch_posts: int = 2000,
+        batch_sources: int = 200,
     ) -> None:
         self.settings = settings
         self.engine = engine
         self.fetcher = fetcher
         self.matchers = matchers
         self.rand = rand
+        self.batch_posts = batch_posts
+        self.batch_sources = batch_sources
 
     async def crawl_due(self, now: datetime) -> list[CrawlReport]:
         """Crawl every enabled source whose next due time has come."""
-        names = await asyncio.to_thread(self._due_names, now)
-        return await self.crawl(names, now)
+        plan = await asyncio.to_thread(self._plan, now, None)
+        return await self._crawl(plan, now)
 
     async def crawl(self, names: Sequence[str], now: datetime) -> list[CrawlReport]:
+        """Crawl the named sources now, due or not (``crawl --once``)."""
+        plan = await asyncio.to_thread(self._plan, now, list(names))
+        return await self._crawl(plan, now)
+
+    async def _crawl(self, plan: Plan, now: datetime) -> list[CrawlReport]:
+        writer = PassWriter(self, now)
         limit = asyncio.Semaphore(self.settings.network.concurrency)
 
         async def one(name: str) -> CrawlReport:
             async with limit:
-                return await self.crawl_source(self.settings.source(name), now)
+                result = await self._crawl_source(self.settings.source(name), plan, now)
+            await writer.add(result)
+            return result.report
 
-        return list(await asyncio.gather(*(one(n) for n in names)))
-
-    def _due_names(self, now: datetime) -> list[str]:
-        with session_scope(self.engine) as session:
-            repo.sync_sources(session, self.settings, now)
-            return [s.name for s in repo.due_sources(session, now)]
-
-    async def crawl_source(self, conf: SourceSettings, now: datetime) -> CrawlReport:
-        report = CrawlReport(conf.name)
-        source_id, backoff = await asyncio.to_thread(self._prepare, conf, now)
-        if backoff is not None:
-            report.skipped = f"host backing off until {backoff.isoformat()}"
-            return report
         try:
-            await self._walk(conf, source_id, report, now)
+            reports = list(await asyncio.gather(*(one(n) for n in plan.ids)))
+        finally:
+            await writer.flush()
+        for report in reports:
+            _log_report(report)
+        return reports
+
+    def _plan(self, now: datetime, names: list[str] | None) -> Plan:
+        # Load the language models before any fetch starts: building them holds the GIL
+        # for seconds, which would otherwise eat into in-flight fetches' deadlines.
+        self.matchers.language.load()
+        with session_scope(self.engine) as session:
+            rows = repo.sync_sources(session, self.settings, now)
+            chosen = repo.due_sources(session, now) if names is None else [rows[n] for n in names]
+            ids = {s.name: s.id for s in chosen if s.id is not None and s.enabled}
+            validators: dict[int, dict[str, Conditional]] = {}
+            for state in repo.fetch_states(session, list(ids.values())):
+                if state.etag or state.last_modified:
+                    cond = Conditional(etag=state.etag, last_modified=state.last_modified)
+                    validators.setdefault(state.source_id, {})[state.url] = cond
+            return Plan(ids, validators, repo.host_backoffs(session, now))
+
+    async def _crawl_source(self, conf: SourceSettings, plan: Plan, now: datetime) -> SourceResult:
+        result = SourceResult(plan.ids[conf.name], CrawlReport(conf.name))
+        until = plan.backoff.get(_host(conf.url))
+        if until is not None:
+            result.report.skipped = f"host backing off until {until.isoformat()}"
+            return result
+        try:
+            await self._walk(conf, plan.validators.get(result.source_id, {}), result)
         except FetchError as exc:
-            report.error, report.error_kind = str(exc), exc.kind
-            await asyncio.to_thread(self._host_failure, conf.url, exc, now)
-        await asyncio.to_thread(self._finish, source_id, report, now)
-        _log_report(report)
-        return report
+            report = result.report
+            report.error, report.error_kind, report.retry_after = (
+                str(exc),
+                exc.kind,
+                exc.retry_after,
+            )
+        return result
 
     async def _walk(
-        self, conf: SourceSettings, source_id: int, report: CrawlReport, now: datetime
+        self, conf: SourceSettings, validators: dict[str, Conditional], result: SourceResult
     ) -> None:
         """Breadth-first over the adapter's requests. The first request failing fails the
         source; a failing follow-up (one comment feed) is a warning."""
         adapter = adapter_for(conf.kind, max_follow=self._max_follow(conf))
         queue = list(adapter.start(conf))
         budget = len(queue) + self._max_follow(conf)
-        first = True
+        report, first = result.report, True
         while queue and budget > 0:
             request, budget = queue.pop(0), budget - 1
             try:
-                fetched = await self._fetch(conf, source_id, request)
+                fetched = await self.fetcher.fetch(
+                    request.url,
+                    conditional=validators.get(request.url),
+                    respect_robots=conf.respect_robots,
+                )
             except FetchError as exc:
                 if first or exc.kind == "rate_limited":
                     raise
@@ -154,158 +202,183 @@ class Crawler:
             report.requests += 1
             if fetched.not_modified:
                 report.not_modified += 1
-                await asyncio.to_thread(self._save_validators, source_id, fetched, now)
+                result.validators.append(fetched)
                 continue
-            done = await asyncio.to_thread(self._ingest, conf, source_id, request, fetched, now)
-            if done.parsed.failed and request.role == "index":
-                raise FetchError("parse", done.parsed.warnings[0], url=request.url)
-            done.add_to(report)
-            queue.extend(done.parsed.follow)
+            parsed, candidates = await asyncio.to_thread(self._read, conf, request, fetched)
+            if parsed.failed and request.role == "index":
+                raise FetchError("parse", parsed.warnings[0], url=request.url)
+            report.warnings += parsed.warnings
+            report.unmatched += parsed_unmatched(parsed, candidates)
+            result.candidates += candidates
+            if not parsed.failed:
+                result.validators.append(fetched)
+            queue.extend(parsed.follow)
 
     def _max_follow(self, conf: SourceSettings) -> int:
         return conf.max_follow if conf.max_follow is not None else self.settings.crawl.max_follow
 
-    async def _fetch(self, conf: SourceSettings, source_id: int, request: Request) -> Fetched:
-        state = await asyncio.to_thread(self._validators, source_id, request.url)
-        return await self.fetcher.fetch(
-            request.url, conditional=state, respect_robots=conf.respect_robots
-        )
+    # --- worker thread: parse and match (CPU only, no database) ---------------------------
 
-    # --- worker-thread steps (blocking: database, parsing, matching) ---------------------
-
-    def _prepare(self, conf: SourceSettings, now: datetime) -> tuple[int, datetime | None]:
-        with session_scope(self.engine) as session:
-            rows = repo.sync_sources(session, self.settings, now)
-            source = rows[conf.name]
-            source.last_attempt_at = now
-            session.add(source)
-            host = repo.host_state(session, _host(conf.url))
-            backoff = host.backoff_until if host and host.backoff_until else None
-            assert source.id is not None
-            return source.id, backoff if backoff and backoff > now else None
-
-    def _validators(self, source_id: int, url: str) -> Conditional | None:
-        with session_scope(self.engine) as session:
-            state = repo.fetch_state(session, source_id, url)
-            if state is None or not (state.etag or state.last_modified):
-                return None
-            return Conditional(etag=state.etag, last_modified=state.last_modified)
-
-    def _save_validators(self, source_id: int, fetched: Fetched, now: datetime) -> None:
-        with session_scope(self.engine) as session:
-            _store_validators(session, source_id, fetched, now)
-
-    def _ingest(
-        self,
-        conf: SourceSettings,
-        source_id: int,
-        request: Request,
-        fetched: Fetched,
-        now: datetime,
-    ) -> Ingested:
+    def _read(
+        self, conf: SourceSettings, request: Request, fetched: Fetched
+    ) -> tuple[Parsed, list[Candidate]]:
         adapter = adapter_for(conf.kind, max_follow=self._max_follow(conf))
         parsed = adapter.parse(request, fetched.body, fetched.headers)
-        with session_scope(self.engine) as session:
-            records, unmatched = self._records(session, conf, parsed.posts)
-            result = repo.store_posts(session, source_id, records, now)
-            if not parsed.failed:
-                _store_validators(session, source_id, fetched, now)
-        return Ingested(parsed, result, unmatched)
+        return parsed, self._candidates(conf, parsed.posts)
 
-    def _records(
-        self, session: Session, conf: SourceSettings, posts: Sequence[RawPost]
-    ) -> tuple[list[repo.PostRecord], int]:
+    def _candidates(self, conf: SourceSettings, posts: Sequence[RawPost]) -> list[Candidate]:
         texts = [f"{p.title or ''}\n{p.text}" for p in posts]
-        langs = self.matchers.language.detect_many(texts, [conf.lang or p.lang_hint for p in posts])
-        threads = [post_id(canonical_url(p.thread_url)) for p in posts if p.is_comment]
-        inherited = repo.thread_brands(session, threads)
-        records, unmatched = [], 0
-        for post, text, lang in zip(posts, texts, langs, strict=True):
-            record = self._record(conf, post, text, lang, inherited)
-            if record is None:
-                unmatched += 1
-            else:
-                records.append(record)
-                if not post.is_comment:  # later comments in this batch inherit its brands
-                    inherited.setdefault(record.id, list(record.brands))
-        return records, unmatched
-
-    def _record(
-        self,
-        conf: SourceSettings,
-        post: RawPost,
-        text: str,
-        lang: str | None,
-        inherited: dict[str, list[str]],
-    ) -> repo.PostRecord | None:
-        canonical = canonical_url(post.url)
-        pid = post_id(canonical)
-        thread_id = post_id(canonical_url(post.thread_url)) if post.thread_url else pid
-        brands, reason = self._brands(conf, post, text, inherited.get(thread_id, []))
-        if not brands and not self.settings.crawl.keep_unmatched:
-            return None
-        parent = post_id(canonical_url(post.parent_url)) if post.parent_url else None
-        return repo.PostRecord(
-            id=pid,
-            canonical_url=canonical[:2000],
-            kind="comment" if post.is_comment else "post",
-            thread_id=thread_id,
-            parent_id=parent if parent != pid else None,
-            external_id=clip(post.external_id, 500),
-            author=clip(post.author, 300),
-            title=clip(post.title, 1000),
-            text=post.text,
-            published_at=post.published_at,
-            lang=lang,
-            brands=tuple(brands),
-            brand_reason=reason,
-            content_hash=content_hash(post.title, post.text),
+        brands = [self._brands(conf, text) for text in texts]
+        keep = [
+            i
+            for i, (found, _) in enumerate(brands)
+            if found or posts[i].is_comment or self.settings.crawl.keep_unmatched
+        ]
+        langs = self.matchers.language.detect_many(
+            [texts[i] for i in keep], [conf.lang or posts[i].lang_hint for i in keep]
         )
+        return [
+            Candidate(_record(posts[i], *brands[i], lang), posts[i].is_comment)
+            for i, lang in zip(keep, langs, strict=True)
+        ]
 
-    def _brands(
-        self, conf: SourceSettings, post: RawPost, text: str, thread: list[str]
-    ) -> tuple[list[str], str | None]:
+    def _brands(self, conf: SourceSettings, text: str) -> tuple[list[str], str | None]:
         """Named reasons: ``mention`` (the post names the brand), ``source`` (a brand-owned
-        source such as its own forum), ``thread`` (a comment under a post about the brand)."""
-        brands = self.matchers.brands.match(text)
-        if brands:
-            return brands, "mention"
+        source such as its own forum); ``thread`` is decided by the writer."""
+        found = self.matchers.brands.match(text)
+        if found:
+            return found, "mention"
         if conf.brand:
             return [conf.brand], "source"
-        if post.is_comment and thread:
-            return list(thread), "thread"
         return [], None
 
-    def _host_failure(self, url: str, exc: FetchError, now: datetime) -> None:
-        if exc.kind != "rate_limited":
+
+def parsed_unmatched(parsed: Parsed, candidates: list[Candidate]) -> int:
+    return len(parsed.posts) - len(candidates)
+
+
+def _record(
+    post: RawPost, brands: list[str], reason: str | None, lang: str | None
+) -> repo.PostRecord:
+    canonical = canonical_url(post.url)
+    pid = post_id(canonical)
+    thread_id = post_id(canonical_url(post.thread_url)) if post.thread_url else pid
+    parent = post_id(canonical_url(post.parent_url)) if post.parent_url else None
+    return repo.PostRecord(
+        id=pid,
+        canonical_url=canonical[:2000],
+        kind="comment" if post.is_comment else "post",
+        thread_id=thread_id,
+        parent_id=parent if parent != pid else None,
+        external_id=clip(post.external_id, 500),
+        author=clip(post.author, 300),
+        title=clip(post.title, 1000),
+        text=post.text,
+        published_at=post.published_at,
+        lang=lang,
+        brands=tuple(brands),
+        brand_reason=reason,
+        content_hash=content_hash(post.title, post.text),
+    )
+
+
+class PassWriter:
+    """Collects SourceResults and writes them in batches (one transaction per batch)."""
+
+    def __init__(self, crawler: Crawler, now: datetime) -> None:
+        self.crawler = crawler
+        self.now = now
+        self.pending: list[SourceResult] = []
+        self.pending_posts = 0
+        self.thread_brands: dict[str, list[str]] = {}
+        self._lock = asyncio.Lock()
+
+    async def add(self, result: SourceResult) -> None:
+        self.pending.append(result)
+        self.pending_posts += len(result.candidates)
+        full = self.pending_posts >= self.crawler.batch_posts
+        if full or len(self.pending) >= self.crawler.batch_sources:
+            await self.flush()
+
+    async def flush(self) -> None:
+        async with self._lock:
+            batch, self.pending, self.pending_posts = self.pending, [], 0
+            if batch:
+                await asyncio.to_thread(self._write, batch)
+
+    def _write(self, batch: list[SourceResult]) -> None:
+        with session_scope(self.crawler.engine) as session:
+            for result in batch:
+                self._write_one(session, result)
+
+    def _write_one(self, session: Session, result: SourceResult) -> None:
+        report = result.report
+        if report.skipped:
             return
-        with session_scope(self.engine) as session:
-            state = repo.host_state(session, _host(url))
-            failures = (state.consecutive_failures if state else 0) + 1
-            delay = next_delay(
-                failures,
-                base=self.settings.crawl.backoff_base,
-                cap=self.settings.crawl.backoff_cap,
-                retry_after=exc.retry_after,
-                rand=self.rand,
-            )
-            repo.record_host_result(
+        records = self._resolve_threads(session, result)
+        stored = repo.store_posts(session, result.source_id, records, self.now)
+        report.new, report.updated, report.unchanged = stored.new, stored.updated, stored.unchanged
+        for fetched in result.validators:
+            repo.save_fetch_state(
                 session,
-                _host(url),
-                backoff_until=now + timedelta(seconds=delay),
-                status=exc.status,
-                reason=str(exc)[:300],
+                result.source_id,
+                fetched.url,
+                status=fetched.status,
+                etag=fetched.etag,
+                last_modified=fetched.last_modified,
+                now=self.now,
             )
+        source = session.get(Source, result.source_id)
+        assert source is not None
+        record_health(source, report, self.now, self.crawler.settings, self.crawler.rand)
+        if report.error_kind == "rate_limited":
+            self._back_off_host(session, source.url, report)
 
-    def _finish(self, source_id: int, report: CrawlReport, now: datetime) -> None:
-        with session_scope(self.engine) as session:
-            source = session.get(Source, source_id)
-            assert source is not None
-            _record_health(source, report, now, self.settings, self.rand)
-            session.add(source)
+    def _resolve_threads(self, session: Session, result: SourceResult) -> list[repo.PostRecord]:
+        """A comment that names no brand inherits its thread's brands ("Same here, three
+        weeks now" under a post about Nordtel), with reason ``thread``; else it is dropped."""
+        orphans = {c.record.thread_id for c in result.candidates if not c.record.brands}
+        missing = [t for t in orphans if t and t not in self.thread_brands]
+        self.thread_brands.update(repo.thread_brands(session, missing))
+        records = []
+        for candidate in result.candidates:
+            record = candidate.record
+            if record.brands:
+                if not candidate.is_comment:
+                    self.thread_brands[record.id] = list(record.brands)
+                records.append(record)
+                continue
+            inherited = self.thread_brands.get(record.thread_id or "")
+            if inherited:
+                records.append(_with_brands(record, inherited))
+            else:
+                result.report.unmatched += 1
+        return records
+
+    def _back_off_host(self, session: Session, url: str, report: CrawlReport) -> None:
+        host = _host(url)
+        state = repo.host_state(session, host)
+        crawl = self.crawler.settings.crawl
+        delay = next_delay(
+            (state.consecutive_failures if state else 0) + 1,
+            base=crawl.backoff_base,
+            cap=crawl.backoff_cap,
+            retry_after=report.retry_after,
+            rand=self.crawler.rand,
+        )
+        until = self.now + timedelta(seconds=delay)
+        repo.record_host_result(
+            session, host, backoff_until=until, status=None, reason=(report.error or "")[:300]
+        )
 
 
-def _record_health(
+def _with_brands(record: repo.PostRecord, brands: list[str]) -> repo.PostRecord:
+    from dataclasses import replace
+
+    return replace(record, brands=tuple(brands), brand_reason="thread")
+
+
+def record_health(
     source: Source,
     report: CrawlReport,
     now: datetime,
@@ -315,6 +388,7 @@ def _record_health(
     """Success: due again after its interval (+/- jitter). Failure: a readable last_error,
     one more consecutive failure, and exponential backoff (capped) before the next try."""
     crawl = settings.crawl
+    source.last_attempt_at = now
     source.warnings = len(report.warnings)
     if report.error is None:
         source.last_success_at = now
@@ -331,21 +405,10 @@ def _record_health(
         source.consecutive_failures,
         base=max(crawl.backoff_base, source.interval_s),
         cap=crawl.backoff_cap,
+        retry_after=report.retry_after,
         rand=rand,
     )
     source.next_due_at = now + timedelta(seconds=delay)
-
-
-def _store_validators(session: Session, source_id: int, fetched: Fetched, now: datetime) -> None:
-    repo.save_fetch_state(
-        session,
-        source_id,
-        fetched.url,
-        status=fetched.status,
-        etag=fetched.etag,
-        last_modified=fetched.last_modified,
-        now=now,
-    )
 
 
 def _host(url: str) -> str:
@@ -366,5 +429,7 @@ def _log_report(report: CrawlReport) -> None:
         log.warning(
             "crawl failed", extra={**fields, "error": report.error, "kind": report.error_kind}
         )
+    elif report.skipped:
+        log.info("crawl skipped", extra={**fields, "reason": report.skipped})
     else:
-        log.info("crawl done", extra=fields)
+        log.debug("crawl done", extra=fields)

@@ -84,7 +84,8 @@ async def _passes(console: Console, web: SampleWeb, settings: Settings) -> None:
 
 
 def _edit_first_post(web: SampleWeb) -> None:
-    slug = next(iter(web.blog_slugs()))
+    first = next(i for i in web.expected().items if i.kind == "blog_post" and i.brands)
+    slug = first.url.rstrip("/").rsplit("/", 1)[-1]
     web.edit_post(slug, text="Opdatering: Nordtel har nu svaret og lovet en tekniker i morgen.")
 
 

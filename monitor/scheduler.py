@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -49,7 +49,7 @@ class Daemon:
             log.info("tick", extra={"sources": len(reports), "failed": failed})
 
     async def _guarded_tick(self) -> None:
-        self._running = asyncio.current_task()  # type: ignore[assignment]
+        self._running = asyncio.current_task()
         try:
             await self.tick()
         except Exception:  # one bad tick must not stop the daemon
@@ -97,6 +97,3 @@ def _on_signals(callback: Callable[[], None]) -> None:
 
 def run_daemon(app: App, tick: float = 5.0) -> None:
     asyncio.run(Daemon(app, tick=tick).run())
-
-
-Runner = Callable[[], Awaitable[None]]

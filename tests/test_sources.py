@@ -20,7 +20,8 @@ RSS = b"""<?xml version="1.0" encoding="UTF-8"?>
 <item><title>Tre uger uden net</title><link>https://b.dk/tre-uger/</link>
 <guid>https://b.dk/?p=1</guid><dc:creator>Mette</dc:creator>
 <pubDate>Mon, 02 Nov 2026 08:00:00 +0100</pubDate>
-<content:encoded><![CDATA[<p>Nordtel har <b>stadig</b> ikke sendt en tekniker.</p><script>alert(1)</script><p>Anden sektion.</p>]]></content:encoded>
+<content:encoded><![CDATA[<p>Nordtel har <b>stadig</b> ikke sendt en tekniker.</p>
+<script>alert(1)</script><p>Anden sektion.</p>]]></content:encoded>
 <wfw:commentRss>https://b.dk/tre-uger/feed/</wfw:commentRss><slash:comments>2</slash:comments></item>
 <item><title>Ingen kommentarer</title><link>https://b.dk/stille/</link>
 <description>Intet at se</description><slash:comments>0</slash:comments></item>

@@ -146,3 +146,19 @@ def test_sqlite_concurrent_writers_wait_instead_of_failing(sqlite_engine: Engine
     with sqlite_engine.connect() as conn:
         assert conn.execute(sa.text("select count(*) from posts")).scalar() == 80
         assert conn.execute(sa.text("pragma journal_mode")).scalar() == "wal"
+
+
+def test_same_post_from_another_source_enriches_without_an_edit(any_engine: Engine) -> None:
+    blog, forum = source_id(any_engine), source_id(any_engine, "forum")
+    with session_scope(any_engine) as s:
+        repo.store_posts(s, blog, [record("a", text="Nordtel ...")], T0)
+    fuller = record("a", text="Nordtel svarer ikke i telefonen.", brands=("Nordtel", "Other"))
+    with session_scope(any_engine) as s:
+        result = repo.store_posts(s, forum, [fuller], T0)
+    with session_scope(any_engine) as s:
+        post = repo.get_post(s, "a")
+        brands = repo.brands_of(s, ["a"])["a"]
+        history = repo.post_edits(s, "a")
+    assert (result.updated, result.unchanged) == ([], 1)
+    assert post is not None and post.text == fuller.text and post.edits == 0 and history == []
+    assert sorted(brands) == ["Nordtel", "Other"]

@@ -96,6 +96,14 @@ def fetch_state(session: Session, source_id: int, url: str) -> FetchState | None
     return session.exec(query).first()
 
 
+def fetch_states(session: Session, source_ids: Sequence[int]) -> list[FetchState]:
+    rows: list[FetchState] = []
+    for start in range(0, len(source_ids), 500):
+        chunk = source_ids[start : start + 500]
+        rows += session.exec(select(FetchState).where(col(FetchState.source_id).in_(chunk))).all()
+    return rows
+
+
 def save_fetch_state(
     session: Session,
     source_id: int,
@@ -115,6 +123,12 @@ def save_fetch_state(
 
 def host_state(session: Session, host: str) -> HostState | None:
     return session.get(HostState, host)
+
+
+def host_backoffs(session: Session, now: datetime) -> dict[str, datetime]:
+    """Hosts that asked us to wait (429/503) and whose wait is not over."""
+    query = select(HostState).where(col(HostState.backoff_until) > now)
+    return {h.host: h.backoff_until for h in session.exec(query) if h.backoff_until}
 
 
 def record_host_result(
@@ -151,12 +165,26 @@ def store_posts(
         row = existing.get(record.id)
         if row is None:
             continue
-        if row.content_hash != record.content_hash:
+        if row.content_hash == record.content_hash:
+            result.unchanged += 1
+        elif row.source_id == source_id:
             _update(session, row, record, now)
             result.updated.append(record.id)
         else:
+            _enrich(session, row, record)
             result.unchanged += 1
     return result
+
+
+def _enrich(session: Session, row: Post, record: PostRecord) -> None:
+    """The same post seen through another source (an alert's snippet, then the page
+    itself) is not an edit: keep the fuller text and the union of brands, no history."""
+    if len(record.text) > len(row.text):
+        row.text, row.content_hash = record.text, record.content_hash
+        row.title = record.title or row.title
+        row.lang = record.lang or row.lang
+    have = set(brands_of(session, [row.id]).get(row.id, []))
+    session.add_all(PostBrand(post_id=row.id, brand=b) for b in record.brands if b not in have)
 
 
 def _unique(records: Sequence[PostRecord]) -> list[PostRecord]:

@@ -1,0 +1,157 @@
+"""Crawl throughput: Stormwatch's crawler against a bare httpx + feedparser loop.
+
+A local server (its own process, not the bottleneck) serves N feeds of 20 items. Each
+phase runs in a fresh process so its peak RSS is its own:
+
+- bare-first:  a bare loop, one feed after another: httpx GET + feedparser.parse, no storage
+- bare-304:    the same loop sending If-None-Match, every answer a 304
+- stormwatch:  the real crawler (fetch -> parse -> match -> language -> SQLite) over N
+               sources: a full first sweep, then a second sweep where every feed answers 304
+
+Usage: python benchmarks/crawl.py [--feeds 10000]. Prints a table and the ratios the
+README quotes (targets: first sweep <= 1.5x the bare loop, 304 sweep <= 1.25x the bare
+conditional loop, peak RSS < 500 MB).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def bare(base: str, feeds: int, conditional: bool) -> dict[str, float]:
+    import feedparser
+    import httpx
+
+    entries = 0
+    start = time.perf_counter()
+    with httpx.Client(timeout=10) as client:
+        for i in range(feeds):
+            headers = {"If-None-Match": f'"f{i}-v1"'} if conditional else {}
+            response = client.get(f"{base}/f/{i}.xml", headers=headers)
+            if response.status_code == 200:
+                entries += len(feedparser.parse(response.content).entries)
+    return {"seconds": time.perf_counter() - start, "posts": entries, "rss_mb": peak_rss_mb()}
+
+
+def stormwatch(base: str, feeds: int) -> dict[str, float]:
+    from monitor.app import build_app
+    from monitor.settings import parse_settings
+    from monitor.storage.db import upgrade
+
+    tmp = tempfile.mkdtemp(prefix="sw-bench-")
+    settings = parse_settings(
+        {
+            "database": {"url": f"sqlite:///{tmp}/bench.db"},
+            "network": {"allowed_hosts": ["127.0.0.1"], "min_host_interval": 0.0},
+            "brands": [{"name": "Nordtel"}],
+            "sources": [
+                {"name": f"f{i}", "kind": "feed", "url": f"{base}/f/{i}.xml", "interval": 60}
+                for i in range(feeds)
+            ],
+        }
+    )
+    app = build_app(settings)
+    upgrade(app.engine)
+    names = [s.name for s in settings.sources]
+
+    async def sweeps() -> dict[str, float]:
+        app.crawler.matchers.language.detect("Nordtel svarer ikke")  # load lingua up front
+        t0 = time.perf_counter()
+        first = await app.crawler.crawl(names, datetime.now(UTC))
+        t1 = time.perf_counter()
+        second = await app.crawler.crawl(names, datetime.now(UTC))
+        t2 = time.perf_counter()
+        await app.aclose()
+        failed = [r for r in first + second if r.error]
+        return {
+            "first_seconds": t1 - t0,
+            "posts": sum(len(r.new) for r in first),
+            "second_seconds": t2 - t1,
+            "second_304": sum(r.not_modified for r in second),
+            "second_new": sum(len(r.new) for r in second),
+            "errors": len(failed),
+            "first_error": failed[0].error if failed else None,
+            "rss_mb": peak_rss_mb(),
+        }
+
+    return asyncio.run(sweeps())
+
+
+def run_phase(phase: str, base: str, feeds: int) -> dict[str, float]:
+    cmd = [sys.executable, __file__, "--phase", phase, "--base", base, "--feeds", str(feeds)]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def report(feeds: int, b1: dict, b2: dict, sw: dict) -> None:
+    rows = [
+        ("bare httpx + feedparser, first sweep", b1["seconds"], b1["posts"], b1["rss_mb"]),
+        ("Stormwatch crawler, first sweep", sw["first_seconds"], sw["posts"], sw["rss_mb"]),
+        ("bare httpx, conditional (all 304)", b2["seconds"], 0, b2["rss_mb"]),
+        (
+            "Stormwatch crawler, second sweep (all 304)",
+            sw["second_seconds"],
+            sw["second_new"],
+            sw["rss_mb"],
+        ),
+    ]
+    print(f"\n{feeds} feeds x 20 items, one local server process\n")
+    print("| run | seconds | feeds/s | posts/s | peak RSS MB |")
+    print("|---|---:|---:|---:|---:|")
+    for name, secs, posts, rss in rows:
+        print(f"| {name} | {secs:.1f} | {feeds / secs:.0f} | {posts / secs:.0f} | {rss:.0f} |")
+    print(
+        f"\nfirst sweep ratio {sw['first_seconds'] / b1['seconds']:.2f}x (target <= 1.5x); "
+        f"304 sweep ratio {sw['second_seconds'] / b2['seconds']:.2f}x (target <= 1.25x); "
+        f"peak RSS {sw['rss_mb']:.0f} MB (target < 500 MB); "
+        f"304s {sw['second_304']}/{feeds}; errors {sw['errors']}"
+        + (f" (first: {sw['first_error']})" if sw["errors"] else "")
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--feeds", type=int, default=10_000)
+    parser.add_argument("--phase", choices=["bare-first", "bare-304", "stormwatch"])
+    parser.add_argument("--base")
+    args = parser.parse_args()
+    if args.phase:
+        result = {
+            "bare-first": lambda: bare(args.base, args.feeds, conditional=False),
+            "bare-304": lambda: bare(args.base, args.feeds, conditional=True),
+            "stormwatch": lambda: stormwatch(args.base, args.feeds),
+        }[args.phase]()
+        print(json.dumps(result))
+        return
+    server = subprocess.Popen(
+        [sys.executable, str(HERE / "feedserver.py")], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert server.stdout is not None
+        base = f"http://127.0.0.1:{server.stdout.readline().strip()}"
+        b1 = run_phase("bare-first", base, args.feeds)
+        b2 = run_phase("bare-304", base, args.feeds)
+        sw = run_phase("stormwatch", base, args.feeds)
+        report(args.feeds, b1, b2, sw)
+    finally:
+        server.terminate()
+        server.wait()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,75 @@
+"""Retry delays after failed fetches: pure functions, the clock and the dice passed in.
+
+- Exponential: ``base * 2**(failures - 1)``, so a source that fails once is retried after
+  ``base`` and one that keeps failing slows down to ``cap`` (6 h by default): a broken
+  site is not hammered, a flaky one comes back quickly.
+- Jitter of +/- ``jitter`` (a fraction) so sources that failed together (one host down)
+  do not retry in lock-step. ``cap`` stays a hard ceiling after jitter, because operators
+  read it as "at least every six hours".
+- A server's ``Retry-After`` is a floor: we never come back earlier than asked, even above
+  ``cap``. It is itself capped at ``RETRY_AFTER_CAP`` (24 h) so a hostile or broken header
+  ("Retry-After: 99999999") cannot silence a source for years.
+- ``parse_retry_after`` reads both forms of RFC 9110 §10.2.3 (delta-seconds, HTTP-date)
+  relative to a ``now`` given by the caller, and returns None for anything else rather
+  than raising: the header is untrusted input.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+
+__all__ = ["RETRY_AFTER_CAP", "next_delay", "parse_retry_after"]
+
+RETRY_AFTER_CAP = 24 * 3600.0
+_DELTA_SECONDS = re.compile(r"[+-]?[0-9]{1,30}", re.ASCII)
+_MAX_EXPONENT = 62  # 2**62 * any sane base is far above any cap; avoids float overflow
+
+
+def next_delay(
+    failures: int,
+    *,
+    base: float = 60.0,
+    cap: float = 6 * 3600.0,
+    jitter: float = 0.2,
+    retry_after: float | None = None,
+    rand: Callable[[], float] = random.random,
+) -> float:
+    """Seconds to wait after ``failures`` consecutive failures (0 failures -> no wait)."""
+    delay = 0.0
+    if failures > 0:
+        raw = min(cap, base * 2.0 ** min(failures - 1, _MAX_EXPONENT))
+        spread = min(max(jitter, 0.0), 1.0) * (2.0 * rand() - 1.0)
+        delay = max(0.0, min(cap, raw * (1.0 + spread)))
+    if retry_after is not None:
+        delay = max(delay, min(max(retry_after, 0.0), RETRY_AFTER_CAP))
+    return delay
+
+
+def parse_retry_after(value: str | None, now: datetime) -> float | None:
+    """Seconds from ``now`` that a ``Retry-After`` header asks for; None if absent/garbage."""
+    if value is None:
+        return None
+    text = value.strip()
+    if _DELTA_SECONDS.fullmatch(text):
+        return float(min(max(int(text), 0), 10 * int(RETRY_AFTER_CAP)))
+    return _seconds_until(text, now)
+
+
+def _seconds_until(http_date: str, now: datetime) -> float | None:
+    """Seconds from ``now`` until an HTTP-date (negative -> 0); None if not a date."""
+    try:
+        when = parsedate_to_datetime(http_date)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when is None:
+        return None
+    return max(0.0, (_aware(when) - _aware(now)).total_seconds())
+
+
+def _aware(moment: datetime) -> datetime:
+    """Naive datetimes are taken as UTC (HTTP dates are always GMT)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

@@ -1,0 +1,637 @@
+"""The fetch stage: one polite, guarded, bounded HTTP GET. The only module that imports httpx.
+
+Design decisions, each with its reason:
+
+- **One module owns httpx/httpcore** (ARCHITECTURE.md): switching to the httpx2 fork is a
+  one-line import change, and third-party exceptions are translated into
+  ``monitor.errors`` in exactly one place, ``_translate``, called once, in ``fetch``.
+  Nothing but ``FetchError`` (or ``asyncio.CancelledError``) leaves ``fetch``.
+- **The gate applies to the address actually connected to.** ``_GuardedBackend`` is an
+  httpcore network backend that resolves the host itself (``getaddrinfo`` runs in the
+  loop's thread pool), asks ``UrlGate.check_address`` about every candidate and connects
+  only to an admitted IP. Checking names before the request is not enough: DNS decides
+  where a name goes and can change its answer between check and connect (rebinding).
+  httpcore calls ``start_tls(server_hostname=<origin host>)`` on the stream we return,
+  so TLS SNI and certificate checks still use the host *name*, not the IP we dialled.
+  No proxies (``trust_env=False``): through a proxy the gate would only ever see the
+  proxy's address.
+- **Redirects by hand** (``follow_redirects=False``), at most ``max_redirects``: every hop
+  goes through the gate and robots.txt again; relative Locations are resolved; a URL seen
+  twice is a loop.
+- **An overall deadline** (``asyncio.timeout``) around each fetch, redirects and body
+  included: httpx's read timeout is per chunk, so a slow-drip server would otherwise hold
+  a fetch forever. Time spent queueing behind our *own* politeness (host lock, interval)
+  does not count: the clock is paused there, or a busy host's queue would time out.
+- **Bodies are decoded here, with bounded output.** httpx's decoders inflate a whole
+  network chunk at once and stack ``Content-Encoding: gzip, gzip`` (and silently skip
+  unknown codings), so one 64 KiB chunk of a double-gzip bomb can become gigabytes before
+  anyone counts. We send ``Accept-Encoding: gzip, deflate``, read raw bytes, inflate in
+  64 KiB steps and stop as soon as the *decoded* size passes ``max_bytes``. A single
+  gzip/deflate coding is accepted; anything else is a protocol error. ``Fetched.headers``
+  therefore omit ``content-encoding`` and ``content-length`` (they describe the body).
+- **Politeness**: one ``asyncio.Lock`` per host (one request in flight per host) and at
+  least ``min_host_interval`` between request starts to a host; other hosts run freely.
+- **robots.txt** (RFC 9309, parsed by protego): fetched through the same guarded path,
+  cached per (scheme, host, port) for ``robots_ttl``; 4xx means allow all; 5xx/429 means
+  disallow this attempt and is not cached; a network failure propagates as its own kind
+  (so "host down" is not reported as "robots"), which also means nothing was fetched.
+- **Errors name the URL, never secrets**: messages carry the URL without userinfo and with
+  secret-looking query values replaced; request headers never appear.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import socket
+import time
+import zlib
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from types import MappingProxyType, TracebackType
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import httpcore
+import httpx
+from protego import Protego
+
+from monitor.backoff import parse_retry_after
+from monitor.errors import FETCH_ERROR_KINDS, FetchError, URLRefused
+from monitor.urlgate import UrlGate
+
+__all__ = ["ROBOTS_TOKEN", "Conditional", "FetchPolicy", "Fetched", "Fetcher", "redact_url"]
+
+log = logging.getLogger(__name__)
+
+ROBOTS_TOKEN = "Stormwatch"
+_ROBOTS_MAX_BYTES = 512 * 1024  # RFC 9309: parse at least 500 KiB; ignore the rest
+_ROBOTS_MAX_REDIRECTS = 5  # RFC 9309 §2.3.1.2
+_REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+_RATE_LIMIT_STATUSES = frozenset({429, 503})
+_DECODE_STEP = 64 * 1024
+_ZLIB_WBITS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": 15}
+_BODY_HEADERS = frozenset({"content-encoding", "content-length"})
+_SECRET_PARAM = re.compile(r"token|key|secret|sig|pass|auth|session|credential|code", re.I)
+
+
+# ---------------------------------------------------------------- public data types
+
+
+@dataclass(frozen=True)
+class FetchPolicy:
+    """How every fetch behaves. Built once from ``[network]`` settings."""
+
+    user_agent: str = "Stormwatch/0.1 (+https://stormwatch.invalid/bot; brand monitor)"
+    connect_timeout: float = 5.0
+    read_timeout: float = 10.0
+    deadline: float = 30.0  # overall wall-clock deadline per fetch, redirects included
+    max_bytes: int = 10 * 1024 * 1024  # cap on DECODED bytes (gzip bombs)
+    max_redirects: int = 5
+    min_host_interval: float = 1.0  # min seconds between request starts to one host
+    robots_ttl: float = 24 * 3600.0
+    gate: UrlGate = field(default_factory=UrlGate)
+
+
+@dataclass(frozen=True)
+class Conditional:
+    """Validators from the previous fetch of the same URL (conditional GET)."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """A successful answer. ``headers`` have lower-case keys and describe the decoded body."""
+
+    url: str
+    final_url: str
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+    elapsed: float
+    etag: str | None
+    last_modified: str | None
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+
+def redact_url(url: str) -> str:
+    """``url`` fit for a message: no userinfo, no fragment, secret-looking query values hidden."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "(unreadable URL)"
+    netloc = parts.netloc.rpartition("@")[2]
+    query = "&".join(_redact_param(p) for p in parts.query.split("&")) if parts.query else ""
+    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+
+
+def _redact_param(param: str) -> str:
+    name, sep, _value = param.partition("=")
+    return f"{name}=REDACTED" if sep and _SECRET_PARAM.search(name) else param
+
+
+# ---------------------------------------------------------------- the guarded connection
+
+
+async def _resolve(host: str, port: int) -> list[str]:
+    """Every address ``host`` resolves to, in resolver order (off the event loop)."""
+    loop = asyncio.get_running_loop()
+    try:
+        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:
+        raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+class _GuardedBackend(httpcore.AsyncNetworkBackend):
+    """Resolves names itself and connects only to addresses the gate admits."""
+
+    def __init__(self, gate: UrlGate, inner: httpcore.AsyncNetworkBackend | None = None) -> None:
+        self._gate = gate
+        self._inner = inner or httpcore.AnyIOBackend()
+
+    def _admitted(self, host: str, addresses: list[str]) -> list[str]:
+        admitted, refusals = [], []
+        for address in addresses:
+            try:
+                self._gate.check_address(host, address)
+                admitted.append(address)
+            except URLRefused as exc:
+                refusals.append(exc)
+        if not admitted:
+            raise refusals[0] if refusals else URLRefused(f"{host} resolves to no address")
+        return admitted
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        last: Exception | None = None
+        for address in self._admitted(host, await _resolve(host, port)):
+            try:
+                return await self._inner.connect_tcp(
+                    address, port, timeout, local_address, socket_options
+                )
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                last = exc  # try the next admitted address, as a resolver-aware client would
+        assert last is not None
+        raise last
+
+    async def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
+    ) -> httpcore.AsyncNetworkStream:
+        raise URLRefused("Unix sockets are never fetched")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+class _GuardedTransport(httpx.AsyncHTTPTransport):
+    """httpx's own transport with its connection pool rebuilt on ``_GuardedBackend``."""
+
+    def __init__(self, gate: UrlGate, inner: httpcore.AsyncNetworkBackend | None = None) -> None:
+        super().__init__(http1=True, http2=False, trust_env=False, retries=0)
+        limits = httpx.Limits()
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=httpx.create_ssl_context(),
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            http1=True,
+            http2=False,
+            network_backend=_GuardedBackend(gate, inner),
+        )
+
+
+def _build_client(policy: FetchPolicy) -> httpx.AsyncClient:
+    timeout = httpx.Timeout(
+        connect=policy.connect_timeout,
+        read=policy.read_timeout,
+        write=policy.read_timeout,
+        pool=policy.deadline,
+    )
+    return httpx.AsyncClient(
+        transport=_GuardedTransport(policy.gate),
+        timeout=timeout,
+        follow_redirects=False,
+        trust_env=False,
+        headers={"User-Agent": policy.user_agent, "Accept-Encoding": "gzip, deflate"},
+    )
+
+
+# ---------------------------------------------------------------- bounded body decoding
+
+
+class _Decoder:
+    """Inflates gzip/deflate in steps of ``_DECODE_STEP`` decoded bytes (or passes through)."""
+
+    def __init__(self, wbits: int | None) -> None:
+        self._wbits = wbits
+        self._zlib = zlib.decompressobj(wbits) if wbits is not None else None
+        self._fed = False
+
+    @classmethod
+    def for_encoding(cls, header: str, url: str) -> _Decoder:
+        codings = [c.strip().lower() for c in header.split(",")]
+        codings = [c for c in codings if c and c != "identity"]
+        if not codings:
+            return cls(None)
+        if len(codings) == 1 and codings[0] in _ZLIB_WBITS:
+            return cls(_ZLIB_WBITS[codings[0]])
+        raise FetchError("protocol", f"{url}: unsupported Content-Encoding {header!r}", url=url)
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        if self._zlib is None:
+            yield data
+            return
+        if not self._fed and self._wbits == 15 and not _has_zlib_header(data):
+            self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)  # raw deflate, as httpx allows
+        self._fed = self._fed or bool(data)
+        pending = data
+        while pending and not self._zlib.eof:
+            out = self._zlib.decompress(pending, _DECODE_STEP)
+            pending = self._zlib.unconsumed_tail
+            if out:
+                yield out
+
+    def finish(self) -> None:
+        if self._zlib is not None and self._fed and not self._zlib.eof:
+            raise zlib.error("compressed body ends before the end of its stream")
+
+
+def _has_zlib_header(data: bytes) -> bool:
+    """RFC 1950 header: compression method 8 and a check value divisible by 31."""
+    return len(data) >= 2 and data[0] & 0x0F == 8 and ((data[0] << 8) | data[1]) % 31 == 0
+
+
+async def _read_body(response: httpx.Response, limit: int, url: str, *, truncate: bool) -> bytes:
+    """The decoded body, at most ``limit`` bytes: cut there (``truncate``) or FetchError."""
+    decoder = _Decoder.for_encoding(response.headers.get("content-encoding", ""), url)
+    body = bytearray()
+    async for raw in response.aiter_raw():
+        for piece in decoder.feed(raw):
+            body += piece
+            if len(body) > limit:
+                if truncate:
+                    return bytes(body[:limit])
+                raise FetchError(
+                    "too_large", f"{url}: body is larger than {limit} bytes (decoded)", url=url
+                )
+    decoder.finish()
+    return bytes(body)
+
+
+# ---------------------------------------------------------------- one answer, politeness
+
+
+@dataclass(frozen=True)
+class _Answer:
+    url: str
+    status: int
+    headers: httpx.Headers
+    body: bytes
+
+
+@dataclass
+class _Host:
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    last_start: float | None = None
+
+
+@asynccontextmanager
+async def _paused(budget: asyncio.Timeout) -> AsyncIterator[None]:
+    """Stop the fetch deadline's clock while we wait on our own politeness."""
+    when = budget.when()
+    if when is None:
+        yield
+        return
+    loop = asyncio.get_running_loop()
+    remaining = when - loop.time()
+    budget.reschedule(None)
+    try:
+        yield
+    finally:
+        budget.reschedule(loop.time() + remaining)
+
+
+@dataclass
+class _Hop:
+    """The URL currently being fetched, so an error can name the hop where it happened."""
+
+    url: str
+
+    @property
+    def shown(self) -> str:
+        return redact_url(self.url)
+
+
+# ---------------------------------------------------------------- robots.txt
+
+
+@dataclass(frozen=True)
+class _Robots:
+    parser: Protego | None  # None: allow everything
+    expires: float
+
+    def allows(self, url: str) -> bool:
+        return self.parser is None or bool(self.parser.can_fetch(url, ROBOTS_TOKEN))
+
+
+def _robots_key(url: httpx.URL) -> tuple[str, str, int]:
+    port = url.port or (443 if url.scheme == "https" else 80)
+    return (url.scheme, url.host, port)
+
+
+# ---------------------------------------------------------------- the fetcher
+
+
+class Fetcher:
+    """Fetches URLs under a ``FetchPolicy``. One per process; share it between sources."""
+
+    def __init__(
+        self,
+        policy: FetchPolicy = FetchPolicy(),
+        *,
+        monotonic: Callable[[], float] = time.monotonic,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._policy = policy
+        self._monotonic = monotonic
+        self._now = now  # wall clock, only to read HTTP-date Retry-After headers
+        self._client = _build_client(policy)
+        self._hosts: dict[str, _Host] = {}
+        self._robots: dict[tuple[str, str, int], _Robots] = {}
+        self._robots_locks: dict[tuple[str, str, int], asyncio.Lock] = {}
+        self._counts: Counter[str] = Counter()
+
+    async def __aenter__(self) -> Fetcher:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    def stats(self) -> dict[str, int]:
+        """Counters since start: requests sent, 304s, refusals, errors by kind."""
+        names = ["requests", "fetches", "not_modified", "refused"]
+        names += [f"errors_{kind}" for kind in FETCH_ERROR_KINDS]
+        return {name: self._counts[name] for name in names}
+
+    async def fetch(
+        self,
+        url: str,
+        *,
+        conditional: Conditional | None = None,
+        respect_robots: bool = True,
+    ) -> Fetched:
+        """GET ``url``; raise FetchError (kind says why) for anything but a usable answer."""
+        started = self._monotonic()
+        hop = _Hop(url)
+        self._counts["fetches"] += 1
+        try:
+            async with asyncio.timeout(self._policy.deadline) as budget:
+                answer = await self._follow(hop, conditional, respect_robots, budget)
+        except Exception as exc:
+            error = _translate(exc, hop.shown)
+            self._count_error(error)
+            if error is exc:
+                raise
+            raise error from exc
+        self._counts["not_modified"] += answer.status == 304
+        return _fetched(url, answer, self._monotonic() - started, conditional)
+
+    def _count_error(self, error: FetchError) -> None:
+        self._counts[f"errors_{error.kind}"] += 1
+        self._counts["refused"] += isinstance(error, URLRefused)
+
+    async def _follow(
+        self,
+        hop: _Hop,
+        conditional: Conditional | None,
+        respect_robots: bool,
+        budget: asyncio.Timeout,
+    ) -> _Answer:
+        seen: set[str] = set()
+        headers = _conditional_headers(conditional)
+        for _ in range(self._policy.max_redirects + 1):
+            host = self._policy.gate.check_url(hop.url)
+            if hop.url in seen:
+                raise FetchError("redirect", f"{hop.shown}: redirect loop", url=hop.shown)
+            seen.add(hop.url)
+            if respect_robots:
+                await self._check_robots(hop, budget)
+            answer = await self._request(host, hop.url, headers, budget, self._policy.max_bytes)
+            if answer.status not in _REDIRECT_STATUSES:
+                return self._accept(answer, hop)
+            hop.url = _location(answer, hop)
+        limit = self._policy.max_redirects
+        raise FetchError("redirect", f"{hop.shown}: more than {limit} redirects", url=hop.shown)
+
+    def _accept(self, answer: _Answer, hop: _Hop) -> _Answer:
+        """The answer if usable (2xx, 304); otherwise the FetchError its status means."""
+        status = answer.status
+        if 200 <= status < 300 or status == 304:
+            return answer
+        if status in _RATE_LIMIT_STATUSES:
+            wait = parse_retry_after(answer.headers.get("retry-after"), self._now())
+            raise FetchError(
+                "rate_limited",
+                f"{hop.shown}: HTTP {status}, server asks us to slow down",
+                url=hop.shown,
+                status=status,
+                retry_after=wait,
+            )
+        raise FetchError("http_status", f"{hop.shown}: HTTP {status}", url=hop.shown, status=status)
+
+    async def _request(
+        self,
+        host: str,
+        url: str,
+        headers: Mapping[str, str],
+        budget: asyncio.Timeout,
+        limit: int,
+        *,
+        truncate: bool = False,
+    ) -> _Answer:
+        """One GET under the host's politeness; the body is read only for 2xx answers."""
+        async with self._polite(host, budget):
+            self._counts["requests"] += 1
+            request = self._client.build_request("GET", url, headers=headers)
+            response = await self._client.send(request, stream=True)
+            try:
+                body = b""
+                if 200 <= response.status_code < 300:
+                    body = await _read_body(response, limit, redact_url(url), truncate=truncate)
+                return _Answer(url, response.status_code, response.headers, body)
+            finally:
+                await response.aclose()
+
+    @asynccontextmanager
+    async def _polite(self, host: str, budget: asyncio.Timeout) -> AsyncIterator[None]:
+        """Hold the host's lock and keep ``min_host_interval`` between request starts."""
+        state = self._hosts.setdefault(host, _Host())
+        async with _paused(budget):
+            await state.lock.acquire()
+        try:
+            if state.last_start is not None:
+                wait = state.last_start + self._policy.min_host_interval - self._monotonic()
+                if wait > 0:
+                    async with _paused(budget):
+                        await asyncio.sleep(wait)
+            state.last_start = self._monotonic()
+            yield
+        finally:
+            state.lock.release()
+
+    async def _check_robots(self, hop: _Hop, budget: asyncio.Timeout) -> None:
+        rules = await self._robots_for(httpx.URL(hop.url), budget)
+        if not rules.allows(hop.url):
+            raise FetchError("robots", f"{hop.shown}: disallowed by robots.txt", url=hop.shown)
+
+    async def _robots_for(self, url: httpx.URL, budget: asyncio.Timeout) -> _Robots:
+        key = _robots_key(url)
+        async with self._robots_locks.setdefault(key, asyncio.Lock()):
+            cached = self._robots.get(key)
+            if cached is not None and cached.expires > self._monotonic():
+                return cached
+            rules = await self._load_robots(url, budget)
+            self._robots[key] = rules
+            return rules
+
+    async def _load_robots(self, url: httpx.URL, budget: asyncio.Timeout) -> _Robots:
+        """RFC 9309 §2.3.1: 2xx parse, 4xx allow all, 5xx/429 disallow (not cached)."""
+        answer = await self._get_robots(str(url.copy_with(path="/robots.txt", query=None)), budget)
+        expires = self._monotonic() + self._policy.robots_ttl
+        if answer is None:  # more than 5 redirects: "unavailable", i.e. allow all
+            return _Robots(None, expires)
+        if 200 <= answer.status < 300:
+            text = answer.body.decode("utf-8", errors="replace")
+            return _Robots(Protego.parse(text), expires)
+        if 400 <= answer.status < 500 and answer.status != 429:
+            return _Robots(None, expires)
+        shown = redact_url(str(url))
+        raise FetchError(
+            "robots",
+            f"{shown}: robots.txt answered HTTP {answer.status}; not fetching for now (RFC 9309)",
+            url=shown,
+            status=answer.status,
+        )
+
+    async def _get_robots(self, url: str, budget: asyncio.Timeout) -> _Answer | None:
+        """robots.txt, following up to 5 redirects through the gate; None if more."""
+        hop = _Hop(url)
+        for _ in range(_ROBOTS_MAX_REDIRECTS + 1):
+            host = self._policy.gate.check_url(hop.url)
+            answer = await self._request(
+                host, hop.url, {}, budget, _ROBOTS_MAX_BYTES, truncate=True
+            )
+            if answer.status not in _REDIRECT_STATUSES:
+                return answer
+            hop.url = _location(answer, hop)
+        return None
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _conditional_headers(conditional: Conditional | None) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    if conditional is not None and conditional.etag:
+        headers["If-None-Match"] = conditional.etag
+    if conditional is not None and conditional.last_modified:
+        headers["If-Modified-Since"] = conditional.last_modified
+    return headers
+
+
+def _location(answer: _Answer, hop: _Hop) -> str:
+    """The absolute redirect target (fragment dropped); FetchError('redirect') if unusable."""
+    value = answer.headers.get("location", "").strip()
+    if not value:
+        raise FetchError("redirect", f"{hop.shown}: redirect without a Location", url=hop.shown)
+    try:
+        return str(httpx.URL(answer.url).join(value).copy_with(fragment=None))
+    except (httpx.InvalidURL, ValueError, UnicodeError):
+        raise FetchError("redirect", f"{hop.shown}: unusable Location", url=hop.shown) from None
+
+
+def _fetched(url: str, answer: _Answer, elapsed: float, conditional: Conditional | None) -> Fetched:
+    headers = {k.lower(): v for k, v in answer.headers.items() if k.lower() not in _BODY_HEADERS}
+    previous = conditional or Conditional()
+    unchanged = answer.status == 304  # a 304 may omit validators: keep the ones we sent
+    return Fetched(
+        url=url,
+        final_url=answer.url,
+        status=answer.status,
+        headers=MappingProxyType(headers),
+        body=answer.body,
+        elapsed=elapsed,
+        etag=headers.get("etag") or (previous.etag if unchanged else None),
+        last_modified=headers.get("last-modified")
+        or (previous.last_modified if unchanged else None),
+    )
+
+
+# ---------------------------------------------------------------- the one translation
+
+_KINDS: tuple[tuple[type[BaseException], str], ...] = (
+    (httpx.ConnectTimeout, "connect"),
+    (httpx.TimeoutException, "timeout"),
+    (httpx.ProtocolError, "protocol"),
+    (httpx.DecodingError, "protocol"),
+    (zlib.error, "protocol"),
+    (httpx.TransportError, "connect"),  # ConnectError, ReadError, WriteError, ProxyError
+    (OSError, "connect"),
+)
+
+
+def _translate(exc: Exception, shown_url: str) -> FetchError:
+    """Any exception from a fetch as the FetchError a user can read. The only translation."""
+    if isinstance(exc, FetchError):
+        return exc if exc.url else _naming(exc, shown_url)
+    if isinstance(exc, httpx.InvalidURL | httpx.UnsupportedProtocol):
+        return URLRefused(f"{shown_url}: URL cannot be fetched: {_first_line(exc)}", url=shown_url)
+    if isinstance(exc, TimeoutError):
+        return FetchError(
+            "timeout", f"{shown_url}: no complete answer within the fetch deadline", url=shown_url
+        )
+    for exc_type, kind in _KINDS:
+        if isinstance(exc, exc_type):
+            return FetchError(kind, f"{shown_url}: {_first_line(exc)}", url=shown_url)
+    log.error("unexpected error fetching %s", shown_url, exc_info=exc)
+    return FetchError("protocol", f"{shown_url}: unexpected {_first_line(exc)}", url=shown_url)
+
+
+def _naming(error: FetchError, shown_url: str) -> FetchError:
+    """The same error, its message prefixed with the URL (the gate does not know it)."""
+    message = f"{shown_url}: {error}"
+    if isinstance(error, URLRefused):
+        return URLRefused(message, url=shown_url)
+    return FetchError(
+        error.kind, message, url=shown_url, status=error.status, retry_after=error.retry_after
+    )
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    name = type(exc).__name__
+    return f"{name}: {text[:200]}" if text else name

@@ -1,0 +1,21 @@
+"""A simulated web on 127.0.0.1 for tests and the offline demo.
+
+Blogs (WordPress RSS with comment feeds, Atom), news (RSS, JSON Feed), a Google Alerts
+feed, a Discourse forum, Reddit listings and plain HTML pages about a fictional Nordic
+telecom, plus ``/bad/...`` routes that misbehave on purpose. Standard library only.
+
+Map of the package::
+
+    server.py    SampleWeb: lifecycle, request log, edits, conditional GET, dispatch
+    routes.py    path -> rendered resource (pure)
+    content.py   the fixed site data (texts, times) and brand mentions
+    feeds.py     RSS / Atom / JSON Feed renderers
+    pages.py     HTML pages with boilerplate
+    forum.py     Discourse JSON       reddit.py   Reddit Atom and JSON listings
+    bad.py       misbehaving routes   expected.py ground truth for tests
+"""
+
+from monitor.sampleweb.model import ExpectedItem, ExpectedSite, RequestRecord
+from monitor.sampleweb.server import SampleWeb
+
+__all__ = ["ExpectedItem", "ExpectedSite", "RequestRecord", "SampleWeb"]

@@ -1,0 +1,352 @@
+"""The simulated web over real HTTP/1.1 on loopback: :class:`SampleWeb`.
+
+Standard library only: a ``ThreadingHTTPServer`` (daemon threads) in a daemon thread.
+Content routes (see :mod:`monitor.sampleweb.routes`) are rendered from the site on every
+request and answer conditional GETs (strong ``ETag`` = hash of the body, ``Last-Modified``
+= when the content last changed; 304 on ``If-None-Match``, else on ``If-Modified-Since``).
+``/bad/...`` routes misbehave on purpose (:mod:`monitor.sampleweb.bad`).
+
+:meth:`SampleWeb.stop` returns promptly: it sets an event every long-running route waits
+on and shuts down every open connection, so a hanging or dripping response ends at once.
+
+Usage::
+
+    with SampleWeb() as web:
+        httpx.get(web.base_url + "/blog/feed/")
+        web.add_comment("tre-uger-uden-internet", "Ida", "Samme her.")
+        assert web.requests[-1].status == 200
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import socket
+import threading
+from datetime import datetime, timedelta
+from email.utils import format_datetime, parsedate_to_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from urllib.parse import parse_qs, urlsplit
+
+from monitor.sampleweb import content, routes, urls
+from monitor.sampleweb.bad import BAD_ROUTES
+from monitor.sampleweb.expected import expected_site
+from monitor.sampleweb.model import Comment, ExpectedSite, RequestRecord, Resource
+from monitor.sampleweb.pages import index_page
+
+__all__ = ["SampleWeb"]
+
+
+class SampleWeb:
+    """A local web of blogs, feeds, a forum and Reddit listings, plus broken routes."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, seed: int = 0) -> None:
+        self.host = host
+        self.port = port
+        self.base_url = ""
+        self.requests: list[RequestRecord] = []
+        self.drip_interval = 0.5  # seconds between bytes of /bad/slow-drip.xml
+        self.stopping = threading.Event()
+        self._site = content.build_site(seed)
+        self._lock = threading.RLock()
+        self._arrivals = threading.Condition(self._lock)
+        self._started: list[str] = []
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # --- lifecycle ---------------------------------------------------------------------
+
+    def start(self) -> str:
+        """Serve in a background thread; return the base URL (no trailing slash)."""
+        if self._server is not None:
+            return self.base_url
+        self.stopping.clear()
+        server = _Server((self.host, self.port), _Handler)
+        server.web = self
+        self._server = server
+        self.base_url = f"http://{self.host}:{server.server_address[1]}"
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
+        )
+        self._thread.start()
+        return self.base_url
+
+    def stop(self) -> None:
+        """Stop serving and end every open connection; returns promptly."""
+        server, self._server = self._server, None
+        if server is None:
+            return
+        self.stopping.set()
+        server.shutdown()
+        server.close_connections()
+        server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=2)
+
+    def __enter__(self) -> SampleWeb:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # --- what the tests look at -----------------------------------------------------
+
+    def record(self, entry: RequestRecord) -> None:
+        with self._lock:
+            self.requests.append(entry)
+
+    def clear_requests(self) -> None:
+        with self._lock:
+            self.requests.clear()
+            self._started.clear()
+
+    def arrived(self, path: str) -> None:
+        """Called by the handler when a request starts (before any answer)."""
+        with self._arrivals:
+            self._started.append(urlsplit(path).path)
+            self._arrivals.notify_all()
+
+    def wait_for_request(self, path: str, timeout: float = 5.0) -> bool:
+        """Block until a request for ``path`` (query ignored) has reached the server, even
+        one that is never answered (``/bad/hang``); False on timeout. No polling."""
+        with self._arrivals:
+            return self._arrivals.wait_for(lambda: path in self._started, timeout)
+
+    def expected(self) -> ExpectedSite:
+        """Ground truth for the current content (after edits and new comments)."""
+        with self._lock:
+            return expected_site(self._site, self.base_url)
+
+    def feeds(self) -> dict[str, tuple[str, str]]:
+        """The well-behaved sources: name -> (crawler source kind, path)."""
+        page = self._site.pages[0].key
+        return {
+            "blog": ("wordpress", urls.BLOG),
+            "sv-blog": ("feed", urls.SV_BLOG_FEED),
+            "news-rss": ("feed", urls.NEWS_RSS),
+            "news-json": ("feed", urls.NEWS_JSON),
+            "google-alerts": ("feed", urls.ALERTS),
+            "forum": ("discourse", urls.FORUM),
+            "reddit-denmark": ("reddit", urls.reddit_listing("Denmark", "rss")),
+            "reddit-sweden": ("reddit", urls.reddit_listing("sweden", "json")),
+            f"page-{page}": ("html", urls.page(page)),
+        }
+
+    # --- changing the blog --------------------------------------------------------------
+
+    def edit_post(self, slug: str, *, text: str | None = None, title: str | None = None) -> None:
+        """Change a blog post in place (same URL and guid; new ETag and Last-Modified).
+        ``text`` is plain text, paragraphs separated by blank lines."""
+        if text is None and title is None:
+            raise ValueError("edit_post needs text or title")
+        with self._lock:
+            post = self._site.post(slug)
+            if text is not None:
+                post.paragraphs = [p.strip() for p in text.split("\n\n") if p.strip()]
+            if title is not None:
+                post.title = title
+            post.modified = self._next_tick()
+
+    def add_comment(
+        self, slug: str, author: str, text: str, *, parent: int | None = None, lang: str = "da"
+    ) -> int:
+        """Add a comment to a blog post (a reply when ``parent`` is a comment id there);
+        it is published one minute after the newest thing on the blog. Returns its id."""
+        with self._lock:
+            post = self._site.post(slug)
+            if parent is not None and parent not in {c.id for c in post.comments}:
+                raise KeyError(f"post {slug!r} has no comment {parent}")
+            new_id = 1 + max(c.id for p in self._site.blog for c in p.comments)
+            comment = Comment(new_id, author, text, self._next_tick(), lang, parent)
+            post.comments.append(comment)
+            return new_id
+
+    def _next_tick(self) -> datetime:
+        return routes.site_modified(self._site) + timedelta(minutes=1)
+
+    # --- rendering ------------------------------------------------------------------------
+
+    def render(self, path: str, query: dict[str, list[str]]) -> Resource | None:
+        with self._lock:
+            if path == "/":
+                return self._index()
+            return routes.render(self._site, self.base_url, path, query)
+
+    def _index(self) -> Resource:
+        sources = [(f"{name} ({kind})", path) for name, (kind, path) in self.feeds().items()]
+        other = [("robots.txt", "/robots.txt"), ("private feed", urls.PRIVATE_FEED)]
+        bad = [(name, f"/bad/{name}") for name in BAD_ROUTES]
+        sections = [("Sources", sources), ("Other", other), ("Misbehaving", bad)]
+        return index_page(sections, routes.site_modified(self._site))
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    web: SampleWeb
+
+    def __init__(self, address: tuple[str, int], handler: type[_Handler]) -> None:
+        super().__init__(address, handler)
+        self._connections: set[socket.socket] = set()
+        self._conn_lock = threading.Lock()
+
+    def track(self, conn: socket.socket, open_: bool) -> None:
+        with self._conn_lock:
+            if open_:
+                self._connections.add(conn)
+            else:
+                self._connections.discard(conn)
+
+    def close_connections(self) -> None:
+        with self._conn_lock:
+            conns = list(self._connections)
+        for conn in conns:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A client that goes away mid-response is normal here: stay quiet."""
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "SampleWeb/1.0"
+    timeout = 60  # idle keep-alive connections
+    disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms stalls
+    server: _Server
+    _status: int | None = None
+
+    # --- plumbing --------------------------------------------------------------------
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.track(self.connection, True)
+
+    def finish(self) -> None:
+        self.server.track(self.connection, False)
+        with contextlib.suppress(OSError):
+            super().finish()
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Silence the default stderr log; :attr:`SampleWeb.requests` records requests."""
+
+    @property
+    def stopping(self) -> threading.Event:
+        return self.server.web.stopping
+
+    @property
+    def drip_interval(self) -> float:
+        return self.server.web.drip_interval
+
+    def query(self) -> dict[str, str]:
+        return {k: v[-1] for k, v in parse_qs(urlsplit(self.path).query).items()}
+
+    def send_response(self, code: int, message: str | None = None) -> None:
+        if self._status is None:
+            self._status = code
+            self._record(code)
+        super().send_response(code, message)
+
+    def _record(self, status: int) -> None:
+        sent = getattr(self, "headers", None)  # absent when the request line was bad
+        headers = {k.lower(): v for k, v in sent.items()} if sent else {}
+        command, path = getattr(self, "command", None) or "", getattr(self, "path", "")
+        self.server.web.record(RequestRecord(command, path, headers, status))
+
+    def parse_request(self) -> bool:
+        self._status = None
+        return super().parse_request()
+
+    # --- dispatch -----------------------------------------------------------------------
+
+    def do_GET(self) -> None:
+        self._dispatch(head=False)
+
+    def do_HEAD(self) -> None:
+        self._dispatch(head=True)
+
+    def do_POST(self) -> None:
+        self.close_connection = True  # the request body is never read
+        self.simple(405, b"method not allowed\n", routes.TEXT, {"Allow": "GET, HEAD"})
+
+    def _dispatch(self, head: bool) -> None:
+        self.server.web.arrived(self.path)
+        try:
+            parts = urlsplit(self.path)
+            if parts.path.startswith("/bad/"):
+                self._bad(parts.path.removeprefix("/bad/"))
+            else:
+                self._content(parts.path, parse_qs(parts.query), head)
+        finally:
+            if self._status is None:
+                self._record(0)
+
+    def _bad(self, name: str) -> None:
+        route = BAD_ROUTES.get(name)
+        if route is None:
+            self.simple(404, b"not found\n", routes.TEXT)
+        else:
+            route(self)
+
+    def _content(self, path: str, query: dict[str, list[str]], head: bool) -> None:
+        web = self.server.web
+        resource = web.render(path, query)
+        if resource is None and not path.endswith("/") and web.render(path + "/", query):
+            self.simple(301, b"", routes.TEXT, {"Location": path + "/"})
+            return
+        if resource is None:
+            self.simple(404, b"not found\n", routes.TEXT)
+            return
+        self._conditional(resource, head)
+
+    def _conditional(self, resource: Resource, head: bool) -> None:
+        etag = '"' + hashlib.sha256(resource.body).hexdigest()[:20] + '"'
+        headers = {
+            "ETag": etag,
+            "Last-Modified": format_datetime(resource.modified, usegmt=True),
+            "Cache-Control": "no-cache",
+        }
+        if self._not_modified(etag, resource.modified):
+            self.simple(304, b"", None, headers)
+        else:
+            self.simple(200, resource.body, resource.content_type, headers, head=head)
+
+    def _not_modified(self, etag: str, modified: datetime) -> bool:
+        if_none_match = self.headers.get("If-None-Match")
+        if if_none_match is not None:
+            tags = [t.strip().removeprefix("W/") for t in if_none_match.split(",")]
+            return "*" in tags or etag in tags
+        since = self.headers.get("If-Modified-Since")
+        if not since:
+            return False
+        try:
+            return modified.replace(microsecond=0) <= parsedate_to_datetime(since)
+        except (TypeError, ValueError):
+            return False
+
+    def simple(
+        self,
+        status: int,
+        body: bytes,
+        content_type: str | None,
+        headers: dict[str, str] | None = None,
+        *,
+        head: bool = False,
+    ) -> None:
+        """A complete response with a Content-Length (none for a 304)."""
+        self.send_response(status)
+        if content_type:
+            self.send_header("Content-Type", content_type)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        if status != 304:
+            self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if not head and status != 304:
+            self.wfile.write(body)

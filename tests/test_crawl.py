@@ -1,0 +1,130 @@
+"""The crawl pipeline end to end against the simulated web on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy.engine import Engine
+
+from monitor.app import build_app
+from monitor.canonical import post_id
+from monitor.crawl import CrawlReport
+from monitor.sampleweb import ExpectedItem, SampleWeb
+from monitor.settings import Settings, parse_settings
+from monitor.storage import repo
+from monitor.storage.db import session_scope
+from tests.conftest import T0
+
+BRANDS = [
+    {"name": "Nordtel", "aliases": ["nordtel.dk", "nordtel.se", "#nordtel"]},
+    {"name": "Teleborg"},
+]
+
+
+@pytest.fixture(scope="module")
+def web() -> Iterator[SampleWeb]:
+    with SampleWeb() as site:
+        yield site
+
+
+def make_settings(
+    web: SampleWeb, db: Path, sources: list[dict[str, Any]], **network: Any
+) -> Settings:
+    return parse_settings(
+        {
+            "database": {"url": f"sqlite:///{db}"},
+            "network": {
+                "allowed_hosts": ["127.0.0.1"],
+                "min_host_interval": 0.0,
+                "deadline": 3.0,
+                "max_bytes": 2 * 1024 * 1024,
+                **network,
+            },
+            "crawl": {"backoff_base": 60, "unhealthy_after": 3},
+            "brands": BRANDS,
+            "sources": sources,
+        }
+    )
+
+
+def crawl(
+    settings: Settings, engine: Engine, now: Any = T0, names: list[str] | None = None
+) -> list[CrawlReport]:
+    async def go() -> list[CrawlReport]:
+        app = build_app(settings, engine)
+        try:
+            return await app.crawler.crawl(names or [s.name for s in settings.sources], now)
+        finally:
+            await app.fetcher.aclose()
+
+    return asyncio.run(go())
+
+
+def good_sources(web: SampleWeb) -> list[dict[str, Any]]:
+    return [
+        {"name": name, "kind": kind, "url": web.base_url + path}
+        for name, (kind, path) in web.feeds().items()
+    ]
+
+
+def should_store(item: ExpectedItem, by_url: dict[str, ExpectedItem]) -> bool:
+    """Stored: posts naming a brand, and comments under a thread root that names one."""
+    root = by_url.get(item.thread)
+    return bool(item.brands) or (item.thread != item.url and root is not None and bool(root.brands))
+
+
+def test_first_crawl_stores_every_expected_post_once_then_304s_then_edits(
+    web: SampleWeb, sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    settings = make_settings(web, tmp_path / "unused.db", good_sources(web))
+    reports = crawl(settings, sqlite_engine)
+    assert [r.error for r in reports if r.error] == []
+
+    expected = web.expected()
+    by_url = expected.by_url()
+    wanted = {post_id(i.url): i for i in expected.items if should_store(i, by_url)}
+    with session_scope(sqlite_engine) as s:
+        stored = {p.id: p for p in repo.list_posts(s, limit=10_000)}
+        brands = repo.brands_of(s, list(stored))
+    assert set(stored) == set(wanted), "every expected post and comment, nothing else"
+    assert sum(len(r.new) for r in reports) == len(wanted), "each stored exactly once"
+
+    for pid, item in wanted.items():
+        post = stored[pid]
+        assert post.thread_id == post_id(item.thread)
+        assert post.parent_id == (post_id(item.parent) if item.parent else None)
+        assert post.kind == ("post" if item.thread == item.url else "comment")
+        assert set(brands[pid]) >= set(item.brands)
+    langs = [(stored[pid].lang, item.lang) for pid, item in wanted.items()]
+    right = sum(1 for got, want in langs if got == want)
+    wrong = [(got, want) for got, want in langs if got is not None and got != want]
+    assert right / len(langs) >= 0.85 and len(wrong) <= len(langs) * 0.05, langs
+
+    web.clear_requests()
+    again = crawl(settings, sqlite_engine, T0 + timedelta(minutes=15))
+    assert sum(len(r.new) + len(r.updated) for r in again) == 0
+    conditional = [
+        r for r in web.requests if "if-none-match" in r.headers or "if-modified-since" in r.headers
+    ]
+    assert conditional and all(r.status == 304 for r in conditional)
+    assert sum(r.not_modified for r in again) == len(conditional)
+
+    slug_url = next(i.url for i in expected.items if i.kind == "blog_post" and i.brands)
+    web.edit_post(
+        slug_url.rstrip("/").rsplit("/", 1)[-1], text="Nordtel har svaret. Tak for hjælpen!"
+    )
+    third = crawl(settings, sqlite_engine, T0 + timedelta(minutes=30))
+    updated = [pid for r in third for pid in r.updated]
+    assert updated == [post_id(slug_url)]
+    with session_scope(sqlite_engine) as s:
+        post = repo.get_post(s, post_id(slug_url))
+        history = repo.post_edits(s, post_id(slug_url))
+    assert (
+        post is not None and post.text == "Nordtel har svaret. Tak for hjælpen!" and post.edits == 1
+    )
+    assert len(history) == 1 and history[0].old_text != post.text

@@ -1,0 +1,50 @@
+"""Project-level rules: dependency direction, one HTTP module, documented commands."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).parent.parent
+
+
+def imports_of(package: str) -> set[str]:
+    return {name for path in (ROOT / package).rglob("*.py") for name in _modules(path)}
+
+
+def test_classifiers_and_alerts_never_import_monitor() -> None:
+    assert "monitor" not in imports_of("classifiers")
+    assert "monitor" not in imports_of("alerts")
+
+
+def test_httpx_is_used_from_one_module_only() -> None:
+    users = [
+        path.relative_to(ROOT).as_posix()
+        for path in (ROOT / "monitor").rglob("*.py")
+        if "httpx" in _modules(path) or "httpcore" in _modules(path)
+    ]
+    assert users == ["monitor/fetch.py"]
+
+
+def _modules(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(a.name.split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_every_cli_command_is_in_the_readme() -> None:
+    from typer.main import get_command
+
+    from monitor.cli import app
+
+    readme = (ROOT / "README.md").read_text()
+    group = get_command(app)
+    for name, command in group.commands.items():  # type: ignore[attr-defined]
+        subs = getattr(command, "commands", None)
+        for sub in subs or [None]:
+            phrase = f"stormwatch {name}" + (f" {sub}" if sub else "")
+            assert phrase in readme, f"`{phrase}` is not documented in README.md"
