@@ -140,8 +140,11 @@ def crawl(
     if not once:
         err.print("error: use `stormwatch crawl --once` (the daemon is `stormwatch run`)")
         raise typer.Exit(2)
+    from monitor import logs
+
     with user_errors():
         settings = settings_from(config)
+        logs.configure(settings.log, stream=sys.stderr)
         names = source or [s.name for s in settings.sources if s.enabled]
         for name in names:
             settings.source(name)
@@ -349,6 +352,8 @@ def sources_list(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     table = Table("source", "kind", "health", "last success", "failures", "next due", "last error")
     for r in rows:
         error = f"{r['last_error_kind']}: {r['last_error']}" if r["last_error"] else ""
+        if r["health"] == "degraded":
+            error = f"warning: {r['last_warning']}"
         table.add_row(
             r["name"], r["kind"], r["health"], (r["last_success_at"] or "never")[:19],
             str(r["consecutive_failures"]), (r["next_due_at"] or "")[:19], error[:90],
@@ -372,20 +377,26 @@ def source_dict(source: Any, unhealthy_after: int) -> dict[str, Any]:
         "last_error_kind": source.last_error_kind,
         "last_error_at": iso(source.last_error_at),
         "consecutive_failures": source.consecutive_failures,
+        "warnings": source.warnings,
+        "last_warning": source.last_warning,
         "next_due_at": iso(source.next_due_at),
         "posts_stored": source.posts_stored,
     }
 
 
 def source_health(source: Any, unhealthy_after: int) -> str:
-    """``ok``, ``failing`` (recent errors) or ``unhealthy`` (backing off: a blind spot)."""
+    """``ok``; ``degraded`` (the last document was read only in part: see last_warning);
+    ``failing`` (recent errors); ``unhealthy`` (failing repeatedly, backing off: a blind
+    spot); ``pending`` (never crawled); ``disabled``."""
     if not source.enabled:
         return "disabled"
     if source.consecutive_failures >= unhealthy_after:
         return "unhealthy"
     if source.consecutive_failures:
         return "failing"
-    return "ok" if source.last_success_at else "pending"
+    if source.last_success_at is None:
+        return "pending"
+    return "degraded" if source.last_warning else "ok"
 
 
 # --- demo -------------------------------------------------------------------------------

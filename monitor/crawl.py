@@ -390,6 +390,7 @@ def record_health(
     crawl = settings.crawl
     source.last_attempt_at = now
     source.warnings = len(report.warnings)
+    source.last_warning = report.warnings[0][:1000] if report.warnings else None
     if report.error is None:
         source.last_success_at = now
         source.consecutive_failures = 0

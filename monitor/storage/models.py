@@ -59,6 +59,7 @@ class Source(SQLModel, table=True):
     consecutive_failures: int = 0
     posts_stored: int = 0
     warnings: int = 0
+    last_warning: str | None = Field(default=None, max_length=1000)  # a document read in part
 
 
 class FetchState(SQLModel, table=True):

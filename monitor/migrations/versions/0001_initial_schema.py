@@ -46,6 +46,7 @@ def upgrade() -> None:
         sa.Column("consecutive_failures", sa.Integer(), nullable=False),
         sa.Column("posts_stored", sa.Integer(), nullable=False),
         sa.Column("warnings", sa.Integer(), nullable=False),
+        sa.Column("last_warning", sa.String(length=1000), nullable=True),
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("sources", schema=None) as batch_op:

@@ -1,0 +1,120 @@
+"""The command line: every command on a real config, a real database and the sample web."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from monitor.cli import app
+from monitor.sampleweb import SampleWeb
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def web() -> Iterator[SampleWeb]:
+    with SampleWeb() as site:
+        yield site
+
+
+def config_for(tmp: Path, web: SampleWeb) -> Path:
+    sources = "\n".join(
+        f'[[sources]]\nname = "{name}"\nkind = "{kind}"\nurl = "{web.base_url}{path}"\ninterval = 60\n'
+        for name, (kind, path) in web.feeds().items()
+    )
+    path = tmp / "stormwatch.toml"
+    path.write_text(
+        f'[database]\nurl = "sqlite:///{tmp}/sw.db"\n'
+        '[network]\nallowed_hosts = ["127.0.0.1"]\nmin_host_interval = 0.0\n'
+        '[log]\nformat = "text"\n'
+        '[[brands]]\nname = "Nordtel"\naliases = ["#nordtel", "nordtel.dk"]\n'
+        '[[brands]]\nname = "Teleborg"\n' + sources
+    )
+    return path
+
+
+def test_init_then_check_config(tmp_path: Path) -> None:
+    made = runner.invoke(app, ["init", str(tmp_path)])
+    assert made.exit_code == 0 and (tmp_path / "stormwatch.toml").exists()
+    again = runner.invoke(app, ["init", str(tmp_path)])
+    assert again.exit_code == 1 and "exists" in again.output
+    checked = runner.invoke(app, ["check-config", "-c", str(tmp_path / "stormwatch.toml")])
+    assert checked.exit_code == 0 and "OK" in checked.output
+
+
+def test_check_config_lists_every_problem_and_exits_1(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        '[network]\ndeadline = 0\n[[sources]]\nname = "x"\nkind = "gopher"\nurl = "ftp://x"\n'
+    )
+    result = runner.invoke(app, ["check-config", "-c", str(bad)])
+    assert result.exit_code == 1
+    assert "network.deadline" in result.output and "sources.0.kind" in result.output
+    assert "sources.0.url" in result.output and "Traceback" not in result.output
+
+
+def test_crawl_once_then_posts_and_sources(tmp_path: Path, web: SampleWeb) -> None:
+    config = str(config_for(tmp_path, web))
+    assert runner.invoke(app, ["db", "upgrade", "-c", config]).exit_code == 0
+    first = runner.invoke(app, ["crawl", "--once", "--json", "-c", config])
+    assert first.exit_code == 0, first.output
+    rows = [json.loads(line) for line in first.output.splitlines() if line.startswith("{")]
+    assert len(rows) == len(web.feeds()) and sum(r["new"] for r in rows) > 50
+
+    listed = runner.invoke(app, ["posts", "list", "--json", "--limit", "1000", "-c", config])
+    posts = [json.loads(line) for line in listed.output.splitlines()]
+    assert len(posts) == sum(r["new"] for r in rows)
+    assert len({p["id"] for p in posts}) == len(posts)
+    comment = next(p for p in posts if p["kind"] == "comment" and p["brand_reason"] == "thread")
+    assert comment["thread_id"] and comment["brands"]
+    assert {p["lang"] for p in posts} >= {"da", "sv", "nb", "en"}
+
+    only = runner.invoke(app, ["posts", "list", "--json", "--brand", "Teleborg", "-c", config])
+    assert all("Teleborg" in json.loads(line)["brands"] for line in only.output.splitlines())
+
+    shown = runner.invoke(app, ["posts", "show", posts[0]["id"][:12], "--json", "-c", config])
+    assert json.loads(shown.output)["id"] == posts[0]["id"]
+    missing = runner.invoke(app, ["posts", "show", "nope", "-c", config])
+    assert missing.exit_code == 1 and "no post" in missing.output
+
+    one = runner.invoke(app, ["crawl", "--once", "--source", "forum", "--json", "-c", config])
+    [forum] = [json.loads(line) for line in one.output.splitlines() if line.startswith("{")]
+    assert forum["source"] == "forum" and forum["new"] == 0 and forum["not_modified"] >= 1
+
+    health = runner.invoke(app, ["sources", "list", "--json", "-c", config])
+    states = [json.loads(line) for line in health.output.splitlines()]
+    assert {s["health"] for s in states} <= {"ok", "degraded"} and len(states) == len(web.feeds())
+
+    unknown = runner.invoke(app, ["crawl", "--once", "--source", "nope", "-c", config])
+    assert unknown.exit_code == 1 and "no source named 'nope'" in unknown.output
+
+
+def test_run_daemon_crawls_and_stops_cleanly_on_sigterm(tmp_path: Path, web: SampleWeb) -> None:
+    config = config_for(tmp_path, web)
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    daemon = subprocess.Popen(
+        [sys.executable, "-m", "monitor", "run", "-c", str(config), "--tick", "0.2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    assert daemon.stdout is not None
+    seen = []
+    for line in daemon.stdout:  # blocks until the daemon says something: no sleeping
+        seen.append(line)
+        if "tick" in line and "sources=" in line:
+            break
+    daemon.send_signal(signal.SIGTERM)
+    rest, _ = daemon.communicate(timeout=30)
+    assert daemon.returncode == 0, "".join(seen) + rest
+    assert "daemon stopped" in rest
+    assert "Traceback" not in "".join(seen) + rest
