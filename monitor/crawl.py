@@ -41,7 +41,7 @@ from monitor.settings import Settings, SourceSettings
 from monitor.sources import Parsed, RawPost, Request, adapter_for
 from monitor.storage import repo
 from monitor.storage.db import session_scope
-from monitor.storage.models import Source
+from monitor.storage.models import FetchState, Source
 
 log = logging.getLogger("stormwatch.crawl")
 
@@ -307,14 +307,22 @@ class PassWriter:
                 await asyncio.to_thread(self._write, batch)
 
     def _write(self, batch: list[SourceResult]) -> None:
+        ids = [r.source_id for r in batch]
         with session_scope(self.crawler.engine) as session:
+            sources = repo.sources_by_id(session, ids)
+            known = repo.fetch_state_map(session, ids)
             for result in batch:
-                self._write_one(session, result)
+                if not result.report.skipped:
+                    self._write_one(session, result, sources[result.source_id], known)
 
-    def _write_one(self, session: Session, result: SourceResult) -> None:
+    def _write_one(
+        self,
+        session: Session,
+        result: SourceResult,
+        source: Source,
+        known: dict[tuple[int, str], FetchState],
+    ) -> None:
         report = result.report
-        if report.skipped:
-            return
         records = self._resolve_threads(session, result)
         stored = repo.store_posts(session, result.source_id, records, self.now)
         report.new, report.updated, report.unchanged = stored.new, stored.updated, stored.unchanged
@@ -327,10 +335,10 @@ class PassWriter:
                 etag=fetched.etag,
                 last_modified=fetched.last_modified,
                 now=self.now,
+                known=known,
             )
-        source = session.get(Source, result.source_id)
-        assert source is not None
         record_health(source, report, self.now, self.crawler.settings, self.crawler.rand)
+        session.add(source)
         if report.error_kind == "rate_limited":
             self._back_off_host(session, source.url, report)
 

@@ -74,6 +74,7 @@ _ROBOTS_MAX_REDIRECTS = 5  # RFC 9309 §2.3.1.2
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _RATE_LIMIT_STATUSES = frozenset({429, 503})
 _DECODE_STEP = 64 * 1024
+_DRAIN_BYTES = 64 * 1024
 _ZLIB_WBITS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": 15}
 _BODY_HEADERS = frozenset({"content-encoding", "content-length"})
 _SECRET_PARAM = re.compile(r"token|key|secret|sig|pass|auth|session|credential|code", re.I)
@@ -294,6 +295,21 @@ async def _read_body(response: httpx.Response, limit: int, url: str, *, truncate
     return bytes(body)
 
 
+async def _drain(response: httpx.Response) -> None:
+    """Read the (usually empty) body of a 304, redirect or error answer, so the keep-alive
+    connection goes back to the pool: an unread response forces httpcore to close it, and
+    a new TCP connection per 304 would cost more than the 304 itself. A large error body is
+    not worth reading: past ``_DRAIN_BYTES`` the connection is simply closed."""
+    read = 0
+    try:
+        async for raw in response.aiter_raw():
+            read += len(raw)
+            if read > _DRAIN_BYTES:
+                return
+    except httpx.HTTPError:
+        return  # the answer is already known; a broken body only costs the connection
+
+
 # ---------------------------------------------------------------- one answer, politeness
 
 
@@ -482,6 +498,8 @@ class Fetcher:
                 body = b""
                 if 200 <= response.status_code < 300:
                     body = await _read_body(response, limit, redact_url(url), truncate=truncate)
+                else:
+                    await _drain(response)
                 return _Answer(url, response.status_code, response.headers, body)
             finally:
                 await response.aclose()

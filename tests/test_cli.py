@@ -27,7 +27,8 @@ def web() -> Iterator[SampleWeb]:
 
 def config_for(tmp: Path, web: SampleWeb) -> Path:
     sources = "\n".join(
-        f'[[sources]]\nname = "{name}"\nkind = "{kind}"\nurl = "{web.base_url}{path}"\ninterval = 60\n'
+        f'[[sources]]\nname = "{name}"\nkind = "{kind}"\n'
+        f'url = "{web.base_url}{path}"\ninterval = 60\n'
         for name, (kind, path) in web.feeds().items()
     )
     path = tmp / "stormwatch.toml"

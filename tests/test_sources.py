@@ -178,3 +178,28 @@ def test_no_adapter_raises_on_arbitrary_bytes(body: bytes, kind: str) -> None:
     for role in ("index", "comments", "topic"):
         parsed = adapter_for(kind).parse(Request(url, role, thread_url="https://x.dk/t"), body, {})
         assert parsed.failed or isinstance(parsed.posts, list)
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "<script>" * 100_000,
+        "<!--" * 100_000,
+        "<script></script>" * 50_000 + "<!--x",
+        "<" * 200_000 + "p>",
+        "&" + "#x41;" * 100_000,
+    ],
+)
+def test_html_to_text_stays_linear_on_hostile_markup(hostile: str) -> None:
+    from monitor.parse.text import html_to_text
+
+    assert len(html_to_text(hostile)) <= len(hostile)  # pytest-timeout guards the time
+
+
+def test_html_to_text_keeps_only_visible_text() -> None:
+    from monitor.parse.text import html_to_text
+
+    html = (
+        "<p>Én <b>to</b></p><script>alert(1)</script><!-- x --><style>p{}</style><p>tre &amp; fire"
+    )
+    assert html_to_text(html) == "Én to\n\ntre & fire"

@@ -10,7 +10,6 @@ import hashlib
 import html
 import re
 from datetime import UTC, datetime
-from html.parser import HTMLParser
 
 _BLOCK_TAGS = frozenset(
     {"p", "div", "br", "li", "ul", "ol", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6",
@@ -21,42 +20,57 @@ _SPACES = re.compile(r"[ \t\r\f\v\u00a0]+")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 
 
-class _TextExtractor(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self._skip = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _SKIP_TAGS:
-            self._skip += 1
-        elif tag in _BLOCK_TAGS:
-            self.parts.append("\n\n" if tag != "br" else "\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in _SKIP_TAGS and self._skip:
-            self._skip -= 1
-        elif tag in _BLOCK_TAGS:
-            self.parts.append("\n\n")
-
-    def handle_data(self, data: str) -> None:
-        if not self._skip:
-            self.parts.append(data)
+_SKIPPED_OPEN = re.compile(r"<(script|style|noscript|template|svg|head|iframe)\b", re.I)
+_BLOCK = re.compile(r"<\s*/?\s*(?:" + "|".join(sorted(_BLOCK_TAGS)) + r")\b[^>]*>", re.I)
+_TAG = re.compile(r"</?[A-Za-z][^>]*>")
 
 
 def html_to_text(fragment: str | None) -> str:
-    """Visible text of an HTML fragment, paragraphs separated by one blank line."""
+    """Visible text of an HTML fragment, paragraphs separated by one blank line.
+
+    Regular expressions rather than an HTML parser: the crawl calls this for every title
+    and body (hundreds of thousands per sweep) and an HTMLParser costs ~20x more. That is
+    safe here because the output is plain text that is escaped again wherever it is shown;
+    nothing of the markup survives, and every pattern is linear (no nested quantifiers)."""
     if not fragment:
         return ""
-    if "<" not in fragment:
-        return normalise_space(html.unescape(fragment))
-    extractor = _TextExtractor()
-    try:
-        extractor.feed(fragment)
-        extractor.close()
-    except (AssertionError, ValueError):  # pathological markup: keep what was read
-        pass
-    return normalise_space("".join(extractor.parts))
+    if "<" in fragment:
+        fragment = _TAG.sub("", _BLOCK.sub("\n\n", _without_hidden(fragment)))
+    return normalise_space(html.unescape(fragment))
+
+
+def _without_hidden(fragment: str) -> str:
+    """Drop comments and script/style/... elements with their content, in one linear scan
+    (an unclosed one hides the rest, as in a browser). A lazy ``.*?`` regex would rescan
+    the tail once per unclosed opening tag: quadratic on a hostile document."""
+    lowered = fragment.lower()
+    out: list[str] = []
+    pos = 0
+    comment = lowered.find("<!--")
+    tag = _SKIPPED_OPEN.search(fragment)
+    while comment >= 0 or tag is not None:
+        if tag is None or 0 <= comment < tag.start():
+            start, end = comment, _hidden_end(lowered, comment, None)
+        else:
+            start, end = tag.start(), _hidden_end(lowered, tag.start(), tag)
+        out.append(fragment[pos:start])
+        pos = end
+        if 0 <= comment < pos:  # search again only once we have passed the last hit
+            comment = lowered.find("<!--", pos)
+        if tag is not None and tag.start() < pos:
+            tag = _SKIPPED_OPEN.search(fragment, pos)
+    out.append(fragment[pos:])
+    return " ".join(out)
+
+
+def _hidden_end(lowered: str, start: int, tag: re.Match[str] | None) -> int:
+    """Where the comment or hidden element starting at ``start`` ends (len if never)."""
+    if tag is None:
+        end = lowered.find("-->", start + 4)
+        return end + 3 if end >= 0 else len(lowered)
+    close = lowered.find(f"</{tag.group(1).lower()}", tag.end())
+    end = lowered.find(">", close) if close >= 0 else -1
+    return end + 1 if end >= 0 else len(lowered)
 
 
 def normalise_space(text: str) -> str:

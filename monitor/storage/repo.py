@@ -104,6 +104,20 @@ def fetch_states(session: Session, source_ids: Sequence[int]) -> list[FetchState
     return rows
 
 
+def fetch_state_map(
+    session: Session, source_ids: Sequence[int]
+) -> dict[tuple[int, str], FetchState]:
+    return {(row.source_id, row.url): row for row in fetch_states(session, source_ids)}
+
+
+def sources_by_id(session: Session, ids: Sequence[int]) -> dict[int, Source]:
+    rows: dict[int, Source] = {}
+    for start in range(0, len(ids), 500):
+        query = select(Source).where(col(Source.id).in_(ids[start : start + 500]))
+        rows.update({s.id: s for s in session.exec(query) if s.id is not None})
+    return rows
+
+
 def save_fetch_state(
     session: Session,
     source_id: int,
@@ -113,8 +127,13 @@ def save_fetch_state(
     etag: str | None,
     last_modified: str | None,
     now: datetime,
+    known: dict[tuple[int, str], FetchState] | None = None,
 ) -> None:
-    row = fetch_state(session, source_id, url) or FetchState(source_id=source_id, url=url)
+    """Record one URL's answer. ``known`` (from ``fetch_state_map``) saves a query per URL
+    when a whole batch is written."""
+    row = (
+        known.get((source_id, url)) if known is not None else fetch_state(session, source_id, url)
+    ) or FetchState(source_id=source_id, url=url)
     if status != 304:  # a 304 keeps the validators we sent
         row.etag, row.last_modified = etag, last_modified
     row.last_status, row.fetched_at = status, now
