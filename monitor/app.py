@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 
+from monitor.classify import ClassifyStage
 from monitor.crawl import Crawler, Matchers
 from monitor.fetch import Fetcher, FetchPolicy
 from monitor.match.brands import BrandMatcher, BrandSpec
@@ -24,6 +25,7 @@ class App:
     engine: Engine
     fetcher: Fetcher
     crawler: Crawler
+    classify: ClassifyStage
 
     async def aclose(self) -> None:
         await self.fetcher.aclose()
@@ -54,5 +56,7 @@ def matchers(settings: Settings) -> Matchers:
 def build_app(settings: Settings, engine: Engine | None = None) -> App:
     engine = engine or make_engine(settings.database)
     fetcher = Fetcher(fetch_policy(settings.network))
-    crawler = Crawler(settings, engine, fetcher, matchers(settings))
-    return App(settings, engine, fetcher, crawler)
+    match = matchers(settings)
+    crawler = Crawler(settings, engine, fetcher, match)
+    stage = ClassifyStage(settings.classifier, engine, match.brands)
+    return App(settings, engine, fetcher, crawler, stage)

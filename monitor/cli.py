@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import typer
 from rich.console import Console
@@ -31,7 +31,9 @@ posts_app = typer.Typer(no_args_is_help=True, help="Stored posts.")
 sources_app = typer.Typer(no_args_is_help=True, help="Configured sources and their health.")
 app.add_typer(db_app, name="db")
 app.add_typer(posts_app, name="posts")
+classifier_app = typer.Typer(no_args_is_help=True, help="Evaluate and train the classifier.")
 app.add_typer(sources_app, name="sources")
+app.add_typer(classifier_app, name="classifier")
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -188,6 +190,9 @@ def print_reports(reports: list[Any], as_json: bool) -> None:
 def run(
     config: ConfigOpt = None,
     tick: Annotated[float, typer.Option(help="Seconds between scheduling ticks.")] = 5.0,
+    classify: Annotated[
+        bool, typer.Option(help="Classify new posts (off: crawl only, posts stay pending).")
+    ] = True,
 ) -> None:
     """The daemon: crawl every source on its interval until SIGTERM / Ctrl-C."""
     from monitor import logs
@@ -200,7 +205,7 @@ def run(
         logs.configure(settings.log)
         application = build_app(settings)
         upgrade(application.engine)
-        run_daemon(application, tick=tick)
+        run_daemon(application, tick=tick, classify=classify)
 
 
 # --- posts ------------------------------------------------------------------------------
@@ -412,3 +417,231 @@ def demo(
 
     with user_errors():
         run_demo(out, workdir=workdir, serve=not no_serve)
+
+
+# --- classification ---------------------------------------------------------------------
+
+
+@app.command()
+def classify(
+    text: Annotated[str | None, typer.Argument(help="A text to classify.")] = None,
+    jsonl: Annotated[
+        Path | None, typer.Option("--jsonl", help="Post records, one per line.")
+    ] = None,
+    brand: Annotated[str | None, typer.Option(help="Read the text for this brand.")] = None,
+    pending: Annotated[
+        bool, typer.Option("--pending", help="Classify every stored post not yet read.")
+    ] = False,
+    config: ConfigOpt = None,
+) -> None:
+    """JSON lines: id, lang, sentiment, complaint, label (and the passage that decided)."""
+    from monitor.classify import ClassifyStage
+
+    with user_errors():
+        settings = _settings_or_defaults(config)
+        engine = _migrated_engine(settings) if pending else None
+        stage = ClassifyStage(settings.classifier, engine, _matcher(settings, brand))
+        if pending:
+            _classify_pending(stage)
+            return
+        records = _records(text, jsonl)
+        for line in classify_records(stage, records, brand):
+            out.print(json.dumps(line, ensure_ascii=False), markup=False)
+
+
+def _settings_or_defaults(config: Path | None) -> Settings:
+    """Ad-hoc classification works without a config file (embedded defaults)."""
+    path = config_path(config)
+    if config is None and not path.exists():
+        return load_settings(None)
+    return load_settings(path)
+
+
+def _matcher(settings: Settings, extra: str | None) -> Any:
+    from monitor.match.brands import BrandMatcher, BrandSpec
+
+    specs = [BrandSpec(b.name, (b.name, *b.aliases), tuple(b.excludes)) for b in settings.brands]
+    if extra and extra not in {b.name for b in settings.brands}:
+        specs.append(BrandSpec(extra, (extra,)))
+    return BrandMatcher(specs)
+
+
+def _records(text: str | None, jsonl: Path | None) -> list[dict[str, Any]]:
+    if text is not None:
+        return [{"id": "1", "text": text}]
+    if jsonl is None:
+        raise StormwatchError("give a TEXT, or --jsonl FILE, or --pending")
+    records = []
+    try:
+        lines = jsonl.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise StormwatchError(f"{jsonl}: cannot read: {exc.strerror}") from None
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError as exc:
+            raise StormwatchError(f"{jsonl}:{number}: not JSON: {exc}") from None
+        if not isinstance(record, dict) or not isinstance(record.get("text"), str):
+            raise StormwatchError(f"{jsonl}:{number}: a record needs a string 'text'")
+        records.append(record)
+    return records
+
+
+def classify_records(
+    stage: Any, records: list[dict[str, Any]], brand: str | None
+) -> list[dict[str, Any]]:
+    """Target-aware when the record (or --brand) names a brand; whole text otherwise."""
+    from classifiers.errors import ClassifierError
+    from classifiers.passages import read_posts
+
+    try:
+        classifier = stage.classifier()
+    except ClassifierError as exc:
+        raise StormwatchError(f"classifier unavailable: {exc}") from None
+    detector = _language_detector()
+    rows = []
+    for chunk_start in range(0, len(records), 64):
+        chunk = records[chunk_start : chunk_start + 64]
+        posts = [
+            (r.get("title"), r["text"], _spans(stage, r["text"], r.get("brand") or brand))
+            for r in chunk
+        ]
+        for record, reading in zip(chunk, read_posts(classifier, posts), strict=True):
+            text = f"{record.get('title') or ''}\n{record['text']}"
+            rows.append(
+                {
+                    "id": record.get("id"),
+                    "lang": record.get("lang") or detector.detect(text),
+                    **reading.scores.as_dict(),
+                    "passage": reading.passage.text,
+                }
+            )
+    return rows
+
+
+def _spans(stage: Any, text: str, brand: str | None) -> list[tuple[int, int]]:
+    return stage.mention_spans(text, brand) if brand else []
+
+
+def _language_detector() -> Any:
+    from monitor.match.language import LanguageDetector
+    from monitor.settings import CrawlSettings
+
+    return LanguageDetector(CrawlSettings().languages)
+
+
+def _migrated_engine(settings: Settings) -> Any:
+    from monitor.storage.db import make_engine, upgrade
+
+    engine = make_engine(settings.database)
+    upgrade(engine)
+    return engine
+
+
+def _classify_pending(stage: Any) -> None:
+    report = stage.drain(datetime.now(UTC))
+    if report.unavailable:
+        raise StormwatchError(f"classifier unavailable: {report.unavailable}")
+    out.print(
+        f"classified {report.classified} (post, brand) pair(s); {report.complaints} complaint(s)"
+    )
+
+
+@classifier_app.command("eval")
+def classifier_eval(
+    file: Annotated[list[Path], typer.Argument(help="Labelled JSONL files (or folders).")],
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Per-language precision, recall and F1 for complaint-vs-not, and confusion matrices."""
+    from classifiers.dataset import load_examples
+    from classifiers.errors import ClassifierError
+    from classifiers.evaluate import evaluate_classifier
+    from classifiers.registry import load_classifier
+
+    with user_errors():
+        settings = _settings_or_defaults(config).classifier
+        try:
+            examples = load_examples(file)
+            report = evaluate_classifier(
+                load_classifier(settings), examples, window=settings.window_sentences
+            )
+        except ClassifierError as exc:
+            raise StormwatchError(str(exc)) from None
+    out.print(report.to_json() if as_json else report.render(), markup=False)
+
+
+@classifier_app.command("train")
+def classifier_train(
+    examples: Annotated[
+        list[Path] | None, typer.Option("--examples", help="Train files (default: packaged).")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Where to write the head (.npz).")
+    ] = None,
+    relabels: Annotated[
+        bool, typer.Option(help="Include the queue's relabels from the database.")
+    ] = True,
+    config: ConfigOpt = None,
+) -> None:
+    """Rebuild the head from the labelled examples plus the queue's relabels."""
+    from classifiers.cache import CachedEncoder
+    from classifiers.dataset import load_examples, packaged_paths
+    from classifiers.e5.backend import encoder_from_settings
+    from classifiers.errors import ClassifierError
+    from classifiers.train import train_head
+
+    with user_errors():
+        settings = _settings_or_defaults(config)
+        target = output or settings.classifier.head_path()
+        try:
+            data = load_examples(examples or packaged_paths("train"))
+            extra = _relabel_examples(settings) if relabels and config_path(config).exists() else []
+            encoder = CachedEncoder(encoder_from_settings(settings.classifier))
+            head = train_head(
+                encoder,
+                data,
+                relabels=extra,
+                created_at=datetime.now(UTC),
+                window=settings.classifier.window_sentences,
+            )
+            head.save(target)
+        except ClassifierError as exc:
+            raise StormwatchError(str(exc)) from None
+    out.print(
+        f"trained on {len(data)} example(s) + {len(extra)} relabel(s); head written to {target}",
+        markup=False,
+    )
+
+
+def _relabel_examples(settings: Settings) -> list[Any]:
+    """The queue's corrections as training examples (the post's text, the new label)."""
+    from classifiers.dataset import Example
+    from monitor.storage import repo
+    from monitor.storage.db import session_scope
+
+    engine = _migrated_engine(settings)
+    with session_scope(engine) as session:
+        rows = []
+        for relabel in repo.latest_relabels(session):
+            post = repo.get_post(session, relabel.post_id)
+            if post is None:
+                continue
+            # a relabel says nothing about sentiment: a complaint is negative, else neutral
+            sentiment: Literal["negative", "neutral"] = (
+                "negative" if relabel.label == "complaint" else "neutral"
+            )
+            rows.append(
+                Example(
+                    id=f"relabel:{post.id}:{relabel.brand}",
+                    lang=post.lang or "und",
+                    text=post.text,
+                    title=post.title,
+                    brand=relabel.brand,
+                    label=relabel.label,  # type: ignore[arg-type]
+                    sentiment=sentiment,
+                )
+            )
+    return rows

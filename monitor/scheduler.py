@@ -31,22 +31,35 @@ def utcnow() -> datetime:
 
 class Daemon:
     def __init__(
-        self, app: App, *, tick: float = 5.0, clock: Callable[[], datetime] = utcnow
+        self,
+        app: App,
+        *,
+        tick: float = 5.0,
+        clock: Callable[[], datetime] = utcnow,
+        classify: bool = True,
     ) -> None:
         self.app = app
+        self.classify = classify
         self.tick_seconds = tick
         self.clock = clock
         self.stopping = asyncio.Event()
         self._running: asyncio.Task[None] | None = None
 
     async def tick(self) -> None:
-        """One scheduling step: crawl every due source."""
+        """One scheduling step: crawl every due source, then classify what is pending.
+        The model runs in a worker thread, never on the event loop."""
         if self.stopping.is_set():
             return
         reports = await self.app.crawler.crawl_due(self.clock())
         if reports:
             failed = sum(1 for r in reports if r.error)
             log.info("tick", extra={"sources": len(reports), "failed": failed})
+        if self.classify:
+            read = await asyncio.to_thread(self.app.classify.run_once, self.clock())
+            if read.classified:
+                log.info(
+                    "classified", extra={"posts": read.classified, "complaints": read.complaints}
+                )
 
     async def _guarded_tick(self) -> None:
         self._running = asyncio.current_task()
@@ -57,7 +70,21 @@ class Daemon:
         finally:
             self._running = None
 
+    def warm_up(self) -> None:
+        """Load the language models and the classifier before the first fetch: loading
+        holds the GIL for seconds, which would otherwise eat into fetch deadlines. A
+        classifier that cannot load is reported now and retried on every tick."""
+        from classifiers.errors import ClassifierError
+
+        self.app.crawler.matchers.language.load()
+        if self.classify:
+            try:
+                self.app.classify.classifier()
+            except ClassifierError as exc:
+                log.error("classifier unavailable; crawling goes on", extra={"reason": str(exc)})
+
     async def run(self, install_signals: bool = True) -> None:
+        await asyncio.to_thread(self.warm_up)
         scheduler = AsyncIOScheduler(timezone=UTC)
         scheduler.add_job(
             self._guarded_tick,
@@ -95,5 +122,5 @@ def _on_signals(callback: Callable[[], None]) -> None:
         loop.add_signal_handler(sig, callback)
 
 
-def run_daemon(app: App, tick: float = 5.0) -> None:
-    asyncio.run(Daemon(app, tick=tick).run())
+def run_daemon(app: App, tick: float = 5.0, classify: bool = True) -> None:
+    asyncio.run(Daemon(app, tick=tick, classify=classify).run())

@@ -29,6 +29,7 @@ from pydantic import (
 )
 from pydantic_core import core_schema
 
+from classifiers.config import ClassifierSettings
 from monitor.errors import ConfigError
 
 ENV_PREFIX = "STORMWATCH_"
@@ -203,10 +204,10 @@ class Settings(_Section):
     brands: list[BrandSettings] = Field(default_factory=list)
     sources: list[SourceSettings] = Field(default_factory=list)
     channels: list[ChannelSettings] = Field(default_factory=list)
-    # Sections owned by later stages (on-call, classifier, detectors) are accepted as tables
-    # and validated by their own packages; unknown *top-level* keys are still errors.
+    # Sections owned by later stages (on-call, detectors) are accepted as tables and
+    # validated by their own packages; unknown *top-level* keys are still errors.
     oncall: Annotated[dict[str, Any], Field(default_factory=dict)]
-    classifier: Annotated[dict[str, Any], Field(default_factory=dict)]
+    classifier: ClassifierSettings = Field(default_factory=ClassifierSettings)
 
     def source(self, name: str) -> SourceSettings:
         for source in self.sources:

@@ -102,7 +102,17 @@ def test_run_daemon_crawls_and_stops_cleanly_on_sigterm(tmp_path: Path, web: Sam
     config = config_for(tmp_path, web)
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     daemon = subprocess.Popen(
-        [sys.executable, "-m", "monitor", "run", "-c", str(config), "--tick", "0.2"],
+        [
+            sys.executable,
+            "-m",
+            "monitor",
+            "run",
+            "-c",
+            str(config),
+            "--tick",
+            "0.2",
+            "--no-classify",
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -12,6 +12,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
+from monitor.parse.text import content_hash
 from monitor.settings import parse_settings
 from monitor.storage import repo
 from monitor.storage.db import session_scope
@@ -43,7 +44,7 @@ def record(pid: str, text: str = "Nordtel svarer ikke", **kw: object) -> repo.Po
         lang="da",
         brands=("Nordtel",),
         brand_reason="mention",
-        content_hash=f"h-{text}",
+        content_hash=content_hash(None, text),
     )
     return replace(base, **kw)  # type: ignore[arg-type]
 

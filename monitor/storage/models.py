@@ -132,3 +132,37 @@ class PostEdit(SQLModel, table=True):
 
 def now_utc() -> datetime:
     return datetime.now(UTC)
+
+
+class Reading(SQLModel, table=True):
+    """How the classifier read one post for one brand (target-aware: only the passages
+    around that brand's mentions). ``content_hash`` + ``model`` make it a cache: a post
+    whose text and model are unchanged is never classified twice."""
+
+    __tablename__ = "readings"
+    post_id: str = Field(foreign_key="posts.id", primary_key=True, max_length=32)
+    brand: str = Field(primary_key=True, max_length=200)
+    content_hash: str = Field(max_length=64)
+    model: str = Field(max_length=200)
+    negative: float
+    neutral: float
+    positive: float
+    complaint: float = Field(index=True)
+    label: str = Field(max_length=20)
+    passage: str = Field(default="", sa_type=sa.Text)
+    passage_source: str = Field(default="head", max_length=10)  # title | mention | head
+    passage_start: int = 0
+    passage_end: int = 0
+    classified_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class Relabel(SQLModel, table=True):
+    """A manager's correction of a label (from the queue); training uses the latest one."""
+
+    __tablename__ = "relabels"
+    id: int | None = Field(default=None, primary_key=True)
+    post_id: str = Field(foreign_key="posts.id", index=True, max_length=32)
+    brand: str = Field(max_length=200)
+    label: str = Field(max_length=20)  # complaint | not_complaint
+    by: str | None = Field(default=None, max_length=200)
+    at: datetime = Field(sa_type=UTCDateTime, nullable=False)

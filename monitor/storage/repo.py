@@ -14,7 +14,16 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from monitor.settings import Settings
-from monitor.storage.models import FetchState, HostState, Post, PostBrand, PostEdit, Source
+from monitor.storage.models import (
+    FetchState,
+    HostState,
+    Post,
+    PostBrand,
+    PostEdit,
+    Reading,
+    Relabel,
+    Source,
+)
 
 
 @dataclass(frozen=True)
@@ -319,3 +328,46 @@ def post_by_prefix(session: Session, prefix: str) -> Post | None:
         return None
     rows = session.exec(select(Post).where(col(Post.id).startswith(prefix)).limit(2)).all()
     return rows[0] if len(rows) == 1 else None
+
+
+# --- readings (the classify stage) -----------------------------------------------------
+
+
+def pending_readings(session: Session, model: str, limit: int) -> list[tuple[Post, str]]:
+    """(post, brand) pairs with no reading, or one made for other text or another model."""
+    query = (
+        select(Post, PostBrand.brand)
+        .join(PostBrand, col(PostBrand.post_id) == col(Post.id))
+        .outerjoin(
+            Reading,
+            sa.and_(
+                col(Reading.post_id) == col(Post.id), col(Reading.brand) == col(PostBrand.brand)
+            ),
+        )
+        .where(
+            sa.or_(
+                col(Reading.post_id).is_(None),
+                col(Reading.content_hash) != col(Post.content_hash),
+                col(Reading.model) != model,
+            )
+        )
+        .order_by(col(Post.fetched_at), col(Post.id))
+        .limit(limit)
+    )
+    return [(post, brand) for post, brand in session.exec(query).all()]
+
+
+def save_reading(session: Session, reading: Reading) -> None:
+    session.merge(reading)
+
+
+def readings_of(session: Session, post_ids: Iterable[str]) -> dict[tuple[str, str], Reading]:
+    ids = sorted(set(post_ids))
+    rows = session.exec(select(Reading).where(col(Reading.post_id).in_(ids))).all() if ids else []
+    return {(r.post_id, r.brand): r for r in rows}
+
+
+def latest_relabels(session: Session) -> list[Relabel]:
+    """The newest correction per (post, brand)."""
+    rows = session.exec(select(Relabel).order_by(col(Relabel.at), col(Relabel.id))).all()
+    return list({(r.post_id, r.brand): r for r in rows}.values())

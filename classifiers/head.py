@@ -1,0 +1,300 @@
+"""The small trained head on top of the sentence embeddings.
+
+Two multinomial logistic regressions sharing one standardisation of the embedding:
+*sentiment* (negative / neutral / positive) and *complaint* (not_complaint / complaint).
+
+Decisions:
+
+- **Logistic regression, in numpy**: FACTS.md measured that quality comes from the labelled
+  examples, not the head; a linear model on ~600 examples trains in well under a second,
+  is deterministic, needs no torch at predict time and is easy to inspect.
+- **Newton's method on the full Hessian**: with 384 features and 2-3 classes the Hessian
+  is ~1,155 square, so each step is one small linear solve and training converges in a
+  dozen steps to the exact optimum — no learning rate to tune, same head on every machine.
+- **Standardised features, L2 on weights (not biases), class weights** ``n / (k * count)``:
+  e5 embeddings are L2-normalised and crowded, so without standardisation one penalty
+  cannot suit every direction; class weights keep the rarer label from being ignored.
+- **A small versioned file** (``.npz``, no pickle): arrays plus one JSON ``meta`` string with
+  ``format_version``, the ``encoder`` id and embedding ``dim`` it was made for, label names,
+  trained-on counts and ``created_at`` (passed in: time is a parameter). Loading a head of
+  another version, encoder or dimension is a :class:`~classifiers.errors.HeadError`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from classifiers.base import SENTIMENTS
+from classifiers.errors import HeadError
+
+__all__ = [
+    "COMPLAINT_LABELS",
+    "FORMAT_VERSION",
+    "Head",
+    "balanced_weights",
+    "default_head_path",
+    "fit_head",
+    "fit_softmax",
+    "load_head",
+    "softmax",
+]
+
+FORMAT_VERSION = 1
+COMPLAINT_LABELS = ("not_complaint", "complaint")
+DEFAULT_HEAD = "e5-small-v1.npz"
+Matrix = NDArray[np.float64]
+
+
+def default_head_path() -> Path:
+    """The head packaged with Stormwatch for the built-in e5 encoder."""
+    return Path(str(resources.files("classifiers") / "heads" / DEFAULT_HEAD))
+
+
+@dataclass(frozen=True)
+class Head:
+    """Standardisation plus two linear layers; see :meth:`predict`."""
+
+    encoder: str
+    dim: int
+    mean: Matrix
+    scale: Matrix
+    sentiment_w: Matrix
+    sentiment_b: Matrix
+    complaint_w: Matrix
+    complaint_b: Matrix
+    counts: dict[str, Any] = field(default_factory=dict)
+    created_at: str = ""
+    l2: float = 0.0
+
+    def predict(self, embeddings: NDArray[np.floating[Any]]) -> tuple[Matrix, Matrix]:
+        """Sentiment probabilities ``(n, 3)`` and complaint probabilities ``(n,)``."""
+        if embeddings.ndim != 2 or embeddings.shape[1] != self.dim:
+            raise HeadError(
+                f"The head expects embeddings of dimension {self.dim}, got shape "
+                f"{tuple(embeddings.shape)}; train a head for this encoder "
+                "(stormwatch classifier train)."
+            )
+        z = (embeddings.astype(np.float64) - self.mean) / self.scale
+        sentiment = softmax(z @ self.sentiment_w + self.sentiment_b)
+        complaint = softmax(z @ self.complaint_w + self.complaint_b)[:, 1]
+        return sentiment, complaint
+
+    def save(self, path: Path) -> None:
+        """Write the head atomically (temporary file, then rename)."""
+        meta = {
+            "format_version": FORMAT_VERSION,
+            "encoder": self.encoder,
+            "dim": self.dim,
+            "sentiment_labels": list(SENTIMENTS),
+            "complaint_labels": list(COMPLAINT_LABELS),
+            "counts": self.counts,
+            "created_at": self.created_at,
+            "l2": self.l2,
+        }
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        with tmp.open("wb") as fh:
+            arrays: dict[str, Any] = {"meta": np.array(json.dumps(meta)), **self._arrays()}
+            np.savez_compressed(fh, **arrays)
+        os.replace(tmp, path)
+
+    def _arrays(self) -> dict[str, Matrix]:
+        return {
+            "mean": self.mean,
+            "scale": self.scale,
+            "sentiment_w": self.sentiment_w,
+            "sentiment_b": self.sentiment_b,
+            "complaint_w": self.complaint_w,
+            "complaint_b": self.complaint_b,
+        }
+
+
+def load_head(path: Path, *, encoder: str | None = None, dim: int | None = None) -> Head:
+    """Read a head file; refuse one of another format, encoder or dimension."""
+    arrays, meta = _read(path)
+    if meta.get("format_version") != FORMAT_VERSION:
+        raise HeadError(
+            f"The head {path} has format version {meta.get('format_version')!r}, this "
+            f"Stormwatch reads version {FORMAT_VERSION}; retrain it (stormwatch classifier train)."
+        )
+    if encoder is not None and meta.get("encoder") != encoder:
+        raise HeadError(
+            f"The head {path} was trained for encoder {meta.get('encoder')!r}, not {encoder!r}; "
+            "train a head for this encoder (stormwatch classifier train) or set [classifier] head."
+        )
+    if dim is not None and meta.get("dim") != dim:
+        raise HeadError(
+            f"The head {path} expects {meta.get('dim')}-dimensional embeddings, the encoder "
+            f"gives {dim}; train a head for this encoder (stormwatch classifier train)."
+        )
+    return _build(path, arrays, meta)
+
+
+def _read(path: Path) -> tuple[dict[str, Matrix], dict[str, Any]]:
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {k: np.asarray(data[k], dtype=np.float64) for k in data.files if k != "meta"}
+            meta = json.loads(str(data["meta"]))
+    except FileNotFoundError:
+        raise HeadError(
+            f"No trained head at {path}; run `stormwatch classifier train` or set "
+            "[classifier] head to an existing file."
+        ) from None
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+        raise HeadError(
+            f"The head {path} is damaged or not a head file ({exc.__class__.__name__}); "
+            "retrain it with `stormwatch classifier train`."
+        ) from None
+    if not isinstance(meta, dict):
+        raise HeadError(f"The head {path} has no metadata; retrain it.")
+    return arrays, meta
+
+
+def _build(path: Path, arrays: dict[str, Matrix], meta: dict[str, Any]) -> Head:
+    try:
+        head = Head(
+            encoder=str(meta["encoder"]),
+            dim=int(meta["dim"]),
+            counts=dict(meta.get("counts") or {}),
+            created_at=str(meta.get("created_at", "")),
+            l2=float(meta.get("l2", 0.0)),
+            **arrays,
+        )
+    except (KeyError, TypeError) as exc:
+        raise HeadError(f"The head {path} is incomplete ({exc}); retrain it.") from None
+    if head.sentiment_w.shape != (head.dim, 3) or head.complaint_w.shape != (head.dim, 2):
+        raise HeadError(f"The head {path} has weights of the wrong shape; retrain it.")
+    return head
+
+
+def softmax(logits: Matrix) -> Matrix:
+    """Row-wise softmax, stable for large logits."""
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    exp = np.exp(shifted)
+    out: Matrix = exp / exp.sum(axis=1, keepdims=True)
+    return out
+
+
+def balanced_weights(y: NDArray[np.int_], k: int) -> Matrix:
+    """Per-example weights ``n / (k_present * count[class])`` (absent classes ignored)."""
+    counts = np.bincount(y, minlength=k).astype(np.float64)
+    present = int((counts > 0).sum())
+    per_class = np.divide(len(y), present * counts, out=np.zeros(k), where=counts > 0)
+    out: Matrix = per_class[y]
+    return out
+
+
+def fit_softmax(
+    x: Matrix,
+    y: NDArray[np.int_],
+    k: int,
+    *,
+    sample_weight: Matrix | None = None,
+    l2: float = 0.01,
+    max_iter: int = 50,
+) -> tuple[Matrix, Matrix]:
+    """Weighted, L2-regularised multinomial logistic regression by Newton's method.
+
+    Minimises ``sum_i w_i * -log p(y_i | x_i) / sum_i w_i + l2/2 * ||W||^2`` (biases free).
+    Returns ``(W, b)`` with ``W`` of shape ``(d, k)``.
+    """
+    n, d = x.shape
+    xb = np.hstack([x, np.ones((n, 1))])
+    w = np.ones(n) if sample_weight is None else sample_weight
+    w = w / w.sum()
+    onehot = np.eye(k)[y]
+    reg = np.full(d + 1, l2)
+    reg[-1] = 1e-8  # biases are free; a tiny ridge keeps the Newton system solvable
+    theta = np.zeros((d + 1, k))
+    loss = _loss(xb, onehot, w, theta, reg)
+    for _ in range(max_iter):
+        probs = softmax(xb @ theta)
+        grad = xb.T @ (w[:, None] * (probs - onehot)) + reg[:, None] * theta
+        if np.abs(grad).max() < 1e-7:
+            break
+        step = _newton_step(xb, w, probs, reg, grad)
+        theta, loss = _line_search(xb, onehot, w, theta, reg, step, loss)
+    return theta[:-1], theta[-1]
+
+
+def _loss(xb: Matrix, onehot: Matrix, w: Matrix, theta: Matrix, reg: Matrix) -> float:
+    logits = xb @ theta
+    logz = np.log(np.exp(logits - logits.max(1, keepdims=True)).sum(1)) + logits.max(1)
+    nll = float(w @ (logz - (logits * onehot).sum(1)))
+    return nll + 0.5 * float((reg[:, None] * theta**2).sum())
+
+
+def _newton_step(xb: Matrix, w: Matrix, probs: Matrix, reg: Matrix, grad: Matrix) -> Matrix:
+    _, p = xb.shape
+    k = probs.shape[1]
+    hess = np.zeros((p * k, p * k))
+    for a in range(k):
+        for b in range(a, k):
+            coef = w * probs[:, a] * ((a == b) - probs[:, b])
+            block = (xb * coef[:, None]).T @ xb
+            hess[a * p : (a + 1) * p, b * p : (b + 1) * p] = block
+            hess[b * p : (b + 1) * p, a * p : (a + 1) * p] = block.T
+    hess[np.diag_indices_from(hess)] += np.tile(reg, k)
+    flat = grad.T.reshape(-1)
+    try:
+        delta: Matrix = np.asarray(np.linalg.solve(hess, flat), dtype=np.float64)
+    except np.linalg.LinAlgError:
+        delta = np.asarray(np.linalg.lstsq(hess, flat, rcond=None)[0], dtype=np.float64)
+    out: Matrix = delta.reshape(k, p).T
+    return out
+
+
+def _line_search(
+    xb: Matrix, onehot: Matrix, w: Matrix, theta: Matrix, reg: Matrix, step: Matrix, loss: float
+) -> tuple[Matrix, float]:
+    t = 1.0
+    for _ in range(30):
+        candidate = theta - t * step
+        new_loss = _loss(xb, onehot, w, candidate, reg)
+        if new_loss <= loss:
+            return candidate, new_loss
+        t /= 2
+    return theta, loss
+
+
+def fit_head(
+    sentiment_x: NDArray[np.floating[Any]],
+    sentiment_y: NDArray[np.int_],
+    complaint_x: NDArray[np.floating[Any]],
+    complaint_y: NDArray[np.int_],
+    *,
+    encoder: str,
+    l2: float,
+    created_at: str,
+    counts: dict[str, Any] | None = None,
+) -> Head:
+    """Fit both outputs (each on its own rows) after one shared standardisation."""
+    both: Matrix = np.vstack([sentiment_x, complaint_x]).astype(np.float64)
+    mean = both.mean(axis=0)
+    scale = both.std(axis=0) + 1e-6
+    zs = (sentiment_x.astype(np.float64) - mean) / scale
+    zc = (complaint_x.astype(np.float64) - mean) / scale
+    sw, sb = fit_softmax(zs, sentiment_y, 3, sample_weight=balanced_weights(sentiment_y, 3), l2=l2)
+    cw, cb = fit_softmax(zc, complaint_y, 2, sample_weight=balanced_weights(complaint_y, 2), l2=l2)
+    return Head(
+        encoder=encoder,
+        dim=both.shape[1],
+        mean=mean,
+        scale=scale,
+        sentiment_w=sw,
+        sentiment_b=sb,
+        complaint_w=cw,
+        complaint_b=cb,
+        counts=counts or {},
+        created_at=created_at,
+        l2=l2,
+    )

@@ -1,0 +1,155 @@
+"""The classify stage: read every stored post once for each brand it is about.
+
+Posts wait in the database, not in memory: a post is *pending* for a brand while it has no
+reading, or its reading was made for other text (the post was edited) or by another model.
+So a killed process loses nothing (the next run picks the pending posts up), an unchanged
+post is never classified twice (the reading is the cache, keyed by content hash and model),
+and the crawl never waits for the model.
+
+Target-aware reading (classifiers.passages): for brand A only the sentences around A's
+mentions (and the title) are classified, so a complaint about brand B that mentions A in
+passing does not count against A. A post that names no brand (a comment inheriting its
+thread's brand, a post on a brand's own forum) is read from its beginning.
+
+If the classifier cannot load (model folder missing or corrupt), the stage reports that
+with a named reason and the daemon goes on crawling: posts stay pending, nothing is dropped.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.engine import Engine
+
+from classifiers.base import Classifier
+from classifiers.config import ClassifierSettings
+from classifiers.errors import ClassifierError
+from classifiers.passages import PostReading, read_posts
+from classifiers.registry import load_classifier
+from monitor.match.brands import BrandMatcher
+from monitor.storage import repo
+from monitor.storage.db import session_scope
+from monitor.storage.models import Post, Reading
+
+log = logging.getLogger("stormwatch.classify")
+
+Loader = Callable[[ClassifierSettings], Classifier]
+
+
+def model_tag(settings: ClassifierSettings) -> str:
+    """Names the model that made a reading: backend, encoder and a digest of the head."""
+    if settings.backend == "pipeline":
+        return f"pipeline:{settings.pipeline.model}"[:200]
+    head = settings.head_path()
+    digest = hashlib.sha256(head.read_bytes()).hexdigest()[:12] if head.is_file() else "no-head"
+    return f"e5:{settings.model_dir or 'e5-small'}:{digest}"[-200:]
+
+
+@dataclass
+class ClassifyReport:
+    classified: int = 0
+    complaints: int = 0
+    unavailable: str | None = None  # why the classifier could not run (posts stay pending)
+
+
+class ClassifyStage:
+    def __init__(
+        self,
+        settings: ClassifierSettings,
+        engine: Engine | None,
+        brands: BrandMatcher,
+        *,
+        loader: Loader = load_classifier,
+    ) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.brands = brands
+        self.loader = loader
+        self._classifier: Classifier | None = None
+        self._lock = threading.Lock()
+
+    @functools.cached_property
+    def model_id(self) -> str:
+        """Readings made by another model are stale (a retrained head re-reads posts)."""
+        return model_tag(self.settings)
+
+    def classifier(self) -> Classifier:
+        """Load once (thread-safe); a failure is raised again on the next call, so a model
+        folder repaired while the daemon runs is picked up without a restart."""
+        with self._lock:
+            if self._classifier is None:
+                classifier = self.loader(self.settings)
+                load = getattr(classifier, "load", None)
+                if callable(load):  # backends load lazily; fail here, not mid-batch
+                    load()
+                self._classifier = classifier
+            return self._classifier
+
+    def run_once(self, now: datetime, limit: int = 256) -> ClassifyReport:
+        """Classify up to ``limit`` pending (post, brand) pairs."""
+        try:
+            classifier = self.classifier()
+        except ClassifierError as exc:
+            log.warning("classifier unavailable", extra={"reason": str(exc)})
+            return ClassifyReport(unavailable=str(exc))
+        assert self.engine is not None, "run_once needs a database"
+        with session_scope(self.engine) as session:
+            pending = repo.pending_readings(session, self.model_id, limit)
+        if not pending:
+            return ClassifyReport()
+        try:
+            readings = self.read(classifier, pending)
+        except ClassifierError as exc:
+            log.warning("classification failed", extra={"reason": str(exc)})
+            return ClassifyReport(unavailable=str(exc))
+        with session_scope(self.engine) as session:
+            for (post, brand), reading in zip(pending, readings, strict=True):
+                repo.save_reading(session, self._row(post, brand, reading, now))
+        complaints = sum(1 for r in readings if r.label == "complaint")
+        return ClassifyReport(classified=len(readings), complaints=complaints)
+
+    def drain(self, now: datetime, limit: int = 256, max_batches: int = 1000) -> ClassifyReport:
+        """Classify everything pending (in batches of ``limit``)."""
+        total = ClassifyReport()
+        for _ in range(max_batches):
+            report = self.run_once(now, limit)
+            total.classified += report.classified
+            total.complaints += report.complaints
+            total.unavailable = report.unavailable
+            if report.unavailable or report.classified < limit:
+                break
+        return total
+
+    def read(
+        self, classifier: Classifier, pending: Sequence[tuple[Post, str]]
+    ) -> list[PostReading]:
+        posts = [(p.title, p.text, self.mention_spans(p.text, brand)) for p, brand in pending]
+        return read_posts(classifier, posts, window=self.settings.window_sentences)
+
+    def mention_spans(self, text: str, brand: str) -> list[tuple[int, int]]:
+        return [(m.start, m.end) for m in self.brands.mentions(text) if m.brand == brand]
+
+    def _row(self, post: Post, brand: str, reading: PostReading, now: datetime) -> Reading:
+        scores, passage = reading.scores, reading.passage
+        return Reading(
+            post_id=post.id,
+            brand=brand,
+            content_hash=post.content_hash,
+            model=self.model_id,
+            negative=scores.negative,
+            neutral=scores.neutral,
+            positive=scores.positive,
+            complaint=scores.complaint,
+            label=scores.label,
+            passage=passage.text,
+            passage_source=passage.source,
+            passage_start=passage.start,
+            passage_end=passage.end,
+            classified_at=now,
+        )
