@@ -128,3 +128,24 @@ def test_first_crawl_stores_every_expected_post_once_then_304s_then_edits(
         post is not None and post.text == "Nordtel har svaret. Tak for hjælpen!" and post.edits == 1
     )
     assert len(history) == 1 and history[0].old_text != post.text
+
+
+def test_brand_owned_forum_counts_every_post_for_its_brand(
+    web: SampleWeb, sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    forum = {
+        "name": "forum",
+        "kind": "discourse",
+        "url": web.base_url + "/forum/",
+        "brand": "Nordtel",
+    }
+    settings = make_settings(web, tmp_path / "unused.db", [forum])
+    [report] = crawl(settings, sqlite_engine)
+    forum_items = [i for i in web.expected().items if i.source == "forum"]
+    assert report.error is None and len(report.new) == len(forum_items)
+    with session_scope(sqlite_engine) as s:
+        posts = repo.list_posts(s, limit=1000)
+        brands = repo.brands_of(s, [p.id for p in posts])
+    reasons = {p.brand_reason for p in posts}
+    assert reasons == {"mention", "source"}
+    assert all("Nordtel" in brands[p.id] for p in posts)
