@@ -1,0 +1,123 @@
+"""The detection engine: per-brand state, every detector, one call per tick.
+
+``Detector.observe(events)`` files posts into each brand's :class:`BrandHistory` (ring
+buffers: O(1) per post; duplicates by ``(brand, post_id)`` within three days are ignored).
+``Detector.evaluate(now)`` runs every detector for every brand and returns the signals;
+``assess(now)`` returns every decision, fired or not, with its named reason (for logs).
+
+After a volume surge fires, the engine marks the surge's hours so the brand's baseline leaves
+them out (a storm never becomes the new normal through its own hours).
+
+History safety: with ``live_since`` (when Stormwatch started), everything evaluated at a
+``now`` before it is marked ``history`` (reason ``history_only``) and never pages; after it,
+posts published before it are left out of every detector's window.
+
+Detectors are pluggable: anything with ``kind`` and ``assess(history, now) -> Decision``.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from monitor.detect.baseline import BaselineConfig
+from monitor.detect.events import COMPLAINT_FLOOR, Decision, PostEvent, Signal
+from monitor.detect.history import HOUR_SECONDS, BrandHistory, hour_of, ts
+from monitor.detect.slowburn import SlowBurn, SlowBurnConfig
+from monitor.detect.thread import ThreadConfig, ThreadVelocity
+from monitor.detect.volume import VolumeConfig, VolumeSurge
+from monitor.detect.windows import ExpectedSpike, SpikeCalendar
+
+DEDUP_HOURS = 72
+
+
+class BrandDetector(Protocol):
+    kind: str
+
+    def assess(self, history: BrandHistory, now: datetime) -> Decision: ...
+
+
+@dataclass(frozen=True)
+class DetectConfig:
+    baseline: BaselineConfig = field(default_factory=BaselineConfig)
+    volume: VolumeConfig = field(default_factory=VolumeConfig)
+    slow_burn: SlowBurnConfig = field(default_factory=SlowBurnConfig)
+    thread: ThreadConfig = field(default_factory=ThreadConfig)
+    complaint_floor: float = COMPLAINT_FLOOR
+
+
+def default_detectors(config: DetectConfig, spikes: SpikeCalendar) -> list[BrandDetector]:
+    return [
+        VolumeSurge(config.volume, config.baseline, spikes),
+        SlowBurn(config.slow_burn, config.baseline),
+        ThreadVelocity(config.thread),
+    ]
+
+
+class Detector:
+    def __init__(
+        self,
+        config: DetectConfig = DetectConfig(),
+        spikes: Iterable[ExpectedSpike] = (),
+        live_since: datetime | None = None,
+        detectors: Sequence[BrandDetector] | None = None,
+    ) -> None:
+        self.config = config
+        self.spikes = SpikeCalendar(spikes)
+        self.live_since = live_since
+        self.detectors = (
+            list(detectors) if detectors is not None else default_detectors(config, self.spikes)
+        )
+        self.brands: dict[str, BrandHistory] = {}
+        self._seen: set[tuple[str, str]] = set()
+        self._seen_order: deque[tuple[int, tuple[str, str]]] = deque()
+        self._pruned_hour = 0
+
+    def history(self, brand: str) -> BrandHistory:
+        found = self.brands.get(brand)
+        if found is None:
+            found = BrandHistory(brand, self.config.complaint_floor, self.live_since)
+            self.brands[brand] = found
+        return found
+
+    def observe(self, events: Iterable[PostEvent]) -> int:
+        """File posts; returns how many were new."""
+        added = 0
+        for event in events:
+            key = (event.brand, event.post_id)
+            if key in self._seen:
+                continue
+            self._seen.add(key)
+            self._seen_order.append((hour_of(ts(event.at)), key))
+            self.history(event.brand).add(event)
+            added += 1
+        return added
+
+    def assess(self, now: datetime) -> list[Decision]:
+        self._prune(now)
+        decisions = []
+        for history in self.brands.values():
+            for detector in self.detectors:
+                decision = detector.assess(history, now)
+                decisions.append(decision)
+                if decision.signal is not None and decision.kind == "volume_surge":
+                    signal = decision.signal
+                    history.exclude_hours(ts(signal.window_start), ts(signal.window_end))
+        return decisions
+
+    def evaluate(self, now: datetime) -> list[Signal]:
+        return [d.signal for d in self.assess(now) if d.signal is not None]
+
+    def _prune(self, now: datetime) -> None:
+        hour = hour_of(ts(now))
+        if hour == self._pruned_hour:
+            return
+        self._pruned_hour = hour
+        oldest = hour - DEDUP_HOURS
+        while self._seen_order and self._seen_order[0][0] < oldest:
+            self._seen.discard(self._seen_order.popleft()[1])
+        for history in self.brands.values():
+            history.prune(hour * HOUR_SECONDS)

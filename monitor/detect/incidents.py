@@ -1,0 +1,249 @@
+"""Incidents: signals grouped per brand and kind-family, with a lifecycle. Pure, no database.
+
+One incident per (brand, family) at a time — never one per post:
+
+- families: ``storm`` (volume_surge, slow_burn) and ``thread`` (thread_velocity). A signal
+  whose dominant thread is already part of an open incident of the brand grows that incident
+  instead (a viral thread also drives volume: one page, not two);
+- ``apply(signal, now)`` returns a :class:`BookUpdate` with an action and a named reason:
+  ``opened`` (new_incident), ``grown`` (same_family_open), ``escalated`` (severity_increased),
+  ``reopened`` (within_cooldown: a resolved incident of that family ended less than
+  ``cooldown`` ago), ``went_live`` (a history incident receives a live signal);
+- ``tick(now)`` resolves incidents with no signal for ``quiet_period`` (reason
+  ``quiet_period``); ``acknowledge`` / ``resolve`` are the manager's actions;
+- ``pages`` is true for opened, reopened and went_live, and for escalated when the incident
+  had been acknowledged (it goes back to triggered; an unacknowledged incident is being paged
+  already, the page just carries the new severity) — never for history incidents (signals
+  computed on data from before the cut-over).
+
+State is plain dataclasses (``Incident``, ``TimelineEntry``, ``Signal``) so the lead can
+persist them and rebuild a book with ``IncidentBook(config, incidents)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from monitor.detect.events import SEVERITY_RANK, Severity, Signal
+
+FAMILIES: dict[str, str] = {
+    "volume_surge": "storm",
+    "slow_burn": "storm",
+    "thread_velocity": "thread",
+}
+PAGING_ACTIONS = frozenset({"opened", "reopened", "went_live"})
+
+
+@dataclass(frozen=True)
+class IncidentConfig:
+    quiet_period: timedelta = timedelta(hours=2)
+    cooldown: timedelta = timedelta(hours=6)
+    max_post_ids: int = 1000
+    grow_note_every: timedelta = timedelta(minutes=30)
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: datetime
+    event: str  # opened, grown, escalated, reopened, went_live, acknowledged, resolved
+    reason: str
+    detail: str = ""
+
+
+@dataclass
+class Incident:
+    id: str
+    brand: str
+    family: str
+    kind: str
+    severity: Severity
+    status: str  # triggered | acknowledged | resolved
+    origin: str  # live | history
+    opened_at: datetime
+    onset_at: datetime
+    last_signal_at: datetime
+    first: Signal
+    peak: Signal
+    last: Signal
+    kinds: list[str] = field(default_factory=list)
+    post_ids: list[str] = field(default_factory=list)
+    thread_ids: list[str] = field(default_factory=list)
+    timeline: list[TimelineEntry] = field(default_factory=list)
+    signal_count: int = 1
+    acknowledged_at: datetime | None = None
+    resolved_at: datetime | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status != "resolved"
+
+    @property
+    def delay(self) -> timedelta:
+        """Detection delay: from the estimated onset to the first signal."""
+        return self.opened_at - self.onset_at
+
+
+@dataclass(frozen=True)
+class BookUpdate:
+    incident: Incident
+    action: str
+    reason: str
+    rearmed: bool = False  # an acknowledged incident went back to triggered
+
+    @property
+    def pages(self) -> bool:
+        paging = self.action in PAGING_ACTIONS or self.rearmed
+        return paging and self.incident.origin == "live"
+
+
+class IncidentBook:
+    def __init__(
+        self, config: IncidentConfig = IncidentConfig(), incidents: Iterable[Incident] = ()
+    ) -> None:
+        self.config = config
+        self.incidents: list[Incident] = list(incidents)
+
+    def open_incidents(self, brand: str | None = None) -> list[Incident]:
+        return [i for i in self.incidents if i.is_open and brand in (None, i.brand)]
+
+    def get(self, incident_id: str) -> Incident:
+        for incident in self.incidents:
+            if incident.id == incident_id:
+                return incident
+        raise KeyError(incident_id)
+
+    def apply(self, signal: Signal, now: datetime) -> BookUpdate:
+        family = FAMILIES.get(signal.kind, signal.kind)
+        current = self._open_for(signal, family)
+        if current is not None:
+            return self._grow(current, signal, now)
+        recent = self._recently_resolved(signal.brand, family, now)
+        if recent is not None:
+            return self._reopen(recent, signal, now)
+        return self._open(signal, family, now)
+
+    def tick(self, now: datetime) -> list[BookUpdate]:
+        updates = []
+        for incident in self.open_incidents():
+            if now - incident.last_signal_at >= self.config.quiet_period:
+                updates.append(self._close(incident, now, "quiet_period"))
+        return updates
+
+    def acknowledge(self, incident_id: str, now: datetime, by: str = "") -> BookUpdate:
+        incident = self.get(incident_id)
+        incident.status = "acknowledged"
+        incident.acknowledged_at = now
+        incident.timeline.append(TimelineEntry(now, "acknowledged", "manager", by))
+        return BookUpdate(incident, "acknowledged", "manager")
+
+    def resolve(self, incident_id: str, now: datetime, reason: str = "manual") -> BookUpdate:
+        return self._close(self.get(incident_id), now, reason)
+
+    def _open_for(self, signal: Signal, family: str) -> Incident | None:
+        for incident in self.open_incidents(signal.brand):
+            if incident.family == family:
+                return incident
+        for incident in self.open_incidents(signal.brand):
+            if signal.thread_id and signal.thread_id in incident.thread_ids:
+                return incident
+        return None
+
+    def _recently_resolved(self, brand: str, family: str, now: datetime) -> Incident | None:
+        for incident in reversed(self.incidents):
+            if incident.brand == brand and incident.family == family and incident.resolved_at:
+                if now - incident.resolved_at <= self.config.cooldown:
+                    return incident
+                return None
+        return None
+
+    def _open(self, signal: Signal, family: str, now: datetime) -> BookUpdate:
+        incident = Incident(
+            id=f"{signal.brand}:{family}:{now.strftime('%Y%m%dT%H%MZ')}",
+            brand=signal.brand,
+            family=family,
+            kind=signal.kind,
+            severity=signal.severity,
+            status="triggered",
+            origin="history" if signal.history else "live",
+            opened_at=now,
+            onset_at=signal.window_start,
+            last_signal_at=now,
+            first=signal,
+            peak=signal,
+            last=signal,
+            kinds=[signal.kind],
+        )
+        self._absorb(incident, signal)
+        incident.timeline.append(TimelineEntry(now, "opened", signal.reason, _detail(signal)))
+        self.incidents.append(incident)
+        return BookUpdate(incident, "opened", "new_incident")
+
+    def _grow(self, incident: Incident, signal: Signal, now: datetime) -> BookUpdate:
+        escalated = SEVERITY_RANK[signal.severity] > SEVERITY_RANK[incident.severity]
+        went_live = incident.origin == "history" and not signal.history
+        noted = incident.timeline[-1].at if incident.timeline else incident.opened_at
+        self._absorb(incident, signal)
+        incident.last_signal_at = now
+        incident.signal_count += 1
+        if went_live:
+            incident.origin = "live"
+            incident.status = "triggered"
+            return self._note(incident, now, "went_live", "live_signal", signal)
+        if escalated:
+            rearmed = incident.status == "acknowledged"
+            incident.severity = signal.severity
+            incident.status = "triggered"
+            update = self._note(incident, now, "escalated", "severity_increased", signal)
+            return BookUpdate(incident, update.action, update.reason, rearmed)
+        if now - noted >= self.config.grow_note_every:
+            incident.timeline.append(TimelineEntry(now, "grown", signal.reason, _detail(signal)))
+        return BookUpdate(incident, "grown", "same_family_open")
+
+    def _reopen(self, incident: Incident, signal: Signal, now: datetime) -> BookUpdate:
+        incident.status = "triggered"
+        incident.resolved_at = None
+        incident.acknowledged_at = None
+        if incident.origin == "history" and not signal.history:
+            incident.origin = "live"
+        incident.severity = signal.severity
+        self._absorb(incident, signal)
+        incident.last_signal_at = now
+        incident.signal_count += 1
+        return self._note(incident, now, "reopened", "within_cooldown", signal)
+
+    def _note(
+        self, incident: Incident, now: datetime, event: str, reason: str, signal: Signal
+    ) -> BookUpdate:
+        incident.timeline.append(TimelineEntry(now, event, reason, _detail(signal)))
+        return BookUpdate(incident, event, reason)
+
+    def _absorb(self, incident: Incident, signal: Signal) -> None:
+        incident.last = signal
+        if signal.kind not in incident.kinds:
+            incident.kinds.append(signal.kind)
+        if _strength(signal) > _strength(incident.peak):
+            incident.peak = signal
+        room = self.config.max_post_ids - len(incident.post_ids)
+        known = set(incident.post_ids)
+        incident.post_ids.extend([p for p in signal.post_ids if p not in known][: max(room, 0)])
+        if signal.thread_id and signal.thread_id not in incident.thread_ids:
+            incident.thread_ids.append(signal.thread_id)
+
+    def _close(self, incident: Incident, now: datetime, reason: str) -> BookUpdate:
+        incident.status = "resolved"
+        incident.resolved_at = now
+        incident.timeline.append(TimelineEntry(now, "resolved", reason))
+        return BookUpdate(incident, "resolved", reason)
+
+
+def _strength(signal: Signal) -> tuple[int, float]:
+    return SEVERITY_RANK[signal.severity], signal.observed - signal.expected
+
+
+def _detail(signal: Signal) -> str:
+    return (
+        f"{signal.kind}: {signal.observed:g} observed vs {signal.expected:.2f} expected "
+        f"({signal.ratio:g}x) in {int(signal.window.total_seconds() // 60)} min"
+    )

@@ -1,0 +1,165 @@
+"""Incident grouping, re-open, auto-resolve, history incidents, and the explanation."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+from monitor.detect.events import Signal
+from monitor.detect.explain import explain
+from monitor.detect.incidents import IncidentBook, IncidentConfig
+from monitor.detect.simulate import make_events
+
+T0 = datetime(2026, 3, 4, 14, 0, tzinfo=UTC)
+
+
+def _signal(at: datetime, kind: str = "volume_surge", **kw: object) -> Signal:
+    base = Signal(
+        kind=kind,
+        brand="Acme",
+        severity="warning",
+        reason=kind,
+        at=at,
+        window_start=at - timedelta(minutes=30),
+        window_end=at,
+        observed=14.0,
+        expected=2.5,
+        ratio=5.6,
+        p_value=3e-7,
+        mentions=20,
+        share_negative=0.7,
+        post_ids=(f"p{at.minute}", "p-shared"),
+    )
+    return replace(base, **kw)  # type: ignore[arg-type]
+
+
+def test_signals_of_one_brand_group_into_one_incident() -> None:
+    book = IncidentBook()
+    updates = [
+        book.apply(_signal(T0 + timedelta(minutes=5 * i)), T0 + timedelta(minutes=5 * i))
+        for i in range(6)
+    ]
+    assert [u.action for u in updates] == ["opened"] + ["grown"] * 5
+    assert [u.pages for u in updates] == [True] + [False] * 5
+    assert len(book.incidents) == 1
+    incident = book.incidents[0]
+    assert incident.signal_count == 6 and "p-shared" in incident.post_ids
+    assert len(incident.post_ids) == len(set(incident.post_ids))
+
+
+def test_slow_burn_joins_the_storm_family_and_escalation_pages() -> None:
+    book = IncidentBook()
+    book.apply(_signal(T0), T0)
+    burn = book.apply(_signal(T0, "slow_burn", p_value=None, score=14.0), T0 + timedelta(minutes=5))
+    worse = book.apply(_signal(T0, severity="critical"), T0 + timedelta(minutes=10))
+    assert burn.action == "grown" and burn.incident.kinds == ["volume_surge", "slow_burn"]
+    assert worse.action == "escalated" and not worse.pages  # still being paged: no second page
+    assert worse.incident.severity == "critical"
+
+
+def test_escalation_of_an_acknowledged_incident_pages_again() -> None:
+    book = IncidentBook()
+    incident = book.apply(_signal(T0), T0).incident
+    book.acknowledge(incident.id, T0 + timedelta(minutes=3))
+    worse = book.apply(_signal(T0, severity="critical"), T0 + timedelta(minutes=10))
+    assert worse.action == "escalated" and worse.pages and incident.status == "triggered"
+
+
+def test_a_thread_signal_for_the_storms_dominant_thread_joins_it() -> None:
+    book = IncidentBook()
+    book.apply(_signal(T0, thread_id="t9"), T0)
+    thread = book.apply(_signal(T0, "thread_velocity", thread_id="t9"), T0 + timedelta(minutes=5))
+    other = book.apply(_signal(T0, "thread_velocity", thread_id="t3"), T0 + timedelta(minutes=5))
+    assert thread.action == "grown"
+    assert other.action == "opened" and len(book.incidents) == 2
+
+
+def test_other_brands_get_their_own_incident() -> None:
+    book = IncidentBook()
+    book.apply(_signal(T0), T0)
+    assert book.apply(_signal(T0, brand="Rival"), T0).action == "opened"
+
+
+def test_auto_resolve_after_quiet_period_then_reopen_within_cooldown() -> None:
+    book = IncidentBook(
+        IncidentConfig(quiet_period=timedelta(hours=2), cooldown=timedelta(hours=6))
+    )
+    book.apply(_signal(T0), T0)
+    assert book.tick(T0 + timedelta(hours=1)) == []
+    resolved = book.tick(T0 + timedelta(hours=2))
+    assert [(u.action, u.reason) for u in resolved] == [("resolved", "quiet_period")]
+    again = book.apply(_signal(T0 + timedelta(hours=4)), T0 + timedelta(hours=4))
+    assert (again.action, again.reason, again.pages) == ("reopened", "within_cooldown", True)
+    assert len(book.incidents) == 1
+    book.tick(T0 + timedelta(hours=6))
+    later = book.apply(_signal(T0 + timedelta(hours=13)), T0 + timedelta(hours=13))
+    assert later.action == "opened" and len(book.incidents) == 2
+    events = [e.event for e in book.incidents[0].timeline]
+    assert events == ["opened", "resolved", "reopened", "resolved"]
+
+
+def test_acknowledged_incident_grows_without_paging() -> None:
+    book = IncidentBook()
+    incident = book.apply(_signal(T0), T0).incident
+    book.acknowledge(incident.id, T0 + timedelta(minutes=3), by="kim")
+    update = book.apply(_signal(T0), T0 + timedelta(minutes=40))
+    assert update.action == "grown" and not update.pages and incident.status == "acknowledged"
+    assert [e.event for e in incident.timeline] == ["opened", "acknowledged", "grown"]
+
+
+def test_history_signals_never_page_and_end_as_resolved_history() -> None:
+    book = IncidentBook()
+    update = book.apply(_signal(T0, history=True), T0)
+    assert update.action == "opened" and not update.pages
+    book.tick(T0 + timedelta(hours=3))
+    incident = book.incidents[0]
+    assert incident.origin == "history" and incident.status == "resolved"
+
+
+def test_a_history_incident_still_open_goes_live_on_a_live_signal() -> None:
+    book = IncidentBook()
+    book.apply(_signal(T0, history=True), T0)
+    live = book.apply(_signal(T0 + timedelta(minutes=10)), T0 + timedelta(minutes=10))
+    assert live.action == "went_live" and live.pages
+
+
+def test_restoring_a_book_from_plain_state() -> None:
+    book = IncidentBook()
+    book.apply(_signal(T0), T0)
+    restored = IncidentBook(incidents=book.incidents)
+    assert restored.apply(_signal(T0), T0 + timedelta(minutes=5)).action == "grown"
+
+
+def test_explanation_names_the_numbers_sources_threads_and_posts() -> None:
+    book = IncidentBook()
+    posts = make_events(
+        "Acme",
+        [T0 - timedelta(minutes=i) for i in range(6)],
+        0.95,
+        0.9,
+        "t7",
+        source="forum:flashback.org",
+    )
+    posts += make_events(
+        "Acme",
+        [T0 - timedelta(minutes=i) for i in range(3)],
+        0.45,
+        0.2,
+        source="blog:wordpress",
+        prefix="b",
+    )
+    ids = tuple(p.post_id for p in posts)
+    incident = book.apply(
+        _signal(T0, post_ids=ids, thread_id="t7", severity="critical"), T0
+    ).incident
+    text = explain(incident, posts).text
+    assert "Acme" in text and "critical" in text
+    assert (
+        "14.0 complaints in 30 min vs 2.5 expected" in text
+        and "5.6x" in text
+        and "p = 3.0e-07" in text
+    )
+    assert "Share negative: 67% of 9 posts" in text
+    assert "forum:flashback.org (6)" in text and "t7 (6)" in text and "sv (9)" in text
+    lines = [line for line in text.splitlines() if line.startswith("  ")]
+    assert len(lines) == 3 and "forum:flashback.org" in lines[0] and "blog:wordpress" in lines[1]
