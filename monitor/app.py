@@ -16,6 +16,7 @@ from monitor.match.brands import BrandMatcher, BrandSpec
 from monitor.match.language import LanguageDetector
 from monitor.settings import NetworkSettings, Settings
 from monitor.storage.db import make_engine
+from monitor.storms import DetectStage
 from monitor.urlgate import UrlGate
 
 
@@ -26,6 +27,7 @@ class App:
     fetcher: Fetcher
     crawler: Crawler
     classify: ClassifyStage
+    storms: DetectStage
 
     async def aclose(self) -> None:
         await self.fetcher.aclose()
@@ -59,4 +61,4 @@ def build_app(settings: Settings, engine: Engine | None = None) -> App:
     match = matchers(settings)
     crawler = Crawler(settings, engine, fetcher, match)
     stage = ClassifyStage(settings.classifier, engine, match.brands)
-    return App(settings, engine, fetcher, crawler, stage)
+    return App(settings, engine, fetcher, crawler, stage, DetectStage(engine))

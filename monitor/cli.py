@@ -34,6 +34,10 @@ app.add_typer(posts_app, name="posts")
 classifier_app = typer.Typer(no_args_is_help=True, help="Evaluate and train the classifier.")
 app.add_typer(sources_app, name="sources")
 app.add_typer(classifier_app, name="classifier")
+incidents_app = typer.Typer(
+    no_args_is_help=True, help="Complaint storms: list, show, ack, resolve."
+)
+app.add_typer(incidents_app, name="incidents")
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -715,3 +719,129 @@ def _scorer(settings: Settings) -> Callable[[Any], list[tuple[float, float]]]:
 
 def _with_text(record: Any) -> dict[str, Any]:
     return {**record, "text": str(record.get("text") or "")}
+
+
+def incident_dict(row: Any) -> dict[str, Any]:
+    def iso(value: datetime | None) -> str | None:
+        return value.isoformat() if value else None
+
+    return {
+        "id": row.id,
+        "brand": row.brand,
+        "kind": row.kind,
+        "severity": row.severity,
+        "status": row.status,
+        "origin": row.origin,
+        "onset_at": iso(row.onset_at),
+        "opened_at": iso(row.opened_at),
+        "acknowledged_at": iso(row.acknowledged_at),
+        "acknowledged_by": row.acknowledged_by,
+        "resolved_at": iso(row.resolved_at),
+        "explanation": row.explanation,
+    }
+
+
+@incidents_app.command("list")
+def incidents_list(
+    config: ConfigOpt = None,
+    all_: Annotated[bool, typer.Option("--all", help="Resolved ones too.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Open incidents first (newest first); --all includes resolved and history ones."""
+    from sqlmodel import col, select
+
+    from monitor.storage.models import IncidentRow
+
+    def query(session: Any) -> list[dict[str, Any]]:
+        q = select(IncidentRow).order_by(col(IncidentRow.opened_at).desc())
+        if not all_:
+            q = q.where(col(IncidentRow.status) != "resolved")
+        rows = [incident_dict(r) for r in session.exec(q).all()]
+        return sorted(rows, key=lambda r: r["status"] == "resolved")
+
+    with user_errors():
+        rows = _with_session(config, query)
+    if as_json:
+        for row in rows:
+            out.print(json.dumps(row, ensure_ascii=False), markup=False)
+        return
+    table = Table("id", "brand", "kind", "severity", "status", "opened", "explanation")
+    for r in rows:
+        first_line = (r["explanation"] or "").splitlines()[0] if r["explanation"] else ""
+        table.add_row(
+            r["id"], r["brand"], r["kind"], r["severity"], r["status"],
+            (r["opened_at"] or "")[:16], first_line[:80],
+        )  # fmt: skip
+    out.print(table)
+
+
+@incidents_app.command("show")
+def incidents_show(
+    incident_id: Annotated[str, typer.Argument(help="Incident id.")],
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """One incident with its explanation."""
+    row = _incident(config, incident_id)
+    if as_json:
+        out.print(json.dumps(row, ensure_ascii=False, indent=2), markup=False)
+        return
+    for key in ("id", "brand", "kind", "severity", "status", "onset_at", "opened_at"):
+        out.print(f"{key:16} {row[key]}", markup=False)
+    out.print(f"\n{row['explanation']}", markup=False)
+
+
+def _incident(config: Path | None, incident_id: str) -> dict[str, Any]:
+    from monitor.storage.models import IncidentRow
+
+    def query(session: Any) -> dict[str, Any] | None:
+        row = session.get(IncidentRow, incident_id)
+        return incident_dict(row) if row else None
+
+    with user_errors():
+        found = _with_session(config, query)
+        if found is None:
+            raise StormwatchError(f"no incident with id {incident_id!r}")
+    return found
+
+
+def _decide(config: Path | None, incident_id: str, status: str, by: str | None) -> None:
+    """Acknowledge or resolve: the daemon takes the decision into its book on its next tick."""
+    from monitor.storage.models import IncidentRow
+
+    def update(session: Any) -> str | None:
+        row = session.get(IncidentRow, incident_id)
+        if row is None:
+            return None
+        now = datetime.now(UTC)
+        if status == "acknowledged" and row.status == "triggered":
+            row.status, row.acknowledged_at, row.acknowledged_by = status, now, by
+        elif status == "resolved" and row.status != "resolved":
+            row.status, row.resolved_at = status, now
+        session.add(row)
+        return str(row.status)
+
+    with user_errors():
+        result = _with_session(config, update)
+        if result is None:
+            raise StormwatchError(f"no incident with id {incident_id!r}")
+    out.print(f"{incident_id}: {result}", markup=False)
+
+
+@incidents_app.command("ack")
+def incidents_ack(
+    incident_id: Annotated[str, typer.Argument(help="Incident id.")],
+    by: Annotated[str | None, typer.Option(help="Who acknowledges.")] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Acknowledge: someone is on it (stops escalation)."""
+    _decide(config, incident_id, "acknowledged", by or os.environ.get("USER"))
+
+
+@incidents_app.command("resolve")
+def incidents_resolve(
+    incident_id: Annotated[str, typer.Argument(help="Incident id.")],
+    config: ConfigOpt = None,
+) -> None:
+    """Resolve: the storm is over or handled."""
+    _decide(config, incident_id, "resolved", None)

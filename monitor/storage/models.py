@@ -166,3 +166,25 @@ class Relabel(SQLModel, table=True):
     label: str = Field(max_length=20)  # complaint | not_complaint
     by: str | None = Field(default=None, max_length=200)
     at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class IncidentRow(SQLModel, table=True):
+    """A complaint storm: the detector's Incident, with its state as JSON (monitor.detect.
+    codec) and the fields the CLI, the queue and alerting filter on as columns."""
+
+    __tablename__ = "incidents"
+    id: str = Field(primary_key=True, max_length=120)
+    brand: str = Field(index=True, max_length=200)
+    family: str = Field(max_length=20)
+    kind: str = Field(max_length=40)
+    severity: str = Field(max_length=20)
+    status: str = Field(index=True, max_length=20)  # triggered | acknowledged | resolved
+    origin: str = Field(max_length=10)  # live | history
+    opened_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
+    onset_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    acknowledged_at: datetime | None = _when()
+    acknowledged_by: str | None = Field(default=None, max_length=200)
+    resolved_at: datetime | None = _when()
+    explanation: str = Field(default="", sa_type=sa.Text)
+    state: str = Field(default="{}", sa_type=sa.Text)
+    updated_at: datetime = Field(sa_type=UTCDateTime, nullable=False)

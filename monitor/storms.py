@@ -1,0 +1,163 @@
+"""The detect stage of the daemon: readings in the database -> detectors -> incidents.
+
+On start the detector is rebuilt from the last four weeks of readings (the baseline is
+learned from them) and the incident book from the open incidents in the database. Each
+tick then observes the readings made since the last tick, evaluates every detector at
+``now``, applies the signals to the book, resolves quiet incidents, and writes every
+incident that changed. So a restart loses neither history nor open incidents.
+
+History safety: ``live_since`` is when Stormwatch first stored a post (its first crawl).
+Posts published before it are the backlog: storms among them are recorded as history
+incidents and never page.
+
+Acknowledging or resolving happens elsewhere (CLI, UI); each tick first takes those
+decisions from the database into the book, so the detector never re-opens what a person
+closed, and never pages about what a person has acknowledged.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from monitor.detect import BookUpdate, Detector, IncidentBook, PostEvent, codec, explain
+from monitor.detect.incidents import Incident
+from monitor.storage.db import session_scope
+from monitor.storage.models import IncidentRow, Post, Reading, Source
+
+log = logging.getLogger("stormwatch.detect")
+
+HISTORY = timedelta(days=28)
+
+
+class DetectStage:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.detector: Detector | None = None
+        self.book: IncidentBook | None = None
+        self.watermark: datetime | None = None
+
+    def start(self, now: datetime) -> None:
+        with session_scope(self.engine) as session:
+            live_since = first_fetch(session) or now
+            events = load_events(session, since=now - HISTORY)
+            incidents = [codec.loads(row.state) for row in open_rows(session)]
+            self.watermark = latest_reading(session)
+        self.detector = Detector(live_since=live_since)
+        self.detector.observe(events)
+        self.book = IncidentBook(incidents=incidents)
+
+    def step(self, now: datetime) -> list[BookUpdate]:
+        """Observe new readings, evaluate, update incidents; return what changed."""
+        if self.detector is None or self.book is None:
+            self.start(now)
+        assert self.detector is not None and self.book is not None
+        with session_scope(self.engine) as session:
+            self._sync_decisions(session, now)
+            fresh = load_events(session, classified_after=self.watermark)
+            self.watermark = latest_reading(session) or self.watermark
+        self.detector.observe(fresh)
+        updates = [self.book.apply(signal, now) for signal in self.detector.evaluate(now)]
+        updates += self.book.tick(now)
+        if updates:
+            self._save([u.incident for u in updates], now)
+        return updates
+
+    def _sync_decisions(self, session: Session, now: datetime) -> None:
+        assert self.book is not None
+        for incident in self.book.open_incidents():
+            row = session.get(IncidentRow, incident.id)
+            if row is None:
+                continue
+            if row.status == "resolved":
+                self.book.resolve(incident.id, row.resolved_at or now, "manual")
+            elif row.status == "acknowledged" and incident.status == "triggered":
+                self.book.acknowledge(incident.id, row.acknowledged_at or now)
+
+    def _save(self, incidents: Sequence[Incident], now: datetime) -> None:
+        with session_scope(self.engine) as session:
+            unique = {i.id: i for i in incidents}.values()
+            events = load_events(session, post_ids=[p for i in unique for p in i.post_ids])
+            for incident in unique:
+                save_incident(session, incident, explain(incident, events).text, now)
+
+
+def save_incident(session: Session, incident: Incident, explanation: str, now: datetime) -> None:
+    row = session.get(IncidentRow, incident.id) or IncidentRow(
+        id=incident.id,
+        brand=incident.brand,
+        family=incident.family,
+        kind=incident.kind,
+        severity=incident.severity,
+        status=incident.status,
+        origin=incident.origin,
+        opened_at=incident.opened_at,
+        onset_at=incident.onset_at,
+        updated_at=now,
+    )
+    row.kind, row.severity, row.origin = incident.kind, incident.severity, incident.origin
+    row.onset_at = incident.onset_at
+    row.status = incident.status  # the book took the database's decisions in at step start
+    row.acknowledged_at = incident.acknowledged_at or row.acknowledged_at
+    row.resolved_at = incident.resolved_at
+    row.explanation, row.state, row.updated_at = explanation, codec.dumps(incident), now
+    session.add(row)
+
+
+def open_rows(session: Session) -> list[IncidentRow]:
+    query = select(IncidentRow).where(col(IncidentRow.status) != "resolved")
+    return list(session.exec(query).all())
+
+
+def first_fetch(session: Session) -> datetime | None:
+    return session.exec(select(sa.func.min(Post.fetched_at))).one()
+
+
+def latest_reading(session: Session) -> datetime | None:
+    return session.exec(select(sa.func.max(Reading.classified_at))).one()
+
+
+def load_events(
+    session: Session,
+    *,
+    since: datetime | None = None,
+    classified_after: datetime | None = None,
+    post_ids: Sequence[str] | None = None,
+) -> list[PostEvent]:
+    """Readings joined with their posts as detector events, oldest first."""
+    query = (
+        select(Reading, Post, Source.name)
+        .join(Post, col(Post.id) == col(Reading.post_id))
+        .join(Source, col(Source.id) == col(Post.source_id))
+    )
+    when = sa.func.coalesce(Post.published_at, Post.fetched_at)
+    if since is not None:
+        query = query.where(when >= since)
+    if classified_after is not None:
+        query = query.where(col(Reading.classified_at) > classified_after)
+    if post_ids is not None:
+        query = query.where(col(Post.id).in_(sorted(set(post_ids))))
+    rows = session.exec(query.order_by(when)).all()
+    return [_event(reading, post, source) for reading, post, source in rows]
+
+
+def _event(reading: Reading, post: Post, source: str) -> PostEvent:
+    return PostEvent(
+        post_id=post.id,
+        brand=reading.brand,
+        at=post.published_at or post.fetched_at,
+        complaint=reading.complaint,
+        negative=reading.negative,
+        thread_id=post.thread_id,
+        is_comment=post.kind == "comment",
+        source=source,
+        lang=post.lang,
+        title=post.title,
+        text_snippet=(reading.passage or post.text)[:280],
+        url=post.canonical_url,
+    )

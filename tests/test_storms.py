@@ -1,0 +1,104 @@
+"""The daemon's detect stage on a real database: readings in, incidents out, persisted,
+rebuilt after a restart, and acknowledged from the CLI. Posts come from the scenario
+simulator, arriving tick by tick as the crawler and classifier would store them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy.engine import Engine
+from sqlmodel import select
+from typer.testing import CliRunner
+
+from monitor.cli import app
+from monitor.detect import PostEvent, simulate
+from monitor.parse.text import content_hash
+from monitor.settings import parse_settings
+from monitor.storage import repo
+from monitor.storage.db import session_scope
+from monitor.storage.models import IncidentRow, Reading
+from monitor.storms import DetectStage
+
+STEP = timedelta(minutes=5)
+
+
+def store(engine: Engine, events: Iterable[PostEvent], fetched: datetime | None) -> None:
+    settings = parse_settings({"sources": [{"name": "sim", "kind": "feed", "url": "http://x/f"}]})
+    with session_scope(engine) as s:
+        sid = repo.sync_sources(s, settings, fetched or datetime.now().astimezone())["sim"].id
+        assert sid is not None
+        for e in events:
+            text = e.text_snippet or e.post_id
+            record = repo.PostRecord(
+                id=e.post_id[:32], canonical_url=f"http://x/{e.post_id}", kind="comment" if e.is_comment else "post",
+                thread_id=(e.thread_id or e.post_id)[:32], parent_id=None, external_id=None, author=None,
+                title=e.title, text=text, published_at=e.at, lang=e.lang, brands=(e.brand,),
+                brand_reason="mention", content_hash=content_hash(e.title, text),
+            )  # fmt: skip
+            repo.store_posts(s, sid, [record], fetched or e.at)
+            s.add(
+                Reading(
+                    post_id=record.id,
+                    brand=e.brand,
+                    content_hash=record.content_hash,
+                    model="sim",
+                    negative=e.negative,
+                    neutral=1 - e.negative,
+                    positive=0.0,
+                    complaint=e.complaint,
+                    label="complaint" if e.complaint >= 0.5 else "not_complaint",
+                    passage=text,
+                    classified_at=fetched or e.at,
+                )  # fmt: skip
+            )
+
+
+def test_storm_opens_one_persisted_incident_that_survives_a_restart_and_is_acked(
+    sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    scenario = simulate.storm(seed=2, tier="medium", peak=10.0, ramp_hours=0.5, warmup_days=7)
+    onset = scenario.onsets()["Acme"]
+    assert onset is not None
+    cut = onset - timedelta(hours=2)
+    events = sorted((e for e in scenario.events if e.brand == "Acme"), key=lambda e: e.at)
+    store(sqlite_engine, [e for e in events if e.at <= cut], fetched=cut)  # the first crawl
+
+    stage = DetectStage(sqlite_engine)
+    stage.start(cut)
+    now, opened = cut, []
+    while now < onset + timedelta(hours=3):
+        now += STEP
+        store(sqlite_engine, [e for e in events if now - STEP < e.at <= now], fetched=None)
+        opened += [u for u in stage.step(now) if u.action == "opened"]
+    assert len(opened) == 1, [u.incident.id for u in opened]
+    incident = opened[0].incident
+    assert incident.origin == "live" and onset <= incident.opened_at <= onset + timedelta(hours=2)
+
+    with session_scope(sqlite_engine) as s:
+        rows = list(s.exec(select(IncidentRow)).all())
+    assert [r.id for r in rows] == [incident.id]
+    assert rows[0].status == "triggered" and "Acme" in rows[0].explanation
+
+    restarted = DetectStage(sqlite_engine)
+    restarted.start(now)
+    assert restarted.book is not None and [i.id for i in restarted.book.open_incidents()] == [
+        incident.id
+    ]
+
+    config = tmp_path / "sw.toml"
+    config.write_text(f'[database]\nurl = "{sqlite_engine.url}"\n')
+    acked = CliRunner().invoke(
+        app, ["incidents", "ack", incident.id, "--by", "mette", "-c", str(config)]
+    )
+    assert acked.exit_code == 0 and "acknowledged" in acked.output
+    restarted.step(now + STEP)
+    assert restarted.book.get(incident.id).status == "acknowledged"
+    listed = CliRunner().invoke(app, ["incidents", "list", "--json", "-c", str(config)])
+    [row] = [json.loads(line) for line in listed.output.splitlines()]
+    assert row["status"] == "acknowledged" and row["acknowledged_by"] == "mette"
+    shown = CliRunner().invoke(app, ["incidents", "show", incident.id, "-c", str(config)])
+    assert shown.exit_code == 0 and "Acme" in shown.output
+    assert CliRunner().invoke(app, ["incidents", "show", "nope", "-c", str(config)]).exit_code == 1
