@@ -33,11 +33,21 @@ def store(engine: Engine, events: Iterable[PostEvent], fetched: datetime | None)
         for e in events:
             text = e.text_snippet or e.post_id
             record = repo.PostRecord(
-                id=e.post_id[:32], canonical_url=f"http://x/{e.post_id}", kind="comment" if e.is_comment else "post",
-                thread_id=(e.thread_id or e.post_id)[:32], parent_id=None, external_id=None, author=None,
-                title=e.title, text=text, published_at=e.at, lang=e.lang, brands=(e.brand,),
-                brand_reason="mention", content_hash=content_hash(e.title, text),
-            )  # fmt: skip
+                id=e.post_id[:32],
+                canonical_url=f"http://x/{e.post_id}",
+                kind="comment" if e.is_comment else "post",
+                thread_id=(e.thread_id or e.post_id)[:32],
+                parent_id=None,
+                external_id=None,
+                author=None,
+                title=e.title,
+                text=text,
+                published_at=e.at,
+                lang=e.lang,
+                brands=(e.brand,),
+                brand_reason="mention",
+                content_hash=content_hash(e.title, text),
+            )
             repo.store_posts(s, sid, [record], fetched or e.at)
             s.add(
                 Reading(
@@ -52,7 +62,7 @@ def store(engine: Engine, events: Iterable[PostEvent], fetched: datetime | None)
                     label="complaint" if e.complaint >= 0.5 else "not_complaint",
                     passage=text,
                     classified_at=fetched or e.at,
-                )  # fmt: skip
+                )
             )
 
 
