@@ -1,10 +1,11 @@
 """The offline demo (first README command): a local simulated web, crawled for real.
 
-Today it shows the crawl foundation end to end: the bundled sample site (blogs with
-comment threads, a Discourse forum, news, alerts and Reddit feeds in Danish, Swedish,
-Norwegian and English) is served on 127.0.0.1, crawled into a SQLite store, crawled again
-(conditional requests: nothing new), then a post is edited on the site and the third pass
-updates it in place. Classification, storms, paging and the queue UI join as they land.
+The bundled sample site (blogs with comment threads, a Discourse forum, news, alerts and
+Reddit feeds in Danish, Swedish, Norwegian and English) is served on 127.0.0.1, crawled
+into a SQLite store, crawled again (conditional requests: nothing new), then a post is
+edited on the site and the third pass updates it in place. Then every post is read by the
+real multilingual model (converted offline on first use) and the complaints are listed
+with the passage that decided. Storms, paging and the queue UI join as they land.
 """
 
 from __future__ import annotations
@@ -79,6 +80,12 @@ async def _passes(console: Console, web: SampleWeb, settings: Settings) -> None:
             console.print(f"\n[bold]{title}[/bold]")
             print_reports(await app.crawler.crawl(names, datetime.now(UTC)), as_json=False)
         _summary(console, app.engine)
+        console.print("\n[bold]reading every post in its own language[/bold] (real model, offline)")
+        read = await asyncio.to_thread(app.classify.drain, datetime.now(UTC))
+        if read.unavailable:
+            console.print(f"classifier unavailable: {read.unavailable}", markup=False)
+        else:
+            _complaints(console, app.engine, read.classified)
     finally:
         await app.aclose()
 
@@ -100,3 +107,28 @@ def _summary(console: Console, engine: Any) -> None:
         f"\n[bold]Stored[/bold] {len(posts)} posts — {dict(kinds)}; languages {dict(langs)}; "
         f"brands {dict(per_brand)}; edited {sum(1 for p in posts if p.edits)}"
     )
+
+
+def _complaints(console: Console, engine: Any, classified: int) -> None:
+    """The most complaining posts, with the passage that decided (what the queue will show)."""
+    from rich.table import Table
+    from sqlmodel import col, select
+
+    from monitor.storage.models import Post, Reading
+
+    with session_scope(engine) as session:
+        query = (
+            select(Reading, Post)
+            .join(Post, col(Post.id) == col(Reading.post_id))
+            .order_by(col(Reading.complaint).desc())
+        )
+        rows = session.exec(query).all()
+    flagged = [(r, p) for r, p in rows if r.label == "complaint"]
+    console.print(f"{classified} (post, brand) readings; {len(flagged)} flagged as complaints")
+    table = Table("brand", "lang", "complaint", "kind", "passage that decided")
+    for reading, post in flagged[:12]:
+        table.add_row(
+            reading.brand, post.lang or "-", f"{reading.complaint:.2f}", post.kind,
+            reading.passage.replace("\n", " ")[:90],
+        )  # fmt: skip
+    console.print(table)
