@@ -22,6 +22,8 @@ both faster to load and more accurate than all 75 languages). Decisions:
 - Before detection, HTML entities are decoded (so ``p&aring;`` reads "på" rather than losing
   the letter), then URLs, e-mail addresses, @handles and #hashtags are removed: they are
   names, not language, and brand names would otherwise pull towards one language.
+- Two lingua detectors: the full models for short texts, the low-accuracy mode (trigrams
+  only) from ``LONG_TEXT`` characters, where it is as accurate and ~3x faster.
 - lingua is built on first use (about 1.5 s and ~250 MB for da, sv, nb+nn, en, de, fi) with
   its models preloaded, under a lock, so concurrent first calls build it once. `load()`
   does it eagerly, e.g. at daemon start. Batches go through lingua's ``*_in_parallel``
@@ -55,6 +57,10 @@ _NOISE = re.compile(
 
 
 MAX_CHARS = 600
+# From this many characters (after cleaning) lingua's low-accuracy mode (trigrams only) is
+# as accurate as the full models and ~3x faster: measured on the 959 labelled examples, on
+# texts >= 120 characters, 675 vs 676 of 681 right. Shorter texts get the full models.
+LONG_TEXT = 120
 
 
 def clean(text: str) -> str:
@@ -112,20 +118,17 @@ class LanguageDetector:
         )
         self.min_confidence = min_confidence
         self.prior_weight = prior_weight
-        self._detector: _Lingua | None = None
+        self._detectors: dict[str, _Lingua] = {}
         self._lock = threading.Lock()
 
     def load(self) -> None:
         """Build lingua now (takes seconds) instead of on the first detection."""
-        self._lingua()
+        self._lingua(short=True)
+        self._lingua(short=False)
 
     def detect(self, text: str, prior: str | None = None) -> str | None:
         """Language code of `text`, or None when unsure; `prior` is the source's language."""
-        cleaned = clean(text)
-        if not _has_letters(cleaned):
-            return None
-        values = self._lingua().compute_language_confidence_values(cleaned)
-        return self._decide(values, prior, cleaned)
+        return self.detect_many([text], [prior])[0]
 
     def detect_many(
         self, texts: Sequence[str], priors: Sequence[str | None] | None = None
@@ -136,22 +139,32 @@ class LanguageDetector:
         cleaned = [clean(text) for text in texts]
         usable = [i for i, text in enumerate(cleaned) if _has_letters(text)]
         results: list[str | None] = [None] * len(texts)
-        if not usable:
-            return results
-        lingua = self._lingua()
-        values = lingua.compute_language_confidence_values_in_parallel([cleaned[i] for i in usable])
-        for i, confidences in zip(usable, values, strict=True):
-            results[i] = self._decide(confidences, priors[i] if priors else None, cleaned[i])
+        for short in (True, False):
+            chosen = [i for i in usable if (len(cleaned[i]) < LONG_TEXT) == short]
+            if not chosen:
+                continue
+            lingua = self._lingua(short=short)
+            if len(chosen) == 1:
+                values = [lingua.compute_language_confidence_values(cleaned[chosen[0]])]
+            else:
+                texts_ = [cleaned[i] for i in chosen]
+                values = lingua.compute_language_confidence_values_in_parallel(texts_)
+            for i, confidences in zip(chosen, values, strict=True):
+                results[i] = self._decide(confidences, priors[i] if priors else None, cleaned[i])
         return results
 
-    def _lingua(self) -> _Lingua:
-        """The lingua detector, built once (double-checked under the lock)."""
-        if self._detector is None:
+    def _lingua(self, *, short: bool) -> _Lingua:
+        """lingua for short texts (all n-gram models) or long ones (trigrams only: lingua's
+        low-accuracy mode), each built once (double-checked under the lock)."""
+        key = "short" if short else "long"
+        if key not in self._detectors:
             with self._lock:
-                if self._detector is None:
+                if key not in self._detectors:
                     builder = LanguageDetectorBuilder.from_languages(*self._lingua_languages)
-                    self._detector = builder.with_preloaded_language_models().build()
-        return self._detector
+                    if not short:
+                        builder = builder.with_low_accuracy_mode()
+                    self._detectors[key] = builder.with_preloaded_language_models().build()
+        return self._detectors[key]
 
     def _decide(
         self, confidences: Sequence[ConfidenceValue], prior: str | None, text: str = ""
