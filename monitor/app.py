@@ -14,6 +14,7 @@ from monitor.crawl import Crawler, Matchers
 from monitor.fetch import Fetcher, FetchPolicy
 from monitor.match.brands import BrandMatcher, BrandSpec
 from monitor.match.language import LanguageDetector
+from monitor.paging import PagingStage
 from monitor.settings import NetworkSettings, Settings
 from monitor.storage.db import make_engine
 from monitor.storms import DetectStage
@@ -28,6 +29,7 @@ class App:
     crawler: Crawler
     classify: ClassifyStage
     storms: DetectStage
+    paging: PagingStage
 
     async def aclose(self) -> None:
         await self.fetcher.aclose()
@@ -61,4 +63,5 @@ def build_app(settings: Settings, engine: Engine | None = None) -> App:
     match = matchers(settings)
     crawler = Crawler(settings, engine, fetcher, match)
     stage = ClassifyStage(settings.classifier, engine, match.brands)
-    return App(settings, engine, fetcher, crawler, stage, DetectStage(engine))
+    paging = PagingStage(settings, engine)
+    return App(settings, engine, fetcher, crawler, stage, DetectStage(engine), paging)

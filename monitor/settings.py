@@ -17,7 +17,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -29,6 +29,7 @@ from pydantic import (
 )
 from pydantic_core import core_schema
 
+from alerts.config import AlertsConfig, ChannelConfig, OncallConfig, OutboxConfig
 from classifiers.config import ClassifierSettings
 from monitor.errors import ConfigError
 
@@ -173,13 +174,13 @@ class SourceSettings(_Section):
         return lang
 
 
-class ChannelSettings(_Section):
-    name: str = Field(min_length=1)
-    url: Secret
-
-
 class WebSettings(_Section):
     bind: str = "127.0.0.1:8080"
+    # The address managers reach the UI at (acknowledge links in pages point here).
+    public_url: str | None = None
+    # Signs acknowledge links; set it (e.g. STORMWATCH_WEB__SECRET_KEY) so links survive
+    # a restart. Unset: a random key per process.
+    secret_key: Secret | None = None
 
     @field_validator("bind")
     @classmethod
@@ -203,11 +204,14 @@ class Settings(_Section):
     web: WebSettings = WebSettings()
     brands: list[BrandSettings] = Field(default_factory=list)
     sources: list[SourceSettings] = Field(default_factory=list)
-    channels: list[ChannelSettings] = Field(default_factory=list)
-    # Sections owned by later stages (on-call, detectors) are accepted as tables and
-    # validated by their own packages; unknown *top-level* keys are still errors.
-    oncall: Annotated[dict[str, Any], Field(default_factory=dict)]
+    channels: list[ChannelConfig] = Field(default_factory=list)
+    oncall: OncallConfig = Field(default_factory=OncallConfig)
+    outbox: OutboxConfig = Field(default_factory=OutboxConfig)
     classifier: ClassifierSettings = Field(default_factory=ClassifierSettings)
+
+    def alerts(self) -> AlertsConfig:
+        """The alerts package's view: channels, on-call and outbox (cross-checked)."""
+        return AlertsConfig(channels=self.channels, oncall=self.oncall, outbox=self.outbox)
 
     def source(self, name: str) -> SourceSettings:
         for source in self.sources:
@@ -260,6 +264,7 @@ def parse_settings(
     problems = list(problems or []) + cross_check(raw)
     try:
         settings = Settings.model_validate(raw)
+        settings.alerts()  # references between channels, people, schedules and policies
     except ValidationError as exc:
         problems += [_describe(err) for err in exc.errors()]
     if problems:

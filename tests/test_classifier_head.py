@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from classifiers import ClassifierSettings, HeadError, load_head
-from classifiers.head import fit_head, fit_softmax, softmax
+from classifiers.head import Head, fit_head, fit_softmax, softmax
 
 
 def make_head(dim: int = 8, encoder: str = "enc") -> object:
@@ -84,3 +84,32 @@ def test_settings_are_strict_documented_and_expand_home() -> None:
         ClassifierSettings.model_validate({"thread": 2})
     with pytest.raises(ValidationError, match="allowed targets"):
         ClassifierSettings.model_validate({"pipeline": {"model": "m", "labels": {"NEG": "angry"}}})
+
+
+def test_complaint_weight_moves_the_boundary_towards_complaints() -> None:
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(120, 6))
+    complaint = (x[:, 0] + 0.8 * rng.normal(size=120) > 0).astype(int)
+    sentiment = np.digitize(x[:, 1], [-0.5, 0.5])
+
+    def fit(weight: float) -> Head:
+        return fit_head(
+            x,
+            sentiment,
+            x,
+            complaint,
+            encoder="enc",
+            l2=0.1,
+            created_at="t",
+            complaint_weight=weight,
+        )
+
+    plain, same, heavier = (
+        fit_head(x, sentiment, x, complaint, encoder="enc", l2=0.1, created_at="t"),
+        fit(1.0),
+        fit(2.0),
+    )
+    probe = rng.normal(size=(200, 6))
+    assert np.allclose(plain.predict(probe)[1], same.predict(probe)[1])
+    assert (heavier.predict(probe)[1] >= 0.5).sum() > (plain.predict(probe)[1] >= 0.5).sum()
+    assert np.allclose(plain.predict(probe)[0], heavier.predict(probe)[0])  # sentiment untouched

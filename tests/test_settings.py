@@ -17,7 +17,7 @@ EXAMPLE = Path(__file__).parent.parent / "config" / "stormwatch.example.toml"
 def test_example_config_is_valid_and_documents_every_key() -> None:
     settings = load_settings(EXAMPLE, environ={})
     text = EXAMPLE.read_text()
-    for section in ("database", "network", "crawl", "log", "web", "classifier"):
+    for section in ("database", "network", "crawl", "log", "web", "classifier", "outbox", "oncall"):
         model = getattr(settings, section)
         for key in type(model).model_fields:
             documented = (

@@ -15,8 +15,9 @@ from typer.testing import CliRunner
 
 from monitor.cli import app
 from monitor.detect import PostEvent, simulate
+from monitor.paging import PagingStage
 from monitor.parse.text import content_hash
-from monitor.settings import parse_settings
+from monitor.settings import Settings, parse_settings
 from monitor.storage import repo
 from monitor.storage.db import session_scope
 from monitor.storage.models import IncidentRow, Reading
@@ -112,3 +113,92 @@ def test_storm_opens_one_persisted_incident_that_survives_a_restart_and_is_acked
     shown = CliRunner().invoke(app, ["incidents", "show", incident.id, "-c", str(config)])
     assert shown.exit_code == 0 and "Acme" in shown.output
     assert CliRunner().invoke(app, ["incidents", "show", "nope", "-c", str(config)]).exit_code == 1
+
+
+def paging_settings(tmp_path: Path, engine: Engine) -> Settings:
+    return parse_settings(
+        {
+            "database": {"url": str(engine.url)},
+            "web": {"public_url": "http://127.0.0.1:8080", "secret_key": "k" * 32},
+            "channels": [{"name": "pages", "url": f"file://{tmp_path}/pages.log"}],
+            "oncall": {
+                "people": [
+                    {"name": "mette", "channels": ["pages"]},
+                    {"name": "jonas", "channels": ["pages"]},
+                ],
+                "schedules": [
+                    {
+                        "name": "duty",
+                        "rotation": "weekly",
+                        "start": "2026-01-05",
+                        "members": ["mette"],
+                    }
+                ],
+                "policies": [
+                    {
+                        "name": "storms",
+                        "repeat_limit": 2,
+                        "repeat_minutes": 15,
+                        "levels": [
+                            {"schedules": ["duty"], "wait_minutes": 15},
+                            {"people": ["jonas"], "wait_minutes": 30},
+                        ],
+                    }
+                ],
+            },
+        }
+    )
+
+
+def test_an_opened_storm_pages_at_once_escalates_on_time_and_ack_stops_it(
+    sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    scenario = simulate.storm(seed=2, tier="medium", peak=10.0, ramp_hours=0.5, warmup_days=7)
+    onset = scenario.onsets()["Acme"]
+    assert onset is not None
+    cut = onset - timedelta(hours=1)
+    events = sorted((e for e in scenario.events if e.brand == "Acme"), key=lambda e: e.at)
+    store(sqlite_engine, [e for e in events if e.at <= cut], fetched=cut)
+    stage, paging = (
+        DetectStage(sqlite_engine),
+        PagingStage(paging_settings(tmp_path, sqlite_engine), sqlite_engine),
+    )
+    stage.start(cut)
+    log = tmp_path / "pages.log"
+    now, opened_at = cut, None
+    while opened_at is None:
+        now += STEP
+        store(sqlite_engine, [e for e in events if now - STEP < e.at <= now], fetched=None)
+        if any(u.action == "opened" for u in stage.step(now)):
+            opened_at = now
+        paging.step(now)
+
+    def sent(step: str) -> list[dict[str, str]]:
+        rows = [json.loads(line) for line in log.read_text().splitlines()]
+        return [r for r in rows if r["step"] == step]
+
+    [first] = sent("trigger")
+    assert first["sent_at"] == opened_at.isoformat(), "paged on the tick the incident opened"
+    assert "/ack?token=" in first["ack_url"] and "Acme" in first["explanation"]
+    assert "k" * 32 not in log.read_text(), "the signing key never appears in a page"
+
+    for minutes in (5, 10, 14):
+        paging.step(opened_at + timedelta(minutes=minutes))
+    assert sent("escalate:2") == [], "not before level 1's wait runs out"
+    paging.step(opened_at + timedelta(minutes=15))
+    assert len(sent("escalate:2")) == 1, "exactly when the wait runs out"
+
+    again = PagingStage(paging_settings(tmp_path, sqlite_engine), sqlite_engine)  # a restart
+    again.step(opened_at + timedelta(minutes=16))
+    assert len(sent("trigger")) == 1 and len(sent("escalate:2")) == 1, "nothing sent twice"
+
+    acked_at = opened_at + timedelta(minutes=20)  # the manager acknowledges (simulated time)
+    with session_scope(sqlite_engine) as s:
+        [row] = s.exec(select(IncidentRow)).all()
+        row.status, row.acknowledged_at = "acknowledged", acked_at
+        s.add(row)
+    for minutes in (20, 46, 61, 90):
+        again.step(opened_at + timedelta(minutes=minutes))
+    assert [
+        r for r in map(json.loads, log.read_text().splitlines()) if r["step"].startswith("repeat")
+    ] == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
+import alerts.store  # noqa: F401  (the outbox tables live with the alerts package)
 import monitor.storage.models  # noqa: F401  (registers the tables on the metadata)
 
 target_metadata = SQLModel.metadata

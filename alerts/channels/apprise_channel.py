@@ -1,0 +1,104 @@
+"""Any Apprise URL (``mailto://``, ``slack://``, ``workflows://``, ``ntfy://``, ``json://``...).
+
+Apprise 2.x returns an ``AppriseResult`` (SUCCESS / PARTIAL / FAILURE / NOMATCH / TIMEOUT),
+not a bool, and the cause of a failure appears only in its log. We capture that log per
+send (``result.logs()``), redact it, and put the last warning into ``Delivery.reason``.
+Printing a URL always goes through Apprise's own privacy form (``url(privacy=True)``).
+
+Retries are the outbox's job (it is durable, Apprise is not), so Apprise's ``retry`` stays
+at its default of 0. A call deadline (``timeout``) is always set.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+import warnings
+from datetime import datetime
+from typing import ClassVar
+
+import apprise
+
+from alerts.channels.base import Delivery, Redactor, retryable_status
+from alerts.errors import ChannelConfigError
+from alerts.page import Page, render_subject, render_text
+
+__all__ = ["AppriseChannel", "apprise_masked_url"]
+
+log = logging.getLogger(__name__)
+_STATUS = apprise.AppriseResultStatus
+_HTTP_ERROR = re.compile(r"error=(\d{3})")
+_NOTIFY_TYPES = {
+    "acknowledge": apprise.NotifyType.INFO,
+    "resolve": apprise.NotifyType.SUCCESS,
+    "followup": apprise.NotifyType.WARNING,
+    "digest": apprise.NotifyType.WARNING,
+}
+_REASON_CHARS = 300
+
+
+@functools.cache
+def _load_plugins() -> None:
+    """Load Apprise's plugins once, hiding the DeprecationWarning some raise on import
+    (``imghdr`` in its PGP helper) so test suites running with warnings as errors pass."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        apprise.Apprise.instantiate("json://localhost", suppress_exceptions=True)
+
+
+def apprise_masked_url(url: str) -> str | None:
+    """Apprise's privacy form of ``url``; ``None`` when Apprise cannot use the URL."""
+    _load_plugins()
+    plugin = apprise.Apprise.instantiate(url, suppress_exceptions=True)
+    return None if plugin is None else str(plugin.url(privacy=True))
+
+
+class AppriseChannel:
+    """One Apprise URL as a channel."""
+
+    schemes: ClassVar[tuple[str, ...]] = ("*",)
+
+    def __init__(self, name: str, url: str, *, timeout: float = 15.0) -> None:
+        masked = apprise_masked_url(url)
+        if masked is None:
+            scheme = url.split("://", 1)[0] if "://" in url else "?"
+            raise ChannelConfigError(
+                f"channel {name!r}: Apprise cannot use this {scheme}:// URL; "
+                "check it against the Apprise wiki for that service"
+            )
+        self.name = name
+        self.masked_url = masked
+        self.timeout = timeout
+        self._redact = Redactor.from_urls(url, masked)
+        self._apprise = apprise.Apprise()
+        self._apprise.add(url)
+
+    def send(self, page: Page, now: datetime) -> Delivery:
+        try:
+            result = self._apprise.notify(
+                body=render_text(page),
+                title=render_subject(page),
+                body_format=apprise.NotifyFormat.TEXT,
+                notify_type=_NOTIFY_TYPES.get(page.step.split(":")[0], apprise.NotifyType.FAILURE),
+                timeout=self.timeout,
+                log_level=logging.WARNING,
+            )
+        except Exception as exc:  # a plugin bug must not crash the sender
+            return Delivery.failed(f"apprise_crashed: {type(exc).__name__}", retryable=True)
+        return self._delivery(result.status, [entry.message for entry in result.logs()])
+
+    def _delivery(self, status: apprise.AppriseResultStatus, messages: list[str]) -> Delivery:
+        if status == _STATUS.SUCCESS:
+            return Delivery.accepted()
+        detail = self._redact(messages[-1]) if messages else "no log message"
+        reason = f"apprise_{status.name.lower()}: {' '.join(detail.split())[:_REASON_CHARS]}"
+        log.warning("channel %s failed: %s", self.name, reason)
+        return Delivery.failed(reason, retryable=_retryable(status, messages))
+
+
+def _retryable(status: apprise.AppriseResultStatus, messages: list[str]) -> bool:
+    if status == _STATUS.NOMATCH:
+        return False
+    codes = [int(code) for text in messages for code in _HTTP_ERROR.findall(text)]
+    return not codes or retryable_status(codes[-1])

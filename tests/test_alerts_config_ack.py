@@ -1,0 +1,201 @@
+"""Config (channel URLs built or rejected, masked forms, key paths), ack links, page text."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from pydantic import ValidationError
+
+from alerts.ack import ack_url, sign_ack, verify_ack
+from alerts.config import AlertsConfig, ChannelConfig
+from alerts.errors import ChannelConfigError
+from alerts.page import Page, render_subject, render_text
+from tests.test_alerts_receivers import T0, make_page
+
+SLACK = "slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ"
+
+
+@pytest.mark.parametrize(
+    ("url", "secret", "masked_starts"),
+    [
+        ("mailto://duty:Pw-9a8b7c@example.com?to=pr@example.com", "Pw-9a8b7c", "mailto://duty:"),
+        (SLACK, "TIiajkdnlazkcOXrIdevi7FQ", "slack://"),
+        ("json://bot:Hook-Secret-1@127.0.0.1:8080/hook", "Hook-Secret-1", "json://bot:****@"),
+        ("ntfy://ntfy.example/stormwatch-alerts", None, "ntfy://"),
+        (
+            "pagerduty://ROUTINGKEY1234567890",
+            "ROUTINGKEY1234567890",
+            "pagerduty://****@events.pagerduty.com/v2/enqueue",
+        ),
+        ("stdout://", None, "stdout://"),
+        ("file:///var/log/stormwatch/pages.jsonl", None, "file:///var/log/stormwatch/pages.jsonl"),
+    ],
+)
+def test_channel_url_is_built_and_printed_masked(
+    url: str, secret: str | None, masked_starts: str
+) -> None:
+    channel = ChannelConfig(name="c", url=url)  # type: ignore[arg-type]
+    assert channel.url.reveal() == url
+    printed = [
+        repr(channel),
+        str(channel.url),
+        channel.model_dump_json(),
+        str(channel.model_dump()),
+    ]
+    assert str(channel.url).startswith(masked_starts)
+    if secret:
+        for text in printed:
+            assert secret not in text
+
+
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("nosuchservice://abc", "Apprise cannot use"),
+        ("mailto://", "Apprise cannot use"),
+        ("pagerduty://", "needs a routing key"),
+        ("duty@example.com", "has no scheme"),
+        ("file://otherhost/x", "file:///absolute/path"),
+    ],
+)
+def test_channel_url_is_rejected_with_a_reason(url: str, why: str) -> None:
+    with pytest.raises(ValidationError) as raised:
+        ChannelConfig(name="c", url=url)  # type: ignore[arg-type]
+    assert why in str(raised.value)
+
+
+def test_rejected_url_message_does_not_echo_its_secret() -> None:
+    with pytest.raises(ChannelConfigError) as raised:
+        from alerts.channels import build_channel
+
+        build_channel("c", "nosuchservice://user:TopSecret99@host")
+    assert "TopSecret99" not in str(raised.value)
+
+
+def test_dangling_references_are_listed_by_key_path() -> None:
+    with pytest.raises(ValidationError) as raised:
+        AlertsConfig.model_validate(
+            {
+                "channels": [
+                    {"name": "mail", "url": "stdout://"},
+                    {"name": "mail", "url": "stdout://"},
+                ],
+                "oncall": {
+                    "people": [{"name": "anna", "channels": ["sms"]}],
+                    "schedules": [
+                        {
+                            "name": "duty",
+                            "rotation": "daily",
+                            "start": "2026-11-02",
+                            "members": ["anna", "ghost"],
+                        }
+                    ],
+                    "policies": [{"name": "p", "levels": [{"schedules": ["nope"]}]}],
+                },
+            }
+        )
+    text = str(raised.value)
+    for expected in (
+        "channels: duplicate name 'mail'",
+        "oncall.people[0].channels: unknown name 'sms'",
+        "oncall.schedules[0].members: unknown name 'ghost'",
+        "oncall.policies[0].levels[0].schedules: unknown name 'nope'",
+    ):
+        assert expected in text
+
+
+@pytest.mark.parametrize(
+    ("data", "why"),
+    [
+        ({"name": "s", "rotation": "hourly", "start": "2026-11-02", "members": ["a"]}, "rotation"),
+        (
+            {
+                "name": "s",
+                "rotation": "daily",
+                "start": "2026-11-02",
+                "members": ["a"],
+                "timezone": "Europe/Atlantis",
+            },
+            "unknown time zone",
+        ),
+        (
+            {
+                "name": "s",
+                "rotation": "daily",
+                "start": "2026-11-02",
+                "members": ["a"],
+                "surprise": 1,
+            },
+            "Extra inputs",
+        ),
+    ],
+)
+def test_schedule_config_rejects(data: dict[str, object], why: str) -> None:
+    from alerts.config import ScheduleConfig
+
+    with pytest.raises(ValidationError) as raised:
+        ScheduleConfig.model_validate(data)
+    assert why in str(raised.value)
+
+
+# -- ack links ---------------------------------------------------------------------------
+
+KEY = b"0123456789abcdef-stormwatch"
+
+
+def token_of(url: str) -> str:
+    return parse_qs(urlsplit(url).query)["token"][0]
+
+
+def test_ack_link_round_trip_and_refusals() -> None:
+    url = ack_url("https://sw.example/", KEY, "inc-1", T0, timedelta(hours=24))
+    assert url.startswith("https://sw.example/incidents/inc-1/ack?token=")
+    token = token_of(url)
+    assert verify_ack(KEY, token, "inc-1", "ack", T0).reason == "valid"
+    assert verify_ack(KEY, token, "inc-2", "ack", T0).reason == "wrong_incident"
+    assert verify_ack(KEY, token, "inc-1", "resolve", T0).reason == "wrong_action"
+    late = T0 + timedelta(hours=24)
+    expired = verify_ack(KEY, token, "inc-1", "ack", late)
+    assert (expired.ok, expired.reason) == (False, "expired")
+    assert "expired" in expired.message
+    assert verify_ack(b"another-key-0123456789", token, "inc-1", "ack", T0).reason == (
+        "bad_signature"
+    )
+
+
+@pytest.mark.parametrize("mangle", ["flip_payload", "flip_signature", "garbage", "empty"])
+def test_tampered_ack_tokens_are_refused(mangle: str) -> None:
+    token = sign_ack(KEY, "inc-1", "ack", T0 + timedelta(hours=1))
+    payload, signature = token.split(".")
+    other = sign_ack(KEY, "inc-2", "ack", T0 + timedelta(hours=1)).split(".")[0]
+    tampered = {
+        "flip_payload": f"{other}.{signature}",
+        "flip_signature": f"{payload}.{signature[:-2]}AA",
+        "garbage": "not-a-token",
+        "empty": "",
+    }[mangle]
+    check = verify_ack(KEY, tampered, "inc-1", "ack", T0)
+    assert not check.ok and check.reason in ("bad_signature", "malformed")
+
+
+def test_a_short_signing_key_is_refused() -> None:
+    with pytest.raises(ValueError, match="at least 16 bytes"):
+        sign_ack(b"short", "inc-1", "ack", T0)
+
+
+# -- page text -----------------------------------------------------------------------------
+
+
+def test_page_renders_the_ten_second_text_and_round_trips() -> None:
+    page = make_page(step="escalate:2")
+    assert render_subject(page) == (
+        "[CRITICAL] Nordlys Energi: Complaint storm: billing (escalated to level 2)"
+    )
+    text = render_text(page)
+    assert (
+        text.index("41 complaints") < text.index("1. Dobbelt regning") < text.index("Acknowledge: ")
+    )
+    assert Page.from_json(page.to_json()) == page
+    assert "Acknowledge:" not in render_text(make_page(step="resolve"))
