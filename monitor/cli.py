@@ -845,3 +845,85 @@ def incidents_resolve(
 ) -> None:
     """Resolve: the storm is over or handled."""
     _decide(config, incident_id, "resolved", None)
+
+
+# --- alerting ---------------------------------------------------------------------------
+
+alerts_app = typer.Typer(no_args_is_help=True, help="Try the alert channels.")
+oncall_app = typer.Typer(no_args_is_help=True, help="Who is on call.")
+app.add_typer(alerts_app, name="alerts")
+app.add_typer(oncall_app, name="oncall")
+
+
+@alerts_app.command("test")
+def alerts_test(
+    channel: Annotated[str | None, typer.Option(help="Only this channel.")] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Send a test page through every channel (or one) and print each delivery result."""
+    from alerts.channels import build_channels
+    from alerts.page import Page, dedup_key_for
+
+    with user_errors():
+        settings = settings_from(config)
+        channels = build_channels(settings.alerts().channel_pairs())
+        if channel is not None and channel not in channels:
+            raise StormwatchError(f"no channel named {channel!r} (see [[channels]])")
+    now = datetime.now(UTC)
+    page = Page(
+        incident_id="test",
+        dedup_key=dedup_key_for(f"test-{now:%Y%m%dT%H%M%S}"),
+        step="test",
+        brand="(test)",
+        kind="test",
+        severity="info",
+        title="Stormwatch test page",
+        explanation="This is a test page from `stormwatch alerts test`. Nothing is wrong.",
+        created_at=now,
+    )
+    failed = 0
+    for name, target in channels.items():
+        if channel is not None and name != channel:
+            continue
+        delivery = target.send(page, now)
+        failed += not delivery.ok
+        status = "ok" if delivery.ok else ("retryable" if delivery.retryable else "failed")
+        err.print(f"{name} ({target.masked_url}): {status} — {delivery.reason}", markup=False)
+    if failed:
+        raise typer.Exit(1)
+
+
+@oncall_app.command("now")
+def oncall_now(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+    """Who would be paged now, for each policy and level."""
+    from alerts.oncall import who_is_on_call
+
+    with user_errors():
+        oncall = settings_from(config).oncall
+    now = datetime.now(UTC)
+    schedules = {s.name: s for s in oncall.schedules}
+    rows: list[dict[str, Any]] = []
+    for policy in oncall.policies:
+        for number, level in enumerate(policy.levels, 1):
+            people = [who_is_on_call(schedules[name], now).person for name in level.schedules]
+            rows.append(
+                {
+                    "policy": policy.name,
+                    "brands": policy.brands or ["(all)"],
+                    "level": number,
+                    "people": people + list(level.people),
+                    "channels": list(level.channels),
+                    "after_minutes": sum(lv.wait_minutes for lv in policy.levels[: number - 1]),
+                }
+            )
+    if as_json:
+        for row in rows:
+            out.print(json.dumps(row, ensure_ascii=False), markup=False)
+        return
+    table = Table("policy", "brands", "level", "paged", "after")
+    for r in rows:
+        paged = ", ".join(r["people"] + r["channels"])
+        table.add_row(
+            r["policy"], ", ".join(r["brands"]), str(r["level"]), paged, f"{r['after_minutes']} min"
+        )
+    out.print(table)

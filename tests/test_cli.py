@@ -129,3 +129,34 @@ def test_run_daemon_crawls_and_stops_cleanly_on_sigterm(tmp_path: Path, web: Sam
     assert daemon.returncode == 0, "".join(seen) + rest
     assert "daemon stopped" in rest
     assert "Traceback" not in "".join(seen) + rest
+
+
+def test_oncall_now_and_alerts_test_use_the_configured_routes(tmp_path: Path) -> None:
+    pages = tmp_path / "pages.log"
+    config = tmp_path / "sw.toml"
+    config.write_text(
+        f'[[channels]]\nname = "file"\nurl = "file://{pages}"\n'
+        '[[oncall.people]]\nname = "mette"\nchannels = ["file"]\n'
+        '[[oncall.schedules]]\nname = "duty"\nrotation = "daily"\nstart = "2026-01-05"\n'
+        'members = ["mette"]\n'
+        '[[oncall.policies]]\nname = "storms"\n'
+        '[[oncall.policies.levels]]\nschedules = ["duty"]\n'
+    )
+    who = runner.invoke(app, ["oncall", "now", "--json", "-c", str(config)])
+    assert who.exit_code == 0 and json.loads(who.output)["people"] == ["mette"]
+    sent = runner.invoke(app, ["alerts", "test", "-c", str(config)])
+    assert sent.exit_code == 0 and "file" in sent.output and "ok" in sent.output
+    assert json.loads(pages.read_text())["step"] == "test"
+    missing = runner.invoke(app, ["alerts", "test", "--channel", "nope", "-c", str(config)])
+    assert missing.exit_code == 1 and "no channel named 'nope'" in missing.output
+
+
+def test_a_policy_naming_an_unknown_channel_is_a_config_error(tmp_path: Path) -> None:
+    config = tmp_path / "sw.toml"
+    config.write_text(
+        '[[oncall.people]]\nname = "mette"\nchannels = ["nowhere"]\n'
+        '[[oncall.policies]]\nname = "p"\n[[oncall.policies.levels]]\npeople = ["ghost"]\n'
+    )
+    result = runner.invoke(app, ["check-config", "-c", str(config)])
+    assert result.exit_code == 1
+    assert "nowhere" in result.output and "ghost" in result.output
