@@ -6,7 +6,8 @@
 2. Drain rate: enqueue 500 pages in one transaction, drain them, print pages/second.
 
 Both on SQLite (WAL, the embedded default) in a temp dir, channel = Apprise ``json://``.
-Run: ``.venv/bin/python benchmarks/alerts.py``
+Run: ``.venv/bin/python benchmarks/paging.py`` (not ``alerts.py``: a script of that name
+would shadow the ``alerts`` package for anything it imports).
 """
 
 from __future__ import annotations
