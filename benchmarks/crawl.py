@@ -5,6 +5,8 @@ phase runs in a fresh process so its peak RSS is its own:
 
 - bare-first:  a bare loop, one feed after another: httpx GET + feedparser.parse, no storage
 - bare-304:    the same loop sending If-None-Match, every answer a 304
+- bare-async-304: that conditional loop on httpx.AsyncClient (like for like with our
+               asyncio crawler)
 - stormwatch:  the real crawler (fetch -> parse -> match -> language -> SQLite) over N
                sources: a full first sweep, then a second sweep where every feed answers 304
 
@@ -46,6 +48,21 @@ def bare(base: str, feeds: int, conditional: bool) -> dict[str, float]:
             if response.status_code == 200:
                 entries += len(feedparser.parse(response.content).entries)
     return {"seconds": time.perf_counter() - start, "posts": entries, "rss_mb": peak_rss_mb()}
+
+
+def bare_async(base: str, feeds: int) -> dict[str, float]:
+    """The same conditional loop on httpx.AsyncClient: the like-for-like baseline for an
+    asyncio crawler (the sync client is cheaper per request than the async one)."""
+    import httpx
+
+    async def loop() -> float:
+        async with httpx.AsyncClient(timeout=10) as client:
+            start = time.perf_counter()
+            for i in range(feeds):
+                await client.get(f"{base}/f/{i}.xml", headers={"If-None-Match": f'"f{i}-v1"'})
+            return time.perf_counter() - start
+
+    return {"seconds": asyncio.run(loop()), "posts": 0, "rss_mb": peak_rss_mb()}
 
 
 def stormwatch(base: str, feeds: int) -> dict[str, float]:
@@ -98,11 +115,12 @@ def run_phase(phase: str, base: str, feeds: int) -> dict[str, float]:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def report(feeds: int, b1: dict, b2: dict, sw: dict) -> None:
+def report(feeds: int, b1: dict, b2: dict, b3: dict, sw: dict) -> None:
     rows = [
         ("bare httpx + feedparser, first sweep", b1["seconds"], b1["posts"], b1["rss_mb"]),
         ("Stormwatch crawler, first sweep", sw["first_seconds"], sw["posts"], sw["rss_mb"]),
         ("bare httpx, conditional (all 304)", b2["seconds"], 0, b2["rss_mb"]),
+        ("bare httpx.AsyncClient, conditional (all 304)", b3["seconds"], 0, b3["rss_mb"]),
         (
             "Stormwatch crawler, second sweep (all 304)",
             sw["second_seconds"],
@@ -117,7 +135,8 @@ def report(feeds: int, b1: dict, b2: dict, sw: dict) -> None:
         print(f"| {name} | {secs:.1f} | {feeds / secs:.0f} | {posts / secs:.0f} | {rss:.0f} |")
     print(
         f"\nfirst sweep ratio {sw['first_seconds'] / b1['seconds']:.2f}x (target <= 1.5x); "
-        f"304 sweep ratio {sw['second_seconds'] / b2['seconds']:.2f}x (target <= 1.25x); "
+        f"304 sweep ratio {sw['second_seconds'] / b2['seconds']:.2f}x (target <= 1.25x; "
+        f"{sw['second_seconds'] / b3['seconds']:.2f}x the async loop); "
         f"peak RSS {sw['rss_mb']:.0f} MB (target < 500 MB); "
         f"304s {sw['second_304']}/{feeds}; errors {sw['errors']}"
         + (f" (first: {sw['first_error']})" if sw["errors"] else "")
@@ -127,13 +146,16 @@ def report(feeds: int, b1: dict, b2: dict, sw: dict) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--feeds", type=int, default=10_000)
-    parser.add_argument("--phase", choices=["bare-first", "bare-304", "stormwatch"])
+    parser.add_argument(
+        "--phase", choices=["bare-first", "bare-304", "bare-async-304", "stormwatch"]
+    )
     parser.add_argument("--base")
     args = parser.parse_args()
     if args.phase:
         result = {
             "bare-first": lambda: bare(args.base, args.feeds, conditional=False),
             "bare-304": lambda: bare(args.base, args.feeds, conditional=True),
+            "bare-async-304": lambda: bare_async(args.base, args.feeds),
             "stormwatch": lambda: stormwatch(args.base, args.feeds),
         }[args.phase]()
         print(json.dumps(result))
@@ -146,8 +168,9 @@ def main() -> None:
         base = f"http://127.0.0.1:{server.stdout.readline().strip()}"
         b1 = run_phase("bare-first", base, args.feeds)
         b2 = run_phase("bare-304", base, args.feeds)
+        b3 = run_phase("bare-async-304", base, args.feeds)
         sw = run_phase("stormwatch", base, args.feeds)
-        report(args.feeds, b1, b2, sw)
+        report(args.feeds, b1, b2, b3, sw)
     finally:
         server.terminate()
         server.wait()

@@ -12,6 +12,7 @@ that needs it (the database engine, a channel) calls it.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import tomllib
@@ -214,10 +215,14 @@ class Settings(_Section):
         return AlertsConfig(channels=self.channels, oncall=self.oncall, outbox=self.outbox)
 
     def source(self, name: str) -> SourceSettings:
-        for source in self.sources:
-            if source.name == name:
-                return source
-        raise ConfigError([f"sources: no source named {name!r}"])
+        found = self._sources_by_name.get(name)
+        if found is None:
+            raise ConfigError([f"sources: no source named {name!r}"])
+        return found
+
+    @functools.cached_property
+    def _sources_by_name(self) -> dict[str, SourceSettings]:
+        return {source.name: source for source in self.sources}
 
 
 def cross_check(raw: dict[str, Any]) -> list[str]:
