@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from monitor.sources.base import Parsed, RawPost, Request, SourceAdapter
 from monitor.sources.discourse import DiscourseAdapter
 from monitor.sources.feed import FeedAdapter
@@ -12,8 +14,10 @@ from monitor.sources.wordpress import WordPressAdapter
 __all__ = ["Parsed", "RawPost", "Request", "SourceAdapter", "adapter_for"]
 
 
+@functools.lru_cache(maxsize=64)
 def adapter_for(kind: str, *, max_follow: int = 50) -> SourceAdapter:
-    """The adapter for a configured ``kind`` (settings validation guarantees it exists)."""
+    """The adapter for a configured ``kind`` (settings validation guarantees it exists).
+    Adapters are stateless, so one instance per (kind, max_follow) serves every source."""
     registry: dict[str, SourceAdapter] = {
         "feed": FeedAdapter(),
         "wordpress": WordPressAdapter(max_follow),
