@@ -1,8 +1,8 @@
 """RSS / Atom / JSON Feed bytes to entries, via feedparser given OUR bytes.
 
 feedparser's own fetching has no timeout, so it never fetches here. Its HTML sanitiser is
-off: post HTML never survives into storage (plain text only), so sanitising it is waste. ``bozo`` is common and
-often benign (an encoding override); we count it as a warning and fail the document only
+off: post HTML never survives into storage (plain text only), so sanitising it is waste.
+``bozo`` is common and often benign (an encoding override); we count it as a warning and fail the document only
 when no entries come out of it (FACTS.md).
 """
 
