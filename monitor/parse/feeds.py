@@ -2,8 +2,8 @@
 
 feedparser's own fetching has no timeout, so it never fetches here. Its HTML sanitiser is
 off: post HTML never survives into storage (plain text only), so sanitising it is waste.
-``bozo`` is common and often benign (an encoding override); we count it as a warning and fail the document only
-when no entries come out of it (FACTS.md).
+``bozo`` is common and often benign (an encoding override); we count it as a warning and
+fail the document only when no entries come out of it (FACTS.md).
 """
 
 from __future__ import annotations
