@@ -312,10 +312,11 @@ def posts_show(
     out.print(f"\n{row['title'] or ''}\n\n{row['text']}", markup=False)
 
 
-def post_dict(post: Any, brands: list[str]) -> dict[str, Any]:
-    def iso(value: datetime | None) -> str | None:
-        return value.isoformat() if value else None
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
 
+
+def post_dict(post: Any, brands: list[str]) -> dict[str, Any]:
     return {
         "id": post.id,
         "canonical_url": post.canonical_url,
@@ -327,9 +328,9 @@ def post_dict(post: Any, brands: list[str]) -> dict[str, Any]:
         "author": post.author,
         "title": post.title,
         "text": post.text,
-        "published_at": iso(post.published_at),
-        "fetched_at": iso(post.fetched_at),
-        "updated_at": iso(post.updated_at),
+        "published_at": _iso(post.published_at),
+        "fetched_at": _iso(post.fetched_at),
+        "updated_at": _iso(post.updated_at),
         "lang": post.lang,
         "brands": sorted(brands),
         "brand_reason": post.brand_reason,
@@ -371,24 +372,21 @@ def sources_list(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
 
 
 def source_dict(source: Any, unhealthy_after: int) -> dict[str, Any]:
-    def iso(value: datetime | None) -> str | None:
-        return value.isoformat() if value else None
-
     return {
         "name": source.name,
         "kind": source.kind,
         "url": source.url,
         "enabled": source.enabled,
         "health": source_health(source, unhealthy_after),
-        "last_attempt_at": iso(source.last_attempt_at),
-        "last_success_at": iso(source.last_success_at),
+        "last_attempt_at": _iso(source.last_attempt_at),
+        "last_success_at": _iso(source.last_success_at),
         "last_error": source.last_error,
         "last_error_kind": source.last_error_kind,
-        "last_error_at": iso(source.last_error_at),
+        "last_error_at": _iso(source.last_error_at),
         "consecutive_failures": source.consecutive_failures,
         "warnings": source.warnings,
         "last_warning": source.last_warning,
-        "next_due_at": iso(source.next_due_at),
+        "next_due_at": _iso(source.next_due_at),
         "posts_stored": source.posts_stored,
     }
 
@@ -722,9 +720,6 @@ def _with_text(record: Any) -> dict[str, Any]:
 
 
 def incident_dict(row: Any) -> dict[str, Any]:
-    def iso(value: datetime | None) -> str | None:
-        return value.isoformat() if value else None
-
     return {
         "id": row.id,
         "brand": row.brand,
@@ -732,11 +727,11 @@ def incident_dict(row: Any) -> dict[str, Any]:
         "severity": row.severity,
         "status": row.status,
         "origin": row.origin,
-        "onset_at": iso(row.onset_at),
-        "opened_at": iso(row.opened_at),
-        "acknowledged_at": iso(row.acknowledged_at),
+        "onset_at": _iso(row.onset_at),
+        "opened_at": _iso(row.opened_at),
+        "acknowledged_at": _iso(row.acknowledged_at),
         "acknowledged_by": row.acknowledged_by,
-        "resolved_at": iso(row.resolved_at),
+        "resolved_at": _iso(row.resolved_at),
         "explanation": row.explanation,
     }
 

@@ -23,7 +23,7 @@ import asyncio
 import logging
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -347,7 +347,7 @@ class PassWriter:
         weeks now" under a post about Nordtel), with reason ``thread``; else it is dropped."""
         orphans = {c.record.thread_id for c in result.candidates if not c.record.brands}
         missing = [t for t in orphans if t and t not in self.thread_brands]
-        self.thread_brands.update(repo.thread_brands(session, missing))
+        self.thread_brands.update(repo.brands_of(session, missing))
         records = []
         for candidate in result.candidates:
             record = candidate.record
@@ -381,8 +381,6 @@ class PassWriter:
 
 
 def _with_brands(record: repo.PostRecord, brands: list[str]) -> repo.PostRecord:
-    from dataclasses import replace
-
     return replace(record, brands=tuple(brands), brand_reason="thread")
 
 

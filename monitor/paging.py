@@ -20,6 +20,7 @@ import secrets
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -63,9 +64,17 @@ class PagingStage:
         return self.send(now)
 
     def _incidents(self, session: Session, now: datetime) -> Iterable[IncidentRow]:
-        query = select(IncidentRow).where(col(IncidentRow.origin) == "live")
-        rows = session.exec(query).all()
-        return [r for r in rows if r.resolved_at is None or r.resolved_at >= now - RECENT]
+        query = (
+            select(IncidentRow)
+            .where(col(IncidentRow.origin) == "live")
+            .where(
+                sa.or_(
+                    col(IncidentRow.resolved_at).is_(None),
+                    col(IncidentRow.resolved_at) >= now - RECENT,
+                )
+            )
+        )
+        return session.exec(query).all()
 
     def _plan_one(self, session: Session, row: IncidentRow, now: datetime) -> int:
         policy = self.config.policy_for(row.brand)

@@ -98,7 +98,7 @@ def test_filters_by_brand_source_and_time(any_engine: Engine) -> None:
         by_brand = [p.id for p in repo.list_posts(s, brand="Nordtel")]
         by_source = [p.id for p in repo.list_posts(s, source="forum")]
         recent = [p.id for p in repo.list_posts(s, since=T0 - timedelta(days=1))]
-        inherited = repo.thread_brands(s, ["old", "new", "missing"])
+        inherited = repo.brands_of(s, ["old", "new", "missing"])
     assert (by_brand, by_source, recent) == (["old"], ["new"], ["new"])
     assert inherited == {"old": ["Nordtel"], "new": ["Other"]}
 

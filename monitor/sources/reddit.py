@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any, ClassVar
 from urllib.parse import urljoin, urlsplit
 
@@ -30,8 +31,6 @@ class RedditAdapter:
 
 
 def _strip_user(post: RawPost) -> RawPost:
-    from dataclasses import replace
-
     author = (post.author or "").removeprefix("/u/") or None
     return replace(post, author=author, thread_url=post.url)
 

@@ -269,10 +269,10 @@ def _set_brands(session: Session, post_id: str, brands: Iterable[str]) -> None:
     session.add_all(PostBrand(post_id=post_id, brand=b) for b in brands)
 
 
-def thread_brands(session: Session, thread_ids: Iterable[str]) -> dict[str, list[str]]:
-    """Brands of stored thread roots, so a comment that names no brand inherits its
-    article's ("Same here, three weeks now" under a post about Nordtel)."""
-    ids = sorted(set(thread_ids))
+def brands_of(session: Session, post_ids: Iterable[str]) -> dict[str, list[str]]:
+    """Brands of stored posts by id (missing posts are absent). The crawler uses it for
+    thread roots, so a comment that names no brand inherits its article's."""
+    ids = sorted(set(post_ids))
     if not ids:
         return {}
     rows = session.exec(select(PostBrand).where(col(PostBrand.post_id).in_(ids))).all()
@@ -280,10 +280,6 @@ def thread_brands(session: Session, thread_ids: Iterable[str]) -> dict[str, list
     for row in rows:
         out.setdefault(row.post_id, []).append(row.brand)
     return out
-
-
-def brands_of(session: Session, post_ids: Iterable[str]) -> dict[str, list[str]]:
-    return thread_brands(session, post_ids)
 
 
 def list_posts(
