@@ -62,6 +62,8 @@ def build_app(settings: Settings, engine: Engine | None = None) -> App:
     fetcher = Fetcher(fetch_policy(settings.network))
     match = matchers(settings)
     crawler = Crawler(settings, engine, fetcher, match)
-    stage = ClassifyStage(settings.classifier, engine, match.brands)
+    stage = ClassifyStage(
+        settings.classifier, engine, match.brands, flag_threshold=settings.queue.flag_threshold
+    )
     paging = PagingStage(settings, engine)
     return App(settings, engine, fetcher, crawler, stage, DetectStage(engine), paging)

@@ -33,6 +33,7 @@ from classifiers.errors import ClassifierError
 from classifiers.passages import PostReading, read_posts
 from classifiers.registry import load_classifier
 from monitor.match.brands import BrandMatcher
+from monitor.queue import service as queue
 from monitor.storage import repo
 from monitor.storage.db import session_scope
 from monitor.storage.models import Post, Reading
@@ -55,6 +56,7 @@ def model_tag(settings: ClassifierSettings) -> str:
 class ClassifyReport:
     classified: int = 0
     complaints: int = 0
+    flagged: int = 0  # posts that entered the queue
     unavailable: str | None = None  # why the classifier could not run (posts stay pending)
 
 
@@ -66,11 +68,13 @@ class ClassifyStage:
         brands: BrandMatcher,
         *,
         loader: Loader = load_classifier,
+        flag_threshold: float = 0.5,
     ) -> None:
         self.settings = settings
         self.engine = engine
         self.brands = brands
         self.loader = loader
+        self.flag_threshold = flag_threshold
         self._classifier: Classifier | None = None
         self._lock = threading.Lock()
 
@@ -108,11 +112,13 @@ class ClassifyStage:
         except ClassifierError as exc:
             log.warning("classification failed", extra={"reason": str(exc)})
             return ClassifyReport(unavailable=str(exc))
+        rows = [self._row(p, b, r, now) for (p, b), r in zip(pending, readings, strict=True)]
         with session_scope(self.engine) as session:
-            for (post, brand), reading in zip(pending, readings, strict=True):
-                repo.save_reading(session, self._row(post, brand, reading, now))
+            for row in rows:
+                repo.save_reading(session, row)
+            flagged = queue.flag(session, rows, self.flag_threshold, now)  # same transaction
         complaints = sum(1 for r in readings if r.label == "complaint")
-        return ClassifyReport(classified=len(readings), complaints=complaints)
+        return ClassifyReport(classified=len(readings), complaints=complaints, flagged=flagged)
 
     def drain(self, now: datetime, limit: int = 256, max_batches: int = 1000) -> ClassifyReport:
         """Classify everything pending (in batches of ``limit``)."""
@@ -121,6 +127,7 @@ class ClassifyStage:
             report = self.run_once(now, limit)
             total.classified += report.classified
             total.complaints += report.complaints
+            total.flagged += report.flagged
             total.unavailable = report.unavailable
             if report.unavailable or report.classified < limit:
                 break

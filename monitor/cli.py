@@ -34,10 +34,6 @@ app.add_typer(posts_app, name="posts")
 classifier_app = typer.Typer(no_args_is_help=True, help="Evaluate and train the classifier.")
 app.add_typer(sources_app, name="sources")
 app.add_typer(classifier_app, name="classifier")
-incidents_app = typer.Typer(
-    no_args_is_help=True, help="Complaint storms: list, show, ack, resolve."
-)
-app.add_typer(incidents_app, name="incidents")
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -345,13 +341,14 @@ def post_dict(post: Any, brands: list[str]) -> dict[str, Any]:
 @sources_app.command("list")
 def sources_list(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     """Every source with its health: last success, last error, failures, next due."""
+    from monitor.queue import health
     from monitor.storage import repo
 
     def query(session: Any) -> list[dict[str, Any]]:
         settings = settings_from(config)
-        repo.sync_sources(session, settings, datetime.now(UTC))
-        unhealthy = settings.crawl.unhealthy_after
-        return [source_dict(s, unhealthy) for s in repo.list_sources(session)]
+        now = datetime.now(UTC)
+        repo.sync_sources(session, settings, now)
+        return health.sources(session, settings, now)
 
     with user_errors():
         rows = _with_session(config, query)
@@ -369,41 +366,6 @@ def sources_list(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
             str(r["consecutive_failures"]), (r["next_due_at"] or "")[:19], error[:90],
         )  # fmt: skip
     out.print(table)
-
-
-def source_dict(source: Any, unhealthy_after: int) -> dict[str, Any]:
-    return {
-        "name": source.name,
-        "kind": source.kind,
-        "url": source.url,
-        "enabled": source.enabled,
-        "health": source_health(source, unhealthy_after),
-        "last_attempt_at": _iso(source.last_attempt_at),
-        "last_success_at": _iso(source.last_success_at),
-        "last_error": source.last_error,
-        "last_error_kind": source.last_error_kind,
-        "last_error_at": _iso(source.last_error_at),
-        "consecutive_failures": source.consecutive_failures,
-        "warnings": source.warnings,
-        "last_warning": source.last_warning,
-        "next_due_at": _iso(source.next_due_at),
-        "posts_stored": source.posts_stored,
-    }
-
-
-def source_health(source: Any, unhealthy_after: int) -> str:
-    """``ok``; ``degraded`` (the last document was read only in part: see last_warning);
-    ``failing`` (recent errors); ``unhealthy`` (failing repeatedly, backing off: a blind
-    spot); ``pending`` (never crawled); ``disabled``."""
-    if not source.enabled:
-        return "disabled"
-    if source.consecutive_failures >= unhealthy_after:
-        return "unhealthy"
-    if source.consecutive_failures:
-        return "failing"
-    if source.last_success_at is None:
-        return "pending"
-    return "degraded" if source.last_warning else "ok"
 
 
 # --- demo -------------------------------------------------------------------------------
@@ -719,129 +681,6 @@ def _with_text(record: Any) -> dict[str, Any]:
     return {**record, "text": str(record.get("text") or "")}
 
 
-def incident_dict(row: Any) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "brand": row.brand,
-        "kind": row.kind,
-        "severity": row.severity,
-        "status": row.status,
-        "origin": row.origin,
-        "onset_at": _iso(row.onset_at),
-        "opened_at": _iso(row.opened_at),
-        "acknowledged_at": _iso(row.acknowledged_at),
-        "acknowledged_by": row.acknowledged_by,
-        "resolved_at": _iso(row.resolved_at),
-        "explanation": row.explanation,
-    }
-
-
-@incidents_app.command("list")
-def incidents_list(
-    config: ConfigOpt = None,
-    all_: Annotated[bool, typer.Option("--all", help="Resolved ones too.")] = False,
-    as_json: JsonOpt = False,
-) -> None:
-    """Open incidents first (newest first); --all includes resolved and history ones."""
-    from sqlmodel import col, select
-
-    from monitor.storage.models import IncidentRow
-
-    def query(session: Any) -> list[dict[str, Any]]:
-        q = select(IncidentRow).order_by(col(IncidentRow.opened_at).desc())
-        if not all_:
-            q = q.where(col(IncidentRow.status) != "resolved")
-        rows = [incident_dict(r) for r in session.exec(q).all()]
-        return sorted(rows, key=lambda r: r["status"] == "resolved")
-
-    with user_errors():
-        rows = _with_session(config, query)
-    if as_json:
-        for row in rows:
-            out.print(json.dumps(row, ensure_ascii=False), markup=False)
-        return
-    table = Table("id", "brand", "kind", "severity", "status", "opened", "explanation")
-    for r in rows:
-        first_line = (r["explanation"] or "").splitlines()[0] if r["explanation"] else ""
-        table.add_row(
-            r["id"], r["brand"], r["kind"], r["severity"], r["status"],
-            (r["opened_at"] or "")[:16], first_line[:80],
-        )  # fmt: skip
-    out.print(table)
-
-
-@incidents_app.command("show")
-def incidents_show(
-    incident_id: Annotated[str, typer.Argument(help="Incident id.")],
-    config: ConfigOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """One incident with its explanation."""
-    row = _incident(config, incident_id)
-    if as_json:
-        out.print(json.dumps(row, ensure_ascii=False, indent=2), markup=False)
-        return
-    for key in ("id", "brand", "kind", "severity", "status", "onset_at", "opened_at"):
-        out.print(f"{key:16} {row[key]}", markup=False)
-    out.print(f"\n{row['explanation']}", markup=False)
-
-
-def _incident(config: Path | None, incident_id: str) -> dict[str, Any]:
-    from monitor.storage.models import IncidentRow
-
-    def query(session: Any) -> dict[str, Any] | None:
-        row = session.get(IncidentRow, incident_id)
-        return incident_dict(row) if row else None
-
-    with user_errors():
-        found = _with_session(config, query)
-        if found is None:
-            raise StormwatchError(f"no incident with id {incident_id!r}")
-    return found
-
-
-def _decide(config: Path | None, incident_id: str, status: str, by: str | None) -> None:
-    """Acknowledge or resolve: the daemon takes the decision into its book on its next tick."""
-    from monitor.storage.models import IncidentRow
-
-    def update(session: Any) -> str | None:
-        row = session.get(IncidentRow, incident_id)
-        if row is None:
-            return None
-        now = datetime.now(UTC)
-        if status == "acknowledged" and row.status == "triggered":
-            row.status, row.acknowledged_at, row.acknowledged_by = status, now, by
-        elif status == "resolved" and row.status != "resolved":
-            row.status, row.resolved_at = status, now
-        session.add(row)
-        return str(row.status)
-
-    with user_errors():
-        result = _with_session(config, update)
-        if result is None:
-            raise StormwatchError(f"no incident with id {incident_id!r}")
-    out.print(f"{incident_id}: {result}", markup=False)
-
-
-@incidents_app.command("ack")
-def incidents_ack(
-    incident_id: Annotated[str, typer.Argument(help="Incident id.")],
-    by: Annotated[str | None, typer.Option(help="Who acknowledges.")] = None,
-    config: ConfigOpt = None,
-) -> None:
-    """Acknowledge: someone is on it (stops escalation)."""
-    _decide(config, incident_id, "acknowledged", by or os.environ.get("USER"))
-
-
-@incidents_app.command("resolve")
-def incidents_resolve(
-    incident_id: Annotated[str, typer.Argument(help="Incident id.")],
-    config: ConfigOpt = None,
-) -> None:
-    """Resolve: the storm is over or handled."""
-    _decide(config, incident_id, "resolved", None)
-
-
 # --- alerting ---------------------------------------------------------------------------
 
 alerts_app = typer.Typer(no_args_is_help=True, help="Try the alert channels.")
@@ -890,35 +729,33 @@ def alerts_test(
 
 @oncall_app.command("now")
 def oncall_now(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
-    """Who would be paged now, for each policy and level."""
-    from alerts.oncall import who_is_on_call
+    """Who would be paged now, for each policy and level, and who is next."""
+    from monitor.queue import health
 
     with user_errors():
-        oncall = settings_from(config).oncall
-    now = datetime.now(UTC)
-    schedules = {s.name: s for s in oncall.schedules}
-    rows: list[dict[str, Any]] = []
-    for policy in oncall.policies:
-        for number, level in enumerate(policy.levels, 1):
-            people = [who_is_on_call(schedules[name], now).person for name in level.schedules]
-            rows.append(
-                {
-                    "policy": policy.name,
-                    "brands": policy.brands or ["(all)"],
-                    "level": number,
-                    "people": people + list(level.people),
-                    "channels": list(level.channels),
-                    "after_minutes": sum(lv.wait_minutes for lv in policy.levels[: number - 1]),
-                }
-            )
+        rows = health.oncall(settings_from(config), datetime.now(UTC))
     if as_json:
         for row in rows:
             out.print(json.dumps(row, ensure_ascii=False), markup=False)
         return
-    table = Table("policy", "brands", "level", "paged", "after")
+    table = Table("policy", "brands", "level", "paged", "after", "until", "next")
     for r in rows:
         paged = ", ".join(r["people"] + r["channels"])
         table.add_row(
-            r["policy"], ", ".join(r["brands"]), str(r["level"]), paged, f"{r['after_minutes']} min"
-        )
+            r["policy"], ", ".join(r["brands"]), str(r["level"]), paged,
+            f"{r['after_minutes']} min", (r["until"] or "")[:16], ", ".join(r["next"]),
+        )  # fmt: skip
     out.print(table)
+
+
+def _mount_subcommands() -> None:
+    """Command groups that live in their own modules (they import helpers from here)."""
+    from monitor.cli_queue import incidents_app, queue_app
+    from monitor.cli_users import user_app
+
+    app.add_typer(queue_app, name="queue")
+    app.add_typer(user_app, name="user")
+    app.add_typer(incidents_app, name="incidents")
+
+
+_mount_subcommands()

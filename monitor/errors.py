@@ -6,7 +6,10 @@
      ├── ConfigError                the settings file or environment is wrong (all problems listed)
      ├── FetchError                 a fetch failed; ``kind`` names why (see FETCH_ERROR_KINDS)
      │    └── URLRefused            the URL gate refused the address: no request was made
-     └── StorageError               the database could not be reached or migrated
+     ├── StorageError               the database could not be reached or migrated
+     ├── QueueError                 a triage operation was refused; ``kind`` names why
+     └── AccountError               a user, login or session operation was refused
+          └── LoginRefused          wrong name/password, or too many failures (``retry_after``)
 
 Library exceptions (httpx, SQLAlchemy, tomllib, ...) are translated into these at the
 boundary of the module that calls the library, so callers only ever see this tree.
@@ -71,3 +74,37 @@ class URLRefused(FetchError):
 
 class StorageError(StormwatchError):
     """The database could not be reached, migrated or written."""
+
+
+QUEUE_ERROR_KINDS = (
+    "not_found",  # no such queued post / incident
+    "invalid_transition",  # e.g. responding to a dismissed post
+    "invalid_input",  # a bad label, status or assignee
+)
+
+
+class QueueError(StormwatchError):
+    """A triage operation was refused. ``kind`` is one of QUEUE_ERROR_KINDS."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        assert kind in QUEUE_ERROR_KINDS, kind
+        self.kind = kind
+        super().__init__(message)
+
+
+class AccountError(StormwatchError):
+    """A user, login or session operation was refused (duplicate name, weak password...)."""
+
+
+class LoginRefused(AccountError):
+    """Login refused. ``reason`` is ``bad_credentials`` or ``rate_limited``; the message
+    never says which of name or password was wrong."""
+
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        self.reason = reason
+        self.retry_after = retry_after
+        text = {
+            "bad_credentials": "wrong user name or password",
+            "rate_limited": "too many failed logins; try again later",
+        }[reason]
+        super().__init__(text)

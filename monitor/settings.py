@@ -192,6 +192,13 @@ class WebSettings(_Section):
         return bind
 
 
+class QueueSettings(_Section):
+    # A post enters the flagged-post queue when its complaint probability for a brand is at
+    # least this. Why 0.5: the head is trained with a complaint weight that already favours
+    # recall; a lower value floods the queue with "negative but not a complaint".
+    flag_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
+
+
 class LogSettings(_Section):
     level: Literal["debug", "info", "warning", "error"] = "info"
     format: Literal["json", "text"] = "json"
@@ -203,6 +210,7 @@ class Settings(_Section):
     crawl: CrawlSettings = CrawlSettings()
     log: LogSettings = LogSettings()
     web: WebSettings = WebSettings()
+    queue: QueueSettings = QueueSettings()
     brands: list[BrandSettings] = Field(default_factory=list)
     sources: list[SourceSettings] = Field(default_factory=list)
     channels: list[ChannelConfig] = Field(default_factory=list)

@@ -27,6 +27,7 @@ from sqlmodel import Session, col, select
 
 from monitor.detect import BookUpdate, Detector, IncidentBook, PostEvent, codec, explain
 from monitor.detect.incidents import Incident
+from monitor.queue import service as queue
 from monitor.storage.db import session_scope
 from monitor.storage.models import IncidentRow, Post, Reading, Source
 
@@ -107,6 +108,7 @@ def save_incident(session: Session, incident: Incident, explanation: str, now: d
     row.resolved_at = incident.resolved_at
     row.explanation, row.state, row.updated_at = explanation, codec.dumps(incident), now
     session.add(row)
+    queue.link_incident(session, incident.id, incident.brand, incident.post_ids)
 
 
 def open_rows(session: Session) -> list[IncidentRow]:

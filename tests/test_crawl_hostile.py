@@ -196,7 +196,7 @@ def test_failing_source_backs_off_and_turns_unhealthy(
                 failures = source.consecutive_failures
             now = source.next_due_at + timedelta(seconds=1)
     assert failures == 4
-    from monitor.cli import source_health
+    from monitor.queue.health import source_health
 
     assert source_health(source, settings.crawl.unhealthy_after) == "unhealthy"
     assert gaps == sorted(gaps) and gaps[-1] > 3 * gaps[0], "exponential backoff"

@@ -16,6 +16,7 @@ from monitor.parse.text import content_hash
 from monitor.settings import parse_settings
 from monitor.storage import repo
 from monitor.storage.db import session_scope
+from monitor.storage.search import include_object
 from tests.conftest import T0
 
 SETTINGS = parse_settings(
@@ -59,7 +60,8 @@ def source_id(engine: Engine, name: str = "blog") -> int:
 
 def test_migrations_match_the_models(any_engine: Engine) -> None:
     with any_engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
+        context = MigrationContext.configure(conn, opts={"include_object": include_object})
+        diff = compare_metadata(context, SQLModel.metadata)
     assert diff == []
 
 

@@ -7,6 +7,7 @@ from sqlmodel import SQLModel
 
 import alerts.store  # noqa: F401  (the outbox tables live with the alerts package)
 import monitor.storage.models  # noqa: F401  (registers the tables on the metadata)
+from monitor.storage.search import include_object
 
 target_metadata = SQLModel.metadata
 
@@ -19,6 +20,7 @@ def run_migrations_online() -> None:
             target_metadata=target_metadata,
             render_as_batch=True,  # SQLite cannot ALTER most things: batch mode recreates tables
             compare_type=True,
+            include_object=include_object,  # full-text search objects are made by hand
         )
         with context.begin_transaction():
             context.run_migrations()

@@ -170,3 +170,91 @@ class IncidentRow(SQLModel, table=True):
     explanation: str = Field(default="", sa_type=sa.Text)
     state: str = Field(default="{}", sa_type=sa.Text)
     updated_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+# --- the queue: triage of flagged posts ---------------------------------------------------
+
+QUEUE_STATUSES = ("new", "acknowledged", "responded", "resolved", "dismissed")
+OPEN_STATUSES = ("new", "acknowledged", "responded")
+
+
+class QueueItem(SQLModel, table=True):
+    """A post flagged as a complaint about one brand, and where its triage stands.
+
+    ``rank`` orders the queue: ``ln(urgency) + published_ts / RANK_DECAY_S``, the log of an
+    exponentially age-decayed urgency. Ordering by it equals ordering by
+    ``urgency * exp(-age / RANK_DECAY_S)`` at any moment, yet it never changes as time
+    passes, so it is a plain indexed column (monitor.queue.ranking)."""
+
+    __tablename__ = "queue_items"
+    __table_args__ = (sa.Index("ix_queue_status_rank", "status", "rank"),)
+    post_id: str = Field(foreign_key="posts.id", primary_key=True, max_length=32)
+    brand: str = Field(primary_key=True, max_length=200, index=True)
+    status: str = Field(default="new", max_length=20)
+    assignee: str | None = Field(default=None, max_length=200, index=True)
+    source_id: int = Field(foreign_key="sources.id", index=True)
+    lang: str | None = Field(default=None, max_length=8, index=True)
+    complaint: float
+    urgency: float
+    rank: float
+    incident_id: str | None = Field(default=None, max_length=120, index=True)
+    published_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
+    flagged_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    acknowledged_at: datetime | None = _when()
+    first_response_at: datetime | None = _when()
+    closed_at: datetime | None = _when()
+    updated_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class AuditEvent(SQLModel, table=True):
+    """Who did what, when: to a queued post (subject ``post:ID:BRAND``) or an incident
+    (``incident:ID``). Shown as each one's history and never updated."""
+
+    __tablename__ = "audit_events"
+    id: int | None = Field(default=None, primary_key=True)
+    subject: str = Field(max_length=400, index=True)
+    at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    actor: str = Field(max_length=200)
+    action: str = Field(max_length=40)
+    detail: str = Field(default="", sa_type=sa.Text)
+
+
+# --- accounts -------------------------------------------------------------------------------
+
+ROLES = ("viewer", "manager", "admin")
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=200)
+    role: str = Field(max_length=20)  # viewer | manager | admin
+    password_hash: str = Field(max_length=300)
+    disabled: bool = False
+    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class WebSession(SQLModel, table=True):
+    """A server-side login session. The cookie holds a random token; only its SHA-256 is
+    stored, so a copy of the database cannot be used to log in. Revoking sets
+    ``revoked_at``; every request checks it."""
+
+    __tablename__ = "web_sessions"
+    id: str = Field(primary_key=True, max_length=64)  # sha256 hex of the cookie token
+    user_id: int = Field(foreign_key="users.id", index=True)
+    csrf_token: str = Field(max_length=64)
+    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    last_seen_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    revoked_at: datetime | None = _when()
+    client: str | None = Field(default=None, max_length=200)
+
+
+class LoginFailure(SQLModel, table=True):
+    """A failed login, counted per user name and per client address for rate limiting
+    (in the database, so several processes behind one address share the count)."""
+
+    __tablename__ = "login_failures"
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=300, index=True)  # "user:NAME" or "client:ADDRESS"
+    at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
