@@ -35,6 +35,11 @@ class App:
         await self.fetcher.aclose()
         self.engine.dispose()
 
+    async def aclose_keeping_engine(self) -> None:
+        """After a reload: the new App shares this one's engine (the database did not
+        change), so only the HTTP client is closed."""
+        await self.fetcher.aclose()
+
 
 def fetch_policy(network: NetworkSettings) -> FetchPolicy:
     return FetchPolicy(

@@ -1,13 +1,23 @@
 """The embedded runner: APScheduler 3 in one process (``stormwatch run``).
 
-One *tick* job every ``tick`` seconds crawls whatever is due; each source's own interval,
-jitter and backoff live in the database (``sources.next_due_at``), so a restart resumes the
-same schedule and several intervals need no separate jobs. APScheduler's defaults would
-silently skip a tick if the loop were late (FACTS.md: misfire_grace_time=1); we give a
-generous grace time, coalesce missed ticks, and never run two ticks at once.
+One *tick* job every ``tick`` seconds runs the pipeline once::
 
-SIGTERM / SIGINT: stop scheduling, let the running tick finish (its fetches are bounded
-by their deadlines), close the HTTP client and the database, exit 0.
+    crawl (due sources) -> classify (pending posts) -> detect (incidents) -> page (outbox)
+
+Each source's own interval, jitter and backoff live in the database (``next_due_at``), so a
+restart resumes the same schedule and several intervals need no separate jobs. APScheduler's
+defaults would silently skip a tick if the loop were late (FACTS.md: misfire_grace_time=1);
+we give a generous grace time, coalesce missed ticks, and never run two ticks at once.
+
+Each stage is guarded on its own: a stage that raises (the database away, a channel library
+bug) is logged and counted, and the next stage still runs; work not done is still in the
+database for the next tick. Readiness (``/readyz``) says whether the last tick got through.
+
+SIGTERM / SIGINT: stop scheduling, let the running tick finish (its fetches are bounded by
+their deadlines), close the HTTP client and the database, exit 0. SIGHUP: reload the
+settings file; a file with problems is refused (every problem logged) and the old settings
+stay. Under systemd (``Type=notify``) the daemon reports READY, RELOADING, STOPPING and
+pings the watchdog after every tick (monitor.systemd).
 """
 
 from __future__ import annotations
@@ -15,18 +25,73 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Callable
-from datetime import UTC, datetime
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from monitor import systemd
 from monitor.app import App
+from monitor.metrics import Metrics
 
 log = logging.getLogger("stormwatch.scheduler")
+T = TypeVar("T")
+STAGES = ("crawl", "classify", "detect", "page")
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+@dataclass
+class StageState:
+    ok: bool | None = None  # None: not run yet
+    last_ok_at: datetime | None = None
+    last_error: str | None = None
+
+
+@dataclass
+class Health:
+    """What /readyz reports: started, and every stage's last outcome."""
+
+    started: bool = False
+    last_tick_at: datetime | None = None
+    stages: dict[str, StageState] = field(default_factory=lambda: {s: StageState() for s in STAGES})
+    classifier: str | None = None  # why the classifier is unavailable, if it is
+
+    def ready(self, now: datetime, tick: float) -> tuple[bool, str]:
+        """Ready when started, the last tick is recent and crawl/detect/page got through.
+        A missing classifier does not make the daemon unready: it still crawls and pages
+        on what was already read (reported as ``classifier``)."""
+        if not self.started:
+            return False, "starting"
+        stale = timedelta(seconds=max(60.0, tick * 5))
+        if self.last_tick_at is None or now - self.last_tick_at > stale:
+            return False, "no recent tick"
+        failing = [n for n, s in self.stages.items() if s.ok is False and n != "classify"]
+        if failing:
+            return False, f"failing: {', '.join(failing)} ({self.stages[failing[0]].last_error})"
+        return True, "ok"
+
+    def to_dict(self, now: datetime, tick: float) -> dict[str, Any]:
+        ok, reason = self.ready(now, tick)
+        return {
+            "ready": ok,
+            "reason": reason,
+            "last_tick_at": self.last_tick_at.isoformat() if self.last_tick_at else None,
+            "classifier": self.classifier or "available",
+            "stages": {
+                name: {
+                    "ok": s.ok,
+                    "last_ok_at": s.last_ok_at.isoformat() if s.last_ok_at else None,
+                    "last_error": s.last_error,
+                }
+                for name, s in self.stages.items()
+            },
+        }
 
 
 class Daemon:
@@ -37,43 +102,114 @@ class Daemon:
         tick: float = 5.0,
         clock: Callable[[], datetime] = utcnow,
         classify: bool = True,
+        metrics: Metrics | None = None,
+        reload: Callable[[], App | None] | None = None,
     ) -> None:
         self.app = app
         self.classify = classify
         self.tick_seconds = tick
         self.clock = clock
+        self.metrics = metrics or Metrics()
+        self.health = Health()
+        self.reloader = reload
         self.stopping = asyncio.Event()
+        self._reload_requested = False
         self._running: asyncio.Task[None] | None = None
 
+    # --- one tick -------------------------------------------------------------------------
+
     async def tick(self) -> None:
-        """One scheduling step: crawl every due source, then classify what is pending.
-        The model runs in a worker thread, never on the event loop."""
+        """One pass of the pipeline. The model and the database work run in worker
+        threads, never on the event loop (the web UI shares it)."""
         if self.stopping.is_set():
             return
-        reports = await self.app.crawler.crawl_due(self.clock())
+        if self._reload_requested:
+            self._apply_reload()
+        reports = await self._stage("crawl", lambda: self.app.crawler.crawl_due(self.clock()))
         if reports:
+            self.metrics.crawled(reports)
             failed = sum(1 for r in reports if r.error)
             log.info("tick", extra={"sources": len(reports), "failed": failed})
         if self.classify:
-            read = await asyncio.to_thread(self.app.classify.run_once, self.clock())
-            if read.classified:
+            await self._classify()
+        updates = await self._stage("detect", lambda: asyncio.to_thread(self._detect))
+        if updates is not None:
+            self.metrics.detected(updates)
+            for update in updates:
                 log.info(
-                    "classified", extra={"posts": read.classified, "complaints": read.complaints}
+                    "incident",
+                    extra={
+                        "incident": update.incident.id,
+                        "action": update.action,
+                        "reason": update.reason,
+                    },
                 )
+        sent = await self._stage(
+            "page", lambda: asyncio.to_thread(self.app.paging.step, self.clock())
+        )
+        if sent is not None:
+            self.metrics.paged(sent)
+        self.health.last_tick_at = self.clock()
+        self.metrics.last_tick.set(time.time())
+        systemd.notify("WATCHDOG=1")
+
+    async def _classify(self) -> None:
+        read = await self._stage(
+            "classify", lambda: asyncio.to_thread(self.app.classify.run_once, self.clock())
+        )
+        if read is None:
+            return
+        self.metrics.read(read)
+        self.health.classifier = read.unavailable
+        if read.unavailable:
+            self.health.stages["classify"].ok = False
+            self.health.stages["classify"].last_error = read.unavailable
+        elif read.classified:
+            log.info(
+                "classified",
+                extra={
+                    "posts": read.classified,
+                    "complaints": read.complaints,
+                    "flagged": read.flagged,
+                },
+            )
+
+    def _detect(self) -> list[Any]:
+        if self.app.storms.detector is None:  # the database was away at start
+            self.app.storms.start(self.clock())
+        return self.app.storms.step(self.clock())
+
+    async def _stage(self, name: str, run: Callable[[], Awaitable[T]]) -> T | None:
+        state = self.health.stages[name]
+        started = time.perf_counter()
+        try:
+            result = await run()
+        except Exception as exc:  # one failing stage must not stop the others
+            state.ok, state.last_error = False, _first_line(exc)
+            self.metrics.stage_errors.labels(name).inc()
+            log.error("stage failed", extra={"stage": name, "reason": state.last_error})
+            return None
+        finally:
+            self.metrics.stage_seconds.labels(name).observe(time.perf_counter() - started)
+        state.ok, state.last_ok_at, state.last_error = True, self.clock(), None
+        return result
 
     async def _guarded_tick(self) -> None:
         self._running = asyncio.current_task()
         try:
             await self.tick()
-        except Exception:  # one bad tick must not stop the daemon
+        except Exception:  # belt and braces: _stage already guards every stage
             log.exception("tick failed")
         finally:
             self._running = None
 
+    # --- start, reload, stop ----------------------------------------------------------------
+
     def warm_up(self) -> None:
-        """Load the language models and the classifier before the first fetch: loading
-        holds the GIL for seconds, which would otherwise eat into fetch deadlines. A
-        classifier that cannot load is reported now and retried on every tick."""
+        """Load the language models and the classifier before the first fetch (loading
+        holds the GIL for seconds, which would otherwise eat into fetch deadlines), and
+        rebuild the detector from the database. A classifier that cannot load is reported
+        now and retried every tick; a database that is away is retried every tick."""
         from classifiers.errors import ClassifierError
 
         self.app.crawler.matchers.language.load()
@@ -81,7 +217,32 @@ class Daemon:
             try:
                 self.app.classify.classifier()
             except ClassifierError as exc:
+                self.health.classifier = str(exc)
                 log.error("classifier unavailable; crawling goes on", extra={"reason": str(exc)})
+        try:
+            self.app.storms.start(self.clock())
+        except Exception as exc:
+            log.error(
+                "detector not started; retrying each tick", extra={"reason": _first_line(exc)}
+            )
+
+    def request_reload(self) -> None:
+        """SIGHUP: reload between ticks (never in the middle of one)."""
+        self._reload_requested = True
+
+    def _apply_reload(self) -> None:
+        self._reload_requested = False
+        if self.reloader is None:
+            return
+        systemd.notify("RELOADING=1")
+        try:
+            fresh = self.reloader()
+        finally:
+            systemd.notify("READY=1")
+        if fresh is not None:
+            old, self.app = self.app, fresh
+            asyncio.get_running_loop().create_task(old.aclose_keeping_engine())
+            log.info("settings reloaded")
 
     async def run(self, install_signals: bool = True) -> None:
         await asyncio.to_thread(self.warm_up)
@@ -97,10 +258,13 @@ class Daemon:
             id="tick",
         )
         if install_signals:
-            _on_signals(self.stop)
+            _on_signals(self.stop, self.request_reload)
         scheduler.start()
+        self.health.started = True
+        systemd.notify("READY=1")
         log.info("daemon started", extra={"tick_s": self.tick_seconds})
         await self.stopping.wait()
+        systemd.notify("STOPPING=1")
         scheduler.shutdown(wait=False)
         await self._drain()
         await self.app.aclose()
@@ -116,10 +280,16 @@ class Daemon:
             await asyncio.wait({task}, timeout=self.app.settings.network.deadline + 5)
 
 
-def _on_signals(callback: Callable[[], None]) -> None:
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0][:300]}" if text else type(exc).__name__
+
+
+def _on_signals(stop: Callable[[], None], reload: Callable[[], None]) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, callback)
+        loop.add_signal_handler(sig, stop)
+    loop.add_signal_handler(signal.SIGHUP, reload)
 
 
 def run_daemon(app: App, tick: float = 5.0, classify: bool = True) -> None:

@@ -103,6 +103,7 @@ class E5Encoder:
         if self.int8:
             model = _quantize_int8(model)
         self._dim = int(model.config.hidden_size)
+        self.max_tokens = min(self.max_tokens, _position_limit(model.config))
         log.info("e5 encoder loaded from %s (%s, int8=%s)", path, self.source.origin, self.int8)
         return tokenizer, model
 
@@ -227,3 +228,11 @@ def encoder_from_settings(settings: ClassifierSettings) -> E5Encoder:
         max_tokens=s.max_tokens,
         batch_size=s.batch_size,
     )
+
+
+def _position_limit(config: Any) -> int:
+    """The longest input the model can take. A configured max_tokens above it would make
+    every long post fail; RoBERTa-style models (XLM-R, e5) reserve two positions."""
+    positions = int(getattr(config, "max_position_embeddings", 512) or 512)
+    reserved = 2 if getattr(config, "model_type", "") in ("xlm-roberta", "roberta") else 0
+    return max(8, positions - reserved)

@@ -57,7 +57,10 @@ def _sqlite_engine(url: str, db: DatabaseSettings) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers take the lock up front (else "database is locked" despite busy_timeout);
+        # readers (read_scope) begin deferred and, under WAL, never wait for a writer.
+        read_only = conn.get_execution_options().get(READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
 
@@ -75,6 +78,23 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         except Exception:
             session.rollback()
             raise
+
+
+READ_ONLY = "stormwatch_read_only"
+
+
+@contextlib.contextmanager
+def read_scope(engine: Engine) -> Iterator[Session]:
+    """A read-only transaction: on SQLite it does not take the write lock, so pages, the
+    API and metrics answer while the daemon writes. Errors are translated as in
+    session_scope; nothing is committed."""
+    with Session(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False) as session:
+        try:
+            yield session
+        except OperationalError as exc:
+            raise StorageError(f"database unavailable: {_first_line(exc)}") from exc
+        finally:
+            session.rollback()
 
 
 def _first_line(exc: BaseException) -> str:
