@@ -126,6 +126,20 @@ def db_upgrade(config: ConfigOpt = None) -> None:
         out.print(f"database at revision {current_revision(engine)}", markup=False)
 
 
+@db_app.command("backup")
+def db_backup(
+    target: Annotated[Path, typer.Argument(help="File to write (must not exist).")],
+    config: ConfigOpt = None,
+) -> None:
+    """Copy a SQLite database while the daemon runs (SQLite's online backup: a consistent
+    snapshot, writers are not stopped). For PostgreSQL use pg_dump (docs/OPERATIONS.md)."""
+    from monitor.storage.db import backup_sqlite
+
+    with user_errors():
+        pages = backup_sqlite(settings_from(config).database, target)
+    out.print(f"backed up to {target} ({pages} pages)", markup=False)
+
+
 # --- crawl / run ----------------------------------------------------------------------
 
 
@@ -193,19 +207,37 @@ def run(
     classify: Annotated[
         bool, typer.Option(help="Classify new posts (off: crawl only, posts stay pending).")
     ] = True,
+    web: Annotated[bool, typer.Option(help="Serve the web UI on [web] bind.")] = True,
 ) -> None:
-    """The daemon: crawl every source on its interval until SIGTERM / Ctrl-C."""
-    from monitor import logs
-    from monitor.app import build_app
-    from monitor.scheduler import run_daemon
-    from monitor.storage.db import upgrade
+    """The daemon: crawl, classify, detect and page on every tick, and serve the web UI,
+    until SIGTERM / Ctrl-C. SIGHUP reloads the settings file."""
+    from monitor import daemon, logs
+
+    with user_errors():
+        path = config_path(config)
+        settings = settings_from(config)
+        logs.configure(settings.log)
+        asyncio.run(daemon.run(settings, path, tick=tick, classify=classify, web=web))
+
+
+@app.command("web")
+def web_command(config: ConfigOpt = None) -> None:
+    """Serve the web UI and JSON API only (the pipeline runs in `stormwatch run`)."""
+    import signal
+
+    from monitor import daemon, logs
+
+    async def main(settings: Settings) -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await daemon.run_web(settings, stop)
 
     with user_errors():
         settings = settings_from(config)
         logs.configure(settings.log)
-        application = build_app(settings)
-        upgrade(application.engine)
-        run_daemon(application, tick=tick, classify=classify)
+        asyncio.run(main(settings))
 
 
 # --- posts ------------------------------------------------------------------------------

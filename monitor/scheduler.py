@@ -114,7 +114,7 @@ class Daemon:
         self.reloader = reload
         self.stopping = asyncio.Event()
         self._reload_requested = False
-        self._running: asyncio.Task[None] | None = None
+        self._running: set[asyncio.Task[Any]] = set()
 
     # --- one tick -------------------------------------------------------------------------
 
@@ -151,6 +151,7 @@ class Daemon:
             self.metrics.paged(sent)
         self.health.last_tick_at = self.clock()
         self.metrics.last_tick.set(time.time())
+        log.debug("tick finished")
         systemd.notify("WATCHDOG=1")
 
     async def _classify(self) -> None:
@@ -195,13 +196,15 @@ class Daemon:
         return result
 
     async def _guarded_tick(self) -> None:
-        self._running = asyncio.current_task()
+        task = asyncio.current_task()
+        assert task is not None
+        self._running.add(task)
         try:
             await self.tick()
         except Exception:  # belt and braces: _stage already guards every stage
             log.exception("tick failed")
         finally:
-            self._running = None
+            self._running.discard(task)
 
     # --- start, reload, stop ----------------------------------------------------------------
 
@@ -265,8 +268,9 @@ class Daemon:
         log.info("daemon started", extra={"tick_s": self.tick_seconds})
         await self.stopping.wait()
         systemd.notify("STOPPING=1")
-        scheduler.shutdown(wait=False)
+        scheduler.pause()  # no new ticks; shutdown() would cancel the running one mid-stage
         await self._drain()
+        scheduler.shutdown(wait=False)
         await self.app.aclose()
         log.info("daemon stopped")
 
@@ -274,10 +278,15 @@ class Daemon:
         self.stopping.set()
 
     async def _drain(self) -> None:
-        task = self._running
-        if task is not None and not task.done():
+        """Let the running tick finish. A job the scheduler handed to the loop just before
+        shutdown gets to start first (it sees ``stopping`` and returns at once) instead of
+        being cancelled mid-air when the loop closes."""
+        for _ in range(3):
+            await asyncio.sleep(0)
+        running = {t for t in self._running if not t.done()}
+        if running:
             log.info("waiting for the running tick to finish")
-            await asyncio.wait({task}, timeout=self.app.settings.network.deadline + 5)
+            await asyncio.wait(running, timeout=self.app.settings.network.deadline + 5)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -112,6 +112,7 @@ def test_run_daemon_crawls_and_stops_cleanly_on_sigterm(tmp_path: Path, web: Sam
             "--tick",
             "0.2",
             "--no-classify",
+            "--no-web",
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

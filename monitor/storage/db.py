@@ -1,9 +1,11 @@
 """Engines and migrations for SQLite (the embedded default) and PostgreSQL (psycopg 3).
 
 SQLite decisions (FACTS.md): WAL so readers never block the writer; ``busy_timeout`` so a
-second writer waits instead of failing; and every transaction opened with ``BEGIN
+second writer waits instead of failing; and every write transaction opened with ``BEGIN
 IMMEDIATE`` — a deferred transaction that later upgrades to a write lock gets "database is
-locked" at once despite the timeout, which is the classic SQLite pitfall.
+locked" at once despite the timeout, which is the classic SQLite pitfall. Read-only work
+(pages, API reads, metrics) uses ``read_scope``: a deferred BEGIN that never waits for a
+writer under WAL.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -126,3 +129,32 @@ def current_revision(engine: Engine) -> str | None:
 
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
+
+
+def backup_sqlite(db: DatabaseSettings, target: Path) -> int:
+    """An online, consistent copy of a SQLite database (sqlite3 backup API) to ``target``.
+    Returns the number of pages copied. Refuses to overwrite and refuses PostgreSQL."""
+    import sqlite3
+
+    url = db.url.reveal()
+    if not url.startswith("sqlite:///"):
+        raise StorageError("db backup copies SQLite databases; for PostgreSQL use pg_dump")
+    source = Path(url.removeprefix("sqlite:///"))
+    if not source.is_file():
+        raise StorageError(f"no database file at {source}")
+    if target.exists():
+        raise StorageError(f"{target} exists; choose a new file name")
+    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    dst = sqlite3.connect(target)
+    try:
+        src.backup(dst, pages=1024)
+        pages = int(dst.execute("PRAGMA page_count").fetchone()[0])
+        check = dst.execute("PRAGMA integrity_check").fetchone()[0]
+    except sqlite3.Error as exc:
+        raise StorageError(f"backup failed: {exc}") from None
+    finally:
+        dst.close()
+        src.close()
+    if check != "ok":
+        raise StorageError(f"the copy failed its integrity check: {check}")
+    return pages

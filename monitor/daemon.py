@@ -1,0 +1,132 @@
+"""``stormwatch run`` and ``stormwatch web``: the daemon and the web UI in one event loop.
+
+The web UI (monitor.web) and the pipeline ticks (monitor.scheduler) share the loop; model
+and database work run in threads, so pages stay responsive while the model reads. Two
+operator endpoints are added here, where the daemon's state is known:
+
+- ``/readyz``: 200 when the last tick got through (monitor.scheduler.Health), else 503
+  with the reason — a load balancer or systemd health check stops sending managers to a
+  daemon that cannot reach its database;
+- ``/metrics``: Prometheus text (monitor.metrics). No login: bind the UI to a private
+  address or put it behind the proxy's access rules (docs/OPERATIONS.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse, Response
+
+from monitor.app import App, build_app
+from monitor.errors import ConfigError
+from monitor.metrics import CONTENT_TYPE, Metrics
+from monitor.scheduler import Daemon
+from monitor.settings import Settings, load_settings
+from monitor.storage.db import make_engine, read_scope, upgrade
+
+log = logging.getLogger("stormwatch.daemon")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def add_ops_routes(
+    web: FastAPI, metrics: Metrics, ready: Callable[[], tuple[bool, dict[str, Any]]]
+) -> None:
+    """/readyz and /metrics on the web app (public: no session, no state change)."""
+
+    def readyz() -> JSONResponse:
+        ok, body = ready()
+        return JSONResponse(
+            body, status_code=200 if ok else 503, headers={"Cache-Control": "no-store"}
+        )
+
+    def metrics_text() -> Response:
+        return Response(metrics.render(), media_type=CONTENT_TYPE)
+
+    web.add_api_route("/readyz", readyz, methods=["GET"], include_in_schema=False)
+    web.add_api_route("/metrics", metrics_text, methods=["GET"], include_in_schema=False)
+
+
+def make_reloader(path: Path, daemon: Daemon) -> Callable[[], App | None]:
+    """SIGHUP: re-read the settings file. Refused (old settings kept, every problem
+    logged) when the file has problems or names another database; otherwise a new App on
+    the same engine, keeping the acknowledge-link key so links already sent still work."""
+
+    def reload() -> App | None:
+        current = daemon.app
+        try:
+            settings = load_settings(path)
+        except ConfigError as exc:
+            log.error(
+                "reload refused: the settings file has problems", extra={"problems": exc.problems}
+            )
+            return None
+        if settings.database.url.reveal() != current.settings.database.url.reveal():
+            log.error("reload refused: [database] url changed; restart to move databases")
+            return None
+        fresh = build_app(settings, engine=current.engine)
+        if settings.web.secret_key is None:
+            fresh.paging.key = current.paging.key
+        return fresh
+
+    return reload
+
+
+async def run(
+    settings: Settings, config_path: Path, *, tick: float, classify: bool, web: bool = True
+) -> None:
+    """The daemon: pipeline ticks, and the web UI on ``[web] bind`` unless ``web`` is off."""
+    from monitor.web import create_app, serve
+    from monitor.web.server import listen
+
+    sock = listen(settings.web.bind) if web else None  # a busy port fails before anything starts
+    app = build_app(settings)
+    await asyncio.to_thread(upgrade, app.engine)
+    metrics = Metrics(app.engine, utcnow)
+    daemon = Daemon(app, tick=tick, classify=classify, metrics=metrics)
+    daemon.reloader = make_reloader(config_path, daemon)
+    jobs = [daemon.run()]
+    if sock is not None:
+        ui = create_app(settings, app.engine, ack_key=app.paging.key)
+
+        def ready() -> tuple[bool, dict[str, Any]]:
+            body = daemon.health.to_dict(utcnow(), daemon.tick_seconds)
+            return bool(body["ready"]), body
+
+        add_ops_routes(ui, metrics, ready)
+        jobs.append(serve(ui, settings.web.bind, daemon.stopping, sock=sock))
+    await asyncio.gather(*jobs)
+
+
+async def run_web(settings: Settings, stop: asyncio.Event) -> None:
+    """``stormwatch web``: the UI only (the pipeline runs elsewhere, e.g. other machines)."""
+    from monitor.web import create_app, serve
+    from monitor.web.server import listen
+
+    sock = listen(settings.web.bind)
+    engine = make_engine(settings.database)
+    await asyncio.to_thread(upgrade, engine)
+    metrics = Metrics(engine, utcnow)
+
+    def ready() -> tuple[bool, dict[str, Any]]:
+        try:
+            with read_scope(engine) as session:
+                session.connection()
+        except Exception as exc:
+            return False, {"ready": False, "reason": f"database: {exc}"}
+        return True, {"ready": True, "reason": "ok"}
+
+    ui = create_app(settings, engine)
+    add_ops_routes(ui, metrics, ready)
+    try:
+        await serve(ui, settings.web.bind, stop, sock=sock)
+    finally:
+        engine.dispose()

@@ -1,0 +1,81 @@
+"""``create_app``: the web UI and JSON API as one FastAPI application.
+
+Public without a session: ``/login``, ``/static/*``, ``/healthz``. Everything else needs
+one (pages redirect to the login form, the API answers 401). The OpenAPI document is at
+``/api/openapi.json`` for logged-in users; no docs UI is served (it would load from a CDN).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import Depends, FastAPI
+from sqlalchemy.engine import Engine
+from starlette.staticfiles import StaticFiles
+
+from monitor.accounts import AccountPolicy, Principal
+from monitor.settings import Settings
+from monitor.web import errors, routes_api, routes_auth, routes_pages
+from monitor.web.auth import reader
+from monitor.web.context import WebContext
+from monitor.web.security import MAX_BODY_BYTES, SecurityHeaders
+
+log = logging.getLogger("stormwatch.web")
+
+STATIC = Path(__file__).parent / "static"
+FORM_LIMITS: Any = {"max_fields": 50, "max_files": 0, "max_part_size": 100_000}
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def ack_key_of(settings: Settings) -> bytes | None:
+    """The acknowledge-link key exactly as the paging stage derives it (monitor.paging)."""
+    key = settings.web.secret_key
+    return key.reveal().encode() if key else None
+
+
+def create_app(
+    settings: Settings,
+    engine: Engine,
+    *,
+    clock: Callable[[], datetime] = utc_now,
+    policy: AccountPolicy | None = None,
+    ack_key: bytes | None = None,
+) -> FastAPI:
+    """The application. ``ack_key``: pass the paging stage's key when ``[web] secret_key``
+    is unset (it is then random per process, and links only verify in that process)."""
+    key = ack_key or ack_key_of(settings)
+    if key is None:
+        log.warning("[web] secret_key is not set: acknowledge links from pages will not verify")
+        key = secrets.token_bytes(32)
+    app = FastAPI(
+        title="Stormwatch",
+        summary="Complaint storms: incidents, the triage queue, sources and on-call.",
+        version="1",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,  # served below, behind a session
+    )
+    app.state.web = WebContext(settings, engine, clock, policy or AccountPolicy(), key)
+    errors.install(app)
+    for router in (routes_auth.router, routes_auth.api, routes_api.router, routes_pages.router):
+        # Per route, so the refusal passes through SecurityHeaders (an app-wide limit
+        # would answer from outside it). Catches bodies without Content-Length too.
+        app.include_router(router, max_body_size=MAX_BODY_BYTES, form_limits=FORM_LIMITS)
+    _openapi_route(app)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.add_middleware(SecurityHeaders)
+    return app
+
+
+def _openapi_route(app: FastAPI) -> None:
+    @app.get("/api/openapi.json", include_in_schema=False)
+    def openapi(principal: Principal = Depends(reader)) -> dict[str, Any]:
+        return app.openapi()

@@ -1,0 +1,81 @@
+"""What every route needs: settings, database, clock, account policy, ack key, templates.
+
+Templates are rendered by one ``jinja2.Environment`` with autoescape on for every file
+(post titles, text, authors, URLs and source names are untrusted); no template uses
+``|safe``. The only markup produced in Python is the SVG chart (``chart.py``), built from
+numbers and escaped text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+import jinja2
+from sqlalchemy.engine import Engine
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+
+from monitor.accounts import AccountPolicy, Principal
+from monitor.settings import Settings
+from monitor.web import views
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("monitor.web", "templates"),
+        autoescape=True,  # every template, whatever its name
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(
+        when=views.when,
+        pct=views.pct,
+        num=views.num,
+        seg=lambda value: quote(str(value), safe=""),
+        href=views.http_url,
+        duration=views.duration,
+    )
+    return env
+
+
+@dataclass
+class WebContext:
+    settings: Settings
+    engine: Engine
+    clock: Callable[[], datetime]
+    policy: AccountPolicy
+    ack_key: bytes
+    templates: jinja2.Environment = field(default_factory=_environment)
+
+    @property
+    def secure_cookies(self) -> bool:
+        return (self.settings.web.public_url or "").lower().startswith("https://")
+
+    def render(
+        self,
+        request: Request,
+        template: str,
+        status: int = 200,
+        headers: Mapping[str, str] | None = None,
+        **values: Any,
+    ) -> HTMLResponse:
+        principal: Principal | None = getattr(request.state, "principal", None)
+        now = self.clock()
+        page = self.templates.get_template(template).render(
+            principal=principal,
+            path=request.url.path,
+            now=now,
+            ago=lambda value: views.ago(value, now),
+            **values,
+        )
+        return HTMLResponse(page, status_code=status, headers=dict(headers or {}))
+
+
+def web_context(request: Request) -> WebContext:
+    ctx: WebContext = request.app.state.web
+    return ctx

@@ -1,0 +1,339 @@
+"""The HTML pages: incidents, the queue, one post, sources, on call, exports.
+
+Every page needs a session (``reader``); every change needs a triage role and the CSRF
+token (``triager``). A change answers with a redirect back to the page it came from
+(Post/Redirect/Get) carrying ``done=<action>``, shown as a fixed sentence; a refused
+change shows the page again with the refusal and its status code. GET never changes
+anything — link previews fetch the acknowledge links in pages.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from starlette.responses import RedirectResponse, Response
+
+from alerts.ack import AckCheck, verify_ack
+from monitor.accounts import Principal
+from monitor.errors import QueueError
+from monitor.queue import health, incidents, service
+from monitor.storage.db import session_scope
+from monitor.web import views
+from monitor.web.auth import reader, triager
+from monitor.web.chart import summary as chart_summary
+from monitor.web.chart import volume_chart
+from monitor.web.context import WebContext, web_context
+from monitor.web.errors import QUEUE_STATUS, WebError
+from monitor.web.params import queue_params, since_param
+
+router = APIRouter(include_in_schema=False)
+
+RECENT_RESOLVED = 20
+DONE = {
+    "ack": "Acknowledged.",
+    "assign": "Assigned.",
+    "respond": "Marked as answered.",
+    "resolve": "Resolved.",
+    "dismiss": "Dismissed.",
+    "reopen": "Reopened.",
+    "note": "Note added.",
+    "relabel": "Label corrected. Thank you — it trains the classifier.",
+}
+OPEN_ACTIONS = ("ack", "assign", "respond", "resolve", "dismiss")
+CLOSED_ACTIONS = ("reopen",)
+
+
+def incident_url(incident_id: str, suffix: str = "") -> str:
+    return f"/incidents/{quote(incident_id, safe='')}{suffix}"
+
+
+def post_url(post_id: str, brand: str) -> str:
+    return f"/posts/{quote(post_id, safe='')}/{quote(brand, safe='')}"
+
+
+# --- incidents -------------------------------------------------------------------------------
+
+
+@router.get("/incidents")
+def incidents_page(
+    request: Request,
+    brand: str = Query("", max_length=200),
+    principal: Principal = Depends(reader),
+    web: WebContext = Depends(web_context),
+) -> Response:
+    with session_scope(web.engine) as session:
+        found = incidents.list_incidents(session, "all", brand or None)
+    live = [v for v in found if v.status != "resolved"]
+    resolved = [v for v in found if v.status == "resolved"][:RECENT_RESOLVED]
+    return web.render(request, "incidents.html", live=live, resolved=resolved, brand=brand)
+
+
+def _incident_page(
+    request: Request, web: WebContext, incident_id: str, template: str, status: int = 200, **kw: Any
+) -> Response:
+    with session_scope(web.engine) as session:
+        detail = incidents.get_incident(session, incident_id, web.clock())
+    return web.render(
+        request,
+        template,
+        status=status,
+        detail=detail,
+        incident=detail.view,
+        chart=volume_chart(detail.series, detail.view.onset_at),
+        chart_text=chart_summary(detail.series),
+        post_url=post_url,
+        incident_url=incident_url,
+        **kw,
+    )
+
+
+@router.get("/incidents/{incident_id:path}/summary")
+def incident_summary(
+    request: Request,
+    incident_id: str,
+    principal: Principal = Depends(reader),
+    web: WebContext = Depends(web_context),
+) -> Response:
+    return _incident_page(request, web, incident_id, "summary.html")
+
+
+def _confirm_page(
+    request: Request, web: WebContext, incident_id: str, action: str, token: str, check: AckCheck
+) -> Response:
+    return _incident_page(
+        request,
+        web,
+        incident_id,
+        "incident_confirm.html",
+        status=200 if check.ok else 400,
+        action=action,
+        token=token,
+        check=check,
+    )
+
+
+def _check(web: WebContext, token: str, incident_id: str, action: str) -> AckCheck:
+    return verify_ack(web.ack_key, token, incident_id, action, web.clock())
+
+
+def _add_incident_action(action: str) -> None:
+    path = f"/incidents/{{incident_id:path}}/{action}"
+
+    def confirm(
+        request: Request,
+        incident_id: str,
+        token: str = Query("", max_length=2000),
+        principal: Principal = Depends(reader),
+        web: WebContext = Depends(web_context),
+    ) -> Response:
+        """The page a link in a page opens: says what will happen, changes nothing.
+        Without a token it is just the session's own confirmation."""
+        check = _check(web, token, incident_id, action) if token else AckCheck(True, "valid")
+        return _confirm_page(request, web, incident_id, action, token, check)
+
+    def perform(
+        request: Request,
+        incident_id: str,
+        token: str = Form("", max_length=2000),
+        principal: Principal = Depends(triager),
+        web: WebContext = Depends(web_context),
+    ) -> Response:
+        """Session, role and CSRF token always; the link's signature too when it came
+        from a page (the incident page's own buttons carry no link token)."""
+        if token:
+            check = _check(web, token, incident_id, action)
+            if not check.ok:
+                return _confirm_page(request, web, incident_id, action, token, check)
+        try:
+            with session_scope(web.engine) as session:
+                incidents.act(session, incident_id, action, principal.name, web.clock())
+        except QueueError as exc:
+            if exc.kind == "not_found":
+                raise
+            status = QUEUE_STATUS[exc.kind]
+            return _incident_page(request, web, incident_id, "incident.html", status, error=exc)
+        return RedirectResponse(incident_url(incident_id, f"?done={action}"), status_code=303)
+
+    router.add_api_route(path, confirm, methods=["GET"], name=f"incident_{action}_confirm")
+    router.add_api_route(path, perform, methods=["POST"], name=f"incident_{action}")
+
+
+for _action in incidents.INCIDENT_ACTIONS:
+    _add_incident_action(_action)
+
+
+@router.get("/incidents/{incident_id:path}")
+def incident_page(
+    request: Request,
+    incident_id: str,
+    done: str = "",
+    principal: Principal = Depends(reader),
+    web: WebContext = Depends(web_context),
+) -> Response:
+    return _incident_page(request, web, incident_id, "incident.html", done=DONE.get(done))
+
+
+# --- the queue -------------------------------------------------------------------------------
+
+
+@router.get("/queue")
+def queue_page(
+    request: Request,
+    params: views.QueueParams = Depends(queue_params),
+    principal: Principal = Depends(reader),
+    web: WebContext = Depends(web_context),
+) -> Response:
+    flt = params.to_filter(web.clock())
+    error, status = None, 200
+    with session_scope(web.engine) as session:
+        facets = service.facets(session)
+        try:
+            page = service.list_queue(session, flt)
+        except QueueError as exc:
+            page, error, status = service.QueuePage([], 0), exc, QUEUE_STATUS[exc.kind]
+    partial = bool(request.headers.get("hx-request")) and not request.headers.get(
+        "hx-history-restore-request"
+    )
+    response = web.render(
+        request,
+        "_queue_results.html" if partial else "queue.html",
+        status=status,
+        page=page,
+        params=params,
+        facets=facets,
+        error=error,
+        post_url=post_url,
+    )
+    response.headers["Vary"] = "HX-Request"
+    return response
+
+
+def _actions(status: str) -> tuple[str, ...]:
+    if status in ("resolved", "dismissed"):
+        return CLOSED_ACTIONS
+    return OPEN_ACTIONS[1:] if status != "new" else OPEN_ACTIONS
+
+
+def _post_page(
+    request: Request, web: WebContext, post_id: str, brand: str, status: int = 200, **kw: Any
+) -> Response:
+    with session_scope(web.engine) as session:
+        item = service.get_item(session, post_id, brand)
+    return web.render(
+        request,
+        "post.html",
+        status=status,
+        item=item,
+        row=item.row,
+        passage=views.passage(item.text, item.passage_start, item.passage_end),
+        link=views.http_url(item.row.url),
+        actions=_actions(item.row.status),
+        action_url=post_url(post_id, brand),
+        post_url=post_url,
+        incident_url=incident_url,
+        **kw,
+    )
+
+
+@router.get("/posts/{post_id}/{brand:path}")
+def post_page(
+    request: Request,
+    post_id: str,
+    brand: str,
+    done: str = "",
+    principal: Principal = Depends(reader),
+    web: WebContext = Depends(web_context),
+) -> Response:
+    return _post_page(request, web, post_id, brand, done=DONE.get(done))
+
+
+@router.post("/posts/{post_id}/{brand:path}/{action}")
+def post_action(
+    request: Request,
+    post_id: str,
+    brand: str,
+    action: str,
+    assignee: str = Form("", max_length=200),
+    note: str = Form("", max_length=service.MAX_NOTE),
+    label: str = Form("", max_length=40),
+    principal: Principal = Depends(triager),
+    web: WebContext = Depends(web_context),
+) -> Response:
+    if action not in service.ACTIONS:
+        raise WebError(404, "not_found", f"there is no action {action!r}")
+    try:
+        with session_scope(web.engine) as session:
+            service.act(
+                session,
+                post_id,
+                brand,
+                action,
+                principal.name,
+                web.clock(),
+                assignee=assignee or None,
+                note=note or None,
+                label=label or None,
+            )
+    except QueueError as exc:
+        if exc.kind == "not_found":
+            raise
+        return _post_page(request, web, post_id, brand, QUEUE_STATUS[exc.kind], error=exc)
+    return RedirectResponse(post_url(post_id, brand) + f"?done={action}", status_code=303)
+
+
+# --- operators -------------------------------------------------------------------------------
+
+
+@router.get("/sources")
+def sources_page(
+    request: Request,
+    principal: Principal = Depends(reader),
+    web: WebContext = Depends(web_context),
+) -> Response:
+    with session_scope(web.engine) as session:
+        rows = health.sources(session, web.settings, web.clock())
+    return web.render(request, "sources.html", sources=rows)
+
+
+@router.get("/oncall")
+def oncall_page(
+    request: Request,
+    principal: Principal = Depends(reader),
+    web: WebContext = Depends(web_context),
+) -> Response:
+    return web.render(request, "oncall.html", rows=health.oncall(web.settings, web.clock()))
+
+
+# --- exports ---------------------------------------------------------------------------------
+
+
+def _csv(text: str, filename: str) -> Response:
+    disposition = f'attachment; filename="{filename}"'
+    return Response(
+        text, media_type="text/csv; charset=utf-8", headers={"Content-Disposition": disposition}
+    )
+
+
+@router.get("/exports/queue.csv")
+def export_queue(
+    params: views.QueueParams = Depends(queue_params),
+    principal: Principal = Depends(reader),
+    web: WebContext = Depends(web_context),
+) -> Response:
+    flt = params.to_filter(web.clock())
+    with session_scope(web.engine) as session:
+        text = service.queue_csv(session, flt)
+    return _csv(text, "stormwatch-queue.csv")
+
+
+@router.get("/exports/response-times.csv")
+def export_response_times(
+    span: tuple[Any, Any] = Depends(since_param),
+    principal: Principal = Depends(reader),
+    web: WebContext = Depends(web_context),
+) -> Response:
+    with session_scope(web.engine) as session:
+        text = service.response_times_csv(session, *span)
+    return _csv(text, "stormwatch-response-times.csv")

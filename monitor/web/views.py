@@ -1,0 +1,150 @@
+"""Small pure helpers shared by pages and API: time text, the highlighted passage, filters."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from monitor.queue.service import QueueFilter
+from monitor.web.errors import WebError
+from monitor.web.security import http_url
+
+__all__ = [
+    "PAGE_SIZE",
+    "Passage",
+    "QueueParams",
+    "ago",
+    "duration",
+    "http_url",
+    "num",
+    "parse_since",
+    "passage",
+    "pct",
+    "when",
+]
+
+PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+_SPAN = re.compile(r"^(\d{1,4})([mhdw])$")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def _as_datetime(value: datetime | str | None) -> datetime | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def when(value: datetime | str | None) -> str:
+    """``2026-11-02 09:00 UTC`` (or an em dash for no time)."""
+    moment = _as_datetime(value)
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if moment else "—"
+
+
+def ago(value: datetime | str | None, now: datetime) -> str:
+    """``5 min ago``, ``3 h ago``, ``2 d ago`` — what a phone at night needs first."""
+    moment = _as_datetime(value)
+    if moment is None:
+        return ""
+    seconds = (now - moment).total_seconds()
+    if seconds < 0:
+        return "in " + duration(-seconds)
+    return "just now" if seconds < 60 else duration(seconds) + " ago"
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    if seconds < 3600:
+        return f"{max(int(seconds // 60), 0)} min"
+    if seconds < 2 * 86400:
+        return f"{seconds / 3600:.1f} h".replace(".0 h", " h")
+    return f"{int(seconds // 86400)} d"
+
+
+def pct(value: float | None) -> str:
+    return "—" if value is None else f"{100 * value:.0f}%"
+
+
+def num(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f}"
+
+
+@dataclass(frozen=True)
+class Passage:
+    """The post text cut in three at the triggering passage; the page marks ``middle``."""
+
+    before: str
+    middle: str
+    after: str
+
+
+def passage(text: str, start: int | None, end: int | None) -> Passage:
+    """Split ``text`` at ``[start, end)``; out-of-range or empty spans mark nothing."""
+    if start is None or end is None or not 0 <= start < end <= len(text):
+        return Passage(text, "", "")
+    return Passage(text[:start], text[start:end], text[end:])
+
+
+def parse_since(value: str | None, now: datetime) -> datetime | None:
+    """``30m``, ``24h``, ``7d``, ``2w`` before ``now``, or an ISO date/time; '' means none."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip().lower()
+    span = _SPAN.match(text)
+    if span:
+        return now - timedelta(**{_UNITS[span.group(2)]: int(span.group(1))})
+    moment = _as_datetime(value.strip())
+    if moment is None:
+        raise WebError(
+            400, "invalid_input", f"since: use e.g. 24h, 7d or 2026-11-02, not {value!r}"
+        )
+    return moment
+
+
+@dataclass(frozen=True)
+class QueueParams:
+    """The queue's filters as the query string carries them (the same on page and API)."""
+
+    brand: str = ""
+    status: str = "open"
+    lang: str = ""
+    source: str = ""
+    assignee: str = ""
+    since: str = ""
+    q: str = ""
+    page: int = 1
+    limit: int = PAGE_SIZE
+
+    def to_filter(self, now: datetime) -> QueueFilter:
+        if self.page < 1 or not 1 <= self.limit <= MAX_PAGE_SIZE:
+            raise WebError(400, "invalid_input", f"page must be ≥ 1, limit 1–{MAX_PAGE_SIZE}")
+        return QueueFilter(
+            brand=self.brand or None,
+            status=self.status or "open",
+            lang=self.lang or None,
+            source=self.source or None,
+            assignee=self.assignee or None,
+            since=parse_since(self.since, now),
+            q=self.q.strip() or None,
+            limit=self.limit,
+            offset=(self.page - 1) * self.limit,
+        )
+
+    def query(self, **changes: Any) -> str:
+        """The query string of these filters with ``changes`` (defaults left out)."""
+        values = {**self.__dict__, **changes}
+        defaults = QueueParams().__dict__
+        kept = {k: v for k, v in values.items() if v != defaults[k]}
+        return urlencode(kept)
+
+    def pages(self, total: int) -> int:
+        return max(1, -(-total // self.limit))

@@ -1,0 +1,105 @@
+"""`stormwatch run` as operators run it: a real process serving the UI, /readyz and
+/metrics, reloading its settings on SIGHUP (and refusing a broken file), stopping on
+SIGTERM with exit status 0."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+import pytest
+
+from monitor.sampleweb import SampleWeb
+from tests.test_cli import config_for
+
+
+@pytest.fixture(scope="module")
+def web() -> Iterator[SampleWeb]:
+    with SampleWeb() as site:
+        yield site
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for(stream: IO[str], needle: str, seen: list[str]) -> str:
+    """Read the daemon's log until a line contains ``needle`` (blocks: no sleeping)."""
+    for line in stream:
+        seen.append(line)
+        if needle in line:
+            return line
+    raise AssertionError(f"the daemon exited before logging {needle!r}:\n{''.join(seen)}")
+
+
+def get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def test_run_serves_ui_readiness_metrics_reloads_and_stops(tmp_path: Path, web: SampleWeb) -> None:
+    config = config_for(tmp_path, web)
+    port = free_port()
+    base = config.read_text()
+    base = base.replace("[log]\n", '[log]\nlevel = "debug"\n')
+    config.write_text(base + f'\n[web]\nbind = "127.0.0.1:{port}"\n')
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    command = [
+        sys.executable,
+        "-m",
+        "monitor",
+        "run",
+        "-c",
+        str(config),
+        "--tick",
+        "0.3",
+        "--no-classify",
+    ]
+    daemon = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+    )
+    assert daemon.stdout is not None
+    seen: list[str] = []
+    try:
+        wait_for(daemon.stdout, "web UI listening", seen)
+        wait_for(daemon.stdout, "tick finished", seen)
+        status, body = get(f"http://127.0.0.1:{port}/readyz")
+        ready = json.loads(body)
+        assert status == 200 and ready["ready"] is True, body
+        assert set(ready["stages"]) == {"crawl", "classify", "detect", "page"}
+        status, text = get(f"http://127.0.0.1:{port}/metrics")
+        assert status == 200 and 'stormwatch_fetches_total{outcome="ok",source="blog"}' in text
+        assert "stormwatch_database_up 1.0" in text
+        assert get(f"http://127.0.0.1:{port}/queue")[0] in (200, 303)  # the UI is there
+
+        config.write_text(
+            base.replace('name = "Teleborg"', 'name = "Teleborg"\naliases = ["teleborg.se"]')
+            + f'\n[web]\nbind = "127.0.0.1:{port}"\n'
+        )
+        daemon.send_signal(signal.SIGHUP)
+        wait_for(daemon.stdout, "settings reloaded", seen)
+
+        config.write_text(base + "\n[network]\ndeadline = -1\n")
+        daemon.send_signal(signal.SIGHUP)
+        line = wait_for(daemon.stdout, "reload refused", seen)
+        assert "problems" in line
+        wait_for(daemon.stdout, "tick finished", seen)  # still ticking on the old settings
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        rest, _ = daemon.communicate(timeout=60)
+    log = "".join(seen) + rest
+    assert daemon.returncode == 0, log
+    assert "daemon stopped" in rest and "Traceback" not in log

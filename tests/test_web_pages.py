@@ -1,0 +1,253 @@
+"""The HTML pages, in-process: what a manager sees and does, on a seeded database."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from sqlmodel import select
+
+from alerts.ack import ack_url
+from monitor.storage.db import session_scope
+from monitor.storage.models import IncidentRow, QueueItem
+from tests.test_web_helpers import (
+    HOSTILE_URL,
+    INCIDENT,
+    KEY,
+    PASSAGE,
+    PASSWORD,
+    Tags,
+    World,
+    assert_inert,
+    build_template,
+    login_token,
+    open_world,
+)
+
+INCIDENT_PATH = "/incidents/" + quote(INCIDENT, safe="")
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_template(tmp_path_factory.mktemp("web"))
+
+
+@pytest.fixture
+def web(template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+    yield from open_world(template, tmp_path, monkeypatch)
+
+
+def status_of(world: World, post_id: str) -> str:
+    with session_scope(world.engine) as session:
+        item = session.get(QueueItem, (post_id, "Nordtel"))
+        assert item is not None
+        return item.status
+
+
+def incident_row(world: World) -> IncidentRow:
+    with session_scope(world.engine) as session:
+        return session.exec(select(IncidentRow)).one()
+
+
+def form_csrf(page: str) -> str:
+    found = re.search(r'name="csrf-token" content="([^"]+)"', page)
+    assert found
+    return found.group(1)
+
+
+def test_home_goes_to_the_open_incidents(web: World) -> None:
+    client = web.login("mia")
+    assert client.get("/").headers["location"] == "/incidents"
+    page = client.get("/incidents").text
+    assert "Open incidents" in page and "opened 10 min ago" in page
+    assert f'href="{INCIDENT_PATH}"' in page
+    assert "&lt;script&gt;alert(3)&lt;/script&gt;" in page
+    assert_inert(page)
+
+
+def test_incident_page_explains_charts_and_lists_posts(web: World) -> None:
+    page = web.login("mia").get(INCIDENT_PATH).text
+    assert '<pre class="explanation">' in page
+    svg = page[page.index("<svg") : page.index("</svg>")]
+    assert svg.count("<polyline") == 2 and 'class="band"' in svg and "onset" in svg
+    assert 'href="/posts/hostile/Nordtel"' in page and 'href="/posts/plain/Nordtel"' in page
+    assert f'action="{INCIDENT_PATH}/ack"' in page
+    assert_inert(page)
+
+
+def test_a_viewer_sees_no_buttons(web: World) -> None:
+    client = web.login("vic")
+    assert "/ack" not in client.get(INCIDENT_PATH).text
+    post = client.get("/posts/plain/Nordtel").text
+    assert "Triage" not in post and 'action="/posts/' not in post
+
+
+def test_ack_and_resolve_from_the_incident_page(web: World) -> None:
+    client = web.login("mia")
+    token = form_csrf(client.get(INCIDENT_PATH).text)
+    assert "Acknowledge this incident?" in client.get(f"{INCIDENT_PATH}/ack").text
+    done = client.post(f"{INCIDENT_PATH}/ack", data={"csrf_token": token})
+    assert done.status_code == 303 and done.headers["location"] == f"{INCIDENT_PATH}?done=ack"
+    assert "Acknowledged." in client.get(done.headers["location"]).text
+    row = incident_row(web)
+    assert (row.status, row.acknowledged_by) == ("acknowledged", "mia")
+    again = client.post(f"{INCIDENT_PATH}/ack", data={"csrf_token": token})
+    assert again.status_code == 409 and "already acknowledged" in again.text
+    client.post(f"{INCIDENT_PATH}/resolve", data={"csrf_token": token})
+    assert incident_row(web).status == "resolved"
+    assert "Recently resolved" in client.get("/incidents").text
+
+
+def test_a_paged_ack_link_logs_in_confirms_and_only_then_acts(web: World) -> None:
+    link = ack_url("http://testserver", KEY.encode(), INCIDENT, web.clock(), timedelta(hours=1))
+    path = link.removeprefix("http://testserver")
+    client = web.client()
+    to_login = client.get(path)
+    assert to_login.status_code == 303
+    form = client.get(to_login.headers["location"]).text
+    assert f'name="next" value="{path}"' in form
+    logged_in = client.post(
+        "/login",
+        data={"name": "mia", "password": PASSWORD, "csrf_token": login_token(form), "next": path},
+    )
+    assert logged_in.headers["location"] == path
+    confirm = client.get(path)
+    assert confirm.status_code == 200 and "Acknowledge this incident?" in confirm.text
+    for _ in range(3):
+        client.get(path)  # link previews and reloads change nothing
+    assert incident_row(web).status == "triggered"
+    token = path.split("token=")[1]
+    done = client.post(
+        f"{INCIDENT_PATH}/ack", data={"csrf_token": form_csrf(confirm.text), "token": token}
+    )
+    assert done.status_code == 303
+    assert incident_row(web).status == "acknowledged"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ("tamper", "not issued by this Stormwatch"),
+        ("expire", "has expired"),
+        ("other", "belongs to another incident"),
+    ],
+)
+def test_a_bad_ack_link_says_why_and_does_nothing(web: World, change: str, message: str) -> None:
+    now = web.clock()
+    key = b"x" * 32 if change == "tamper" else KEY.encode()
+    target = "Other:volume:1" if change == "other" else INCIDENT
+    token = ack_url("http://t", key, target, now, timedelta(hours=1)).split("token=")[1]
+    if change == "expire":
+        web.clock.advance(hours=2)
+    client = web.login("mia")
+    page = client.get(f"{INCIDENT_PATH}/ack", params={"token": token})
+    assert page.status_code == 400 and message in page.text
+    posted = client.post(
+        f"{INCIDENT_PATH}/ack", data={"csrf_token": form_csrf(page.text), "token": token}
+    )
+    assert posted.status_code == 400 and message in posted.text
+    assert incident_row(web).status == "triggered"
+
+
+def test_the_queue_ranks_filters_and_refreshes_in_place(web: World) -> None:
+    client = web.login("mia")
+    page = client.get("/queue").text
+    assert "2 posts" in page and 'id="queue-results"' in page and "hx-get" in page
+    assert_inert(page)
+    partial = client.get("/queue", params={"status": "all"}, headers={"HX-Request": "true"})
+    assert partial.status_code == 200 and "<html" not in partial.text
+    assert "2 posts" in partial.text and partial.headers["vary"] == "HX-Request"
+    found = client.get("/queue", params={"q": "lukket"}).text
+    assert "1 post," in found and "/posts/hostile/Nordtel" in found
+    assert "0 posts" in client.get("/queue", params={"brand": "Teleborg"}).text
+    assert "0 posts" in client.get("/queue", params={"since": "5m"}).text
+    too_short = client.get("/queue", params={"q": "ab"})
+    assert too_short.status_code == 400 and "at least" in too_short.text
+    assert client.get("/queue", params={"since": "yesterday-ish"}).status_code == 400
+
+
+def test_the_queue_pages(web: World) -> None:
+    client = web.login("mia")
+    first = client.get("/queue", params={"limit": 1}).text
+    assert "page 1 of 2" in first and 'href="/queue?page=2&amp;limit=1"' in first
+    second = client.get("/queue", params={"limit": 1, "page": 2}).text
+    assert "page 2 of 2" in second and "Previous" in second
+
+
+def test_a_hostile_post_renders_as_inert_text_with_its_passage_marked(web: World) -> None:
+    page = web.login("mia").get("/posts/hostile/Nordtel").text
+    assert f'<mark id="passage">{PASSAGE}</mark>' in page
+    assert "Hej. &lt;img src=x onerror=alert(1)&gt; <mark" in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; Nordtel nede" in page
+    assert f"<code>{HOSTILE_URL}</code>" in page, "a javascript: URL is shown, never linked"
+    assert_inert(page)
+
+
+def test_a_web_link_to_the_original_opens_safely(web: World) -> None:
+    page = web.login("mia").get("/posts/plain/Nordtel").text
+    [link] = [a for t, a in Tags(page).tags if t == "a" and a.get("target") == "_blank"]
+    assert link["href"] == "http://127.0.0.1:1/p/plain"
+    assert link["rel"] == "noopener noreferrer nofollow"
+    assert "Samme her, Nordtel er nede." in page, "the thread is shown"
+
+
+def test_triage_from_the_post_page(web: World) -> None:
+    client = web.login("mia")
+    base = "/posts/plain/Nordtel"
+    token = form_csrf(client.get(base).text)
+    ack = client.post(f"{base}/ack", data={"csrf_token": token})
+    assert ack.status_code == 303 and ack.headers["location"] == f"{base}?done=ack"
+    assert status_of(web, "plain") == "acknowledged"
+    client.post(f"{base}/assign", data={"csrf_token": token, "assignee": "jonas"})
+    client.post(f"{base}/note", data={"csrf_token": token, "note": "Ringet op <b>kl 10</b>"})
+    client.post(f"{base}/respond", data={"csrf_token": token})
+    page = client.get(f"{base}?done=respond").text
+    assert "Marked as answered." in page and "assigned to jonas" in page
+    assert "Ringet op &lt;b&gt;kl 10&lt;/b&gt;" in page
+    assert status_of(web, "plain") == "responded"
+    refused = client.post(f"{base}/ack", data={"csrf_token": token})
+    assert refused.status_code == 409 and "cannot acknowledge" in refused.text
+    empty = client.post(f"{base}/note", data={"csrf_token": token, "note": " "})
+    assert empty.status_code == 400 and "needs some text" in empty.text
+    relabel = client.post(f"{base}/relabel", data={"csrf_token": token, "label": "not_complaint"})
+    assert relabel.status_code == 303 and status_of(web, "plain") == "dismissed"
+    assert "Reopen" in client.get(base).text
+    assert client.post(f"{base}/explode", data={"csrf_token": token}).status_code == 404
+    assert client.get("/posts/nope/Nordtel").status_code == 404
+
+
+def test_sources_and_oncall_pages(web: World) -> None:
+    client = web.login("vic")
+    sources = client.get("/sources").text
+    assert "blog" in sources and "failing" in sources and "pending" in sources
+    oncall = client.get("/oncall").text
+    assert "mette" in oncall and "storms" in oncall
+
+
+def test_exports_are_csv_downloads(web: World) -> None:
+    client = web.login("vic")
+    queue = client.get("/exports/queue.csv", params={"status": "all"})
+    assert queue.headers["content-type"].startswith("text/csv")
+    assert 'filename="stormwatch-queue.csv"' in queue.headers["content-disposition"]
+    lines = queue.text.splitlines()
+    assert lines[0].startswith("post_id,brand,status") and len(lines) == 3
+    times = client.get("/exports/response-times.csv", params={"since": "7d"})
+    assert times.text.splitlines()[0].startswith("post_id,brand,incident_id")
+
+
+def test_the_printable_summary(web: World) -> None:
+    page = web.login("vic").get(f"{INCIDENT_PATH}/summary").text
+    assert "/static/print.css" in page and "<svg" in page and "data-print" in page
+    assert "Printed from Stormwatch" in page
+    assert_inert(page)
+
+
+def test_missing_things_are_404_pages(web: World) -> None:
+    client = web.login("vic")
+    missing = client.get("/incidents/nope")
+    assert missing.status_code == 404 and "Not found" in missing.text
+    assert client.get("/incidents/nope/summary").status_code == 404
