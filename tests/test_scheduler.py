@@ -147,3 +147,36 @@ def test_systemd_hears_ready_watchdog_and_stopping(
 def test_notify_outside_systemd_does_nothing() -> None:
     assert systemd.notify("READY=1", environ={}) is False
     assert systemd.notify("READY=1", environ={"NOTIFY_SOCKET": "/nonexistent/sock"}) is False
+
+
+def test_missing_model_keeps_crawling_and_recovers_when_the_folder_appears(
+    tmp_path: Path, web: SampleWeb, tiny: ClassifierSettings
+) -> None:
+    import shutil
+
+    from monitor.storage import repo
+    from monitor.storage.db import session_scope
+
+    folder = tmp_path / "restored" / "tiny-e5"  # the head names its encoder by folder
+    broken = tiny.model_copy(update={"model_dir": str(folder)})  # nothing there yet
+    daemon = daemon_for(settings_for(tmp_path, web, broken))
+    daemon.health.started = True
+    loop = asyncio.new_event_loop()
+    loop.run_until_complete(daemon.tick())
+    health = daemon.health
+    assert health.stages["crawl"].ok and health.stages["classify"].ok is False
+    assert health.classifier and str(folder) in health.classifier  # one clear reason
+    assert health.ready(datetime.now(UTC), 1.0) == (True, "ok")  # still crawling and paging
+    with session_scope(daemon.app.engine) as s:
+        stored = repo.count_posts(s)
+        assert (
+            stored > 0 and len(repo.pending_readings(s, daemon.app.classify.model_id, 10_000)) > 0
+        )
+
+    shutil.copytree(str(tiny.model_dir), folder)  # an operator restores the model folder
+    loop.run_until_complete(daemon.tick())
+    assert daemon.health.stages["classify"].ok and daemon.health.classifier is None
+    with session_scope(daemon.app.engine) as s:
+        assert repo.count_posts(s) == stored  # nothing was dropped meanwhile
+    loop.run_until_complete(daemon.app.aclose())
+    loop.close()
