@@ -21,7 +21,7 @@ from monitor.app import build_app
 from monitor.metrics import Metrics
 from monitor.sampleweb import SampleWeb
 from monitor.scheduler import Daemon
-from monitor.settings import parse_settings
+from monitor.settings import Settings, parse_settings
 from monitor.storage import repo
 from monitor.storage.db import session_scope, upgrade
 from tests.test_cli import config_for
@@ -50,7 +50,7 @@ def small_disk() -> Iterator[Path]:
         mount.rmdir()
 
 
-def _settings(db: Path, web: SampleWeb):  # type: ignore[no-untyped-def]
+def _settings(db: Path, web: SampleWeb) -> Settings:
     return parse_settings(
         {
             "database": {"url": f"sqlite:///{db}", "busy_timeout_ms": 200},
