@@ -38,7 +38,7 @@ class DiscourseAdapter:
         return _posts(root, request, doc)
 
     def _topics(self, root: str, doc: dict[str, Any]) -> Parsed:
-        topics = doc.get("topic_list", {}).get("topics")
+        topics = _dict(doc.get("topic_list")).get("topics")
         if not isinstance(topics, list):
             return Parsed(warnings=["latest.json has no topic_list.topics"], failed=True)
         valid = [t for t in topics if isinstance(t, dict) and isinstance(t.get("id"), int)]
@@ -59,37 +59,39 @@ def forum_root(url: str) -> str:
 
 
 def _topic_request(root: str, topic: dict[str, Any]) -> Request:
-    slug = str(topic.get("slug") or "topic")
+    slug = _text(topic.get("slug")) or "topic"
     thread = f"{root}/t/{slug}/{topic['id']}"
-    return Request(f"{thread}.json", "topic", thread_url=thread, thread_title=topic.get("title"))
+    return Request(
+        f"{thread}.json", "topic", thread_url=thread, thread_title=_text(topic.get("title"))
+    )
 
 
 def _posts(root: str, request: Request, doc: dict[str, Any]) -> Parsed:
-    stream = doc.get("post_stream", {})
-    posts = stream.get("posts") if isinstance(stream, dict) else None
+    posts = _dict(doc.get("post_stream")).get("posts")
     if not isinstance(posts, list):
         return Parsed(warnings=["topic JSON has no post_stream.posts"], failed=True)
     thread = request.thread_url or request.url.removesuffix(".json")
-    title = doc.get("title") or request.thread_title
-    out = [_post(thread, p, title) for p in posts if isinstance(p, dict) and "post_number" in p]
-    have = {p.get("id") for p in posts if isinstance(p, dict)}
+    title = _text(doc.get("title")) or request.thread_title
+    usable = [p for p in posts if isinstance(p, dict) and _number(p.get("post_number")) is not None]
+    out = [_post(thread, p, title) for p in usable]
+    have = {p.get("id") for p in posts if isinstance(p, dict) and isinstance(p.get("id"), int)}
     missing = _missing_posts(root, doc, have) if request.role == "topic" else []
     follow = [Request(u, "posts", thread_url=thread, thread_title=title) for u in missing]
     return Parsed(posts=out, follow=follow)
 
 
 def _post(thread: str, p: dict[str, Any], title: str | None) -> RawPost:
-    number = p.get("post_number")
-    reply_to = p.get("reply_to_post_number")
+    number = _number(p.get("post_number"))
+    reply_to = _number(p.get("reply_to_post_number"))
     first = number == 1
     return RawPost(
         url=thread if first else f"{thread}/{number}",
         text=html_to_text(str(p.get("cooked") or "")),
         title=title if first else None,
-        author=p.get("username") or p.get("name"),
+        author=_text(p.get("username")) or _text(p.get("name")),
         published_at=from_iso(p.get("created_at")),
         updated_at=from_iso(p.get("updated_at")),
-        external_id=str(p.get("id")),
+        external_id=_text(p.get("id")),
         thread_url=thread,
         parent_url=None
         if first
@@ -98,9 +100,13 @@ def _post(thread: str, p: dict[str, Any], title: str | None) -> RawPost:
 
 
 def _missing_posts(root: str, doc: dict[str, Any], have: set[Any]) -> list[str]:
-    ids = doc.get("post_stream", {}).get("stream") or []
-    missing = [i for i in ids if isinstance(i, int) and i not in have]
-    topic_id = doc.get("id")
+    ids = _dict(doc.get("post_stream")).get("stream")
+    missing = (
+        [i for i in ids if isinstance(i, int) and i not in have] if isinstance(ids, list) else []
+    )
+    topic_id = _number(doc.get("id"))
+    if topic_id is None:
+        return []
     chunks = [missing[i : i + _CHUNK] for i in range(0, len(missing), _CHUNK)]
     return [
         f"{root}/t/{topic_id}/posts.json?" + urlencode([("post_ids[]", i) for i in chunk])
@@ -114,3 +120,20 @@ def _load(body: bytes) -> dict[str, Any] | None:
     except (ValueError, RecursionError):
         return None
     return doc if isinstance(doc, dict) else None
+
+
+# Forum JSON is untrusted: every field may be missing or of another type.
+
+
+def _dict(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _text(value: object) -> str | None:
+    if isinstance(value, bool):
+        return None
+    return str(value) if isinstance(value, str | int) and str(value) else None
+
+
+def _number(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
