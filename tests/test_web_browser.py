@@ -34,6 +34,7 @@ from playwright.sync_api import (
     Browser,
     ConsoleMessage,
     Dialog,
+    FloatRect,
     Page,
     Request,
     expect,
@@ -261,9 +262,9 @@ def test_an_ack_link_from_a_page_asks_for_login_then_confirmation(
 ) -> None:
     world = site.world
     # The link exactly as the paging stage builds it (same key derivation, same clock).
-    link = ack_url(
-        site.url, ack_key_of(world.settings), SHOWCASE_INCIDENT, NOW, timedelta(minutes=30)
-    )
+    key = ack_key_of(world.settings)
+    assert key == world.app.state.web.ack_key, "the app verifies with the paging stage's key"
+    link = ack_url(site.url, key, SHOWCASE_INCIDENT, NOW, timedelta(minutes=30))
     page, watch = open_page()  # a phone that never logged in
     page.goto(link)
     expect(page).to_have_url(re.compile(r"/login\?next=%2Fincidents%2F"))
@@ -478,8 +479,16 @@ def test_a_hostile_post_reads_as_text_and_runs_nothing(site: Site, open_page: Op
 
 
 def _no_sideways_scroll(page: Page) -> None:
-    overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+    overflow = page.evaluate(
+        "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
     assert overflow <= 0, f"{page.url} scrolls sideways by {overflow}px"
+
+
+def _shoot(page: Page, path: Path, **options: Any) -> None:
+    """Steady pixels: the mouse parked (no hover left over from the login click)."""
+    page.mouse.move(0, 0)
+    page.screenshot(path=path, animations="disabled", **options)
 
 
 def test_screenshots_of_the_queue_and_an_incident(
@@ -497,7 +506,7 @@ def test_screenshots_of_the_queue_and_an_incident(
     page.wait_for_url(f"{site.url}/queue")
     expect(page.locator("#queue-results li.card").first).to_be_visible()
     _no_sideways_scroll(page)
-    page.screenshot(path=out / "queue.png")
+    _shoot(page, out / "queue.png")
 
     page.goto(incident)
     chart = page.locator("figure.chartbox")
@@ -507,8 +516,8 @@ def test_screenshots_of_the_queue_and_an_incident(
     box = chart.bounding_box()
     assert box is not None and box["height"] > 150, box
     bottom = box["y"] + box["height"] + 16  # the page down to the chart's caption
-    clip = {"x": 0, "y": 0, "width": DESKTOP["width"], "height": bottom}
-    page.screenshot(path=out / "incident.png", full_page=True, clip=clip)  # type: ignore[arg-type]
+    clip: FloatRect = {"x": 0, "y": 0, "width": DESKTOP["width"], "height": bottom}
+    _shoot(page, out / "incident.png", full_page=True, clip=clip)
     watch.check()
 
     phone, phone_watch = open_page(
@@ -519,7 +528,7 @@ def test_screenshots_of_the_queue_and_an_incident(
     phone.wait_for_url(f"{site.url}/queue")
     expect(phone.locator("#queue-results li.card").first).to_be_visible()
     _no_sideways_scroll(phone)
-    phone.screenshot(path=out / "queue-phone.png")
+    _shoot(phone, out / "queue-phone.png")
     for path in (
         incident,
         f"{site.url}/posts/s06/Nordtel",

@@ -152,13 +152,14 @@ def _row(session: Session, incident_id: str) -> IncidentRow:
 def get_incident(session: Session, incident_id: str, now: datetime | None = None) -> IncidentDetail:
     row = _row(session, incident_id)
     post_ids = codec.loads(row.state).post_ids if row.state and row.state != "{}" else []
-    end = row.resolved_at or now or row.updated_at
+    # An open incident's chart ends now (hours to come are not zero, they are unknown).
+    end = row.resolved_at + CHART_AFTER if row.resolved_at else (now or row.updated_at)
     return IncidentDetail(
         view=view(row),
         posts=rows_for(session, ((p, row.brand) for p in post_ids)),
         pages=pages(session, incident_id),
         history=_timeline(row) + history(session, incident_subject(incident_id)),
-        series=series(session, row.brand, row.onset_at - CHART_BEFORE, end + CHART_AFTER),
+        series=series(session, row.brand, row.onset_at - CHART_BEFORE, end),
     )
 
 

@@ -71,7 +71,8 @@ def _axes(scale: _Scale, series: Sequence[SeriesPoint]) -> list[str]:
 def _onset(scale: _Scale, series: Sequence[SeriesPoint], onset: datetime | None) -> list[str]:
     if onset is None:
         return []
-    index = next((i for i, p in enumerate(series) if p.at >= onset), None)
+    hour = onset.replace(minute=0, second=0, microsecond=0)  # the hour that contains it
+    index = next((i for i, p in enumerate(series) if p.at >= hour), None)
     if index is None:
         return []
     x = _fmt(scale.x(index))
