@@ -121,9 +121,13 @@ class Crawler:
         plan = await asyncio.to_thread(self._plan, now, None)
         return await self._crawl(plan, now)
 
-    async def crawl(self, names: Sequence[str], now: datetime) -> list[CrawlReport]:
-        """Crawl the named sources now, due or not (``crawl --once``)."""
-        plan = await asyncio.to_thread(self._plan, now, list(names))
+    async def crawl(
+        self, names: Sequence[str], now: datetime, *, sync: bool = True
+    ) -> list[CrawlReport]:
+        """Crawl the named sources now, due or not (``crawl --once``). ``sync=False`` takes
+        the sources table as it is instead of matching it to the config first (cluster
+        mode, monitor.cluster: its tick does that once per period, not once per source)."""
+        plan = await asyncio.to_thread(self._plan, now, list(names), sync)
         return await self._crawl(plan, now)
 
     async def _crawl(self, plan: Plan, now: datetime) -> list[CrawlReport]:
@@ -144,13 +148,21 @@ class Crawler:
             _log_report(report)
         return reports
 
-    def _plan(self, now: datetime, names: list[str] | None) -> Plan:
+    def _plan(self, now: datetime, names: list[str] | None, sync: bool = True) -> Plan:
         # Load the language models before any fetch starts: building them holds the GIL
         # for seconds, which would otherwise eat into in-flight fetches' deadlines.
         self.matchers.language.load()
         with session_scope(self.engine) as session:
-            rows = repo.sync_sources(session, self.settings, now)
-            chosen = repo.due_sources(session, now) if names is None else [rows[n] for n in names]
+            if sync or names is None:
+                rows = repo.sync_sources(session, self.settings, now)
+            else:
+                found = (repo.source_by_name(session, n) for n in names)
+                rows = {row.name: row for row in found if row is not None}
+            chosen = (
+                repo.due_sources(session, now)
+                if names is None
+                else [rows[n] for n in names if sync or n in rows]
+            )
             ids = {s.name: s.id for s in chosen if s.id is not None and s.enabled}
             validators: dict[int, dict[str, Conditional]] = {}
             for state in repo.fetch_states(session, list(ids.values())):

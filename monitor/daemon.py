@@ -18,7 +18,7 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse, Response
@@ -29,6 +29,9 @@ from monitor.metrics import CONTENT_TYPE, Metrics
 from monitor.scheduler import Daemon
 from monitor.settings import Settings, load_settings
 from monitor.storage.db import make_engine, read_scope, upgrade
+
+if TYPE_CHECKING:
+    from monitor.cluster import ClusterRunner
 
 log = logging.getLogger("stormwatch.daemon")
 
@@ -91,8 +94,14 @@ async def run(
     app = build_app(settings)
     await asyncio.to_thread(upgrade, app.engine)
     metrics = Metrics(app.engine, utcnow)
-    daemon = Daemon(app, tick=tick, classify=classify, metrics=metrics)
-    daemon.reloader = make_reloader(config_path, daemon)
+    daemon: Daemon | ClusterRunner
+    if settings.runner.kind == "cluster":  # several processes share the work (monitor.cluster)
+        from monitor.cluster import ClusterRunner
+
+        daemon = ClusterRunner(app, tick=tick, classify=classify, metrics=metrics)
+    else:
+        daemon = Daemon(app, tick=tick, classify=classify, metrics=metrics)
+        daemon.reloader = make_reloader(config_path, daemon)
     jobs = [daemon.run()]
     if sock is not None:
         ui = create_app(settings, app.engine, ack_key=app.paging.key)

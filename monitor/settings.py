@@ -199,6 +199,18 @@ class QueueSettings(_Section):
     flag_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
 
 
+class RunnerSettings(_Section):
+    """How the pipeline is run: ``embedded`` (APScheduler in one process) or ``cluster``
+    (any number of processes sharing the work through procrastinate on PostgreSQL)."""
+
+    kind: Literal["embedded", "cluster"] = "embedded"
+    # cluster: crawl jobs one process runs at once (each crawl is one source).
+    concurrency: int = Field(8, ge=1, le=256)
+    # cluster: a process silent for this long is taken for dead; its running jobs are
+    # failed so their locks (a host, the outbox, the detector) are freed for the others.
+    stalled_after: float = Field(60.0, ge=5)
+
+
 class LogSettings(_Section):
     level: Literal["debug", "info", "warning", "error"] = "info"
     format: Literal["json", "text"] = "json"
@@ -211,6 +223,7 @@ class Settings(_Section):
     log: LogSettings = LogSettings()
     web: WebSettings = WebSettings()
     queue: QueueSettings = QueueSettings()
+    runner: RunnerSettings = RunnerSettings()
     brands: list[BrandSettings] = Field(default_factory=list)
     sources: list[SourceSettings] = Field(default_factory=list)
     channels: list[ChannelConfig] = Field(default_factory=list)
@@ -249,7 +262,32 @@ def cross_check(raw: dict[str, Any]) -> list[str]:
         brand = source.get("brand")
         if brand is not None and brand not in brands:
             problems.append(f"sources.{i}.brand: unknown brand {brand!r} (not in [[brands]])")
+    return problems + _cluster_problems(raw)
+
+
+def _cluster_problems(raw: dict[str, Any]) -> list[str]:
+    """Cluster mode keeps its job queue in the database and runs on several machines."""
+    runner, database, web = (_table(raw.get(k)) for k in ("runner", "database", "web"))
+    if runner.get("kind") != "cluster":
+        return []
+    problems = []
+    url = str(database.get("url", DatabaseSettings().url.reveal()))
+    if not url.startswith(("postgresql://", "postgresql+psycopg://")):
+        problems.append(
+            "runner.kind: cluster mode needs a PostgreSQL [database] url "
+            "(the processes share their job queue there)"
+        )
+    if not web.get("secret_key"):
+        problems.append(
+            "runner.kind: cluster mode needs [web] secret_key (set it, e.g. from "
+            "STORMWATCH_WEB__SECRET_KEY, to the same value on every machine so an "
+            "acknowledge link sent by one process works on all)"
+        )
     return problems
+
+
+def _table(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def _tables(value: Any) -> list[dict[str, Any]]:

@@ -46,9 +46,9 @@ class DetectStage:
     def start(self, now: datetime) -> None:
         with session_scope(self.engine) as session:
             live_since = first_fetch(session) or now
-            events = load_events(session, since=now - HISTORY)
-            incidents = [codec.loads(row.state) for row in open_rows(session)]
             self.watermark = latest_reading(session)
+            events = readings_until(session, self.watermark, since=now - HISTORY)
+            incidents = [codec.loads(row.state) for row in open_rows(session)]
         self.detector = Detector(live_since=live_since)
         self.detector.observe(events)
         self.book = IncidentBook(incidents=incidents)
@@ -60,8 +60,9 @@ class DetectStage:
         assert self.detector is not None and self.book is not None
         with session_scope(self.engine) as session:
             self._sync_decisions(session, now)
-            fresh = load_events(session, classified_after=self.watermark)
-            self.watermark = latest_reading(session) or self.watermark
+            latest = latest_reading(session)
+            fresh = readings_until(session, latest, classified_after=self.watermark)
+            self.watermark = latest or self.watermark
         self.detector.observe(fresh)
         updates = [self.book.apply(signal, now) for signal in self.detector.evaluate(now)]
         updates += self.book.tick(now)
@@ -124,11 +125,29 @@ def latest_reading(session: Session) -> datetime | None:
     return session.exec(select(sa.func.max(Reading.classified_at))).one()
 
 
+def readings_until(
+    session: Session,
+    until: datetime | None,
+    *,
+    since: datetime | None = None,
+    classified_after: datetime | None = None,
+) -> list[PostEvent]:
+    """Events of the readings classified up to ``until``, the watermark read *before*
+    them: a reading another process commits meanwhile (cluster mode: the classifier runs
+    elsewhere) is left for the next step instead of falling behind the watermark unseen."""
+    if until is None:  # no reading had been committed
+        return []
+    return load_events(
+        session, since=since, classified_after=classified_after, classified_until=until
+    )
+
+
 def load_events(
     session: Session,
     *,
     since: datetime | None = None,
     classified_after: datetime | None = None,
+    classified_until: datetime | None = None,
     post_ids: Sequence[str] | None = None,
 ) -> list[PostEvent]:
     """Readings joined with their posts as detector events, oldest first."""
@@ -142,6 +161,8 @@ def load_events(
         query = query.where(when >= since)
     if classified_after is not None:
         query = query.where(col(Reading.classified_at) > classified_after)
+    if classified_until is not None:
+        query = query.where(col(Reading.classified_at) <= classified_until)
     if post_ids is not None:
         query = query.where(col(Post.id).in_(sorted(set(post_ids))))
     rows = session.exec(query.order_by(when)).all()

@@ -17,7 +17,17 @@ EXAMPLE = Path(__file__).parent.parent / "config" / "stormwatch.example.toml"
 def test_example_config_is_valid_and_documents_every_key() -> None:
     settings = load_settings(EXAMPLE, environ={})
     text = EXAMPLE.read_text()
-    for section in ("database", "network", "crawl", "log", "web", "classifier", "outbox", "oncall"):
+    for section in (
+        "database",
+        "network",
+        "crawl",
+        "log",
+        "web",
+        "runner",
+        "classifier",
+        "outbox",
+        "oncall",
+    ):
         model = getattr(settings, section)
         for key in type(model).model_fields:
             documented = (
@@ -103,3 +113,22 @@ def test_logs_mask_urls_with_credentials() -> None:
     line = JsonFormatter().format(record)
     assert "pw123" not in line and "zz" not in line
     assert mask_url("https://h/p?a=1&b=2") == "https://h/p?a=***&b=***"
+
+
+def test_cluster_runner_needs_postgresql_and_a_shared_secret_key() -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_settings({"runner": {"kind": "cluster", "concurrency": 0}})
+    problems = "\n".join(info.value.problems)
+    assert "runner.kind: cluster mode needs a PostgreSQL [database] url" in problems
+    assert "runner.kind: cluster mode needs [web] secret_key" in problems
+    assert "runner.concurrency:" in problems  # listed together with the field errors
+    env = {
+        "STORMWATCH_RUNNER__KIND": "cluster",
+        "STORMWATCH_DATABASE__URL": "postgresql+psycopg://sw@db.internal/sw",
+        "STORMWATCH_WEB__SECRET_KEY": "k" * 32,
+    }
+    assert load_settings(None, environ=env).runner.kind == "cluster"
+    assert parse_settings({}).runner.kind == "embedded"
+    with pytest.raises(ConfigError) as unknown:
+        parse_settings({"runner": {"kind": "celery"}})
+    assert unknown.value.problems[0].startswith("runner.kind:")

@@ -1,0 +1,205 @@
+"""What each cluster job does: the SAME stage code as the embedded daemon's tick.
+
+    tick      sources due now (one transaction, the sources table synced with the config)
+              -> one crawl job per due source; a classify, a detect and a page job
+    crawl     Crawler.crawl([source], sync=False) if the source is still due (a named
+              reason otherwise); the tick has synced the sources table already
+    classify  ClassifyStage.run_once
+    detect    DetectStage.step, after catching up (monitor.cluster.detect)
+    page      PagingStage.step: plan due pages into the outbox, drain it
+
+Every stage is guarded as in monitor.scheduler: a failure is logged with its first line,
+counted and shown by /readyz, and the job ends with that reason as its result (work not
+done is still in the database: the next tick queues it again). Database and model work
+run in worker threads, never on the event loop the web UI shares. ``now`` is read once
+per job from ``clock``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import TypeVar
+
+import procrastinate
+import sqlalchemy as sa
+from procrastinate.exceptions import AlreadyEnqueued
+from sqlmodel import col, select
+
+from monitor.app import App
+from monitor.cluster import detect
+from monitor.cluster.queue import CLASSIFY, CRAWL, DETECT, PAGE, host_lock
+from monitor.metrics import Metrics
+from monitor.scheduler import Health
+from monitor.storage import repo
+from monitor.storage.db import session_scope
+from monitor.storage.models import Source
+
+log = logging.getLogger("stormwatch.cluster")
+T = TypeVar("T")
+
+
+class Work:
+    def __init__(
+        self,
+        app: App,
+        queue: procrastinate.App | None,
+        *,
+        health: Health,
+        metrics: Metrics,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.app = app
+        self.queue = queue  # set by the runner once the queue is built
+        self.health = health
+        self.metrics = metrics
+        self.clock = clock
+
+    # --- tick -------------------------------------------------------------------------
+
+    async def tick(self) -> str:
+        now = self.clock()
+        due = await self._stage("crawl", lambda: asyncio.to_thread(self._due, now))
+        if due is None:
+            return self._failed("crawl")
+        queued = 0
+        for name, url in due:
+            queued += await self._defer(
+                CRAWL, lock=host_lock(url), queueing_lock=f"crawl:{name}", source=name
+            )
+        for task in (CLASSIFY, DETECT, PAGE):
+            await self._defer(task)
+        log.info("tick", extra={"due": len(due), "queued": queued})
+        return f"{len(due)} due, {queued} crawl(s) queued"
+
+    def _due(self, now: datetime) -> list[tuple[str, str]]:
+        settings = self.app.settings
+        with session_scope(self.app.engine) as session:
+            repo.sync_sources(session, settings, now)
+            configured = {s.name for s in settings.sources}
+            return [(s.name, s.url) for s in repo.due_sources(session, now) if s.name in configured]
+
+    async def _defer(
+        self, task: str, lock: str | None = None, queueing_lock: str | None = None, **args: str
+    ) -> int:
+        """Queue one job (locks: the task's own unless given); 0 when one with the same
+        queueing lock is already waiting."""
+        assert self.queue is not None, "the runner sets the queue before any job runs"
+        job = self.queue.configure_task(
+            task, allow_unknown=False, lock=lock, queueing_lock=queueing_lock
+        )
+        try:
+            await job.defer_async(**args)
+        except AlreadyEnqueued:
+            return 0
+        return 1
+
+    # --- the stages ---------------------------------------------------------------------
+
+    async def crawl(self, source: str) -> str:
+        now = self.clock()
+        skipped = await asyncio.to_thread(self._not_due, source, now)
+        if skipped is not None:
+            log.info("crawl skipped", extra={"source": source, "reason": skipped})
+            return skipped
+        reports = await self._stage(
+            "crawl", lambda: self.app.crawler.crawl([source], now, sync=False)
+        )
+        if reports is None:
+            return self._failed("crawl")
+        self.metrics.crawled(reports)
+        for report in reports:
+            fields = {"source": source, "requests": report.requests, "new": len(report.new)}
+            log.info("crawled", extra={**fields, "error": report.error, "skipped": report.skipped})
+        return "; ".join(r.error or r.skipped or f"{len(r.new)} new" for r in reports)
+
+    def _not_due(self, name: str, now: datetime) -> str | None:
+        """A named reason not to crawl ``name`` now, or None. Run under the source's host
+        lock, so no other crawl of this source can start or finish meanwhile."""
+        if name not in {s.name for s in self.app.settings.sources}:
+            return "not_configured"  # this process's settings do not name it
+        with session_scope(self.app.engine) as session:
+            due = session.exec(
+                select(Source.id)
+                .where(col(Source.name) == name)
+                .where(col(Source.enabled).is_(True))
+                .where(sa.or_(col(Source.next_due_at).is_(None), col(Source.next_due_at) <= now))
+            ).first()
+        return None if due is not None else "not_due"  # crawled meanwhile, or disabled
+
+    async def classify(self) -> str:
+        stage = self.app.classify
+        read = await self._stage(
+            "classify", lambda: asyncio.to_thread(stage.run_once, self.clock())
+        )
+        if read is None:
+            return self._failed("classify")
+        self.metrics.read(read)
+        self.health.classifier = read.unavailable
+        if read.unavailable:
+            self.health.stages["classify"].ok = False
+            self.health.stages["classify"].last_error = read.unavailable
+            return f"classifier unavailable: {read.unavailable}"
+        if read.classified:
+            log.info(
+                "classified",
+                extra={
+                    "posts": read.classified,
+                    "complaints": read.complaints,
+                    "flagged": read.flagged,
+                },
+            )
+        return f"{read.classified} classified"
+
+    async def detect(self) -> str:
+        stage, now = self.app.storms, self.clock()
+        updates = await self._stage("detect", lambda: asyncio.to_thread(detect.step, stage, now))
+        if updates is None:
+            return self._failed("detect")
+        self.metrics.detected(updates)
+        for update in updates:
+            log.info(
+                "incident",
+                extra={
+                    "incident": update.incident.id,
+                    "action": update.action,
+                    "reason": update.reason,
+                },
+            )
+        return f"{len(updates)} incident update(s)"
+
+    async def page(self) -> str:
+        paging, now = self.app.paging, self.clock()
+        sent = await self._stage("page", lambda: asyncio.to_thread(paging.step, now))
+        if sent is None:
+            return self._failed("page")
+        self.metrics.paged(sent)
+        return f"{sent.sent} sent, {sent.retried} to retry"
+
+    def _failed(self, stage: str) -> str:
+        return f"{stage} failed: {self.health.stages[stage].last_error}"
+
+    async def _stage(self, name: str, run: Callable[[], Awaitable[T]]) -> T | None:
+        """Run one stage; record its outcome in /readyz and the metrics (as the embedded
+        daemon does). None when it raised."""
+        state = self.health.stages[name]
+        started = time.perf_counter()
+        try:
+            result = await run()
+        except Exception as exc:
+            state.ok, state.last_error = False, first_line(exc)
+            self.metrics.stage_errors.labels(name).inc()
+            log.error("stage failed", extra={"stage": name, "reason": state.last_error})
+            return None
+        finally:
+            self.metrics.stage_seconds.labels(name).observe(time.perf_counter() - started)
+        state.ok, state.last_ok_at, state.last_error = True, self.clock(), None
+        return result
+
+
+def first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0][:300]}" if text else type(exc).__name__
