@@ -262,7 +262,16 @@ class OncallConfig(_Model):
         default_factory=BusinessHoursConfig, description="Digest window for non-urgent pages."
     )
     followup_minutes: int = Field(
-        default=15, ge=1, description="At most one follow-up per growing storm this often."
+        default=30,
+        ge=1,
+        description="A growing storm's follow-up pages (to those already paged; never a new "
+        "page) go out at most this often.",
+    )
+    followup_min_growth: float = Field(
+        default=0.25,
+        ge=0,
+        description="Growth that earns a follow-up: a higher severity, or the peak or the "
+        "post count up by at least this fraction (0.25 = a quarter) since the last page.",
     )
     ack_link_minutes: int = Field(
         default=24 * 60, ge=1, description="How long an acknowledge link in a page stays valid."

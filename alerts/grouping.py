@@ -3,29 +3,32 @@
 Modelled on Alertmanager's pipeline (route -> group -> inhibit -> dedup -> repeat): each
 function takes what it needs, including ``now``, and returns a ``Decision``. Reasons:
 
-- ``inhibited_by_storm`` / ``no_open_storm``: an open storm for a brand holds back
-  single-post pages for that brand (the storm page already covers them).
+- ``inhibited_by_storm`` / ``no_open_storm`` / ``is_a_storm``: an open storm for a brand
+  holds back that brand's other pages (a fast thread, a single flagged post): the storm
+  page already covers them. Storms themselves are never held back.
 - ``followup_due`` / ``followup_too_soon`` / ``no_growth``: a growing storm gets follow-ups
-  at most every N minutes, never a new page.
+  at most every N minutes, never a new page. ``growth`` names what grew since the last
+  page: ``severity_rose``, ``peak_rose``, ``posts_grew``.
 - ``repeat_due`` / ``repeat_limit_reached``: unacknowledged pages repeat up to a limit.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 __all__ = [
-    "SINGLE_POST_KINDS",
+    "STORM_KINDS",
     "Decision",
     "followup_decision",
     "followup_step",
+    "growth",
     "inhibit_decision",
     "repeat_decision",
 ]
 
-SINGLE_POST_KINDS = frozenset({"post", "flagged_post"})
+STORM_KINDS = frozenset({"storm", "volume_surge", "slow_burn"})  # a family or detector kind
 
 
 @dataclass(frozen=True)
@@ -37,12 +40,31 @@ class Decision:
 
 
 def inhibit_decision(kind: str, brand: str, open_storm_brands: Collection[str]) -> Decision:
-    """Hold back a single-post page while a storm for the same brand is open."""
-    if kind not in SINGLE_POST_KINDS:
-        return Decision(True, "not_a_single_post")
+    """Hold back a non-storm page (thread, single post) while a storm for the brand is open."""
+    if kind in STORM_KINDS:
+        return Decision(True, "is_a_storm")
     if brand in open_storm_brands:
         return Decision(False, "inhibited_by_storm")
     return Decision(True, "no_open_storm")
+
+
+def growth(
+    before: Mapping[str, float], after: Mapping[str, float], min_growth: float
+) -> tuple[str, ...]:
+    """What grew from ``before`` to ``after`` (figures ``severity``, ``peak``, ``posts``).
+
+    Any rise in the severity rank counts; the peak and the post count must grow by at least
+    ``min_growth`` (a fraction: 0.25 = a quarter more) so a steady storm's trickle of new
+    posts does not page every few minutes.
+    """
+    reasons = []
+    if after.get("severity", 0.0) > before.get("severity", 0.0):
+        reasons.append("severity_rose")
+    for key, reason in (("peak", "peak_rose"), ("posts", "posts_grew")):
+        was, now = before.get(key, 0.0), after.get(key, 0.0)
+        if now > was and now >= was * (1 + min_growth):
+            reasons.append(reason)
+    return tuple(reasons)
 
 
 def followup_decision(

@@ -19,6 +19,11 @@ Failures back off exponentially with jitter (``rand`` injected). After
 the next channel of the row's chain is tried (wrapping around); after ``max_attempts``
 the row is ``dead``. ``outbox_status`` lists what is stuck and why.
 
+Holding back: ``hold(session, page, now, reason)`` writes a record row (step
+``inhibited:N``, status ``inhibited``) when an open storm holds an incident's pages back;
+``release`` turns it ``released`` with ``due_at`` = the moment paging resumed. Neither is
+ever claimed or sent: they make the decision visible in the incident's page history.
+
 Guarantees, precisely. *At-least-once*: a committed row is sent eventually even if the
 process dies between writing and sending, or while holding a claim (the lease expires
 and another pass takes the row). *Exactly-once* holds for the outbox's own bookkeeping
@@ -52,6 +57,8 @@ from alerts.page import Page
 from alerts.store import DELIVERIES, OUTBOX, DeliveryRow, OutboxRow
 
 __all__ = [
+    "CLOSING_STEPS",
+    "HOLD_STEP",
     "DrainReport",
     "EnqueueResult",
     "StuckPage",
@@ -60,13 +67,16 @@ __all__ = [
     "enqueue",
     "enqueue_step",
     "history",
+    "hold",
     "outbox_status",
+    "release",
 ]
 
 log = logging.getLogger(__name__)
 _OUT = OUTBOX.c  # typed column access (SQLModel class attributes are not typed as columns)
 _DEL = DELIVERIES.c
 CLOSING_STEPS = ("acknowledge", "resolve")
+HOLD_STEP = "inhibited"  # hold records: ``inhibited:1``, ``inhibited:2``... (never sent)
 OVERDUE = timedelta(minutes=1)
 
 
@@ -149,14 +159,55 @@ def enqueue_step(session: Session, step: Step, page: Page, now: datetime) -> Enq
     )
 
 
-def cancel_pending(session: Session, dedup_key: str, now: datetime, reason: str) -> int:
-    """Cancel unsent escalation pages of an incident (closing steps stay); no commit."""
-    result = session.execute(
+def cancel_pending(
+    session: Session, dedup_key: str, now: datetime, reason: str, *, keep: Sequence[str] = ()
+) -> int:
+    """Cancel unsent escalation pages of an incident (closing steps stay); no commit.
+
+    ``keep``: step prefixes that stay pending too (``followup:`` for an acknowledged storm:
+    growth news still goes out, escalation does not).
+    """
+    query = (
         sa.update(OutboxRow)
         .where(_OUT.dedup_key == dedup_key)
         .where(_OUT.status == "pending")
         .where(_OUT.step.not_in(CLOSING_STEPS))
-        .values(status="cancelled", last_reason=f"cancelled: {reason}", claimed_until=None)
+    )
+    for prefix in keep:
+        query = query.where(sa.not_(_OUT.step.startswith(prefix, autoescape=True)))
+    result = session.execute(
+        query.values(status="cancelled", last_reason=f"cancelled: {reason}", claimed_until=None)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def hold(session: Session, page: Page, now: datetime, reason: str) -> EnqueueResult:
+    """Record that ``page``'s incident is held back (status ``inhibited``); no commit.
+
+    ``page.step`` must be ``inhibited:N``. The row is never claimed by a drain (only
+    ``pending`` rows are); it is the incident's visible record of why nothing was sent.
+    """
+    if not page.step.startswith(HOLD_STEP + ":"):
+        raise ValueError(f"a hold record's step is {HOLD_STEP}:N, not {page.step!r}")
+    if _exists(session, page.dedup_key, page.step, ""):
+        return EnqueueResult(False, "already_enqueued")
+    row = _new_row(page, now, [], "", now)
+    row.status, row.last_reason = "inhibited", reason[:1000]
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:  # another planner recorded the same hold meanwhile
+        return EnqueueResult(False, "already_enqueued")
+    return EnqueueResult(True, "held")
+
+
+def release(session: Session, dedup_key: str, now: datetime, reason: str) -> int:
+    """End the incident's open holds: status ``released``, ``due_at`` = when paging resumes."""
+    result = session.execute(
+        sa.update(OutboxRow)
+        .where(_OUT.dedup_key == dedup_key, _OUT.status == "inhibited")
+        .where(_OUT.step.startswith(HOLD_STEP + ":"))
+        .values(status="released", due_at=now, last_reason=reason[:1000])
     )
     return int(getattr(result, "rowcount", 0) or 0)
 

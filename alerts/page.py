@@ -47,6 +47,12 @@ class Page:
     created_at: datetime
     top_posts: tuple[PostRef, ...] = field(default_factory=tuple)
     ack_url: str | None = None
+    update: str = ""  # a follow-up's news: what grew since the last page
+    figures: tuple[tuple[str, float], ...] = ()  # the numbers the next follow-up compares
+
+    def figure_map(self) -> dict[str, float]:
+        """``figures`` as a dict (``severity``, ``peak``, ``posts``...)."""
+        return dict(self.figures)
 
     def to_json(self) -> str:
         """Serialise for the outbox row (ISO 8601 time, posts as objects)."""
@@ -60,12 +66,18 @@ class Page:
         data: dict[str, Any] = json.loads(text)
         data["created_at"] = datetime.fromisoformat(data["created_at"])
         data["top_posts"] = tuple(PostRef(**post) for post in data.get("top_posts", ()))
+        data["figures"] = tuple((str(k), float(v)) for k, v in data.get("figures", ()))
         return cls(**data)
 
 
-def dedup_key_for(incident_id: str) -> str:
-    """The stable key of an incident everywhere (outbox rows, PagerDuty ``dedup_key``)."""
-    return f"stormwatch-{incident_id}"
+def dedup_key_for(incident_id: str, paging_round: int = 1) -> str:
+    """The stable key of an incident everywhere (outbox rows, PagerDuty ``dedup_key``).
+
+    An incident reopened after it was resolved pages afresh, as round 2, 3...: its own key
+    (``stormwatch-ID/2``), so its steps are new rows and PagerDuty opens a new alert.
+    """
+    base = f"stormwatch-{incident_id}"
+    return base if paging_round <= 1 else f"{base}/{paging_round}"
 
 
 def step_action(step: str) -> str:
@@ -81,7 +93,10 @@ def render_subject(page: Page) -> str:
 
 def render_text(page: Page) -> str:
     """The plain-text body: the ten-second explanation first, then posts, then the ack link."""
-    lines = [render_subject(page), "", page.explanation.strip(), ""]
+    lines = [render_subject(page), ""]
+    if page.update:
+        lines += [page.update.strip(), ""]
+    lines += [page.explanation.strip(), ""]
     lines += [f"Brand: {page.brand}   Kind: {page.kind}   Severity: {page.severity}"]
     lines += [f"Incident: {page.incident_id}   Step: {page.step}"]
     for number, post in enumerate(page.top_posts[:MAX_POSTS], start=1):

@@ -30,7 +30,10 @@ __all__ = [
     "alert_tables",
 ]
 
-STATUSES = ("pending", "sent", "dead", "cancelled")
+# ``inhibited`` / ``released``: not pages but a record, in the incident's page history, that
+# its pages were held back by an open storm (step ``inhibited:N``) and when they resumed
+# (``due_at`` of a released row). The drain only ever claims ``pending`` rows.
+STATUSES = ("pending", "sent", "dead", "cancelled", "inhibited", "released")
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -57,7 +60,7 @@ def _when(nullable: bool = True, **kw: Any) -> Any:
 
 
 class OutboxRow(SQLModel, table=True):
-    """A page waiting to be sent, being sent, sent, dead or cancelled."""
+    """A page waiting to be sent, being sent, sent, dead or cancelled; or a hold record."""
 
     __tablename__ = "outbox"
     __table_args__ = (

@@ -22,7 +22,7 @@ SCRIPTS = [
     ("crawl", ["crawl.py"]),
     ("classify", ["classify.py"]),
     ("detect", ["detect.py"]),
-    ("paging", ["paging.py"]),
+    ("alerts", ["alerts.py"]),
 ]
 
 

@@ -9,15 +9,48 @@ crash between opening an incident and writing its page loses nothing: the next t
 writes it. Acknowledging cancels the unsent escalation steps. Then the outbox is drained
 (alerts.outbox: retries with backoff, fallback channels, each step sent once).
 
+Grouping (alerts.grouping), decided on every tick from the database alone:
+
+- *Inhibition*: while a brand has an open (triggered or acknowledged) live storm, that
+  brand's other incidents (a fast thread; single-post kinds) send no new pages (named
+  reason ``inhibited_by_storm``): the storm page already covers them. The decision is
+  logged once and recorded as an outbox row ``inhibited:N`` with status ``inhibited``, so
+  the incident's page history shows it. Closing notices (acknowledge / resolve) to people
+  paged before the storm still go. When the storm resolves the row becomes ``released``
+  (``due_at`` = now) and the held incident, if still open, is paged as if it had opened at
+  that moment (its first page now, escalation after the usual waits: no burst of steps that
+  fell due during the hold).
+- *Follow-ups*: when an open storm grew since its last page (trigger, digest or follow-up)
+  — higher severity, or peak or post count up by ``oncall.followup_min_growth`` — the
+  people already paged get step ``followup:N`` (same dedup key: never a new incident page),
+  at most once per ``oncall.followup_minutes``, also while acknowledged (growth news, no
+  escalation), never once resolved. Each page carries the incident's figures; the next
+  follow-up compares against the last page's, so the baseline survives restarts and the
+  step number (the highest follow-up in the outbox, plus one) makes it idempotent.
+
+Pages come from the plan only while an incident is triggered: a step not yet written when
+it was acknowledged or resolved (the daemon was down) is moot and never sent. Closing
+notices (acknowledge / resolve) go to everyone a page of the incident actually reached, as
+the outbox records it, so a PagerDuty alert opened before a hold is still acknowledged and
+resolved, and nobody gets an "acknowledged" about a page they never got.
+
+Rounds: an incident the detector reopens after it was resolved pages afresh as round 2, 3...
+with its own dedup key (``stormwatch-ID/2``; PagerDuty opens a new alert, the old one stays
+resolved), from the moment it reopened; an acknowledgement from an earlier round does not
+silence it. A history incident that goes live is paged from that moment (no burst of the
+escalation steps that "fell due" while it was history).
+
 History incidents (storms over before the first crawl) never page. An incident whose brand
 no policy covers is not paged, and says so in the log (named reason ``no_policy``).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -26,10 +59,24 @@ from sqlmodel import Session, col, select
 
 from alerts.ack import ack_url
 from alerts.channels import Channel, build_channels
-from alerts.config import AlertsConfig
-from alerts.oncall import IncidentState, due_steps
-from alerts.outbox import DrainReport, cancel_pending, drain, enqueue_step
+from alerts.config import AlertsConfig, PolicyConfig
+from alerts.grouping import followup_decision, followup_step, growth, inhibit_decision
+from alerts.oncall import IncidentState, Step, due_steps, is_urgent
+from alerts.outbox import (
+    CLOSING_STEPS,
+    HOLD_STEP,
+    DrainReport,
+    cancel_pending,
+    drain,
+    enqueue_step,
+    hold,
+    release,
+)
 from alerts.page import Page, dedup_key_for
+from alerts.store import DeliveryRow, OutboxRow
+from monitor.detect import codec
+from monitor.detect.events import SEVERITY_RANK, Signal
+from monitor.detect.incidents import Incident
 from monitor.settings import Settings
 from monitor.storage.db import session_scope
 from monitor.storage.models import IncidentRow
@@ -37,6 +84,10 @@ from monitor.storage.models import IncidentRow
 log = logging.getLogger("stormwatch.paging")
 
 RECENT = timedelta(hours=24)  # closed incidents still get their acknowledge/resolve notices
+OPEN = ("triggered", "acknowledged")
+FOLLOWUP = "followup:"
+_CLOSING_REASONS = {"acknowledge": "acknowledged", "resolve": "resolved"}
+_SEVERITY_NAMES = {rank: name for name, rank in SEVERITY_RANK.items()}
 
 
 class PagingStage:
@@ -54,7 +105,11 @@ class PagingStage:
     def plan(self, now: datetime) -> int:
         """Write every due step of every live incident to the outbox; return how many new."""
         with session_scope(self.engine) as session:
-            return sum(self._plan_one(session, row, now) for row in self._incidents(session, now))
+            rows = list(self._incidents(session, now))
+            storms = open_storms(rows)
+            paging = [Paging.of(row) for row in rows]
+            written = Written.load(session, [p.key for p in paging])
+            return sum(self._plan_one(session, p, now, storms, written[p.key]) for p in paging)
 
     def send(self, now: datetime) -> DrainReport:
         return drain(self.engine, self.channels, now, settings=self.config.outbox)
@@ -73,38 +128,147 @@ class PagingStage:
                     col(IncidentRow.resolved_at) >= now - RECENT,
                 )
             )
+            .order_by(col(IncidentRow.opened_at), col(IncidentRow.id))
         )
         return session.exec(query).all()
 
-    def _plan_one(self, session: Session, row: IncidentRow, now: datetime) -> int:
+    def _plan_one(
+        self,
+        session: Session,
+        paging: Paging,
+        now: datetime,
+        storms: Mapping[str, str],
+        written: Written,
+    ) -> int:
+        row, incident, key = paging.row, paging.incident, paging.key
         policy = self.config.policy_for(row.brand)
         if policy is None:
             if row.brand not in self._warned:
                 self._warned.add(row.brand)
                 log.warning("not paged", extra={"brand": row.brand, "reason": "no_policy"})
             return 0
+        if row.status != "triggered":
+            keep = (FOLLOWUP,) if row.status == "acknowledged" else ()
+            if written.cancellable(keep):
+                cancel_pending(session, key, now, row.status, keep=keep)
+        held, resumed_at = self._inhibition(session, paging, now, storms, written)
+        oncall = self.config.oncall
+        began = paging.began  # the round's start; later if a hold ended since
+        stale = row.acknowledged_at is not None and row.acknowledged_at < began
         state = IncidentState(
             incident_id=row.id,
             brand=row.brand,
             kind=row.family,  # storm | thread: the policies' urgent_kinds
             severity=row.severity,
-            opened_at=row.opened_at,
-            acknowledged_at=row.acknowledged_at,
+            opened_at=max(began, resumed_at) if resumed_at else began,
+            acknowledged_at=None if stale else row.acknowledged_at,  # a past round's
             resolved_at=row.resolved_at,
         )
-        if row.status != "triggered":
-            cancel_pending(session, dedup_key_for(row.id), now, row.status)
+        # Pages come from the plan only while the incident is triggered and not held back
+        # (a held incident's plan would name people never paged; a page not written before
+        # an acknowledgement or resolution is moot). Closing notices go to everyone a page
+        # of this incident actually reached, per the outbox.
+        steps = [] if held or row.status != "triggered" else due_steps(policy, state, now, oncall)
+        steps = [s for s in steps if s.step not in CLOSING_STEPS]
+        paged = written.paged()
         added = 0
-        for step in due_steps(policy, state, now, self.config.oncall):
-            result = enqueue_step(session, step, self.page(row, step.step, now), now)
-            added += int(result.enqueued)
+        for step in steps + _closing(paged, state, now):
+            if not written.has(step.step, step.recipient):  # the outbox would say so too
+                page = self.page(row, step.step, now, incident, key=key)
+                added += int(enqueue_step(session, step, page, now).enqueued)
+        if not held:
+            added += self._follow_up(session, paging, policy, state, written, now)
         return added
 
-    def page(self, row: IncidentRow, step: str, now: datetime) -> Page:
+    def _inhibition(
+        self,
+        session: Session,
+        paging: Paging,
+        now: datetime,
+        storms: Mapping[str, str],
+        written: Written,
+    ) -> tuple[bool, datetime | None]:
+        """Whether the incident's pages are held back now, and when paging last resumed."""
+        row, key = paging.row, paging.key
+        records = written.holds()
+        holding = any(r.status == "inhibited" for r in records)
+        decision = inhibit_decision(row.family, row.brand, storms)
+        if holding and row.status == "resolved":
+            release(session, key, now, "released: the incident was resolved while held back")
+            holding = False
+        if not decision.send:
+            if not holding and row.status == "triggered":
+                storm = storms[row.brand]
+                step = f"{HOLD_STEP}:{len(records) + 1}"
+                page = self.page(row, step, now, paging.incident, key=key)
+                if hold(session, page, now, f"{decision.reason}: {storm}").enqueued:
+                    log.info(
+                        "page held back",
+                        extra={"incident": row.id, "reason": decision.reason, "storm": storm},
+                    )
+            return True, None
+        if holding:
+            release(session, key, now, f"released ({decision.reason}): paging resumed")
+            log.info("paging resumed", extra={"incident": row.id, "reason": decision.reason})
+            return False, now
+        resumed = [r.due_at for r in records if r.status == "released"]
+        return False, max(resumed) if resumed else None
+
+    def _follow_up(
+        self,
+        session: Session,
+        paging: Paging,
+        policy: PolicyConfig,
+        state: IncidentState,
+        written: Written,
+        now: datetime,
+    ) -> int:
+        """Step ``followup:N`` to everyone already paged, if the storm grew; else 0."""
+        row, incident = paging.row, paging.incident
+        if row.family != "storm" or row.status not in OPEN or incident is None:
+            return 0
+        if is_urgent(policy, state) is None:
+            return 0  # non-urgent storms go out as business-hours digests only
+        last, paged = written.last_page(), written.paged()
+        if last is None or not paged:
+            return 0
+        before = Page.from_json(last.page).figure_map() or signal_figures(incident.first)
+        after = figures(incident)
+        grew = growth(before, after, self.config.oncall.followup_min_growth)
+        every = timedelta(minutes=self.config.oncall.followup_minutes)
+        decision = followup_decision(bool(grew), last.created_at, now, every)
+        if not decision.send:
+            if grew:
+                log.debug("no follow-up yet", extra={"incident": row.id, "reason": decision.reason})
+            return 0
+        name = followup_step(written.followups())
+        update = describe_growth(before, after, grew)
+        page = self.page(row, name, now, incident, key=paging.key, update=update)
+        added = 0
+        for was in paged.values():
+            step = Step(now, name, was.level, was.recipient, was.channels, decision.reason)
+            added += int(enqueue_step(session, step, page, now).enqueued)
+        if added:
+            log.info(
+                "follow-up",
+                extra={"incident": row.id, "reason": decision.reason, "growth": ",".join(grew)},
+            )
+        return added
+
+    def page(
+        self,
+        row: IncidentRow,
+        step: str,
+        now: datetime,
+        incident: Incident | None = None,
+        *,
+        key: str | None = None,
+        update: str = "",
+    ) -> Page:
         ttl = timedelta(minutes=self.config.oncall.ack_link_minutes)
         return Page(
             incident_id=row.id,
-            dedup_key=dedup_key_for(row.id),
+            dedup_key=key or dedup_key_for(row.id),
             step=step,
             brand=row.brand,
             kind=row.kind,
@@ -113,4 +277,159 @@ class PagingStage:
             explanation=row.explanation,
             created_at=now,
             ack_url=ack_url(self.base_url, self.key, row.id, now, ttl),
+            update=update,
+            figures=tuple(figures(incident).items()) if incident else (),
         )
+
+
+@dataclass(frozen=True)
+class Paging:
+    """An incident as the paging stage sees it: its row, state, and current paging round.
+
+    A round is one paging lifecycle: round 1 from opening; each time the detector reopens
+    a resolved incident (timeline ``reopened``) a new round starts then, with its own
+    dedup key, so it is paged afresh and PagerDuty opens a new alert. A history incident
+    that went live (``went_live``) is paged from that moment, not from its opening.
+    """
+
+    row: IncidentRow
+    incident: Incident | None
+    number: int
+    began: datetime
+
+    @classmethod
+    def of(cls, row: IncidentRow) -> Paging:
+        incident = _incident(row)
+        timeline = incident.timeline if incident else []
+        reopened = [e for e in timeline if e.event == "reopened"]
+        starts = [e.at for e in timeline if e.event in ("reopened", "went_live")]
+        return cls(row, incident, len(reopened) + 1, max([row.opened_at, *starts]))
+
+    @property
+    def key(self) -> str:
+        return dedup_key_for(self.row.id, self.number)
+
+
+def open_storms(rows: Iterable[IncidentRow]) -> dict[str, str]:
+    """Brand -> id of its open live storm (the inhibiting incident)."""
+    found: dict[str, str] = {}
+    for row in rows:
+        if row.origin == "live" and row.family == "storm" and row.status in OPEN:
+            found.setdefault(row.brand, row.id)
+    return found
+
+
+def figures(incident: Incident) -> dict[str, float]:
+    """The numbers a follow-up compares: severity rank, peak observed, posts, signals."""
+    return {
+        "severity": float(SEVERITY_RANK.get(incident.severity, 0)),
+        "peak": float(incident.peak.observed),
+        "posts": float(len(incident.post_ids)),
+        "signals": float(incident.signal_count),
+    }
+
+
+def signal_figures(signal: Signal) -> dict[str, float]:
+    """Baseline for a page written before pages carried figures: the first signal's."""
+    return {
+        "severity": float(SEVERITY_RANK.get(signal.severity, 0)),
+        "peak": float(signal.observed),
+        "posts": float(len(signal.post_ids)),
+        "signals": 1.0,
+    }
+
+
+def describe_growth(
+    before: Mapping[str, float], after: Mapping[str, float], grew: Sequence[str]
+) -> str:
+    """One line for a follow-up: what grew since the last page, with the old numbers."""
+    parts = [f"{after.get('posts', 0):.0f} complaint posts (was {before.get('posts', 0):.0f})"]
+    parts.append(f"peak {after.get('peak', 0):g} (was {before.get('peak', 0):g})")
+    severity = _SEVERITY_NAMES.get(int(after.get("severity", 0)), "?")
+    was = _SEVERITY_NAMES.get(int(before.get("severity", 0)), "?")
+    parts.append(f"severity {severity}" + (f" (was {was})" if severity != was else ""))
+    return f"Update: the storm is growing ({', '.join(grew)}): {'; '.join(parts)}."
+
+
+def _incident(row: IncidentRow) -> Incident | None:
+    if not row.state or row.state == "{}":
+        return None
+    try:
+        return codec.loads(row.state)
+    except (KeyError, TypeError, ValueError):
+        log.warning("incident state unreadable; no follow-ups", extra={"incident": row.id})
+        return None
+
+
+class Written:
+    """An incident's outbox rows, read once per tick: what was paged, held, followed up."""
+
+    def __init__(self, rows: Sequence[OutboxRow], delivered: set[int]) -> None:
+        self.rows = list(rows)
+        self.delivered = delivered  # ids of rows with a successful delivery
+        self._keys = {(r.step, r.recipient) for r in self.rows}
+
+    @classmethod
+    def load(cls, session: Session, keys: Sequence[str]) -> dict[str, Written]:
+        """Every listed incident's rows in two queries (not two per incident)."""
+        ok = (
+            select(DeliveryRow.outbox_id)
+            .join(OutboxRow, col(OutboxRow.id) == col(DeliveryRow.outbox_id))
+            .where(col(OutboxRow.dedup_key).in_(keys), col(DeliveryRow.ok).is_(True))
+        )
+        delivered = set(session.exec(ok))
+        query = select(OutboxRow).where(col(OutboxRow.dedup_key).in_(keys))
+        by_key: dict[str, list[OutboxRow]] = {key: [] for key in keys}
+        for row in session.exec(query.order_by(col(OutboxRow.id))):
+            by_key[row.dedup_key].append(row)
+        return {key: cls(rows, delivered) for key, rows in by_key.items()}
+
+    def has(self, step: str, recipient: str) -> bool:
+        return (step, recipient) in self._keys
+
+    def cancellable(self, keep: Sequence[str]) -> bool:
+        """Whether ``cancel_pending`` with ``keep`` would cancel anything."""
+        return any(
+            r.status == "pending"
+            and r.step not in CLOSING_STEPS
+            and not any(r.step.startswith(prefix) for prefix in keep)
+            for r in self.rows
+        )
+
+    def holds(self) -> list[OutboxRow]:
+        return [r for r in self.rows if r.step.startswith(HOLD_STEP + ":")]
+
+    def paged(self) -> dict[str, Step]:
+        """Everyone a page reached (sent; or delivered, then its lease was lost), by name."""
+        paged: dict[str, Step] = {}
+        for row in self.rows:
+            reached = row.status == "sent" or row.id in self.delivered
+            if row.step in CLOSING_STEPS or not reached or row.recipient in paged:
+                continue
+            channels = tuple(json.loads(row.channels))
+            if channels:
+                paged[row.recipient] = Step(row.due_at, row.step, 0, row.recipient, channels, "")
+        return paged
+
+    def last_page(self) -> OutboxRow | None:
+        """The last page everyone paged so far got: trigger, digest or follow-up."""
+        pages = [
+            r for r in self.rows if r.step == "trigger" or r.step.startswith(("digest:", FOLLOWUP))
+        ]
+        return max(pages, key=lambda r: (r.created_at, r.id or 0), default=None)
+
+    def followups(self) -> int:
+        """The highest ``followup:N`` written (0 if none)."""
+        numbers = [r.step.split(":", 1)[1] for r in self.rows if r.step.startswith(FOLLOWUP)]
+        return max((int(n) for n in numbers if n.isdigit()), default=0)
+
+
+def _closing(paged: Mapping[str, Step], state: IncidentState, now: datetime) -> list[Step]:
+    """Acknowledge / resolve notices, each due when it happened, to everyone paged."""
+    steps = []
+    for name, moment in (("acknowledge", state.acknowledged_at), ("resolve", state.resolved_at)):
+        if moment is None or moment > now:
+            continue
+        reason = _CLOSING_REASONS[name]
+        steps += [Step(moment, name, 0, who, was.channels, reason) for who, was in paged.items()]
+    return steps

@@ -7,7 +7,13 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 
 from alerts.config import AlertsConfig, OncallConfig, PolicyConfig, ScheduleConfig
-from alerts.grouping import followup_decision, followup_step, inhibit_decision, repeat_decision
+from alerts.grouping import (
+    followup_decision,
+    followup_step,
+    growth,
+    inhibit_decision,
+    repeat_decision,
+)
 from alerts.oncall import IncidentState, business_open_at, due_steps, plan, who_is_on_call
 
 CPH = "Europe/Copenhagen"
@@ -240,8 +246,11 @@ def test_business_hours_skip_weekends_holidays_and_after_closing() -> None:
     ("kind", "brand", "storms", "send", "reason"),
     [
         ("flagged_post", "Nordlys", {"Nordlys"}, False, "inhibited_by_storm"),
+        ("thread", "Nordlys", {"Nordlys"}, False, "inhibited_by_storm"),
+        ("thread", "Nordlys", {"Other"}, True, "no_open_storm"),
         ("flagged_post", "Nordlys", {"Other"}, True, "no_open_storm"),
-        ("storm", "Nordlys", {"Nordlys"}, True, "not_a_single_post"),
+        ("storm", "Nordlys", {"Nordlys"}, True, "is_a_storm"),
+        ("volume_surge", "Nordlys", {"Nordlys"}, True, "is_a_storm"),
     ],
 )
 def test_inhibition(kind: str, brand: str, storms: set[str], send: bool, reason: str) -> None:
@@ -266,6 +275,24 @@ def test_followups_at_most_every_n_minutes(
     )
     assert (decision.send, decision.reason) == (send, reason)
     assert followup_step(2) == "followup:3"
+
+
+@pytest.mark.parametrize(
+    ("after", "min_growth", "grew"),
+    [
+        ({"severity": 1, "peak": 10, "posts": 40}, 0.25, ()),
+        ({"severity": 1, "peak": 12, "posts": 49}, 0.25, ()),  # under a quarter more
+        ({"severity": 1, "peak": 12.5, "posts": 50}, 0.25, ("peak_rose", "posts_grew")),
+        ({"severity": 2, "peak": 10, "posts": 40}, 0.25, ("severity_rose",)),
+        ({"severity": 1, "peak": 10, "posts": 41}, 0.0, ("posts_grew",)),
+        ({"severity": 1, "peak": 9, "posts": 30}, 0.0, ()),  # shrinking is not growth
+    ],
+)
+def test_growth_names_what_grew(
+    after: dict[str, float], min_growth: float, grew: tuple[str, ...]
+) -> None:
+    before = {"severity": 1, "peak": 10, "posts": 40}
+    assert growth(before, after, min_growth) == grew
 
 
 def test_repeat_limit() -> None:
