@@ -23,6 +23,7 @@ SCRIPTS = [
     ("classify", ["classify.py"]),
     ("detect", ["detect.py"]),
     ("alerts", ["alerts.py"]),
+    ("queue", ["queue_bench.py"]),  # not queue.py: it would shadow Python's queue module
 ]
 
 
@@ -50,6 +51,8 @@ def main() -> None:
     )
     parts = [header]
     for name, argv in SCRIPTS:
+        if name == "queue" and args.quick:
+            argv = [*argv, "--posts", "20000"]
         if name == "crawl" and args.quick:
             argv = [*argv, "--feeds", "1000"]
         print(f"running {name} ...", file=sys.stderr, flush=True)

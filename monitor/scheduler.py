@@ -36,10 +36,12 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from monitor import systemd
 from monitor.app import App
 from monitor.metrics import Metrics
+from monitor.storage.db import analyze
 
 log = logging.getLogger("stormwatch.scheduler")
 T = TypeVar("T")
 STAGES = ("crawl", "classify", "detect", "page")
+ANALYZE_EVERY = timedelta(days=1)
 
 
 def utcnow() -> datetime:
@@ -115,6 +117,7 @@ class Daemon:
         self.stopping = asyncio.Event()
         self._reload_requested = False
         self._running: set[asyncio.Task[Any]] = set()
+        self._analyzed_at: datetime | None = None
 
     # --- one tick -------------------------------------------------------------------------
 
@@ -149,10 +152,22 @@ class Daemon:
         )
         if sent is not None:
             self.metrics.paged(sent)
+        await self._maintain()
         self.health.last_tick_at = self.clock()
         self.metrics.last_tick.set(time.time())
         log.debug("tick finished")
         systemd.notify("WATCHDOG=1")
+
+    async def _maintain(self) -> None:
+        """Daily: fresh planner statistics as the tables grow (monitor.storage.db.analyze)."""
+        now = self.clock()
+        if self._analyzed_at is not None and now - self._analyzed_at < ANALYZE_EVERY:
+            return
+        self._analyzed_at = now
+        try:
+            await asyncio.to_thread(analyze, self.app.engine)
+        except Exception as exc:
+            log.warning("analyze failed", extra={"reason": _first_line(exc)})
 
     async def _classify(self) -> None:
         read = await self._stage(

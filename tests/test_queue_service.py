@@ -258,3 +258,17 @@ def test_incident_detail_links_posts_and_acks_with_history(any_engine: Engine) -
         assert incidents.list_incidents(s, "open") == []
         with pytest.raises(QueueError):
             incidents.get_incident(s, "nope")
+
+
+def test_search_follows_edits_of_a_post(any_engine: Engine) -> None:
+    seeded(any_engine)
+    edited = SeedPost("a", "Nordtel har nu rettet fibernedbruddet, tak.", "Nordtel svigter")
+    seed(any_engine, [edited], NOW + timedelta(hours=1))  # the crawler stores the new text
+    with session_scope(any_engine) as s:
+
+        def found(q: str) -> set[str]:
+            page = service.list_queue(s, service.QueueFilter(status="all", q=q))
+            return {r.post_id for r in page.rows}
+
+        assert found("fibernedbrud") == {"a"}
+        assert found("håbløs") == set()  # the old text is no longer searchable

@@ -122,6 +122,19 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         command.upgrade(alembic_config(engine), revision)
     except OperationalError as exc:
         raise StorageError(f"cannot migrate database: {_first_line(exc)}") from exc
+    analyze(engine)
+
+
+def analyze(engine: Engine) -> None:
+    """Refresh the query planner's statistics. Without them SQLite guesses that
+    ``status = 'new'`` matches ~10 rows and walks the whole queue for a 20-row search (0.5 s
+    at 100,000 posts; 10 ms with statistics). Run at upgrade and daily by the daemon: the
+    first start sees an empty database, so statistics taken then are soon wrong."""
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("ANALYZE")
+    except OperationalError as exc:
+        raise StorageError(f"cannot analyze database: {_first_line(exc)}") from exc
 
 
 def current_revision(engine: Engine) -> str | None:

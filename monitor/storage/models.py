@@ -187,7 +187,8 @@ class QueueItem(SQLModel, table=True):
     passes, so it is a plain indexed column (monitor.queue.ranking)."""
 
     __tablename__ = "queue_items"
-    __table_args__ = (sa.Index("ix_queue_status_rank", "status", "rank"),)
+    # Covers the queue page's key query (filter on status, order by rank, return the keys).
+    __table_args__ = (sa.Index("ix_queue_status_rank", "status", "rank", "post_id", "brand"),)
     post_id: str = Field(foreign_key="posts.id", primary_key=True, max_length=32)
     brand: str = Field(primary_key=True, max_length=200, index=True)
     status: str = Field(default="new", max_length=20)
