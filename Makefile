@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit bench clean
+.PHONY: demo demo-summary test lint typecheck unit bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,7 +14,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-demo: $(STAMP)                ## the offline demo on the embedded defaults
+demo: $(STAMP)                ## the offline demo: a simulated day, a storm, pages, then the UI
+	$(BIN)/stormwatch demo
+
+demo-summary: $(STAMP)        ## the same day without serving the UI; exits with a summary
 	$(BIN)/stormwatch demo --no-serve
 
 test: lint typecheck unit     ## everything CI runs

@@ -405,10 +405,23 @@ def sources_list(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
 
 @app.command()
 def demo(
-    no_serve: Annotated[bool, typer.Option("--no-serve", help="Exit after the demo run.")] = False,
-    workdir: Annotated[Path | None, typer.Option(help="Keep the demo's files here.")] = None,
+    no_serve: Annotated[
+        bool,
+        typer.Option(
+            "--no-serve",
+            help="Exit after the simulated day, with a summary (exit 1 if nothing paged).",
+        ),
+    ] = False,
+    workdir: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder for the demo's database, mailbox and settings "
+            "(default ./stormwatch-demo; replaced on each run)."
+        ),
+    ] = None,
 ) -> None:
-    """Offline demo: crawl a bundled local sample site (blogs, comments, forum, feeds)."""
+    """Offline demo: a simulated day on a local web turns into a complaint storm; the real
+    pipeline detects it, pages the terminal and a local mailbox, then serves the queue UI."""
     from monitor.demo import run_demo
 
     with user_errors():

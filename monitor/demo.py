@@ -1,134 +1,148 @@
-"""The offline demo (first README command): a local simulated web, crawled for real.
+"""``stormwatch demo``: a simulated day in which an ordinary day turns into a complaint storm.
 
-The bundled sample site (blogs with comment threads, a Discourse forum, news, alerts and
-Reddit feeds in Danish, Swedish, Norwegian and English) is served on 127.0.0.1, crawled
-into a SQLite store, crawled again (conditional requests: nothing new), then a post is
-edited on the site and the third pass updates it in place. Then every post is read by the
-real multilingual model (converted offline on first use) and the complaints are listed
-with the passage that decided. Storms, paging and the queue UI join as they land.
+A local simulated web (monitor.sampleweb: blogs with comment threads, Nordtel's Discourse
+forum, news feeds, Reddit, a Google Alerts feed; Danish, Swedish, Norwegian and English)
+publishes the day of :mod:`monitor.demoscenario.story` on a simulated clock, while the real
+daemon runs on the same clock with the embedded defaults: SQLite, the default model, the
+real detectors and the real alert path. Pages go to the terminal (``stdout://``) and, by
+e-mail through Apprise, to a local mailbox (``mailbox.mbox``). Then the queue UI is served
+with a demo login, until Ctrl-C; with ``--no-serve`` the demo exits after a summary, and
+exits 1 when the storm never paged.
+
+Files, in ``./stormwatch-demo`` unless ``--workdir`` says otherwise (replaced on every
+run): ``stormwatch-demo.db``, ``mailbox.mbox`` and ``stormwatch.toml`` (the demo's
+settings: ``stormwatch incidents list --config stormwatch-demo/stormwatch.toml``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import tempfile
-from collections import Counter
-from datetime import UTC, datetime
+import contextlib
+import secrets
+import socket
+import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
 
 from monitor.app import build_app
+from monitor.demoscenario import config
+from monitor.demoscenario.mailbox import LocalMailbox, unpaced_email
+from monitor.demoscenario.play import SimClock, play_day
+from monitor.demoscenario.publisher import Publisher
+from monitor.demoscenario.report import Summary, print_summary, summarize
+from monitor.demoscenario.story import Story, build_story
+from monitor.errors import StormwatchError
 from monitor.sampleweb import SampleWeb
-from monitor.settings import Settings, parse_settings
-from monitor.storage import repo
-from monitor.storage.db import session_scope, upgrade
+from monitor.scheduler import Daemon
+from monitor.storage.db import upgrade
+
+DEFAULT_FOLDER = Path("stormwatch-demo")
+DATABASE = "stormwatch-demo.db"
+MAILBOX = "mailbox.mbox"
+SETTINGS = "stormwatch.toml"
+OWN_FILES = (DATABASE, f"{DATABASE}-wal", f"{DATABASE}-shm", MAILBOX, SETTINGS)
+PACE_SECONDS = 0.4  # with the UI to follow, a tick takes at least this: a day in ~a minute
 
 
-def demo_settings(base_url: str, db_path: Path, feeds: dict[str, tuple[str, str]]) -> Settings:
-    sources = [
-        {"name": name, "kind": kind, "url": base_url + path, "interval": 60}
-        for name, (kind, path) in feeds.items()
-    ]
-    for source in sources:
-        if source["kind"] == "discourse":
-            source["brand"] = "Nordtel"  # the brand's own community forum
-    raw: dict[str, Any] = {
-        "database": {"url": f"sqlite:///{db_path}"},
-        "network": {"allowed_hosts": ["127.0.0.1"], "min_host_interval": 0.0, "deadline": 10},
-        "log": {"format": "text"},
-        "brands": [
-            {
-                "name": "Nordtel",
-                "aliases": ["nordtel.dk", "nordtel.se", "#nordtel"],
-                "excludes": ["Nordtel Arena"],
-            },
-            {"name": "Teleborg", "aliases": ["teleborg.se"]},
-        ],
-        "sources": sources,
-    }
-    return parse_settings(raw, "demo")
+class DemoFailed(StormwatchError):
+    """The simulated day ended and no page went out: the demo did not show what it should."""
 
 
-def run_demo(console: Console, workdir: Path | None = None, serve: bool = False) -> None:
-    with tempfile.TemporaryDirectory(prefix="stormwatch-demo-") as tmp:
-        folder = workdir or Path(tmp)
-        folder.mkdir(parents=True, exist_ok=True)
-        with SampleWeb() as web:
-            settings = demo_settings(web.base_url, folder / "demo.db", web.feeds())
-            console.print(
-                f"[bold]Sample site[/bold] {web.base_url}  (database {folder / 'demo.db'})"
-            )
-            asyncio.run(_passes(console, web, settings))
-
-
-async def _passes(console: Console, web: SampleWeb, settings: Settings) -> None:
-    from monitor.cli import print_reports
-
-    app = build_app(settings)
+def run_demo(console: Console, workdir: Path | None = None, serve: bool = False) -> Summary:
+    """Play the day; print a summary; then serve the UI (``serve``) until Ctrl-C."""
+    folder = (workdir or DEFAULT_FOLDER).resolve()
+    prepare(folder)
     try:
-        await asyncio.to_thread(upgrade, app.engine)
-        names = [s.name for s in settings.sources]
-        for title, before in (
-            ("first pass: everything is new", None),
-            ("second pass: conditional requests, nothing new", None),
-            ("third pass: a blog post was edited on the site", _edit_first_post),
-        ):
-            if before:
-                before(web)
-            console.print(f"\n[bold]{title}[/bold]")
-            print_reports(await app.crawler.crawl(names, datetime.now(UTC)), as_json=False)
-        _summary(console, app.engine)
-        console.print("\n[bold]reading every post in its own language[/bold] (real model, offline)")
-        read = await asyncio.to_thread(app.classify.drain, datetime.now(UTC))
-        if read.unavailable:
-            console.print(f"classifier unavailable: {read.unavailable}", markup=False)
-        else:
-            _complaints(console, app.engine, read.classified)
+        with unpaced_email():
+            return asyncio.run(_run(console, folder, serve))
+    except KeyboardInterrupt:  # Ctrl-C during the day (while serving, it stops cleanly)
+        console.print(f"\nDemo interrupted. Its files are in {folder}.", highlight=False)
+        raise SystemExit(130) from None
+
+
+def prepare(folder: Path) -> None:
+    """Create the folder; remove the files an earlier demo left there (only those)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in OWN_FILES:
+        (folder / name).unlink(missing_ok=True)
+
+
+async def _run(console: Console, folder: Path, serve: bool) -> Summary:
+    started = time.monotonic()
+    story = build_story()
+    with _ui_socket(serve) as sock, SampleWeb() as web, LocalMailbox(folder / MAILBOX) as mail:
+        publisher = Publisher(web)
+        publisher.publish(story.due(None, story.start))  # the days before: history
+        web_port = sock.getsockname()[1] if sock else config.WEB_PORT
+        raw = config.raw_settings(
+            folder, config.source_table(web.feeds(), web.base_url), mail.port, web_port,
+            secrets.token_urlsafe(32),
+        )  # fmt: skip
+        config.write_toml(raw, folder / SETTINGS)
+        app = build_app(config.demo_settings(raw))
+        try:
+            await asyncio.to_thread(upgrade, app.engine)
+            clock = SimClock(story.start)
+            daemon = Daemon(app, clock=clock)
+            _intro(console, web, story, folder)
+            await asyncio.to_thread(daemon.warm_up)
+            pace = PACE_SECONDS if serve else 0.0
+            await play_day(daemon, publisher, story, clock, console, pace=pace)
+            summary = summarize(app.engine, folder, folder / DATABASE, folder / MAILBOX)
+            began = {"storm": story.onset, "thread": story.thread_takeoff}
+            print_summary(console, summary, began, time.monotonic() - started)
+            if not summary.paged:
+                raise DemoFailed(
+                    f"the simulated day ended without a page; see {folder / DATABASE} "
+                    f"(stormwatch incidents list --all --config {folder / SETTINGS})"
+                )
+            if sock is None:
+                _next_steps(console, folder)
+                return summary
+            from monitor.demoscenario.serve import serve_ui
+
+            await serve_ui(daemon, clock, sock, console, [i.id for i in summary.live])
+            console.print(f"Demo stopped. Its files stay in {folder}.", highlight=False)
+            return summary
+        finally:
+            await app.aclose()
+
+
+@contextlib.contextmanager
+def _ui_socket(serve: bool) -> Iterator[socket.socket | None]:
+    """The UI's socket, bound before the day starts: the pages' acknowledge links must
+    name its port (8080, or a free one when 8080 is taken)."""
+    if not serve:
+        yield None
+        return
+    from monitor.demoscenario.serve import listen_free
+
+    sock = listen_free()
+    try:
+        yield sock
     finally:
-        await app.aclose()
+        sock.close()
 
 
-def _edit_first_post(web: SampleWeb) -> None:
-    first = next(i for i in web.expected().items if i.kind == "blog_post" and i.brands)
-    slug = first.url.rstrip("/").rsplit("/", 1)[-1]
-    web.edit_post(slug, text="Opdatering: Nordtel har nu svaret og lovet en tekniker i morgen.")
-
-
-def _summary(console: Console, engine: Any) -> None:
-    with session_scope(engine) as session:
-        posts = repo.list_posts(session, limit=100_000)
-        brands = repo.brands_of(session, [p.id for p in posts])
-    langs = Counter(p.lang or "unsure" for p in posts)
-    kinds = Counter(p.kind for p in posts)
-    per_brand = Counter(b for p in posts for b in brands.get(p.id, []))
+def _next_steps(console: Console, folder: Path) -> None:
+    settings = folder / SETTINGS
     console.print(
-        f"\n[bold]Stored[/bold] {len(posts)} posts — {dict(kinds)}; languages {dict(langs)}; "
-        f"brands {dict(per_brand)}; edited {sum(1 for p in posts if p.edits)}"
+        "Next: `stormwatch demo` (without --no-serve) goes on to serve the queue UI; or look "
+        f"around with `stormwatch incidents list --config {settings}` (or `queue list`).",
+        highlight=False,
+        markup=False,
     )
 
 
-def _complaints(console: Console, engine: Any, classified: int) -> None:
-    """The most complaining posts, with the passage that decided (what the queue will show)."""
-    from rich.table import Table
-    from sqlmodel import col, select
-
-    from monitor.storage.models import Post, Reading
-
-    with session_scope(engine) as session:
-        query = (
-            select(Reading, Post)
-            .join(Post, col(Post.id) == col(Reading.post_id))
-            .order_by(col(Reading.complaint).desc())
-        )
-        rows = session.exec(query).all()
-    flagged = [(r, p) for r, p in rows if r.label == "complaint"]
-    console.print(f"{classified} (post, brand) readings; {len(flagged)} flagged as complaints")
-    table = Table("brand", "lang", "complaint", "kind", "passage that decided")
-    for reading, post in flagged[:12]:
-        table.add_row(
-            reading.brand, post.lang or "-", f"{reading.complaint:.2f}", post.kind,
-            reading.passage.replace("\n", " ")[:90],
-        )  # fmt: skip
-    console.print(table)
+def _intro(console: Console, web: SampleWeb, story: Story, folder: Path) -> None:
+    day = story.start.strftime("%A %-d %B %Y")
+    console.rule("[bold]Stormwatch demo")
+    console.print(
+        f"A simulated web on {web.base_url} (blogs, forum, news, Reddit, alerts) and the real "
+        f"daemon on a simulated clock: {day}, five simulated minutes per tick.\n"
+        f"Files in {folder}. Loading the language models and the classifier (the first run "
+        "converts the model once, which takes a while)...",
+        highlight=False,
+    )

@@ -273,7 +273,7 @@ class PagingStage:
             brand=row.brand,
             kind=row.kind,
             severity=row.severity,
-            title=f"{row.brand}: complaint storm ({row.kind.replace('_', ' ')})",
+            title=_title(row),
             explanation=row.explanation,
             created_at=now,
             ack_url=ack_url(self.base_url, self.key, row.id, now, ttl),
@@ -433,3 +433,9 @@ def _closing(paged: Mapping[str, Step], state: IncidentState, now: datetime) -> 
         reason = _CLOSING_REASONS[name]
         steps += [Step(moment, name, 0, who, was.channels, reason) for who, was in paged.items()]
     return steps
+
+
+def _title(row: IncidentRow) -> str:
+    """What the page is about; the brand is added by the channel's subject line."""
+    what = "complaint storm" if row.family == "storm" else "an angry thread is taking off"
+    return f"{what} ({row.kind.replace('_', ' ')})"

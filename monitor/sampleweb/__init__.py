@@ -12,6 +12,7 @@ Map of the package::
     feeds.py     RSS / Atom / JSON Feed renderers
     pages.py     HTML pages with boilerplate
     forum.py     Discourse JSON       reddit.py   Reddit Atom and JSON listings
+    publish.py   new items at an explicit (simulated) time
     bad.py       misbehaving routes   expected.py ground truth for tests
 """
 

@@ -14,7 +14,13 @@ Usage::
     with SampleWeb() as web:
         httpx.get(web.base_url + "/blog/feed/")
         web.add_comment("tre-uger-uden-internet", "Ida", "Samme her.")
+        web.publish_article("news-rss", "nyt", "Nyt", "Tekst.", published=datetime.now(UTC),
+                            author="Redaktionen", lang="da")
         assert web.requests[-1].status == 200
+
+Publishing methods (``publish_post``, ``publish_article``, ``open_topic``,
+``reply_in_topic``, ``add_comment(published=...)``) take the time an item was published,
+so a simulated clock can drive the site (the demo's day); see :mod:`monitor.sampleweb.publish`.
 """
 
 from __future__ import annotations
@@ -29,10 +35,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from urllib.parse import parse_qs, urlsplit
 
-from monitor.sampleweb import content, routes, urls
+from monitor.sampleweb import content, publish, routes, urls
 from monitor.sampleweb.bad import BAD_ROUTES
 from monitor.sampleweb.expected import expected_site
-from monitor.sampleweb.model import Comment, ExpectedSite, RequestRecord, Resource
+from monitor.sampleweb.model import (
+    Article,
+    BlogPost,
+    ExpectedSite,
+    ForumPost,
+    RequestRecord,
+    Resource,
+)
 from monitor.sampleweb.pages import index_page
 
 __all__ = ["SampleWeb"]
@@ -137,7 +150,13 @@ class SampleWeb:
             "reddit-denmark": ("reddit", urls.reddit_listing("Denmark", "rss")),
             "reddit-sweden": ("reddit", urls.reddit_listing("sweden", "json")),
             f"page-{page}": ("html", urls.page(page)),
-        }
+        } | self._extra_subreddits()
+
+    def _extra_subreddits(self) -> dict[str, tuple[str, str]]:
+        """Subreddits added by :meth:`publish_article` (the built-in two are above)."""
+        with self._lock:
+            subs = [s for s in self._site.reddit if s not in ("Denmark", "sweden")]
+        return {f"reddit-{s.lower()}": ("reddit", urls.reddit_listing(s, "json")) for s in subs}
 
     # --- changing the blog --------------------------------------------------------------
 
@@ -155,18 +174,87 @@ class SampleWeb:
             post.modified = self._next_tick()
 
     def add_comment(
-        self, slug: str, author: str, text: str, *, parent: int | None = None, lang: str = "da"
+        self,
+        slug: str,
+        author: str,
+        text: str,
+        *,
+        parent: int | None = None,
+        lang: str = "da",
+        published: datetime | None = None,
     ) -> int:
-        """Add a comment to a blog post (a reply when ``parent`` is a comment id there);
-        it is published one minute after the newest thing on the blog. Returns its id."""
+        """Add a comment to a blog post (a reply when ``parent`` is a comment id there),
+        published at ``published`` or else one minute after the newest thing on the blog.
+        Returns its id."""
         with self._lock:
-            post = self._site.post(slug)
-            if parent is not None and parent not in {c.id for c in post.comments}:
-                raise KeyError(f"post {slug!r} has no comment {parent}")
-            new_id = 1 + max(c.id for p in self._site.blog for c in p.comments)
-            comment = Comment(new_id, author, text, self._next_tick(), lang, parent)
-            post.comments.append(comment)
-            return new_id
+            when = published or self._next_tick()
+            return publish.add_comment(
+                self._site, slug, author, text, when, parent=parent, lang=lang
+            )
+
+    # --- publishing at a given (simulated) time ------------------------------------------
+
+    def publish_post(
+        self,
+        slug: str,
+        title: str,
+        text: str,
+        *,
+        published: datetime,
+        author: str = "Jonas Riis",
+        category: str = "Hverdag",
+        lang: str = "da",
+    ) -> None:
+        """A new blog post (``text``: paragraphs separated by blank lines)."""
+        paragraphs = [p.strip() for p in text.split("\n\n") if p.strip()]
+        with self._lock:
+            post = BlogPost(
+                slug, publish.next_wp_id(self._site), title, author, lang, category,
+                paragraphs, published, published,
+            )  # fmt: skip
+            publish.add_post(self._site, post)
+
+    def publish_article(
+        self,
+        feed: str,
+        key: str,
+        title: str,
+        text: str,
+        *,
+        published: datetime,
+        author: str,
+        lang: str,
+        slug: str = "",
+    ) -> None:
+        """An article on ``feed``: ``sv-blog``, ``news-rss``, ``news-json``,
+        ``google-alerts`` (an HTML page) or ``reddit-<sub>`` (``slug`` required)."""
+        paragraphs = tuple(p.strip() for p in text.split("\n\n") if p.strip())
+        article = Article(key, title, author, lang, paragraphs, published, slug=slug)
+        with self._lock:
+            publish.add_article(self._site, feed, article)
+
+    def open_topic(
+        self, slug: str, title: str, username: str, text: str, *, published: datetime, lang: str
+    ) -> int:
+        """A new forum topic with its first post; returns the topic id."""
+        first = ForumPost(1, username, text, published, lang)
+        with self._lock:
+            return publish.add_topic(self._site, slug, title, first)
+
+    def reply_in_topic(
+        self,
+        topic_id: int,
+        username: str,
+        text: str,
+        *,
+        published: datetime,
+        lang: str,
+        reply_to: int | None = None,
+    ) -> int:
+        """A reply in a forum topic; returns its post number."""
+        post = ForumPost(0, username, text, published, lang, reply_to)
+        with self._lock:
+            return publish.add_forum_post(self._site, topic_id, post)
 
     def _next_tick(self) -> datetime:
         return routes.site_modified(self._site) + timedelta(minutes=1)

@@ -4,6 +4,7 @@ trees are not followed; each submission is a post (its own thread)."""
 
 from __future__ import annotations
 
+import html
 import json
 from collections.abc import Mapping
 from dataclasses import replace
@@ -52,7 +53,9 @@ def _submission(base: str, data: Any) -> RawPost | None:
     link = urljoin(base, str(data["permalink"]))
     return RawPost(
         url=link,
-        text=html_to_text(data.get("selftext_html")) or str(data.get("selftext") or ""),
+        # Reddit's JSON escapes selftext_html once more (&lt;p&gt;): unescape, then strip tags.
+        text=html_to_text(html.unescape(str(data.get("selftext_html") or "")))
+        or str(data.get("selftext") or ""),
         title=str(data.get("title") or "") or None,
         author=data.get("author"),
         published_at=from_timestamp(data.get("created_utc")),
