@@ -272,3 +272,20 @@ def test_search_follows_edits_of_a_post(any_engine: Engine) -> None:
 
         assert found("fibernedbrud") == {"a"}
         assert found("håbløs") == set()  # the old text is no longer searchable
+
+
+def test_incident_response_clock_counts_ack_and_first_answer(any_engine: Engine) -> None:
+    seeded(any_engine)
+    incident_id = _incident(any_engine)
+    with session_scope(any_engine) as s:
+        incidents.act(s, incident_id, "ack", "mette", NOW + timedelta(minutes=4))
+        service.act(s, "b", "Nordtel", "respond", "mette", NOW + timedelta(minutes=25))
+    with session_scope(any_engine) as s:
+        view = incidents.get_incident(s, incident_id, NOW).view
+        assert (view.seconds_to_ack, view.seconds_to_first_answer) == (240.0, 1500.0)
+        listed = incidents.list_incidents(s, "all")[0]
+        assert listed.seconds_to_first_answer == 1500.0
+        rows = list(csv.DictReader(io.StringIO(incidents.response_times_csv(s))))
+        assert [
+            (r["incident_id"], r["seconds_to_ack"], r["seconds_to_first_answer"]) for r in rows
+        ] == [(incident_id, "240.0", "1500.0")]

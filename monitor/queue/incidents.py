@@ -19,7 +19,7 @@ from alerts.store import OutboxRow, UTCDateTime
 from monitor.detect import codec
 from monitor.errors import QueueError
 from monitor.queue.service import Event, QueueRow, history, iso, rows_for
-from monitor.storage.models import AuditEvent, IncidentRow, Post, PostBrand, Reading
+from monitor.storage.models import AuditEvent, IncidentRow, Post, PostBrand, QueueItem, Reading
 
 INCIDENT_ACTIONS = ("ack", "resolve")
 STATUSES = ("triggered", "acknowledged", "resolved")
@@ -51,12 +51,29 @@ class IncidentView:
     resolved_at: datetime | None
     headline: str
     explanation: str
+    first_answer_at: datetime | None = None  # the first of its posts marked answered
+
+    @property
+    def seconds_to_ack(self) -> float | None:
+        """The response-time clock: opening to acknowledgement."""
+        return _seconds(self.opened_at, self.acknowledged_at)
+
+    @property
+    def seconds_to_first_answer(self) -> float | None:
+        """Opening to the first of its posts answered."""
+        return _seconds(self.opened_at, self.first_answer_at)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        for name in ("opened_at", "onset_at", "acknowledged_at", "resolved_at"):
+        for name in ("opened_at", "onset_at", "acknowledged_at", "resolved_at", "first_answer_at"):
             data[name] = iso(data[name])
+        data["seconds_to_ack"] = self.seconds_to_ack
+        data["seconds_to_first_answer"] = self.seconds_to_first_answer
         return data
+
+
+def _seconds(start: datetime, end: datetime | None) -> float | None:
+    return (end - start).total_seconds() if end else None
 
 
 @dataclass(frozen=True)
@@ -103,7 +120,7 @@ class IncidentDetail:
         }
 
 
-def view(row: IncidentRow) -> IncidentView:
+def view(row: IncidentRow, first_answer_at: datetime | None = None) -> IncidentView:
     explanation = row.explanation or ""
     return IncidentView(
         id=row.id,
@@ -120,7 +137,21 @@ def view(row: IncidentRow) -> IncidentView:
         resolved_at=row.resolved_at,
         headline=explanation.splitlines()[0] if explanation else f"{row.kind} for {row.brand}",
         explanation=explanation,
+        first_answer_at=first_answer_at,
     )
+
+
+def first_answers(session: Session, incident_ids: list[str]) -> dict[str, datetime]:
+    """When the first post of each incident was marked answered (one grouped query)."""
+    if not incident_ids:
+        return {}
+    first = sa.type_coerce(sa.func.min(col(QueueItem.first_response_at)), UTCDateTime)
+    query = (
+        sa.select(col(QueueItem.incident_id), first)
+        .where(col(QueueItem.incident_id).in_(incident_ids))
+        .group_by(col(QueueItem.incident_id))
+    )
+    return {i: at for i, at in session.execute(query) if i and at}
 
 
 def list_incidents(
@@ -138,7 +169,9 @@ def list_incidents(
         query = query.where(col(IncidentRow.status) == status)
     if brand:
         query = query.where(col(IncidentRow.brand) == brand)
-    rows = [view(r) for r in session.exec(query)]
+    found = list(session.exec(query))
+    answers = first_answers(session, [r.id for r in found])
+    rows = [view(r, answers.get(r.id)) for r in found]
     return sorted(rows, key=lambda v: v.status == "resolved")
 
 
@@ -155,7 +188,7 @@ def get_incident(session: Session, incident_id: str, now: datetime | None = None
     # An open incident's chart ends now (hours to come are not zero, they are unknown).
     end = row.resolved_at + CHART_AFTER if row.resolved_at else (now or row.updated_at)
     return IncidentDetail(
-        view=view(row),
+        view=view(row, first_answers(session, [row.id]).get(row.id)),
         posts=rows_for(session, ((p, row.brand) for p in post_ids)),
         pages=pages(session, incident_id),
         history=_timeline(row) + history(session, incident_subject(incident_id)),
@@ -265,3 +298,23 @@ def _hourly(session: Session, brand: str, start: datetime, end: datetime) -> dic
         hour = at.replace(minute=0, second=0, microsecond=0)
         totals[hour] = totals.get(hour, 0.0) + float(complaint)
     return totals
+
+
+def response_times_csv(session: Session, since: datetime | None = None) -> str:
+    """Per incident: opened, acknowledged, first post answered, and the seconds between."""
+    import csv
+    import io
+
+    columns = (
+        "incident_id", "brand", "kind", "severity", "status", "opened_at", "acknowledged_at",
+        "seconds_to_ack", "first_answer_at", "seconds_to_first_answer",
+    )  # fmt: skip
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(columns), extrasaction="ignore")
+    writer.writeheader()
+    for incident in list_incidents(session, "all"):
+        if since and incident.opened_at < since:
+            continue
+        row = {**incident.to_dict(), "incident_id": incident.id}
+        writer.writerow({k: "" if row.get(k) is None else row[k] for k in columns})
+    return buffer.getvalue()

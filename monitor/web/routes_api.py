@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from monitor.accounts import Principal
 from monitor.queue import health, incidents, service
-from monitor.storage.db import session_scope
+from monitor.storage.db import read_scope, session_scope
 from monitor.web import views
 from monitor.web.auth import reader, triager
 from monitor.web.context import WebContext, web_context
@@ -66,7 +66,7 @@ def list_incidents(
     principal: Principal = Depends(reader),
     web: WebContext = Depends(web_context),
 ) -> Dicts:
-    with session_scope(web.engine) as session:
+    with read_scope(web.engine) as session:
         return [v.to_dict() for v in incidents.list_incidents(session, status, brand or None)]
 
 
@@ -101,7 +101,7 @@ def get_incident(
     principal: Principal = Depends(reader),
     web: WebContext = Depends(web_context),
 ) -> dict[str, Any]:
-    with session_scope(web.engine) as session:
+    with read_scope(web.engine) as session:
         return incidents.get_incident(session, incident_id, web.clock()).to_dict()
 
 
@@ -115,7 +115,7 @@ def list_queue(
     web: WebContext = Depends(web_context),
 ) -> QueuePageBody:
     flt = params.to_filter(web.clock())
-    with session_scope(web.engine) as session:
+    with read_scope(web.engine) as session:
         page = service.list_queue(session, flt)
     rows = [r.to_dict() for r in page.rows]
     return QueuePageBody(total=page.total, limit=flt.limit, offset=flt.offset, rows=rows)
@@ -128,7 +128,7 @@ def get_item(
     principal: Principal = Depends(reader),
     web: WebContext = Depends(web_context),
 ) -> dict[str, Any]:
-    with session_scope(web.engine) as session:
+    with read_scope(web.engine) as session:
         return service.get_item(session, post_id, brand).to_dict()
 
 
@@ -167,7 +167,7 @@ def act(
 def sources(
     principal: Principal = Depends(reader), web: WebContext = Depends(web_context)
 ) -> Dicts:
-    with session_scope(web.engine) as session:
+    with read_scope(web.engine) as session:
         return health.sources(session, web.settings, web.clock())
 
 
@@ -182,5 +182,5 @@ def response_times(
     principal: Principal = Depends(reader),
     web: WebContext = Depends(web_context),
 ) -> Dicts:
-    with session_scope(web.engine) as session:
+    with read_scope(web.engine) as session:
         return [r.to_dict() for r in service.response_times(session, *span)]

@@ -19,7 +19,7 @@ from alerts.ack import AckCheck, verify_ack
 from monitor.accounts import Principal
 from monitor.errors import QueueError
 from monitor.queue import health, incidents, service
-from monitor.storage.db import session_scope
+from monitor.storage.db import read_scope, session_scope
 from monitor.web import views
 from monitor.web.auth import reader, triager
 from monitor.web.chart import summary as chart_summary
@@ -63,7 +63,7 @@ def incidents_page(
     principal: Principal = Depends(reader),
     web: WebContext = Depends(web_context),
 ) -> Response:
-    with session_scope(web.engine) as session:
+    with read_scope(web.engine) as session:
         found = incidents.list_incidents(session, "all", brand or None)
     live = [v for v in found if v.status != "resolved"]
     resolved = [v for v in found if v.status == "resolved"][:RECENT_RESOLVED]
@@ -73,7 +73,7 @@ def incidents_page(
 def _incident_page(
     request: Request, web: WebContext, incident_id: str, template: str, status: int = 200, **kw: Any
 ) -> Response:
-    with session_scope(web.engine) as session:
+    with read_scope(web.engine) as session:
         detail = incidents.get_incident(session, incident_id, web.clock())
     return web.render(
         request,
@@ -187,7 +187,7 @@ def queue_page(
 ) -> Response:
     flt = params.to_filter(web.clock())
     error, status = None, 200
-    with session_scope(web.engine) as session:
+    with read_scope(web.engine) as session:
         facets = service.facets(session)
         try:
             page = service.list_queue(session, flt)
@@ -219,7 +219,7 @@ def _actions(status: str) -> tuple[str, ...]:
 def _post_page(
     request: Request, web: WebContext, post_id: str, brand: str, status: int = 200, **kw: Any
 ) -> Response:
-    with session_scope(web.engine) as session:
+    with read_scope(web.engine) as session:
         item = service.get_item(session, post_id, brand)
     return web.render(
         request,
@@ -292,7 +292,7 @@ def sources_page(
     principal: Principal = Depends(reader),
     web: WebContext = Depends(web_context),
 ) -> Response:
-    with session_scope(web.engine) as session:
+    with read_scope(web.engine) as session:
         rows = health.sources(session, web.settings, web.clock())
     return web.render(request, "sources.html", sources=rows)
 
@@ -323,7 +323,7 @@ def export_queue(
     web: WebContext = Depends(web_context),
 ) -> Response:
     flt = params.to_filter(web.clock())
-    with session_scope(web.engine) as session:
+    with read_scope(web.engine) as session:
         text = service.queue_csv(session, flt)
     return _csv(text, "stormwatch-queue.csv")
 
@@ -334,6 +334,18 @@ def export_response_times(
     principal: Principal = Depends(reader),
     web: WebContext = Depends(web_context),
 ) -> Response:
-    with session_scope(web.engine) as session:
+    with read_scope(web.engine) as session:
         text = service.response_times_csv(session, *span)
     return _csv(text, "stormwatch-response-times.csv")
+
+
+@router.get("/exports/incident-response-times.csv")
+def export_incident_response_times(
+    span: tuple[Any, Any] = Depends(since_param),
+    principal: Principal = Depends(reader),
+    web: WebContext = Depends(web_context),
+) -> Response:
+    """Per incident: time to acknowledge and to the first answered post."""
+    with read_scope(web.engine) as session:
+        text = incidents.response_times_csv(session, span[0])
+    return _csv(text, "stormwatch-incident-response-times.csv")
