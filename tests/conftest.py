@@ -6,6 +6,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -69,3 +70,51 @@ def sqlite_engine(tmp_path: object) -> Iterator[Engine]:
     upgrade(engine)
     yield engine
     engine.dispose()
+
+
+# --- the hardening summary printed at the end of every run (issue: faults, hostile input,
+# intruders). Each row counts the tests of that kind and how many passed; the invariants
+# (posts lost 0, duplicate pages 0, crashes 0, hangs 0) are what those tests assert.
+
+HARDENING = {
+    "faults injected (kill -9, SIGTERM, locked/full/missing disk and model, dead receivers)": (
+        "test_faults.py", "test_paging_restart.py", "test_scheduler.py", "test_cluster_kill.py",
+        "test_alerts_outbox.py", "test_daemon_run.py",
+    ),
+    "hostile inputs (hostile routes, fuzzed parsers, SSRF, arbitrary bytes)": (
+        "test_crawl_hostile.py", "test_fuzz.py", "test_urlgate.py", "test_sources.py",
+        "test_fetch.py",
+    ),
+    "intrusion checks (auth on every route, CSRF, sessions, brute force, XSS in a browser)": (
+        "test_web_security.py", "test_accounts.py", "test_web_browser.py", "test_web_api.py",
+    ),
+}  # fmt: skip
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    import resource
+
+    counts: dict[str, list[int]] = {name: [0, 0] for name in HARDENING}
+    for outcome in ("passed", "failed", "error"):
+        for report in terminalreporter.stats.get(outcome, []):
+            if getattr(report, "when", "call") != "call" and outcome != "error":
+                continue
+            module = str(getattr(report, "nodeid", "")).split("::")[0].rsplit("/", 1)[-1]
+            for name, modules in HARDENING.items():
+                if module in modules:
+                    counts[name][0] += 1
+                    counts[name][1] += outcome == "passed"
+    if not any(total for total, _ in counts.values()):
+        return
+    write = terminalreporter.write_line
+    write("")
+    write("hardening summary (tests run / passed)")
+    for name, (total, passed) in counts.items():
+        write(f"  {name}: {total} / {passed}")
+    failed = sum(total - passed for total, passed in counts.values())
+    write(
+        f"  posts lost, duplicate pages, crashes, hangs: {'0' if failed == 0 else 'SEE FAILURES'}"
+    )
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    write(f"  peak memory: test process {peak:.0f} MB, largest child process {children:.0f} MB")
