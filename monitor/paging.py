@@ -40,6 +40,11 @@ resolved), from the moment it reopened; an acknowledgement from an earlier round
 silence it. A history incident that goes live is paged from that moment (no burst of the
 escalation steps that "fell due" while it was history).
 
+Single flagged posts (in the queue, in no incident) never page at night: once per business
+day, in business hours, level 1 gets one digest per brand of the posts flagged since the
+previous digest and still new (``flagged:BRAND``, step ``digest:DATE``); none while the
+brand has an open storm.
+
 History incidents (storms over before the first crawl) never page. An incident whose brand
 no policy covers is not paged, and says so in the log (named reason ``no_policy``).
 """
@@ -52,6 +57,8 @@ import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import quote
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -61,7 +68,7 @@ from alerts.ack import ack_url
 from alerts.channels import Channel, build_channels
 from alerts.config import AlertsConfig, PolicyConfig
 from alerts.grouping import followup_decision, followup_step, growth, inhibit_decision
-from alerts.oncall import IncidentState, Step, due_steps, is_urgent
+from alerts.oncall import IncidentState, Step, business_open_at, due_steps, is_urgent
 from alerts.outbox import (
     CLOSING_STEPS,
     HOLD_STEP,
@@ -72,14 +79,15 @@ from alerts.outbox import (
     hold,
     release,
 )
-from alerts.page import Page, dedup_key_for
-from alerts.store import DeliveryRow, OutboxRow
+from alerts.page import Page, PostRef, dedup_key_for
+from alerts.store import DeliveryRow, OutboxRow, UTCDateTime
 from monitor.detect import codec
 from monitor.detect.events import SEVERITY_RANK, Signal
 from monitor.detect.incidents import Incident
+from monitor.queue.service import QueueFilter, list_queue
 from monitor.settings import Settings
 from monitor.storage.db import session_scope
-from monitor.storage.models import IncidentRow
+from monitor.storage.models import IncidentRow, QueueItem
 
 log = logging.getLogger("stormwatch.paging")
 
@@ -109,7 +117,59 @@ class PagingStage:
             storms = open_storms(rows)
             paging = [Paging.of(row) for row in rows]
             written = Written.load(session, [p.key for p in paging])
-            return sum(self._plan_one(session, p, now, storms, written[p.key]) for p in paging)
+            added = sum(self._plan_one(session, p, now, storms, written[p.key]) for p in paging)
+            return added + self._plan_flagged(session, now, storms)
+
+    def _plan_flagged(self, session: Session, now: datetime, storms: Mapping[str, str]) -> int:
+        """Single flagged posts wait for business hours: once per business day, per brand,
+        level 1 gets a digest of the posts flagged since the previous digest that are still
+        new and belong to no incident. A brand with an open storm gets none (named reason
+        ``inhibited_by_storm``: the storm's pages cover its posts)."""
+        hours = self.config.oncall.business_hours
+        if business_open_at(hours, now) != now:
+            return 0  # outside business hours: the posts wait in the queue
+        added = 0
+        for brand in _flagged_brands(session):
+            policy = self.config.policy_for(brand)
+            if policy is None or brand in storms:
+                continue
+            incident_id = f"flagged:{brand}"
+            key = dedup_key_for(incident_id)
+            posts = _waiting_posts(session, brand, _last_digest(session, key))
+            if not posts:
+                continue
+            state = IncidentState(incident_id, brand, "flagged_post", "info", opened_at=now)
+            for step in due_steps(policy, state, now, self.config.oncall):
+                if step.step.startswith("digest:"):
+                    page = self._digest_page(incident_id, key, brand, step.step, posts, now)
+                    added += int(enqueue_step(session, step, page, now).enqueued)
+        return added
+
+    def _digest_page(
+        self, incident_id: str, key: str, brand: str, step: str, posts: Sequence[Any], now: datetime
+    ) -> Page:
+        count = len(posts)
+        langs = sorted({p.lang or "?" for p in posts})
+        queue = f"{self.base_url.rstrip('/')}/queue?brand={quote(brand)}&status=new"
+        return Page(
+            incident_id=incident_id,
+            dedup_key=key,
+            step=step,
+            brand=brand,
+            kind="flagged_post",
+            severity="info",
+            title=f"{count} flagged post{'s' if count != 1 else ''} waiting in the queue",
+            explanation=(
+                f"{count} post{'s' if count != 1 else ''} about {brand} read as complaints, "
+                f"not part of any storm ({', '.join(langs)}). Most urgent first; "
+                f"answer them from the queue: {queue}"
+            ),
+            created_at=now,
+            top_posts=tuple(
+                PostRef(title=p.title or p.passage[:80], url=p.url, snippet=p.passage[:200])
+                for p in posts[:DIGEST_POSTS]
+            ),
+        )
 
     def send(self, now: datetime) -> DrainReport:
         return drain(self.engine, self.channels, now, settings=self.config.outbox)
@@ -439,3 +499,28 @@ def _title(row: IncidentRow) -> str:
     """What the page is about; the brand is added by the channel's subject line."""
     what = "complaint storm" if row.family == "storm" else "an angry thread is taking off"
     return f"{what} ({row.kind.replace('_', ' ')})"
+
+
+DIGEST_POSTS = 5  # posts quoted in a digest; the rest are a link away
+
+
+def _flagged_brands(session: Session) -> list[str]:
+    query = (
+        sa.select(col(QueueItem.brand))
+        .where(col(QueueItem.status) == "new", col(QueueItem.incident_id).is_(None))
+        .distinct()
+    )
+    return sorted(session.execute(query).scalars())
+
+
+def _last_digest(session: Session, key: str) -> datetime | None:
+    query = sa.select(sa.type_coerce(sa.func.max(col(OutboxRow.created_at)), UTCDateTime)).where(
+        col(OutboxRow.dedup_key) == key, col(OutboxRow.step).startswith("digest:")
+    )
+    return session.execute(query).scalar_one_or_none()
+
+
+def _waiting_posts(session: Session, brand: str, since: datetime | None) -> list[Any]:
+    """New flagged posts of ``brand`` in no incident, flagged after ``since``, by urgency."""
+    rows = list_queue(session, QueueFilter(brand=brand, status="new", limit=200)).rows
+    return [r for r in rows if r.incident_id is None and (since is None or r.flagged_at > since)]
