@@ -24,6 +24,7 @@ SCRIPTS = [
     ("detect", ["detect.py"]),
     ("alerts", ["alerts.py"]),
     ("queue", ["queue_bench.py"]),  # not queue.py: it would shadow Python's queue module
+    ("cluster", ["cluster.py"]),  # needs PostgreSQL (STORMWATCH_BENCH_PG)
 ]
 
 
@@ -51,6 +52,8 @@ def main() -> None:
     )
     parts = [header]
     for name, argv in SCRIPTS:
+        if name == "cluster" and args.quick:
+            argv = [*argv, "--sources", "1000"]
         if name == "queue" and args.quick:
             argv = [*argv, "--posts", "20000"]
         if name == "crawl" and args.quick:
