@@ -25,6 +25,7 @@ SCRIPTS = [
     ("alerts", ["alerts.py"]),
     ("queue", ["queue_bench.py"]),  # not queue.py: it would shadow Python's queue module
     ("cluster", ["cluster.py"]),  # needs PostgreSQL (STORMWATCH_BENCH_PG)
+    ("e2e", ["e2e.py"]),  # the real daemon and model, ~15 min; sources polled every 60 s
 ]
 
 
