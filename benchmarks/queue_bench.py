@@ -56,7 +56,7 @@ from monitor.queue import service
 from monitor.queue.service import QueueFilter
 from monitor.settings import DatabaseSettings, Settings, parse_settings
 from monitor.storage import repo
-from monitor.storage.db import make_engine, session_scope, upgrade
+from monitor.storage.db import analyze, make_engine, session_scope, upgrade
 from monitor.storage.models import Reading
 from tests import queue_seed
 from tests.queue_seed import SeedPost, seed
@@ -721,6 +721,10 @@ def prepare(engine: Engine, path: Path, args: argparse.Namespace) -> int:
             f"seeded {have} flagged posts ({how}, batches of {BATCH}; not part of the "
             f"target): {seconds:.0f} s, {have / seconds:.0f} posts/s ({phases})"
         )
+        if not args.no_analyze:  # what the daemon's daily maintenance does (storage.db.analyze)
+            began = time.perf_counter()
+            analyze(engine)
+            print(f"planner statistics refreshed: {time.perf_counter() - began:.1f} s")
     with engine.begin() as conn:
         for statement in args.sql:
             began = time.perf_counter()
@@ -760,6 +764,11 @@ def main() -> None:
         help="seed through tests.queue_seed.seed as is (a merge per reading: slower)",
     )
     parser.add_argument("--explain", action="store_true", help="print every query's plan")
+    parser.add_argument(
+        "--no-analyze",
+        action="store_true",
+        help="skip the planner statistics the daemon refreshes daily (worst case after growth)",
+    )
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
