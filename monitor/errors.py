@@ -108,3 +108,12 @@ class LoginRefused(AccountError):
             "rate_limited": "too many failed logins; try again later",
         }[reason]
         super().__init__(text)
+
+
+def first_line(exc: BaseException, limit: int = 300) -> str:
+    """``Type: first line of the message`` (at most ``limit`` characters of it): how a
+    library failure is logged, shown by /readyz and wrapped into this tree, never a
+    traceback or a multi-line driver message."""
+    lines = str(exc).strip().splitlines()
+    name = type(exc).__name__
+    return f"{name}: {lines[0][:limit]}" if lines else name

@@ -61,7 +61,7 @@ import httpx
 from protego import Protego
 
 from monitor.backoff import parse_retry_after
-from monitor.errors import FETCH_ERROR_KINDS, FetchError, URLRefused
+from monitor.errors import FETCH_ERROR_KINDS, FetchError, URLRefused, first_line
 from monitor.urlgate import UrlGate
 
 __all__ = ["ROBOTS_TOKEN", "Conditional", "FetchPolicy", "Fetched", "Fetcher", "redact_url"]
@@ -650,6 +650,4 @@ def _naming(error: FetchError, shown_url: str) -> FetchError:
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    name = type(exc).__name__
-    return f"{name}: {text[:200]}" if text else name
+    return first_line(exc, limit=200)

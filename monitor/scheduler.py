@@ -35,6 +35,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from monitor import systemd
 from monitor.app import App
+from monitor.errors import first_line
 from monitor.metrics import Metrics
 from monitor.storage.db import analyze
 
@@ -96,6 +97,45 @@ class Health:
         }
 
 
+async def run_stage(
+    name: str,
+    run: Callable[[], Awaitable[T]],
+    health: Health,
+    metrics: Metrics,
+    clock: Callable[[], datetime],
+) -> T | None:
+    """Run one pipeline stage guarded: a stage that raises is logged with its first line,
+    counted, and shown by /readyz, and None is returned so the next stage still runs (the
+    work not done is still in the database). Shared by the embedded daemon's tick and the
+    cluster's jobs, so both report a failure the same way."""
+    state = health.stages[name]
+    started = time.perf_counter()
+    try:
+        result = await run()
+    except Exception as exc:  # one failing stage must not stop the others
+        state.ok, state.last_error = False, first_line(exc)
+        metrics.stage_errors.labels(name).inc()
+        log.error("stage failed", extra={"stage": name, "reason": state.last_error})
+        return None
+    finally:
+        metrics.stage_seconds.labels(name).observe(time.perf_counter() - started)
+    state.ok, state.last_ok_at, state.last_error = True, clock(), None
+    return result
+
+
+def log_incident_updates(updates: list[Any]) -> None:
+    """One ``incident`` log line per detector update (opened, grew, resolved, ...)."""
+    for update in updates:
+        log.info(
+            "incident",
+            extra={
+                "incident": update.incident.id,
+                "action": update.action,
+                "reason": update.reason,
+            },
+        )
+
+
 class Daemon:
     def __init__(
         self,
@@ -138,15 +178,7 @@ class Daemon:
         updates = await self._stage("detect", lambda: asyncio.to_thread(self._detect))
         if updates is not None:
             self.metrics.detected(updates)
-            for update in updates:
-                log.info(
-                    "incident",
-                    extra={
-                        "incident": update.incident.id,
-                        "action": update.action,
-                        "reason": update.reason,
-                    },
-                )
+            log_incident_updates(updates)
         sent = await self._stage(
             "page", lambda: asyncio.to_thread(self.app.paging.step, self.clock())
         )
@@ -167,7 +199,7 @@ class Daemon:
         try:
             await asyncio.to_thread(analyze, self.app.engine)
         except Exception as exc:
-            log.warning("analyze failed", extra={"reason": _first_line(exc)})
+            log.warning("analyze failed", extra={"reason": first_line(exc)})
 
     async def _classify(self) -> None:
         read = await self._stage(
@@ -196,19 +228,7 @@ class Daemon:
         return self.app.storms.step(self.clock())
 
     async def _stage(self, name: str, run: Callable[[], Awaitable[T]]) -> T | None:
-        state = self.health.stages[name]
-        started = time.perf_counter()
-        try:
-            result = await run()
-        except Exception as exc:  # one failing stage must not stop the others
-            state.ok, state.last_error = False, _first_line(exc)
-            self.metrics.stage_errors.labels(name).inc()
-            log.error("stage failed", extra={"stage": name, "reason": state.last_error})
-            return None
-        finally:
-            self.metrics.stage_seconds.labels(name).observe(time.perf_counter() - started)
-        state.ok, state.last_ok_at, state.last_error = True, self.clock(), None
-        return result
+        return await run_stage(name, run, self.health, self.metrics, self.clock)
 
     async def _guarded_tick(self) -> None:
         task = asyncio.current_task()
@@ -240,9 +260,7 @@ class Daemon:
         try:
             self.app.storms.start(self.clock())
         except Exception as exc:
-            log.error(
-                "detector not started; retrying each tick", extra={"reason": _first_line(exc)}
-            )
+            log.error("detector not started; retrying each tick", extra={"reason": first_line(exc)})
 
     def request_reload(self) -> None:
         """SIGHUP: reload between ticks (never in the middle of one)."""
@@ -302,11 +320,6 @@ class Daemon:
         if running:
             log.info("waiting for the running tick to finish")
             await asyncio.wait(running, timeout=self.app.settings.network.deadline + 5)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0][:300]}" if text else type(exc).__name__
 
 
 def _on_signals(stop: Callable[[], None], reload: Callable[[], None]) -> None:

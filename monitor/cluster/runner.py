@@ -42,7 +42,8 @@ from monitor.cluster.queue import (
     ensure_schema,
     tick_cron,
 )
-from monitor.cluster.work import Work, first_line
+from monitor.cluster.work import Work
+from monitor.errors import first_line
 from monitor.metrics import Metrics
 from monitor.scheduler import Health
 from monitor.settings import Settings

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TypeVar
@@ -33,7 +32,7 @@ from monitor.app import App
 from monitor.cluster import detect
 from monitor.cluster.queue import CLASSIFY, CRAWL, DETECT, PAGE, host_lock
 from monitor.metrics import Metrics
-from monitor.scheduler import Health
+from monitor.scheduler import Health, log_incident_updates, run_stage
 from monitor.storage import repo
 from monitor.storage.db import session_scope
 from monitor.storage.models import Source
@@ -160,15 +159,7 @@ class Work:
         if updates is None:
             return self._failed("detect")
         self.metrics.detected(updates)
-        for update in updates:
-            log.info(
-                "incident",
-                extra={
-                    "incident": update.incident.id,
-                    "action": update.action,
-                    "reason": update.reason,
-                },
-            )
+        log_incident_updates(updates)
         return f"{len(updates)} incident update(s)"
 
     async def page(self) -> str:
@@ -185,21 +176,4 @@ class Work:
     async def _stage(self, name: str, run: Callable[[], Awaitable[T]]) -> T | None:
         """Run one stage; record its outcome in /readyz and the metrics (as the embedded
         daemon does). None when it raised."""
-        state = self.health.stages[name]
-        started = time.perf_counter()
-        try:
-            result = await run()
-        except Exception as exc:
-            state.ok, state.last_error = False, first_line(exc)
-            self.metrics.stage_errors.labels(name).inc()
-            log.error("stage failed", extra={"stage": name, "reason": state.last_error})
-            return None
-        finally:
-            self.metrics.stage_seconds.labels(name).observe(time.perf_counter() - started)
-        state.ok, state.last_ok_at, state.last_error = True, self.clock(), None
-        return result
-
-
-def first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0][:300]}" if text else type(exc).__name__
+        return await run_stage(name, run, self.health, self.metrics, self.clock)
