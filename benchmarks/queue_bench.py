@@ -530,6 +530,9 @@ def seed_all(engine: Engine, posts: int, via_queue_seed: bool) -> tuple[float, s
             else seed_batch(engine, batch, config, clock)
         )
         batch = []
+        if flagged % (10 * BATCH) == 0:  # progress: seeding 100k takes minutes
+            rate = flagged / (time.perf_counter() - began)
+            print(f"  seeded {flagged}/{posts} ({rate:.0f} posts/s)", file=sys.stderr)
     if batch:
         flagged += (
             seed(engine, batch, NOW, config)

@@ -16,7 +16,7 @@ from monitor.parse.text import content_hash
 from monitor.settings import parse_settings
 from monitor.storage import repo
 from monitor.storage.db import session_scope
-from monitor.storage.search import include_object
+from monitor.storage.search import include_object, matching_post_ids
 from tests.conftest import T0
 
 SETTINGS = parse_settings(
@@ -165,3 +165,34 @@ def test_same_post_from_another_source_enriches_without_an_edit(any_engine: Engi
     assert (result.updated, result.unchanged) == ([], 1)
     assert post is not None and post.text == fuller.text and post.edits == 0 and history == []
     assert sorted(brands) == ["Nordtel", "Other"]
+
+
+def test_new_posts_go_in_as_one_statement_per_chunk_and_stay_searchable(
+    any_engine: Engine,
+) -> None:
+    """A statement per post made SQLite's FTS5 flush and re-merge its index once per post
+    (repo._insert_many): 1,001 new posts must take 3 INSERTs, and every one must be found
+    by the search the queue uses."""
+    sid = source_id(any_engine)
+    records = [
+        record(f"p{i}", text=f"Nordtel svarer ikke, sag {i} fibernedbrud") for i in range(1001)
+    ]
+    statements: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO POSTS "):
+            statements.append(statement)
+
+    sa.event.listen(any_engine, "before_cursor_execute", count)
+    try:
+        with session_scope(any_engine) as s:
+            result = repo.store_posts(s, sid, records, T0)
+    finally:
+        sa.event.remove(any_engine, "before_cursor_execute", count)
+    assert len(result.new) == 1001
+    assert len(statements) == 3
+    query = matching_post_ids(any_engine.dialect.name, "fibernedbrud")
+    assert query is not None
+    with session_scope(any_engine) as s:
+        found = set(s.execute(query).scalars())
+    assert found == {r.id for r in records}
