@@ -195,56 +195,34 @@ def queue_assign(
     _act(config, post_id, brand, "assign", by, as_json, assignee=to)
 
 
-@queue_app.command("respond")
-def queue_respond(
-    post_id: PostArg,
-    brand: BrandOpt = None,
-    note: NoteOpt = None,
-    by: ByOpt = None,
-    config: ConfigOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Record that the post was answered (starts nothing; stops the response clock)."""
-    _act(config, post_id, brand, "respond", by, as_json, note=note)
+# Closing and reopening take the same arguments and differ only in the action: one
+# definition, registered per action (the help text is each command's docstring).
+NOTED_ACTIONS = (
+    ("respond", "Record that the post was answered (starts nothing; stops the response clock)."),
+    ("resolve", "Close: handled."),
+    ("dismiss", "Close: nothing to do."),
+    ("reopen", "Open a resolved or dismissed post again."),
+)
 
 
-@queue_app.command("resolve")
-def queue_resolve(
-    post_id: PostArg,
-    brand: BrandOpt = None,
-    note: NoteOpt = None,
-    by: ByOpt = None,
-    config: ConfigOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Close: handled."""
-    _act(config, post_id, brand, "resolve", by, as_json, note=note)
+def _register_noted_action(action: str, help_text: str) -> None:
+    def command(
+        post_id: PostArg,
+        brand: BrandOpt = None,
+        note: NoteOpt = None,
+        by: ByOpt = None,
+        config: ConfigOpt = None,
+        as_json: JsonOpt = False,
+    ) -> None:
+        _act(config, post_id, brand, action, by, as_json, note=note)
+
+    command.__doc__ = help_text
+    command.__name__ = f"queue_{action}"
+    queue_app.command(action)(command)
 
 
-@queue_app.command("dismiss")
-def queue_dismiss(
-    post_id: PostArg,
-    brand: BrandOpt = None,
-    note: NoteOpt = None,
-    by: ByOpt = None,
-    config: ConfigOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Close: nothing to do."""
-    _act(config, post_id, brand, "dismiss", by, as_json, note=note)
-
-
-@queue_app.command("reopen")
-def queue_reopen(
-    post_id: PostArg,
-    brand: BrandOpt = None,
-    note: NoteOpt = None,
-    by: ByOpt = None,
-    config: ConfigOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Open a resolved or dismissed post again."""
-    _act(config, post_id, brand, "reopen", by, as_json, note=note)
+for _action, _help in NOTED_ACTIONS:
+    _register_noted_action(_action, _help)
 
 
 @queue_app.command("note")
