@@ -219,13 +219,22 @@ def test_a_tick_queues_each_due_source_once_under_its_host_lock(
     app = cluster_app(tmp_path, database, webs)
     engine = sa.create_engine(database)
 
-    async def two_ticks(work: Work, queue: procrastinate.App) -> None:
-        await work.tick()
-        await work.tick()  # nothing ran meanwhile: every job is still waiting
+    async def three_ticks(work: Work, queue: procrastinate.App) -> list[str]:
+        notes = [await work.tick(), await work.tick()]  # nothing ran: every job still waits
+        with engine.begin() as conn:  # one crawl starts running: still not queued again
+            conn.execute(
+                sa.text(
+                    "UPDATE procrastinate_jobs SET status = 'doing' WHERE id ="
+                    " (SELECT min(id) FROM procrastinate_jobs WHERE task_name = :task)"
+                ),
+                {"task": CRAWL},
+            )
+        return [*notes, await work.tick()]
 
-    asyncio.run(with_queue(app, two_ticks))
+    notes = asyncio.run(with_queue(app, three_ticks))
     queued = jobs(engine)
     engine.dispose()
+    assert notes[1:] == ["0 due, 0 crawl(s) queued"] * 2, notes
     crawls = [j for j in queued if j["task_name"] == CRAWL]
     names = [f"w{i}-{name}" for i, web in enumerate(webs) for name in web.feeds()]
     assert sorted(j["args"]["source"] for j in crawls) == sorted(names)
