@@ -6,17 +6,18 @@ dir and seeds N flagged posts (6 brands, 6 languages, 50 sources, 20 assignees, 
 over 30 days, text generated from Danish/Swedish/Norwegian/English/German/Finnish templates)
 in batches of 2,000: posts through ``repo.store_posts`` (FTS triggers included), readings
 as one bulk insert, queue rows through ``service.flag``. ``--via-queue-seed`` uses
-``tests.queue_seed.seed`` as is instead (a ``session.merge`` per reading: ~4.5 min at 100k
-rather than ~3). Triage states and assignees are then spread with one bulk UPDATE (no audit
-rows): 40,000 ``service.act`` calls would time the seeding, not the queue.
+``tests.queue_seed.seed`` as is instead (a ``session.merge`` per reading: slower). Triage
+states and assignees are then spread with one bulk UPDATE (no audit rows): 40,000
+``service.act`` calls would time the seeding, not the queue.
 
 Each query is what a manager runs, ``service.list_queue`` with limit 50 in a fresh
 ``session_scope`` (the web's unit of work): 2 warm-ups, then median and p95 of 20 runs.
 PASS/FAIL is p95 against 300 ms. "x base" is each median divided by the median of a bare
 ``SELECT * FROM queue_items NOT INDEXED ORDER BY rank DESC LIMIT 50`` (a scan of every
 queued row: machine speed, whatever indexes exist) timed in the same run, so figures compare
-across machines. ``queue_csv`` for one brand is reported apart (no target). Like the app,
-the benchmark never runs ANALYZE: the planner works without statistics.
+across machines. ``queue_csv`` for one brand is reported apart (no target). After seeding
+it refreshes the planner statistics as the daemon does daily (``--no-analyze``: the worst
+case, a database grown since the last refresh).
 
 Run: ``.venv/bin/python benchmarks/queue_bench.py [--posts 100000] [--runs 20]``
 (``--posts 5000`` for a quick check; ``--db FILE`` keeps / reuses the seeded database;
