@@ -40,7 +40,8 @@ def _pg_engine() -> Iterator[Engine]:
     admin = sa.create_engine(PG_URL)
     with admin.begin() as conn:
         conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
-    engine = sa.create_engine(PG_URL, connect_args={"options": f"-csearch_path={schema}"})
+    # through make_engine, so the tests run the app's own PostgreSQL engine set-up
+    engine = make_engine(DatabaseSettings(url=f"{PG_URL}?options=-csearch_path%3D{schema}"))
     try:
         yield engine
     finally:

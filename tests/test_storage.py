@@ -6,16 +6,18 @@ import threading
 from dataclasses import replace
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
+from monitor.errors import StorageError
 from monitor.parse.text import content_hash
 from monitor.settings import parse_settings
 from monitor.storage import repo
-from monitor.storage.db import session_scope
+from monitor.storage.db import read_scope, session_scope
 from monitor.storage.search import include_object, matching_post_ids
 from tests.conftest import T0
 
@@ -196,3 +198,14 @@ def test_new_posts_go_in_as_one_statement_per_chunk_and_stay_searchable(
     with session_scope(any_engine) as s:
         found = set(s.execute(query).scalars())
     assert found == {r.id for r in records}
+
+
+def test_read_scope_refuses_writes_and_leaves_the_connection_writable(any_engine: Engine) -> None:
+    sid = source_id(any_engine)
+    with pytest.raises((sa.exc.DBAPIError, StorageError)), read_scope(any_engine) as s:
+        repo.store_posts(s, sid, [record("sneaky")], T0)
+        s.flush()
+    with session_scope(any_engine) as s:  # the pooled connection writes again afterwards
+        assert repo.store_posts(s, sid, [record("fine")], T0).new == ["fine"]
+    with read_scope(any_engine) as s:
+        assert repo.get_post(s, "sneaky") is None and repo.get_post(s, "fine") is not None

@@ -38,7 +38,7 @@ def make_engine(db: DatabaseSettings) -> Engine:
     try:
         if url.startswith("sqlite"):
             return _sqlite_engine(url, db)
-        return sa.create_engine(url, echo=db.echo, pool_pre_ping=True, future=True)
+        return _postgresql_engine(url, db)
     except (SQLAlchemyError, ValueError) as exc:
         raise StorageError(f"cannot open database {mask_url(url)}: {exc}") from None
 
@@ -62,8 +62,23 @@ def _sqlite_engine(url: str, db: DatabaseSettings) -> Engine:
     def _on_begin(conn: Any) -> None:
         # Writers take the lock up front (else "database is locked" despite busy_timeout);
         # readers (read_scope) begin deferred and, under WAL, never wait for a writer.
+        # query_only makes a read_scope refuse writes outright (a write there is a bug: it
+        # would run without the write lock); set on every BEGIN as pooled connections are
+        # shared by readers and writers.
         read_only = conn.get_execution_options().get(READ_ONLY, False)
+        conn.exec_driver_sql(f"PRAGMA query_only={'ON' if read_only else 'OFF'}")
         conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+    return engine
+
+
+def _postgresql_engine(url: str, db: DatabaseSettings) -> Engine:
+    engine = sa.create_engine(url, echo=db.echo, pool_pre_ping=True, future=True)
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        if conn.get_execution_options().get(READ_ONLY, False):  # read_scope refuses writes
+            conn.exec_driver_sql("SET TRANSACTION READ ONLY")
 
     return engine
 
@@ -89,7 +104,8 @@ READ_ONLY = "stormwatch_read_only"
 @contextlib.contextmanager
 def read_scope(engine: Engine) -> Iterator[Session]:
     """A read-only transaction: on SQLite it does not take the write lock, so pages, the
-    API and metrics answer while the daemon writes. Errors are translated as in
+    API and metrics answer while the daemon writes. The database refuses any write in it
+    (SQLite ``query_only``, PostgreSQL ``READ ONLY``). Errors are translated as in
     session_scope; nothing is committed."""
     with Session(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False) as session:
         try:
