@@ -44,8 +44,22 @@ class TextFormatter(logging.Formatter):
         return mask_url(line.rstrip())
 
 
+class _StdoutHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stdout`` is when a record is emitted, not when logging was
+    configured: a CLI runner (or a test) that swaps stdout and closes its stand-in must not
+    leave the daemon's threads writing to a closed file."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stdout
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
+
+
 def configure(settings: LogSettings, stream: Any = None) -> None:
-    handler = logging.StreamHandler(stream or sys.stdout)
+    handler = logging.StreamHandler(stream) if stream is not None else _StdoutHandler()
     handler.setFormatter(JsonFormatter() if settings.format == "json" else TextFormatter())
     root = logging.getLogger("stormwatch")
     root.handlers[:] = [handler]

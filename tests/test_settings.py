@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import logging
+import sys
 from pathlib import Path
 
 import pytest
 
 from monitor.errors import ConfigError
-from monitor.logs import JsonFormatter
+from monitor.logs import JsonFormatter, configure
 from monitor.settings import Secret, load_settings, mask_url, parse_settings
 
 EXAMPLE = Path(__file__).parent.parent / "config" / "stormwatch.example.toml"
@@ -113,6 +115,25 @@ def test_logs_mask_urls_with_credentials() -> None:
     line = JsonFormatter().format(record)
     assert "pw123" not in line and "zz" not in line
     assert mask_url("https://h/p?a=1&b=2") == "https://h/p?a=***&b=***"
+
+
+def test_logs_follow_stdout_when_a_runner_swaps_and_closes_it(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Logging configured under a CLI runner must not keep the runner's closed stand-in:
+    a daemon thread logging later would raise "I/O operation on closed file"."""
+    configure(parse_settings({}).log)
+    try:
+        stand_in, real = io.StringIO(), sys.stdout
+        sys.stdout = stand_in
+        logging.getLogger("stormwatch.test").warning("during")
+        sys.stdout = real
+        stand_in.close()
+        logging.getLogger("stormwatch.test").warning("after")
+    finally:
+        logging.getLogger("stormwatch").handlers.clear()
+    out = capsys.readouterr().out
+    assert '"msg": "after"' in out and "during" not in out
 
 
 def test_cluster_runner_needs_postgresql_and_a_shared_secret_key() -> None:
