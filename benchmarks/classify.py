@@ -21,8 +21,14 @@ from __future__ import annotations
 import argparse
 import random
 import resource
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
+
+# Run as a script, this folder comes first on sys.path, where alerts.py would shadow the
+# alerts package: put the repository root ahead of it (tests/test_layout.py checks).
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from classifiers import ClassifierSettings, read_posts
 from classifiers.cache import EmbeddingCache

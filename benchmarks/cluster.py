@@ -44,6 +44,9 @@ from typing import IO, Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+# Run as a script, this folder comes first on sys.path, where alerts.py would shadow the
+# alerts package: put the repository root ahead of it (tests/test_layout.py checks).
+sys.path.insert(0, str(ROOT))
 ADMIN_URL = os.environ.get(
     "STORMWATCH_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
@@ -407,7 +410,6 @@ def main() -> None:
     if args.serve:
         asyncio.run(serve(args.hosts, args.delay, args.items, args.log))
         return
-    sys.path.insert(0, str(ROOT))
     one = run(1, args, pages=0)
     if args.one_only:
         print(json.dumps(one | {"sources_per_s": args.sources / one["seconds"]}))

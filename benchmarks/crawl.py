@@ -28,6 +28,10 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+# Run as a script, this folder comes first on sys.path, where alerts.py would shadow the
+# alerts package: put the repository root ahead of it (tests/test_layout.py checks).
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
 HERE = Path(__file__).resolve().parent
 
 
@@ -111,7 +115,9 @@ def stormwatch(base: str, feeds: int) -> dict[str, float]:
 
 def run_phase(phase: str, base: str, feeds: int) -> dict[str, float]:
     cmd = [sys.executable, __file__, "--phase", phase, "--base", base, "--feeds", str(feeds)]
-    done = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode != 0:  # the phase's own traceback, not just its exit status
+        raise SystemExit(f"phase {phase} failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 

@@ -48,3 +48,39 @@ def test_every_cli_command_is_in_the_readme() -> None:
         for sub in subs or [None]:
             phrase = f"stormwatch {name}" + (f" {sub}" if sub else "")
             assert phrase in readme, f"`{phrase}` is not documented in README.md"
+
+
+PROJECT_PACKAGES = {"monitor", "alerts", "classifiers", "tests"}
+
+
+def test_benchmark_scripts_put_the_repository_ahead_of_their_own_folder() -> None:
+    """Run as ``python benchmarks/x.py``, a script's folder comes first on sys.path, where
+    ``benchmarks/alerts.py`` (and ``queue_bench.py``'s would-be name ``queue.py``) shadow
+    real modules: ``monitor.app`` then failed to import ``alerts.channels``. Every script
+    that imports the project must first take its folder off sys.path or put the root
+    ahead of it."""
+    missing = []
+    for path in sorted((ROOT / "benchmarks").glob("*.py")):
+        source = path.read_text()
+        tree = ast.parse(source)
+        lines = [
+            node.lineno
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom | ast.Import) and _names(node) & PROJECT_PACKAGES
+        ]
+        if not lines:
+            continue
+        guards = [
+            number
+            for number, line in enumerate(source.splitlines(), start=1)
+            if "!= _HERE]" in line or "sys.path.insert(0, str(" in line
+        ]
+        if not guards or min(guards) > min(lines):
+            missing.append(path.name)
+    assert missing == []
+
+
+def _names(node: ast.Import | ast.ImportFrom) -> set[str]:
+    if isinstance(node, ast.ImportFrom):
+        return {(node.module or "").split(".")[0]} if node.level == 0 else set()
+    return {alias.name.split(".")[0] for alias in node.names}
