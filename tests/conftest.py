@@ -78,9 +78,10 @@ def sqlite_engine(tmp_path: object) -> Iterator[Engine]:
 # (posts lost 0, duplicate pages 0, crashes 0, hangs 0) are what those tests assert.
 
 HARDENING = {
-    "faults injected (kill -9, SIGTERM, locked/full/missing disk and model, dead receivers)": (
+    "faults injected (kill -9, SIGTERM, locked/full/missing disk and model, dead receivers, "
+    "PostgreSQL stopped)": (
         "test_faults.py", "test_paging_restart.py", "test_scheduler.py", "test_cluster_kill.py",
-        "test_alerts_outbox.py", "test_daemon_run.py",
+        "test_alerts_outbox.py", "test_daemon_run.py", "test_faults_postgres.py",
     ),
     "hostile inputs (hostile routes, fuzzed parsers, SSRF, arbitrary bytes)": (
         "test_crawl_hostile.py", "test_fuzz.py", "test_urlgate.py", "test_sources.py",
