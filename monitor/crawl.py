@@ -323,20 +323,22 @@ class PassWriter:
         with session_scope(self.crawler.engine) as session:
             sources = repo.sources_by_id(session, ids)
             known = repo.fetch_state_map(session, ids)
-            for result in batch:
-                if not result.report.skipped:
-                    self._write_one(session, result, sources[result.source_id], known)
+            live = [result for result in batch if not result.report.skipped]
+            # every source's posts in one store call: a few large INSERTs, not one per source
+            records = [(r.source_id, self._resolve_threads(session, r)) for r in live]
+            stored = repo.store_posts_many(session, records, self.now)
+            for result, outcome in zip(live, stored, strict=True):
+                self._write_one(session, result, outcome, sources[result.source_id], known)
 
     def _write_one(
         self,
         session: Session,
         result: SourceResult,
+        stored: repo.StoreResult,
         source: Source,
         known: dict[tuple[int, str], FetchState],
     ) -> None:
         report = result.report
-        records = self._resolve_threads(session, result)
-        stored = repo.store_posts(session, result.source_id, records, self.now)
         report.new, report.updated, report.unchanged = stored.new, stored.updated, stored.unchanged
         for fetched in result.validators:
             repo.save_fetch_state(

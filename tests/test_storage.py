@@ -209,3 +209,23 @@ def test_read_scope_refuses_writes_and_leaves_the_connection_writable(any_engine
         assert repo.store_posts(s, sid, [record("fine")], T0).new == ["fine"]
     with read_scope(any_engine) as s:
         assert repo.get_post(s, "sneaky") is None and repo.get_post(s, "fine") is not None
+
+
+def test_several_sources_store_in_one_call_and_a_shared_post_is_enriched_once(
+    any_engine: Engine,
+) -> None:
+    blog, forum = source_id(any_engine), source_id(any_engine, "forum")
+    short = record("shared", text="Nordtel svarer ikke")
+    full = record("shared", text="Nordtel svarer ikke, tre uger nu", brands=("Other",))
+    with session_scope(any_engine) as s:
+        first, second = repo.store_posts_many(
+            s, [(blog, [record("a"), short]), (forum, [record("b"), full])], T0
+        )
+    assert (first.new, second.new) == (["a", "shared"], ["b"])
+    assert (second.unchanged, second.updated) == (1, [])  # another source: enriched, no edit
+    with session_scope(any_engine) as s:
+        post = repo.get_post(s, "shared")
+        assert post is not None and post.text == full.text and post.edits == 0
+        assert post.source_id == blog
+        assert sorted(repo.brands_of(s, ["shared"])["shared"]) == ["Nordtel", "Other"]
+        assert repo.count_posts(s) == 3

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -28,6 +29,15 @@ from monitor.storage.models import (
 # Rows per multi-row INSERT of posts: 17 columns x 500 = 8,500 bound parameters, well under
 # SQLite's 32,766 and PostgreSQL's 65,535 (see _insert_many for why one statement a chunk).
 POST_INSERT_CHUNK = 500
+# With RETURNING, SQLAlchemy sends an executemany as "insertmanyvalues": multi-row INSERTs
+# of POST_INSERT_CHUNK rows from one cached compilation, with the column types' own
+# conversions (a .values(list) statement was compiled afresh every time: most of the
+# crawl's storage cost).
+INSERT_POSTS: sa.sql.dml.ReturningInsert[Any] = (
+    sa.insert(Post)
+    .returning(sa.column("id"))
+    .execution_options(insertmanyvalues_page_size=POST_INSERT_CHUNK)
+)
 
 
 @dataclass(frozen=True)
@@ -187,25 +197,60 @@ def store_posts(
 ) -> StoreResult:
     """Insert new posts, update edited ones in place (keeping the old text in post_edits),
     leave unchanged ones alone. Idempotent: the same records twice store nothing new."""
-    result = StoreResult()
-    records = _unique(records)
-    existing = _existing(session, [r.id for r in records])
-    fresh = [r for r in records if r.id not in existing]
-    _insert_many(session, source_id, fresh, now)
-    result.new = [r.id for r in fresh]
-    for record in records:
-        row = existing.get(record.id)
-        if row is None:
-            continue
-        if row.content_hash == record.content_hash:
-            result.unchanged += 1
-        elif row.source_id == source_id:
-            _update(session, row, record, now)
-            result.updated.append(record.id)
-        else:
-            _enrich(session, row, record)
-            result.unchanged += 1
-    return result
+    return store_posts_many(session, [(source_id, records)], now)[0]
+
+
+def store_posts_many(
+    session: Session, batches: Sequence[tuple[int, Sequence[PostRecord]]], now: datetime
+) -> list[StoreResult]:
+    """``store_posts`` for several sources' records at once, one result per batch, in the
+    same order: one lookup and one multi-row INSERT per ``POST_INSERT_CHUNK`` new posts for
+    all of them (the crawl writes a pass's sources together; _insert_many says why fewer,
+    larger statements matter). A post new in an earlier batch and seen again in a later
+    one (the same page through two sources) is handled as if the first were stored
+    already: the later source enriches it."""
+    unique = [(source_id, _unique(records)) for source_id, records in batches]
+    existing = _existing(session, [r.id for _, records in unique for r in records])
+    results = [StoreResult() for _ in unique]
+    fresh: list[tuple[int, PostRecord]] = []
+    again: list[tuple[StoreResult, int, PostRecord]] = []
+    claimed: set[str] = set()
+    for result, (source_id, records) in zip(results, unique, strict=True):
+        for record in records:
+            row = existing.get(record.id)
+            if row is not None:
+                _store_seen(session, result, row, source_id, record, now)
+            elif record.id in claimed:
+                again.append((result, source_id, record))
+            else:
+                claimed.add(record.id)
+                fresh.append((source_id, record))
+                result.new.append(record.id)
+    _insert_many(session, fresh, now)
+    if again:
+        inserted = _existing(session, [record.id for _, _, record in again])
+        for result, source_id, record in again:
+            _store_seen(session, result, inserted[record.id], source_id, record, now)
+    return results
+
+
+def _store_seen(
+    session: Session,
+    result: StoreResult,
+    row: Post,
+    source_id: int,
+    record: PostRecord,
+    now: datetime,
+) -> None:
+    """A record whose post is stored already: unchanged, edited, or enriching."""
+    if row.content_hash == record.content_hash:
+        result.unchanged += 1
+    elif row.source_id == source_id:
+        _update(session, row, record, now)
+        result.updated.append(record.id)
+    else:
+        _enrich(session, row, record)
+        result.unchanged += 1
 
 
 def _enrich(session: Session, row: Post, record: PostRecord) -> None:
@@ -233,7 +278,7 @@ def _existing(session: Session, ids: list[str]) -> dict[str, Post]:
 
 
 def _insert_many(
-    session: Session, source_id: int, records: Sequence[PostRecord], now: datetime
+    session: Session, records: Sequence[tuple[int, PostRecord]], now: datetime
 ) -> None:
     """Core bulk inserts (the crawl's hot path): posts first, then their brand rows.
 
@@ -244,10 +289,9 @@ def _insert_many(
     with the index; ~0.1 ms as one statement per chunk: benchmarks/queue_bench.py)."""
     if not records:
         return
-    values = [_post_values(source_id, r, now) for r in records]
-    for start in range(0, len(values), POST_INSERT_CHUNK):
-        session.execute(sa.insert(Post).values(values[start : start + POST_INSERT_CHUNK]))
-    brand_rows = [{"post_id": r.id, "brand": b} for r in records for b in r.brands]
+    values = [_post_values(source_id, r, now) for source_id, r in records]
+    session.execute(INSERT_POSTS, values)
+    brand_rows = [{"post_id": r.id, "brand": b} for _, r in records for b in r.brands]
     if brand_rows:
         session.execute(sa.insert(PostBrand), brand_rows)
 
