@@ -85,7 +85,7 @@ HARDENING = {
     ),
     "hostile inputs (hostile routes, fuzzed parsers, SSRF, arbitrary bytes)": (
         "test_crawl_hostile.py", "test_fuzz.py", "test_urlgate.py", "test_sources.py",
-        "test_fetch.py",
+        "test_fetch.py", "test_fuzz_atheris.py",
     ),
     "intrusion checks (auth on every route, CSRF, sessions, brute force, XSS in a browser)": (
         "test_web_security.py", "test_accounts.py", "test_web_browser.py", "test_web_api.py",

@@ -229,3 +229,15 @@ def test_several_sources_store_in_one_call_and_a_shared_post_is_enriched_once(
         assert post.source_id == blog
         assert sorted(repo.brands_of(s, ["shared"])["shared"]) == ["Nordtel", "Other"]
         assert repo.count_posts(s) == 3
+
+
+def test_nul_in_any_field_is_dropped_not_a_failed_batch(any_engine: Engine) -> None:
+    """PostgreSQL refuses NUL in text; a hostile author or title must not fail the batch."""
+    sid = source_id(any_engine)
+    hostile = record("nul", text="Nordtel\x00 svarer ikke", title="Ti\x00tel", author="M\x00e")
+    with session_scope(any_engine) as s:
+        assert repo.store_posts(s, sid, [hostile, record("ok")], T0).new == ["nul", "ok"]
+    with session_scope(any_engine) as s:
+        post = repo.get_post(s, "nul")
+    assert post is not None
+    assert (post.text, post.title, post.author) == ("Nordtel svarer ikke", "Titel", "Me")

@@ -18,6 +18,8 @@ _BLOCK_TAGS = frozenset(
 _SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "svg", "head", "iframe"})
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0]+")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
+# C0 controls other than tab and newline (and DEL): never text, and PostgreSQL refuses NUL
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 _SKIPPED_OPEN = re.compile(r"<(script|style|noscript|template|svg|head|iframe)\b", re.I)
@@ -74,7 +76,8 @@ def _hidden_end(lowered: str, start: int, tag: re.Match[str] | None) -> int:
 
 
 def normalise_space(text: str) -> str:
-    lines = (_SPACES.sub(" ", line).strip() for line in text.replace("\r\n", "\n").split("\n"))
+    text = _CONTROLS.sub("", text.replace("\r\n", "\n"))
+    lines = (_SPACES.sub(" ", line).strip() for line in text.split("\n"))
     return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
 
 

@@ -297,7 +297,13 @@ def _insert_many(
 
 
 def _post_values(source_id: int, r: PostRecord, now: datetime) -> dict[str, object]:
-    values = {k: v for k, v in vars(r).items() if k != "brands"}
+    # NUL is never text, and PostgreSQL refuses it in any string: one hostile author or
+    # title would otherwise fail the whole batch (found by tests/fuzz_atheris.py)
+    values = {
+        k: v.replace("\x00", "") if isinstance(v, str) else v
+        for k, v in vars(r).items()
+        if k != "brands"
+    }
     values.update(source_id=source_id, fetched_at=now, edits=0)
     return values
 
