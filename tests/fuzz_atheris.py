@@ -12,13 +12,19 @@ Run one target: ``python -m tests.fuzz_atheris TARGET [libFuzzer flags]``, e.g.
   lists its problems one line each;
 - ``brands``: any text through brand matching: mentions that point inside the text.
 
-An uncaught exception, an input over ``-timeout`` seconds or memory over
-``-rss_limit_mb`` stops the run with a non-zero exit status and the input saved as
-``crash-*`` / ``timeout-*`` / ``oom-*`` (tests/test_fuzz_atheris.py runs each target in CI).
+An uncaught exception or an input over ``-timeout`` seconds stops the run with a non-zero
+exit status and the input saved as ``crash-*`` / ``timeout-*`` (tests/test_fuzz_atheris.py
+runs each target in CI). Memory is bounded by ``STORMWATCH_FUZZ_MEMORY_MB`` (an address
+space limit: an allocation past it is a MemoryError, i.e. a crash), not by libFuzzer's
+``-rss_limit_mb``: that reads the process's peak RSS, which Linux carries over from the
+parent across fork and exec, so a campaign started by a large test process was reported
+out of memory before its first input.
 """
 
 from __future__ import annotations
 
+import os
+import resource
 import sys
 import tomllib
 from collections.abc import Callable
@@ -84,6 +90,9 @@ TARGETS: dict[str, Callable[[bytes], None]] = {
 def main() -> None:
     if len(sys.argv) < 2 or sys.argv[1] not in TARGETS:
         raise SystemExit(f"usage: python -m tests.fuzz_atheris {{{'|'.join(TARGETS)}}} [flags]")
+    limit_mb = int(os.environ.get("STORMWATCH_FUZZ_MEMORY_MB", "0"))
+    if limit_mb:  # an input that allocates past it raises MemoryError: a reported crash
+        resource.setrlimit(resource.RLIMIT_AS, (limit_mb << 20, limit_mb << 20))
     target = TARGETS[sys.argv[1]]
     atheris.Setup([sys.argv[0], *sys.argv[2:]], target)
     atheris.Fuzz()
