@@ -28,7 +28,8 @@ __all__ = [
     "repeat_decision",
 ]
 
-STORM_KINDS = frozenset({"storm", "volume_surge", "slow_burn"})  # a family or detector kind
+# a family or a detector kind
+STORM_KINDS = frozenset({"storm", "volume_surge", "rising_storm", "slow_burn"})
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,8 @@ buffers: O(1) per post; duplicates by ``(brand, post_id)`` within three days are
 ``Detector.evaluate(now)`` runs every detector for every brand and returns the signals;
 ``assess(now)`` returns every decision, fired or not, with its named reason (for logs).
 
-After a volume surge fires, the engine marks the surge's hours so the brand's baseline leaves
-them out (a storm never becomes the new normal through its own hours).
+After a volume surge or a rising storm fires, the engine marks the surge's hours so the
+brand's baseline leaves them out (a storm never becomes the new normal through its own hours).
 
 History safety: with ``live_since`` (when Stormwatch started), everything evaluated at a
 ``now`` before it is marked ``history`` (reason ``history_only``) and never pages; after it,
@@ -26,12 +26,15 @@ from typing import Protocol
 from monitor.detect.baseline import BaselineConfig
 from monitor.detect.events import COMPLAINT_FLOOR, Decision, PostEvent, Signal
 from monitor.detect.history import HOUR_SECONDS, BrandHistory, hour_of, ts
+from monitor.detect.rising import RisingConfig, RisingStorm
 from monitor.detect.slowburn import SlowBurn, SlowBurnConfig
 from monitor.detect.thread import ThreadConfig, ThreadVelocity
 from monitor.detect.volume import VolumeConfig, VolumeSurge
 from monitor.detect.windows import ExpectedSpike, SpikeCalendar
 
 DEDUP_HOURS = 72
+# Firing surges mark their hours: out of the baseline, zero in the slow burn's CUSUM.
+SURGE_KINDS = frozenset({"volume_surge", "rising_storm"})
 
 
 class BrandDetector(Protocol):
@@ -44,6 +47,7 @@ class BrandDetector(Protocol):
 class DetectConfig:
     baseline: BaselineConfig = field(default_factory=BaselineConfig)
     volume: VolumeConfig = field(default_factory=VolumeConfig)
+    rising: RisingConfig = field(default_factory=RisingConfig)
     slow_burn: SlowBurnConfig = field(default_factory=SlowBurnConfig)
     thread: ThreadConfig = field(default_factory=ThreadConfig)
     complaint_floor: float = COMPLAINT_FLOOR
@@ -52,6 +56,7 @@ class DetectConfig:
 def default_detectors(config: DetectConfig, spikes: SpikeCalendar) -> list[BrandDetector]:
     return [
         VolumeSurge(config.volume, config.baseline, spikes),
+        RisingStorm(config.rising, config.baseline, spikes),
         SlowBurn(config.slow_burn, config.baseline),
         ThreadVelocity(config.thread),
     ]
@@ -103,7 +108,7 @@ class Detector:
             for detector in self.detectors:
                 decision = detector.assess(history, now)
                 decisions.append(decision)
-                if decision.signal is not None and decision.kind == "volume_surge":
+                if decision.signal is not None and decision.kind in SURGE_KINDS:
                     signal = decision.signal
                     history.exclude_hours(ts(signal.window_start), ts(signal.window_end))
         return decisions

@@ -7,11 +7,11 @@ pipeline turns stored posts into :class:`PostEvent` values, hands them to the en
 Decisions carry named reasons (Alertmanager style). A detector's ``assess()`` always returns a
 :class:`Decision`; when it fires, the decision holds a :class:`Signal`. Reasons used:
 
-- firing: ``volume_surge``, ``slow_burn``, ``thread_velocity``;
+- firing: ``volume_surge``, ``rising_storm``, ``slow_burn``, ``thread_velocity``;
 - holding back: ``below_min_count``, ``below_min_ratio``, ``within_expected``,
   ``expected_spike_window``, ``history_only`` (fired on data from before the cut-over; the
   signal is marked ``history`` and never pages), ``not_negative``, ``no_active_thread``,
-  ``burn_subsided``, ``below_threshold``, ``below_min_excess``, ``warming_up``.
+  ``burn_subsided``, ``not_rising``, ``below_threshold``, ``below_min_excess``, ``warming_up``.
 
 Complaint mass: a post counts ``complaint`` (its probability) towards the complaint count if
 that probability is at least ``complaint_floor`` (0.5), else 0. Summing small probabilities of
@@ -62,7 +62,7 @@ def is_angry(event: PostEvent) -> bool:
 class Signal:
     """A detector fired: what, for whom, how bad, and the numbers behind it."""
 
-    kind: str  # volume_surge | slow_burn | thread_velocity
+    kind: str  # volume_surge | rising_storm | slow_burn | thread_velocity
     brand: str
     severity: Severity
     reason: str  # named reason; equals kind for a live firing signal
@@ -73,7 +73,7 @@ class Signal:
     expected: float
     ratio: float
     p_value: float | None = None
-    score: float | None = None  # CUSUM statistic for slow_burn
+    score: float | None = None  # CUSUM statistic for slow_burn and rising_storm
     mentions: int = 0
     share_negative: float = 0.0
     post_ids: tuple[str, ...] = ()

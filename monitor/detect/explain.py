@@ -24,6 +24,7 @@ from monitor.detect.incidents import Incident
 
 WHAT = {
     "volume_surge": "complaint surge",
+    "rising_storm": "complaint storm building up",
     "slow_burn": "slow-burning rise in complaints",
     "thread_velocity": "fast-growing angry thread",
 }

@@ -2,9 +2,10 @@
 
 One incident per (brand, family) at a time — never one per post:
 
-- families: ``storm`` (volume_surge, slow_burn) and ``thread`` (thread_velocity). A signal
-  whose dominant thread is already part of an open incident of the brand grows that incident
-  instead (a viral thread also drives volume: one page, not two);
+- families: ``storm`` (volume_surge, rising_storm, slow_burn) and ``thread``
+  (thread_velocity). A signal whose dominant thread is already part of an open incident
+  of the brand grows that incident instead (a viral thread also drives volume: one page,
+  not two);
 - ``apply(signal, now)`` returns a :class:`BookUpdate` with an action and a named reason:
   ``opened`` (new_incident), ``grown`` (same_family_open), ``escalated`` (severity_increased),
   ``reopened`` (within_cooldown: a resolved incident of that family ended less than
@@ -30,6 +31,7 @@ from monitor.detect.events import SEVERITY_RANK, Severity, Signal
 
 FAMILIES: dict[str, str] = {
     "volume_surge": "storm",
+    "rising_storm": "storm",
     "slow_burn": "storm",
     "thread_velocity": "thread",
 }
