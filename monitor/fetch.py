@@ -626,17 +626,18 @@ def _translate(exc: Exception, shown_url: str) -> FetchError:
     """Any exception from a fetch as the FetchError a user can read. The only translation."""
     if isinstance(exc, FetchError):
         return exc if exc.url else _naming(exc, shown_url)
+    what = first_line(exc, limit=200)
     if isinstance(exc, httpx.InvalidURL | httpx.UnsupportedProtocol):
-        return URLRefused(f"{shown_url}: URL cannot be fetched: {_first_line(exc)}", url=shown_url)
+        return URLRefused(f"{shown_url}: URL cannot be fetched: {what}", url=shown_url)
     if isinstance(exc, TimeoutError):
         return FetchError(
             "timeout", f"{shown_url}: no complete answer within the fetch deadline", url=shown_url
         )
     for exc_type, kind in _KINDS:
         if isinstance(exc, exc_type):
-            return FetchError(kind, f"{shown_url}: {_first_line(exc)}", url=shown_url)
+            return FetchError(kind, f"{shown_url}: {what}", url=shown_url)
     log.error("unexpected error fetching %s", shown_url, exc_info=exc)
-    return FetchError("protocol", f"{shown_url}: unexpected {_first_line(exc)}", url=shown_url)
+    return FetchError("protocol", f"{shown_url}: unexpected {what}", url=shown_url)
 
 
 def _naming(error: FetchError, shown_url: str) -> FetchError:
@@ -647,7 +648,3 @@ def _naming(error: FetchError, shown_url: str) -> FetchError:
     return FetchError(
         error.kind, message, url=shown_url, status=error.status, retry_after=error.retry_after
     )
-
-
-def _first_line(exc: BaseException) -> str:
-    return first_line(exc, limit=200)
