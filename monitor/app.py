@@ -14,6 +14,7 @@ from monitor.crawl import Crawler, Matchers
 from monitor.fetch import Fetcher, FetchPolicy
 from monitor.match.brands import BrandMatcher, BrandSpec
 from monitor.match.language import LanguageDetector
+from monitor.native import limit_arenas
 from monitor.paging import PagingStage
 from monitor.settings import NetworkSettings, Settings
 from monitor.storage.db import make_engine
@@ -63,6 +64,7 @@ def matchers(settings: Settings) -> Matchers:
 
 
 def build_app(settings: Settings, engine: Engine | None = None) -> App:
+    limit_arenas()  # before the crawl's worker threads exist (see monitor.native)
     engine = engine or make_engine(settings.database)
     fetcher = Fetcher(fetch_policy(settings.network))
     match = matchers(settings)
