@@ -64,9 +64,12 @@ def _sqlite_engine(url: str, db: DatabaseSettings) -> Engine:
         # readers (read_scope) begin deferred and, under WAL, never wait for a writer.
         # query_only makes a read_scope refuse writes outright (a write there is a bug: it
         # would run without the write lock); set on every BEGIN as pooled connections are
-        # shared by readers and writers.
+        # shared by readers and writers; only when it changes (remembered per connection).
         read_only = conn.get_execution_options().get(READ_ONLY, False)
-        conn.exec_driver_sql(f"PRAGMA query_only={'ON' if read_only else 'OFF'}")
+        info = conn.connection.info
+        if info.get("query_only") is not read_only:
+            conn.exec_driver_sql(f"PRAGMA query_only={'ON' if read_only else 'OFF'}")
+            info["query_only"] = read_only
         conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
