@@ -70,11 +70,15 @@ def bare_async(base: str, feeds: int) -> dict[str, float]:
 
 
 def stormwatch(base: str, feeds: int) -> dict[str, float]:
+    with tempfile.TemporaryDirectory(prefix="sw-bench-") as tmp:  # the database goes with it
+        return _stormwatch(base, feeds, tmp)
+
+
+def _stormwatch(base: str, feeds: int, tmp: str) -> dict[str, float]:
     from monitor.app import build_app
     from monitor.settings import parse_settings
     from monitor.storage.db import upgrade
 
-    tmp = tempfile.mkdtemp(prefix="sw-bench-")
     settings = parse_settings(
         {
             "database": {"url": f"sqlite:///{tmp}/bench.db"},
