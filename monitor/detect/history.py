@@ -228,5 +228,18 @@ class BrandHistory:
             return None
         return math.ceil(self.live_since / BUCKET_SECONDS)
 
+    def recent_buckets(self, now: float, count: int) -> tuple[int, int, float] | None:
+        """The last `count` 5-minute buckets up to `now` as ``(lo, hi, partial)``: buckets
+        [lo, hi), the last one (holding the instant before `now`) only `partial` elapsed.
+        Once live, never before the cut-over; None when nothing is left."""
+        hi = math.ceil(now / BUCKET_SECONDS)
+        lo = hi - count
+        live = self.live_bucket()
+        if live is not None and not self.is_history(now):
+            lo = max(lo, live)
+        if lo >= hi:
+            return None
+        return lo, hi, (now - (hi - 1) * BUCKET_SECONDS) / BUCKET_SECONDS
+
     def is_history(self, now: float) -> bool:
         return self.live_since is not None and now < self.live_since

@@ -49,12 +49,13 @@ from monitor.detect.history import (
     BUCKET_SECONDS,
     BUCKETS_PER_HOUR,
     BrandHistory,
+    bucket_of,
     from_ts,
     ts,
 )
 from monitor.detect.stats import nbinom_sf
 from monitor.detect.volume import dominant_thread, top_post_ids
-from monitor.detect.windows import ExpectedSpike, SpikeCalendar
+from monitor.detect.windows import SpikeCalendar
 
 KIND = "rising_storm"
 
@@ -127,17 +128,13 @@ class RisingStorm:
 
     def _span(self, history: BrandHistory, now: datetime) -> tuple[int, int, float] | None:
         """Buckets [lo, hi) to read, and the live (last) bucket's elapsed fraction."""
-        end = ts(now)
-        hi = math.ceil(end / BUCKET_SECONDS)
-        lo = hi - self.config.horizon_hours * BUCKETS_PER_HOUR
-        if history.first_at is not None:
-            lo = max(lo, int(history.first_at // BUCKET_SECONDS))
-        live = history.live_bucket()
-        if live is not None and not history.is_history(end):
-            lo = max(lo, live)
-        if lo >= hi:
+        found = history.recent_buckets(ts(now), self.config.horizon_hours * BUCKETS_PER_HOUR)
+        if found is None:
             return None
-        return lo, hi, (end - (hi - 1) * BUCKET_SECONDS) / BUCKET_SECONDS
+        lo, hi, partial = found
+        if history.first_at is not None:  # no zeros from before the first post
+            lo = max(lo, bucket_of(history.first_at))
+        return (lo, hi, partial) if lo < hi else None
 
     def _run(self, history: BrandHistory, now: datetime) -> Run | None:
         span = self._span(history, now)
@@ -153,7 +150,9 @@ class RisingStorm:
         min_ratio = self.config.min_ratio
         spike = self.spikes.active(history.brand, now)
         if spike is not None:
-            expected = expected + _spike_extra(spike, mentions, hourly_mentions, partial)
+            expected_mentions = hourly_mentions / BUCKETS_PER_HOUR
+            expected_mentions[-1] *= partial
+            expected = expected + spike.allowance(mentions, expected_mentions)
             min_ratio *= spike.ratio_factor
         return self._cusum(observed, expected, mentions, angry, lo, min_ratio)
 
@@ -242,12 +241,3 @@ def _rates(base: Baseline, lo: int, hi: int, floor: float) -> tuple[np.ndarray, 
     hours = np.arange(lo, hi) // BUCKETS_PER_HOUR - first
     complaints = np.maximum(base.complaints[slots][hours], floor)
     return complaints, base.mentions[slots][hours]
-
-
-def _spike_extra(
-    spike: ExpectedSpike, mentions: np.ndarray, hourly_mentions: np.ndarray, partial: float
-) -> np.ndarray:
-    """Complaints an annotated launch is allowed to bring, per bucket."""
-    expected_mentions = hourly_mentions / BUCKETS_PER_HOUR
-    expected_mentions[-1] *= partial
-    return np.maximum(0.0, mentions - expected_mentions) * spike.complaint_share

@@ -20,7 +20,6 @@ The most significant firing window is reported. Severity is ``critical`` when p 
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -116,16 +115,12 @@ class VolumeSurge:
         self, history: BrandHistory, now: datetime, minutes: int, base: Baseline
     ) -> WindowCount | None:
         end = ts(now)
-        hi = math.ceil(end / BUCKET_SECONDS)  # the bucket holding the instant before `now`
-        lo = hi - minutes * 60 // BUCKET_SECONDS
-        live = history.live_bucket()
-        if live is not None and not history.is_history(end):
-            lo = max(lo, live)
-        if lo >= hi:
+        found = history.recent_buckets(end, minutes * 60 // BUCKET_SECONDS)
+        if found is None:
             return None
+        lo, hi, partial = found
         span = max(self.config.windows_minutes) * 60 // BUCKET_SECONDS
         observed, mentions, angry = _suffix_sums(history, lo, hi, span)
-        partial = (end - (hi - 1) * BUCKET_SECONDS) / BUCKET_SECONDS
         expected, expected_mentions = _expectation(base, lo, hi, partial)
         expected = max(expected, self.config.expected_floor)
         start = lo * BUCKET_SECONDS
@@ -137,7 +132,7 @@ class VolumeSurge:
         plain = self._test(count, self.config.min_ratio)
         if spike is None or plain != KIND:
             return plain
-        extra = max(0.0, count.mentions - count.expected_mentions) * spike.complaint_share
+        extra = spike.allowance(count.mentions, count.expected_mentions)
         raised = replace(count, expected=count.expected + extra)
         verdict = self._test(raised, self.config.min_ratio * spike.ratio_factor)
         return KIND if verdict == KIND else "expected_spike_window"

@@ -17,6 +17,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
+
+import numpy as np
+
+N = TypeVar("N", float, np.ndarray)
 
 
 @dataclass(frozen=True)
@@ -27,6 +32,12 @@ class ExpectedSpike:
     label: str = ""
     ratio_factor: float = 1.5
     complaint_share: float = 0.05
+
+    def allowance(self, mentions: N, expected_mentions: N) -> N:
+        """Complaints the annotated event may bring: its extra mentions x complaint_share
+        (a window's totals, or per bucket as arrays)."""
+        extra: N = np.maximum(0.0, mentions - expected_mentions) * self.complaint_share
+        return extra
 
     def covers(self, brand: str, now: datetime) -> bool:
         return brand == self.brand and self.start <= now < self.end
