@@ -130,12 +130,13 @@ def delays(scenarios: Sequence[simulate.Scenario], make: Make, within: timedelta
     return out
 
 
-def bound_minutes(scenario: simulate.Scenario, peak: float, ramp_hours: float) -> float:
+def bound_minutes(scenario: simulate.Scenario, tier: str, peak: float, ramp_hours: float) -> float:
     """Minutes after onset until the oracle's expected evidence reaches ln(ARL 1 month)."""
     onset = scenario.onsets()[BRAND]
     assert onset is not None
     needed = math.log(30 * 24 * 12)
-    per_minute = simulate.TIERS[scenario.name.split("/")[-1]] * 0.15 / 1440
+    traffic = simulate.Traffic(BRAND, simulate.TIERS[tier])  # the storm scenarios' traffic
+    per_minute = traffic.mentions_per_day * traffic.complaint_share / 1440
     evidence, minute = 0.0, 0
     while evidence < needed and minute < 24 * 60:
         hour = hour_of(ts(onset) + minute * 60)
@@ -186,7 +187,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                     )
                 )
                 if label == "Stormwatch":
-                    bound = [bound_minutes(sc, 10, ramp) for sc in cases]
+                    bound = [bound_minutes(sc, tier, 10, ramp) for sc in cases]
                     med, worst = statistics.median(bound), max(bound)
                     print(
                         f"| information bound: 10x in {ramp:g} h, {tier} "
