@@ -69,12 +69,12 @@ def bare_async(base: str, feeds: int) -> dict[str, float]:
     return {"seconds": asyncio.run(loop()), "posts": 0, "rss_mb": peak_rss_mb()}
 
 
-def stormwatch(base: str, feeds: int) -> dict[str, float]:
+def stormwatch(base: str, feeds: int, processes: int | None) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="sw-bench-") as tmp:  # the database goes with it
-        return _stormwatch(base, feeds, tmp)
+        return _stormwatch(base, feeds, tmp, processes)
 
 
-def _stormwatch(base: str, feeds: int, tmp: str) -> dict[str, float]:
+def _stormwatch(base: str, feeds: int, tmp: str, processes: int | None) -> dict[str, float]:
     from monitor.app import build_app
     from monitor.settings import parse_settings
     from monitor.storage.db import upgrade
@@ -83,6 +83,7 @@ def _stormwatch(base: str, feeds: int, tmp: str) -> dict[str, float]:
         {
             "database": {"url": f"sqlite:///{tmp}/bench.db"},
             "network": {"allowed_hosts": ["127.0.0.1"], "min_host_interval": 0.0},
+            "crawl": {} if processes is None else {"parse_processes": processes},
             "brands": [{"name": "Nordtel"}],
             "sources": [
                 {"name": f"f{i}", "kind": "feed", "url": f"{base}/f/{i}.xml", "interval": 60}
@@ -95,7 +96,7 @@ def _stormwatch(base: str, feeds: int, tmp: str) -> dict[str, float]:
     names = [s.name for s in settings.sources]
 
     async def sweeps() -> dict[str, float]:
-        app.crawler.matchers.language.detect("Nordtel svarer ikke")  # load lingua up front
+        app.crawler.reader.load()  # start the parse workers, load lingua: not timed
         t0 = time.perf_counter()
         first = await app.crawler.crawl(names, datetime.now(UTC))
         t1 = time.perf_counter()
@@ -111,14 +112,29 @@ def _stormwatch(base: str, feeds: int, tmp: str) -> dict[str, float]:
             "second_new": sum(len(r.new) for r in second),
             "errors": len(failed),
             "first_error": failed[0].error if failed else None,
-            "rss_mb": peak_rss_mb(),
+            "main_rss_mb": peak_rss_mb(),
+            # the parse workers have exited (aclose joins them): their peak, the largest one
+            "worker_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+            "main_cpu_s": _cpu(resource.RUSAGE_SELF),
+            "worker_cpu_s": _cpu(resource.RUSAGE_CHILDREN),
+            "workers": settings.crawl.parse_processes,
         }
 
-    return asyncio.run(sweeps())
+    result = asyncio.run(sweeps())
+    # main peak + each worker's peak: an upper bound of what the crawl held at once
+    result["rss_mb"] = result["main_rss_mb"] + result["worker_rss_mb"] * result["workers"]
+    return result
 
 
-def run_phase(phase: str, base: str, feeds: int) -> dict[str, float]:
+def _cpu(who: int) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_phase(phase: str, base: str, feeds: int, processes: int | None = None) -> dict[str, float]:
     cmd = [sys.executable, __file__, "--phase", phase, "--base", base, "--feeds", str(feeds)]
+    if processes is not None:
+        cmd += ["--parse-processes", str(processes)]
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0:  # the phase's own traceback, not just its exit status
         raise SystemExit(f"phase {phase} failed:\n{done.stderr[-3000:]}")
@@ -147,7 +163,10 @@ def report(feeds: int, b1: dict, b2: dict, b3: dict, sw: dict) -> None:
         f"\nfirst sweep ratio {sw['first_seconds'] / b1['seconds']:.2f}x (target <= 1.5x); "
         f"304 sweep ratio {sw['second_seconds'] / b2['seconds']:.2f}x (target <= 1.25x; "
         f"{sw['second_seconds'] / b3['seconds']:.2f}x the async loop); "
-        f"peak RSS {sw['rss_mb']:.0f} MB (target < 500 MB); "
+        f"peak RSS {sw['rss_mb']:.0f} MB (target < 500 MB; this process "
+        f"{sw['main_rss_mb']:.0f} + {sw['workers']} parse worker(s) of "
+        f"{sw['worker_rss_mb']:.0f}); CPU seconds over both sweeps: this process "
+        f"{sw['main_cpu_s']:.0f}, parse workers {sw['worker_cpu_s']:.0f}; "
         f"304s {sw['second_304']}/{feeds}; errors {sw['errors']}"
         + (f" (first: {sw['first_error']})" if sw["errors"] else "")
     )
@@ -160,13 +179,16 @@ def main() -> None:
         "--phase", choices=["bare-first", "bare-304", "bare-async-304", "stormwatch"]
     )
     parser.add_argument("--base")
+    parser.add_argument(
+        "--parse-processes", type=int, help="[crawl] parse_processes (default: the default)"
+    )
     args = parser.parse_args()
     if args.phase:
         result = {
             "bare-first": lambda: bare(args.base, args.feeds, conditional=False),
             "bare-304": lambda: bare(args.base, args.feeds, conditional=True),
             "bare-async-304": lambda: bare_async(args.base, args.feeds),
-            "stormwatch": lambda: stormwatch(args.base, args.feeds),
+            "stormwatch": lambda: stormwatch(args.base, args.feeds, args.parse_processes),
         }[args.phase]()
         print(json.dumps(result))
         return
@@ -179,7 +201,7 @@ def main() -> None:
         b1 = run_phase("bare-first", base, args.feeds)
         b2 = run_phase("bare-304", base, args.feeds)
         b3 = run_phase("bare-async-304", base, args.feeds)
-        sw = run_phase("stormwatch", base, args.feeds)
+        sw = run_phase("stormwatch", base, args.feeds, args.parse_processes)
         report(args.feeds, b1, b2, b3, sw)
     finally:
         server.terminate()

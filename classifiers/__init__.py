@@ -9,6 +9,7 @@ Public API (everything else is private to the package)::
     Example, load_examples, packaged_paths        labelled JSONL
     evaluate, evaluate_classifier, EvalReport     per-language P/R/F1, confusion
     train_head(encoder, examples, ...) -> Head    load_head, default_head_path
+    classifiers.finetune.finetune(source, examples) -> Adapter   (LoRA; imports torch)
     ClassifierError and its subclasses            classifiers.errors
 
 Importing this package is cheap: torch and transformers load only when a model does.

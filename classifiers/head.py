@@ -22,7 +22,11 @@ Decisions:
 - **A small versioned file** (``.npz``, no pickle): arrays plus one JSON ``meta`` string with
   ``format_version``, the ``encoder`` id and embedding ``dim`` it was made for, label names,
   trained-on counts and ``created_at`` (passed in: time is a parameter). Loading a head of
-  another version, encoder or dimension is a :class:`~classifiers.errors.HeadError`.
+  an unknown version, another encoder or dimension is a :class:`~classifiers.errors.HeadError`.
+- **Version 2 adds the encoder's fine-tuning** (an optional :class:`~classifiers.adapter.Adapter`:
+  ``lora.A.*`` / ``lora.B.*`` arrays and ``adapter`` meta). A head without one is still
+  written as version 1, so an older Stormwatch keeps reading frozen-encoder heads; both
+  versions are read.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from classifiers.adapter import Adapter
 from classifiers.base import SENTIMENTS
 from classifiers.errors import HeadError
 
@@ -53,7 +58,8 @@ __all__ = [
     "softmax",
 ]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 COMPLAINT_LABELS = ("not_complaint", "complaint")
 DEFAULT_HEAD = "e5-small-v1.npz"
 Matrix = NDArray[np.float64]
@@ -79,6 +85,7 @@ class Head:
     counts: dict[str, Any] = field(default_factory=dict)
     created_at: str = ""
     l2: float = 0.0
+    adapter: Adapter | None = None
 
     def predict(self, embeddings: NDArray[np.floating[Any]]) -> tuple[Matrix, Matrix]:
         """Sentiment probabilities ``(n, 3)`` and complaint probabilities ``(n,)``."""
@@ -95,8 +102,8 @@ class Head:
 
     def save(self, path: Path) -> None:
         """Write the head atomically (temporary file, then rename)."""
-        meta = {
-            "format_version": FORMAT_VERSION,
+        meta: dict[str, Any] = {
+            "format_version": FORMAT_VERSION if self.adapter is not None else 1,
             "encoder": self.encoder,
             "dim": self.dim,
             "sentiment_labels": list(SENTIMENTS),
@@ -105,6 +112,9 @@ class Head:
             "created_at": self.created_at,
             "l2": self.l2,
         }
+        if self.adapter is not None:
+            a = self.adapter
+            meta["adapter"] = {"rank": a.rank, "alpha": a.alpha, **a.info}
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         with tmp.open("wb") as fh:
@@ -112,8 +122,10 @@ class Head:
             np.savez_compressed(fh, **arrays)
         os.replace(tmp, path)
 
-    def _arrays(self) -> dict[str, Matrix]:
+    def _arrays(self) -> dict[str, Any]:
+        adapter = self.adapter.arrays() if self.adapter is not None else {}
         return {
+            **adapter,
             "mean": self.mean,
             "scale": self.scale,
             "sentiment_w": self.sentiment_w,
@@ -126,10 +138,11 @@ class Head:
 def load_head(path: Path, *, encoder: str | None = None, dim: int | None = None) -> Head:
     """Read a head file; refuse one of another format, encoder or dimension."""
     arrays, meta = _read(path)
-    if meta.get("format_version") != FORMAT_VERSION:
+    if meta.get("format_version") not in READABLE_VERSIONS:
         raise HeadError(
             f"The head {path} has format version {meta.get('format_version')!r}, this "
-            f"Stormwatch reads version {FORMAT_VERSION}; retrain it (stormwatch classifier train)."
+            f"Stormwatch reads versions {', '.join(map(str, READABLE_VERSIONS))}; retrain it "
+            "(stormwatch classifier train)."
         )
     if encoder is not None and meta.get("encoder") != encoder:
         raise HeadError(
@@ -144,10 +157,15 @@ def load_head(path: Path, *, encoder: str | None = None, dim: int | None = None)
     return _build(path, arrays, meta)
 
 
-def _read(path: Path) -> tuple[dict[str, Matrix], dict[str, Any]]:
+def _read(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     try:
         with np.load(path, allow_pickle=False) as data:
-            arrays = {k: np.asarray(data[k], dtype=np.float64) for k in data.files if k != "meta"}
+            # the head's own arrays in float64 (it computes in float64), an adapter's in float32
+            arrays = {
+                k: np.asarray(data[k], dtype=np.float32 if k.startswith("lora.") else np.float64)
+                for k in data.files
+                if k != "meta"
+            }
             meta = json.loads(str(data["meta"]))
     except FileNotFoundError:
         raise HeadError(
@@ -164,7 +182,8 @@ def _read(path: Path) -> tuple[dict[str, Matrix], dict[str, Any]]:
     return arrays, meta
 
 
-def _build(path: Path, arrays: dict[str, Matrix], meta: dict[str, Any]) -> Head:
+def _build(path: Path, arrays: dict[str, Any], meta: dict[str, Any]) -> Head:
+    lora = {k: arrays.pop(k) for k in [k for k in arrays if k.startswith("lora.")]}
     try:
         head = Head(
             encoder=str(meta["encoder"]),
@@ -172,13 +191,24 @@ def _build(path: Path, arrays: dict[str, Matrix], meta: dict[str, Any]) -> Head:
             counts=dict(meta.get("counts") or {}),
             created_at=str(meta.get("created_at", "")),
             l2=float(meta.get("l2", 0.0)),
+            adapter=_adapter(path, meta, lora),
             **arrays,
         )
-    except (KeyError, TypeError) as exc:
+    except (KeyError, TypeError, ValueError) as exc:
         raise HeadError(f"The head {path} is incomplete ({exc}); retrain it.") from None
     if head.sentiment_w.shape != (head.dim, 3) or head.complaint_w.shape != (head.dim, 2):
         raise HeadError(f"The head {path} has weights of the wrong shape; retrain it.")
     return head
+
+
+def _adapter(path: Path, meta: dict[str, Any], lora: dict[str, Any]) -> Adapter | None:
+    info = meta.get("adapter")
+    if info is None and not lora:
+        return None
+    if not isinstance(info, dict) or not lora or meta.get("format_version") != 2:
+        raise HeadError(f"The head {path} has a damaged adapter; retrain it.")
+    rest = {k: v for k, v in info.items() if k not in ("rank", "alpha")}
+    return Adapter.from_arrays(int(info["rank"]), float(info["alpha"]), lora, rest)
 
 
 def softmax(logits: Matrix) -> Matrix:

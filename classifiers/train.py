@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from classifiers.adapter import Adapter
 from classifiers.base import SENTIMENTS, Encoder, Label
 from classifiers.dataset import Example
 from classifiers.errors import DatasetError
@@ -91,8 +92,14 @@ def train_head(
     l2: float | None = None,
     folds: int = 5,
     complaint_weight: float = COMPLAINT_WEIGHT,
+    adapter: Adapter | None = None,
 ) -> Head:
-    """Embed the examples' readings and fit the head (see the module docstring)."""
+    """Embed the examples' readings and fit the head (see the module docstring).
+
+    ``adapter``: the fine-tuning already merged into ``encoder``
+    (:func:`classifiers.finetune.finetune`), stored with the head so inference uses the
+    same encoder the head was fitted on.
+    """
     data, unmatched = apply_relabels(examples, relabels)
     _check(data)
     readings = encoder.embed([reading_text(ex, window=window, max_chars=max_chars) for ex in data])
@@ -104,7 +111,7 @@ def train_head(
     px, py = _passage_instances(encoder, data, readings, complaint, l2, window, max_chars)
     counts = {**_counts(data, unmatched, len(py), l2, cv), "complaint_weight": complaint_weight}
     stamp = created_at.isoformat() if isinstance(created_at, datetime) else created_at
-    return fit_head(
+    head = fit_head(
         readings,
         sentiment,
         np.vstack([readings, px]),
@@ -115,6 +122,7 @@ def train_head(
         counts=counts,
         complaint_weight=complaint_weight,
     )
+    return replace(head, adapter=adapter)
 
 
 def _check(data: Sequence[Example]) -> None:

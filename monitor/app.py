@@ -10,12 +10,11 @@ from dataclasses import dataclass
 from sqlalchemy.engine import Engine
 
 from monitor.classify import ClassifyStage
-from monitor.crawl import Crawler, Matchers
+from monitor.crawl import Crawler
 from monitor.fetch import Fetcher, FetchPolicy
-from monitor.match.brands import BrandMatcher, BrandSpec
-from monitor.match.language import LanguageDetector
 from monitor.native import limit_arenas
 from monitor.paging import PagingStage
+from monitor.read import make_matchers, make_reader, read_config
 from monitor.settings import NetworkSettings, Settings
 from monitor.storage.db import make_engine
 from monitor.storms import DetectStage
@@ -34,12 +33,14 @@ class App:
 
     async def aclose(self) -> None:
         await self.fetcher.aclose()
+        self.crawler.reader.close()
         self.engine.dispose()
 
     async def aclose_keeping_engine(self) -> None:
         """After a reload: the new App shares this one's engine (the database did not
-        change), so only the HTTP client is closed."""
+        change), so only the HTTP client and the parse workers are closed."""
         await self.fetcher.aclose()
+        self.crawler.reader.close()
 
 
 def fetch_policy(network: NetworkSettings) -> FetchPolicy:
@@ -58,17 +59,12 @@ def fetch_policy(network: NetworkSettings) -> FetchPolicy:
     )
 
 
-def matchers(settings: Settings) -> Matchers:
-    specs = [BrandSpec(b.name, (b.name, *b.aliases), tuple(b.excludes)) for b in settings.brands]
-    return Matchers(BrandMatcher(specs), LanguageDetector(settings.crawl.languages))
-
-
 def build_app(settings: Settings, engine: Engine | None = None) -> App:
     limit_arenas()  # before the crawl's worker threads exist (see monitor.native)
     engine = engine or make_engine(settings.database)
     fetcher = Fetcher(fetch_policy(settings.network))
-    match = matchers(settings)
-    crawler = Crawler(settings, engine, fetcher, match)
+    match = make_matchers(read_config(settings))
+    crawler = Crawler(settings, engine, fetcher, make_reader(settings, match))
     stage = ClassifyStage(
         settings.classifier, engine, match.brands, flag_threshold=settings.queue.flag_threshold
     )

@@ -7,7 +7,8 @@ One pass over a set of sources:
 2. Per source, concurrently across hosts (the fetcher keeps one request per host): the
    adapter names the first requests; each response is parsed into posts and further
    requests (comment feeds, forum topics); posts are matched to brands and a language.
-   Parsing and matching run in a worker thread so the event loop stays free.
+   Parsing and matching run off the event loop, in worker processes by default
+   (:mod:`monitor.read`: the second core parses while this process fetches and stores).
 3. ``PassWriter`` stores the results in batches: a source's posts, its validators and its
    health (last success or last error and its kind, consecutive failures, next due time
    with backoff) go into the SAME transaction. A crash therefore never leaves a validator
@@ -37,14 +38,11 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from monitor.backoff import next_delay
-from monitor.canonical import canonical_url, post_id
 from monitor.errors import FetchError
 from monitor.fetch import Conditional, Fetched, Fetcher
-from monitor.match.brands import BrandMatcher
-from monitor.match.language import LanguageDetector
-from monitor.parse.text import clip, content_hash
+from monitor.read import Candidate, Reader, max_follow
 from monitor.settings import Settings, SourceSettings
-from monitor.sources import Parsed, RawPost, Request, adapter_for
+from monitor.sources import adapter_for
 from monitor.storage import repo
 from monitor.storage.db import session_scope
 from monitor.storage.models import FetchState, Source
@@ -70,21 +68,6 @@ class CrawlReport:
     skipped: str | None = None  # a named reason when the pass did not run (host backoff)
 
 
-@dataclass(frozen=True)
-class Matchers:
-    brands: BrandMatcher
-    language: LanguageDetector
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """A matched post before storage. ``record.brands`` may be empty for a comment whose
-    brands come from its thread: the writer resolves that in its transaction."""
-
-    record: repo.PostRecord
-    is_comment: bool
-
-
 @dataclass
 class SourceResult:
     """Everything a pass learned about one source, written in one transaction."""
@@ -108,7 +91,7 @@ class Crawler:
         settings: Settings,
         engine: Engine,
         fetcher: Fetcher,
-        matchers: Matchers,
+        reader: Reader,
         *,
         rand: Callable[[], float] = random.random,
         batch_posts: int = 2000,
@@ -117,7 +100,7 @@ class Crawler:
         self.settings = settings
         self.engine = engine
         self.fetcher = fetcher
-        self.matchers = matchers
+        self.reader = reader
         self.rand = rand
         self.batch_posts = batch_posts
         self.batch_sources = batch_sources
@@ -155,9 +138,9 @@ class Crawler:
         return reports
 
     def _plan(self, now: datetime, names: list[str] | None, sync: bool = True) -> Plan:
-        # Load the language models before any fetch starts: building them holds the GIL
-        # for seconds, which would otherwise eat into in-flight fetches' deadlines.
-        self.matchers.language.load()
+        # Ready the reader (worker processes, language models) before any fetch starts:
+        # that takes seconds, which would otherwise eat into in-flight fetches' deadlines.
+        self.reader.load()
         with session_scope(self.engine) as session:
             if sync or names is None:
                 rows = repo.sync_sources(session, self.settings, now)
@@ -199,9 +182,9 @@ class Crawler:
     ) -> None:
         """Breadth-first over the adapter's requests. The first request failing fails the
         source; a failing follow-up (one comment feed) is a warning."""
-        adapter = adapter_for(conf.kind, max_follow=self._max_follow(conf))
-        queue = list(adapter.start(conf))
-        budget = len(queue) + self._max_follow(conf)
+        follow = max_follow(self.settings, conf)
+        queue = list(adapter_for(conf.kind, max_follow=follow).start(conf))
+        budget = len(queue) + follow
         report, first = result.report, True
         while queue and budget > 0:
             request, budget = queue.pop(0), budget - 1
@@ -222,82 +205,15 @@ class Crawler:
                 report.not_modified += 1
                 result.validators.append(fetched)
                 continue
-            parsed, candidates = await asyncio.to_thread(self._read, conf, request, fetched)
-            if parsed.failed and request.role == "index":
-                raise FetchError("parse", parsed.warnings[0], url=request.url)
-            report.warnings += parsed.warnings
-            report.unmatched += parsed_unmatched(parsed, candidates)
-            result.candidates += candidates
-            if not parsed.failed:
+            reading = await self.reader.read(conf, request, fetched)
+            if reading.failed and request.role == "index":
+                raise FetchError("parse", reading.warnings[0], url=request.url)
+            report.warnings += reading.warnings
+            report.unmatched += reading.unmatched
+            result.candidates += reading.candidates
+            if not reading.failed:
                 result.validators.append(fetched)
-            queue.extend(parsed.follow)
-
-    def _max_follow(self, conf: SourceSettings) -> int:
-        return conf.max_follow if conf.max_follow is not None else self.settings.crawl.max_follow
-
-    # --- worker thread: parse and match (CPU only, no database) ---------------------------
-
-    def _read(
-        self, conf: SourceSettings, request: Request, fetched: Fetched
-    ) -> tuple[Parsed, list[Candidate]]:
-        adapter = adapter_for(conf.kind, max_follow=self._max_follow(conf))
-        parsed = adapter.parse(request, fetched.body, fetched.headers)
-        return parsed, self._candidates(conf, parsed.posts)
-
-    def _candidates(self, conf: SourceSettings, posts: Sequence[RawPost]) -> list[Candidate]:
-        texts = [f"{p.title or ''}\n{p.text}" for p in posts]
-        brands = [self._brands(conf, text) for text in texts]
-        keep = [
-            i
-            for i, (found, _) in enumerate(brands)
-            if found or posts[i].is_comment or self.settings.crawl.keep_unmatched
-        ]
-        langs = self.matchers.language.detect_many(
-            [texts[i] for i in keep], [conf.lang or posts[i].lang_hint for i in keep]
-        )
-        return [
-            Candidate(_record(posts[i], *brands[i], lang), posts[i].is_comment)
-            for i, lang in zip(keep, langs, strict=True)
-        ]
-
-    def _brands(self, conf: SourceSettings, text: str) -> tuple[list[str], str | None]:
-        """Named reasons: ``mention`` (the post names the brand), ``source`` (a brand-owned
-        source such as its own forum); ``thread`` is decided by the writer."""
-        found = self.matchers.brands.match(text)
-        if found:
-            return found, "mention"
-        if conf.brand:
-            return [conf.brand], "source"
-        return [], None
-
-
-def parsed_unmatched(parsed: Parsed, candidates: list[Candidate]) -> int:
-    return len(parsed.posts) - len(candidates)
-
-
-def _record(
-    post: RawPost, brands: list[str], reason: str | None, lang: str | None
-) -> repo.PostRecord:
-    canonical = canonical_url(post.url)
-    pid = post_id(canonical)
-    thread_id = post_id(canonical_url(post.thread_url)) if post.thread_url else pid
-    parent = post_id(canonical_url(post.parent_url)) if post.parent_url else None
-    return repo.PostRecord(
-        id=pid,
-        canonical_url=canonical[:2000],
-        kind="comment" if post.is_comment else "post",
-        thread_id=thread_id,
-        parent_id=parent if parent != pid else None,
-        external_id=clip(post.external_id, 500),
-        author=clip(post.author, 300),
-        title=clip(post.title, 1000),
-        text=post.text,
-        published_at=post.published_at,
-        lang=lang,
-        brands=tuple(brands),
-        brand_reason=reason,
-        content_hash=content_hash(post.title, post.text),
-    )
+            queue.extend(reading.follow)
 
 
 class PassWriter:

@@ -7,6 +7,7 @@
      ├── FetchError                 a fetch failed; ``kind`` names why (see FETCH_ERROR_KINDS)
      │    └── URLRefused            the URL gate refused the address: no request was made
      ├── StorageError               the database could not be reached or migrated
+     ├── WorkerError                the parse worker processes cannot start
      ├── QueueError                 a triage operation was refused; ``kind`` names why
      └── AccountError               a user, login or session operation was refused
           └── LoginRefused          wrong name/password, or too many failures (``retry_after``)
@@ -81,6 +82,10 @@ QUEUE_ERROR_KINDS = (
     "invalid_transition",  # e.g. responding to a dismissed post
     "invalid_input",  # a bad label, status or assignee
 )
+
+
+class WorkerError(StormwatchError):
+    """The crawl's parse worker processes could not start (twice in a row)."""
 
 
 class QueueError(StormwatchError):

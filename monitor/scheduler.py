@@ -244,13 +244,14 @@ class Daemon:
     # --- start, reload, stop ----------------------------------------------------------------
 
     def warm_up(self) -> None:
-        """Load the language models and the classifier before the first fetch (loading
-        holds the GIL for seconds, which would otherwise eat into fetch deadlines), and
+        """Start the parse workers (and their language models) and load the classifier before
+        the first fetch (loading holds the GIL for seconds, which would otherwise eat into
+        fetch deadlines), and
         rebuild the detector from the database. A classifier that cannot load is reported
         now and retried every tick; a database that is away is retried every tick."""
         from classifiers.errors import ClassifierError
 
-        self.app.crawler.matchers.language.load()
+        self.app.crawler.reader.load()
         if self.classify:
             try:
                 self.app.classify.classifier()

@@ -26,11 +26,13 @@ import os
 import threading
 import warnings
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from classifiers.adapter import Adapter, merge_adapter
 from classifiers.base import Scores
 from classifiers.cache import CachedEncoder, EmbeddingCache
 from classifiers.config import ClassifierSettings
@@ -56,8 +58,10 @@ class E5Encoder:
         int8: bool = False,
         max_tokens: int = 128,
         batch_size: int = 16,
+        adapter: Adapter | None = None,
     ) -> None:
         self.source = source
+        self.adapter = adapter
         self.threads, self.int8 = threads, int8
         self.max_tokens, self.batch_size = max_tokens, batch_size
         self._lock = threading.Lock()
@@ -84,27 +88,23 @@ class E5Encoder:
         return self._loaded
 
     def _load(self) -> tuple[Any, Any]:
-        os.environ["HF_HUB_OFFLINE"] = "1"
         import torch
-        import transformers
 
-        transformers.utils.logging.disable_progress_bar()
-        path = str(self.source.path)
-        try:
-            tokenizer = transformers.AutoTokenizer.from_pretrained(path, local_files_only=True)
-            model = transformers.AutoModel.from_pretrained(path, local_files_only=True).eval()
-        except Exception as exc:  # transformers raises many types; translate them all here
-            raise ModelUnavailable(
-                f"Cannot load the e5 model from {path} ({exc.__class__.__name__}: "
-                f"{str(exc).splitlines()[0][:160] if str(exc) else 'no detail'}); "
-                "delete the folder to rebuild it, or fix [classifier] model_dir."
-            ) from exc
+        tokenizer, model = load_pretrained(self.source.path)
         torch.set_num_threads(self.threads)
+        if self.adapter is not None:
+            merge_adapter(model, self.adapter)
         if self.int8:
             model = _quantize_int8(model)
         self._dim = int(model.config.hidden_size)
         self.max_tokens = min(self.max_tokens, _position_limit(model.config))
-        log.info("e5 encoder loaded from %s (%s, int8=%s)", path, self.source.origin, self.int8)
+        log.info(
+            "e5 encoder loaded from %s (%s, int8=%s, adapter=%s)",
+            self.source.path,
+            self.source.origin,
+            self.int8,
+            "yes" if self.adapter is not None else "no",
+        )
         return tokenizer, model
 
     def embed(self, texts: Sequence[str]) -> NDArray[np.float32]:
@@ -120,21 +120,10 @@ class E5Encoder:
     def _forward(self, tokenizer: Any, model: Any, texts: list[str]) -> NDArray[np.float32]:
         import torch
 
-        batch = tokenizer(
-            [QUERY_PREFIX + t for t in texts],
-            padding=True,
-            truncation=True,
-            max_length=self.max_tokens,
-            return_tensors="pt",
-        )
+        batch = tokenize(tokenizer, texts, self.max_tokens)
         try:
             with torch.inference_mode():
-                hidden = model(
-                    input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]
-                ).last_hidden_state
-                mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-                pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
-                normed = torch.nn.functional.normalize(pooled, dim=-1)
+                normed = pooled_embeddings(model, batch)
         except RuntimeError as exc:
             raise InferenceError(
                 f"The e5 model failed on a batch of {len(texts)} texts ({exc}); "
@@ -142,6 +131,49 @@ class E5Encoder:
             ) from exc
         result: NDArray[np.float32] = normed.float().numpy()
         return result
+
+
+def load_pretrained(path: Path) -> tuple[Any, Any]:
+    """Tokenizer and model (eval mode, fp32) from a transformers folder, offline; any
+    failure becomes one :class:`ModelUnavailable`."""
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    import transformers
+
+    transformers.utils.logging.disable_progress_bar()
+    try:
+        tokenizer = transformers.AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+        model = transformers.AutoModel.from_pretrained(str(path), local_files_only=True).eval()
+    except Exception as exc:  # transformers raises many types; translate them all here
+        raise ModelUnavailable(
+            f"Cannot load the e5 model from {path} ({exc.__class__.__name__}: "
+            f"{str(exc).splitlines()[0][:160] if str(exc) else 'no detail'}); "
+            "delete the folder to rebuild it, or fix [classifier] model_dir."
+        ) from exc
+    return tokenizer, model
+
+
+def tokenize(tokenizer: Any, texts: Sequence[str], max_tokens: int) -> Any:
+    """The e5 recipe's input: ``query: `` prefixed, padded, truncated, as torch tensors."""
+    return tokenizer(
+        [QUERY_PREFIX + t for t in texts],
+        padding=True,
+        truncation=True,
+        max_length=max_tokens,
+        return_tensors="pt",
+    )
+
+
+def pooled_embeddings(model: Any, batch: Any) -> Any:
+    """Mean of the last hidden state over the attention mask, L2-normalised (a tensor;
+    differentiable, so fine-tuning trains through exactly what inference computes)."""
+    import torch
+
+    hidden = model(
+        input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]
+    ).last_hidden_state
+    mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+    pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+    return torch.nn.functional.normalize(pooled, dim=-1)
 
 
 def _quantize_int8(model: Any) -> Any:
@@ -181,14 +213,14 @@ class E5Classifier:
 
     def _load(self) -> tuple[CachedEncoder, Head]:
         s = self.settings
-        encoder = self._given_encoder or E5Encoder(
-            resolve_model(s),
-            threads=s.threads,
-            int8=s.int8,
-            max_tokens=s.max_tokens,
-            batch_size=s.batch_size,
-        )
-        head = self._given_head or load_head(s.head_path(), encoder=encoder.encoder_id)
+        if self._given_encoder is not None:  # used as given (tests, benchmarks)
+            encoder = self._given_encoder
+            head = self._given_head or load_head(s.head_path(), encoder=encoder.encoder_id)
+        else:
+            source = resolve_model(s)
+            head = self._given_head or load_head(s.head_path(), encoder=source.encoder_id)
+            # A fine-tuned head carries its adapter, merged into the encoder at load.
+            encoder = _encoder(s, source, head.adapter)
         if head.encoder != encoder.encoder_id:
             raise HeadError(
                 f"The head was trained for encoder {head.encoder!r}, the model is "
@@ -218,15 +250,22 @@ class E5Classifier:
         ]
 
 
-def encoder_from_settings(settings: ClassifierSettings) -> E5Encoder:
-    """An encoder for training: the same model resolution as the classifier, no head."""
-    s = settings
+def encoder_from_settings(
+    settings: ClassifierSettings, *, adapter: Adapter | None = None
+) -> E5Encoder:
+    """The encoder the settings name (model resolution as the classifier's), with
+    ``adapter`` merged at load if given."""
+    return _encoder(settings, resolve_model(settings), adapter)
+
+
+def _encoder(s: ClassifierSettings, source: ModelSource, adapter: Adapter | None) -> E5Encoder:
     return E5Encoder(
-        resolve_model(s),
+        source,
         threads=s.threads,
         int8=s.int8,
         max_tokens=s.max_tokens,
         batch_size=s.batch_size,
+        adapter=adapter,
     )
 
 

@@ -108,7 +108,7 @@ class ClusterRunner:
         detector is built by the first detect job this process runs."""
         from classifiers.errors import ClassifierError
 
-        self.app.crawler.matchers.language.load()
+        self.app.crawler.reader.load()
         if not self.classify:
             return
         try:

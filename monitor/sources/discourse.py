@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlencode, urlsplit
 
 from monitor.parse.text import from_iso, html_to_text
-from monitor.settings import SourceSettings
 from monitor.sources.base import Parsed, RawPost, Request
+
+if TYPE_CHECKING:  # only an annotation: keeps pydantic out of the parse workers
+    from monitor.settings import SourceSettings
 
 _CHUNK = 20
 

@@ -8,12 +8,14 @@ and by the site's own feed is stored once.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from monitor.canonical import unwrap_redirect
 from monitor.parse.feeds import FeedDocument, FeedEntry, parse_feed
-from monitor.settings import SourceSettings
 from monitor.sources.base import Parsed, RawPost, Request
+
+if TYPE_CHECKING:  # only an annotation: keeps pydantic out of the parse workers
+    from monitor.settings import SourceSettings
 
 
 class FeedAdapter:

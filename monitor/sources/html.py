@@ -5,13 +5,15 @@ authors or dates (FACTS.md), so they are not split into posts; use a feed or API
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import trafilatura
 
 from monitor.parse.text import from_iso, normalise_space
-from monitor.settings import SourceSettings
 from monitor.sources.base import Parsed, RawPost, Request
+
+if TYPE_CHECKING:  # only an annotation: keeps pydantic out of the parse workers
+    from monitor.settings import SourceSettings
 
 
 class HtmlAdapter:

@@ -8,13 +8,15 @@ import html
 import json
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urljoin, urlsplit
 
 from monitor.parse.text import from_timestamp, html_to_text
-from monitor.settings import SourceSettings
 from monitor.sources.base import Parsed, RawPost, Request
 from monitor.sources.feed import FeedAdapter
+
+if TYPE_CHECKING:  # only an annotation: keeps pydantic out of the parse workers
+    from monitor.settings import SourceSettings
 
 
 class RedditAdapter:

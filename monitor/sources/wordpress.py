@@ -9,12 +9,14 @@ are followed only for posts that have (or may have) comments, newest first, up t
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from monitor.parse.feeds import FeedEntry, parse_feed
-from monitor.settings import SourceSettings
 from monitor.sources.base import Parsed, RawPost, Request
 from monitor.sources.feed import entry_post, unusable
+
+if TYPE_CHECKING:  # only an annotation: keeps pydantic out of the parse workers
+    from monitor.settings import SourceSettings
 
 
 class WordPressAdapter:

@@ -25,6 +25,7 @@ from monitor.storage.models import (
     Relabel,
     Source,
 )
+from monitor.storage.records import PostRecord
 
 # Rows per multi-row INSERT of posts: 17 columns x 500 = 8,500 bound parameters, well under
 # SQLite's 32,766 and PostgreSQL's 65,535 (see _insert_many for why one statement a chunk).
@@ -38,26 +39,6 @@ INSERT_POSTS: sa.sql.dml.ReturningInsert[Any] = (
     .returning(sa.column("id"))
     .execution_options(insertmanyvalues_page_size=POST_INSERT_CHUNK)
 )
-
-
-@dataclass(frozen=True)
-class PostRecord:
-    """A matched post ready to store (built by the crawler from a RawPost)."""
-
-    id: str
-    canonical_url: str
-    kind: str
-    thread_id: str | None
-    parent_id: str | None
-    external_id: str | None
-    author: str | None
-    title: str | None
-    text: str
-    published_at: datetime | None
-    lang: str | None
-    brands: tuple[str, ...]
-    brand_reason: str | None
-    content_hash: str
 
 
 @dataclass
