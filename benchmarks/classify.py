@@ -128,12 +128,16 @@ def main() -> None:
         "forum ~130 tok": ([text_of(130, rng) for _ in range(16 * scale)], 160),
         "blog ~1000 tok": ([text_of(1000, rng, mention_every=40) for _ in range(6 * scale)], 512),
     }
+    # the packaged head's fine-tuning, merged at load as in production (both columns use it)
+    adapter = load_head(default_head_path()).adapter if default_head_path().exists() else None
     print(f"{'case':<16}{'prec':>6}{'batch':>6}{'ours/s':>9}{'bare/s':>9}{'overhead':>10}")
     for int8 in (False, True):
         settings = ClassifierSettings(cache_dir=args.cache_dir, int8=int8, max_tokens=128)
         source = resolve_model(settings)
         for batch in (8, 16):
-            encoder = E5Encoder(source, threads=2, int8=int8, max_tokens=160, batch_size=batch)
+            encoder = E5Encoder(
+                source, threads=2, int8=int8, max_tokens=160, batch_size=batch, adapter=adapter
+            )
             encoder.embed(["warm-up: load the model before timing"])
             for name, (texts, bare_len) in cases.items():
                 ours_rate = posts_per_second(ours(settings, encoder), texts)

@@ -96,7 +96,8 @@ class ClassifierSettings(BaseModel):
         default=False,
         description=(
             "Quantise the encoder's Linear layers to int8 at load (dynamic quantisation): "
-            "roughly twice as fast on CPU with about the same accuracy."
+            "~1.4x as fast on CPU, but it costs the fine-tuned encoder accuracy (held-out F1 "
+            "0.916 -> 0.879, Danish 0.884 -> 0.718): leave it off unless speed matters more."
         ),
     )
     max_tokens: int = Field(
