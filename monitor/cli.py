@@ -607,6 +607,11 @@ def classifier_train(
     epochs: Annotated[
         int, typer.Option(min=1, max=50, help="Fine-tuning epochs over the examples.")
     ] = 5,
+    seed: Annotated[int, typer.Option(help="Fine-tuning seed (adapter init, shuffling).")] = 0,
+    check: Annotated[
+        bool,
+        typer.Option(help="Evaluate the new head on the packaged held-out set afterwards."),
+    ] = True,
     config: ConfigOpt = None,
 ) -> None:
     """Rebuild the head from the labelled examples plus the queue's relabels."""
@@ -631,7 +636,9 @@ def classifier_train(
                 adapter = tune(
                     resolve_model(settings.classifier),
                     apply_relabels(data, extra)[0],
-                    settings=FinetuneSettings(epochs=epochs, threads=settings.classifier.threads),
+                    settings=FinetuneSettings(
+                        epochs=epochs, seed=seed, threads=settings.classifier.threads
+                    ),
                     window=settings.classifier.window_sentences,
                     on_epoch=lambda n, loss: err.print(f"epoch {n}/{epochs}: loss {loss:.4f}"),
                 )
@@ -645,6 +652,7 @@ def classifier_train(
                 adapter=adapter,
             )
             head.save(target)
+            report = _held_out_check(settings, encoder.inner, head) if check else None
         except ClassifierError as exc:
             raise StormwatchError(str(exc)) from None
     out.print(
@@ -652,6 +660,28 @@ def classifier_train(
         f"{' (encoder fine-tuned)' if finetune else ' (frozen encoder)'}; head written to {target}",
         markup=False,
     )
+    if report is not None:
+        out.print(f"held-out complaint F1: {report.summary()}", markup=False)
+        if missed := report.below_target():
+            err.print(
+                "warning: below target on the held-out set: "
+                + ", ".join(f"{lang} {f1:.3f}" for lang, f1 in missed.items())
+                + "; compare with the head you run now (stormwatch classifier eval) before "
+                "deploying this one, or retrain with another --seed",
+                markup=False,
+            )
+
+
+def _held_out_check(settings: Settings, encoder: Any, head: Any) -> Any:
+    """The new head on the packaged evaluation set (never used in training), read as the
+    daemon reads posts: a retrain (new relabels, another seed) can land below the bar."""
+    from classifiers.dataset import load_examples, packaged_paths
+    from classifiers.e5.backend import E5Classifier
+    from classifiers.evaluate import evaluate_classifier
+
+    classifier = E5Classifier(settings.classifier, encoder=encoder, head=head)
+    examples = load_examples(packaged_paths("eval"))
+    return evaluate_classifier(classifier, examples, window=settings.classifier.window_sentences)
 
 
 def _relabel_examples(settings: Settings) -> list[Any]:

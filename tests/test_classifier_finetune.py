@@ -198,8 +198,13 @@ def test_cli_train_fine_tunes_by_default_and_frozen_on_request(
     tuned = runner.invoke(app, [*common, "-o", str(tmp_path / "t.npz"), "--epochs", "2"])
     assert tuned.exit_code == 0, tuned.output
     assert "encoder fine-tuned" in tuned.output and "epoch 2/2" in tuned.output
+    # the held-out check: six languages and overall; a 2-layer random model misses the bar
+    check = next(line for line in tuned.output.splitlines() if "held-out complaint F1" in line)
+    assert all(f"{lang} " in check for lang in ("da", "de", "en", "fi", "nb", "sv", "overall"))
+    assert "warning: below target on the held-out set" in tuned.output
     head = load_head(tmp_path / "t.npz")
     assert head.adapter is not None and head.adapter.info["epochs"] == 2
-    frozen = runner.invoke(app, [*common, "-o", str(tmp_path / "f.npz"), "--frozen"])
+    frozen = runner.invoke(app, [*common, "-o", str(tmp_path / "f.npz"), "--frozen", "--no-check"])
     assert frozen.exit_code == 0, frozen.output
     assert "frozen encoder" in frozen.output and load_head(tmp_path / "f.npz").adapter is None
+    assert "held-out" not in frozen.output
