@@ -129,7 +129,7 @@ class EvalReport:
     def below_target(self) -> dict[str, float]:
         """Languages whose complaint F1 is under :data:`F1_TARGETS` (default 0.85)."""
         return {
-            lang: round(g.confusion.f1, 4)
+            lang: g.confusion.f1
             for lang, g in sorted(self.languages.items())
             if g.confusion.f1 < F1_TARGETS.get(lang, DEFAULT_F1_TARGET)
         }

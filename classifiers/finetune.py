@@ -44,9 +44,9 @@ from numpy.typing import NDArray
 from classifiers.adapter import TARGET_SUFFIXES, Adapter
 from classifiers.base import SENTIMENTS
 from classifiers.dataset import Example
-from classifiers.e5.backend import load_pretrained, pooled_embeddings, tokenize
+from classifiers.e5.backend import E5Encoder, pooled_embeddings, tokenize
 from classifiers.e5.locate import ModelSource
-from classifiers.head import balanced_weights, fit_softmax
+from classifiers.head import balanced_weights, complaint_weights, fit_head
 from classifiers.train import COMPLAINT_WEIGHT, reading_text
 
 __all__ = ["FinetuneSettings", "extract_adapter", "finetune", "wrap_linears"]
@@ -130,12 +130,14 @@ def finetune(
     """Fine-tune the encoder at ``source`` on ``examples``; the trained adapter."""
     s = settings or FinetuneSettings()
     torch.manual_seed(s.seed)
-    torch.set_num_threads(s.threads)
-    tokenizer, model = load_pretrained(source.path)
+    # The backend's own encoder loads the model and gives the frozen embeddings for the
+    # warm start; then its model is wrapped and trained in place.
+    encoder = E5Encoder(source, threads=s.threads, max_tokens=s.max_tokens, batch_size=s.batch_size)
+    tokenizer, model = encoder.load()
     texts = [reading_text(ex, window=window, max_chars=max_chars) for ex in examples]
     complaint = np.array([ex.label == "complaint" for ex in examples], dtype=int)
     sentiment = np.array([SENTIMENTS.index(ex.sentiment) for ex in examples])
-    heads = _warm_start(_embed(tokenizer, model, texts, s), complaint, sentiment, s)
+    heads = _warm_start(encoder.embed(texts), complaint, sentiment, s)
     wrap_linears(model, s.rank, s.alpha)
     losses = _train(tokenizer, model, heads, texts, complaint, sentiment, s, on_epoch)
     info = {
@@ -146,19 +148,6 @@ def finetune(
         "loss": [round(x, 4) for x in losses],
     }
     return extract_adapter(model, s.rank, s.alpha, info)
-
-
-def _embed(
-    tokenizer: Any, model: Any, texts: Sequence[str], s: FinetuneSettings
-) -> NDArray[np.float64]:
-    """Frozen embeddings (eval mode, no dropout) for the warm start."""
-    model.eval()
-    rows = []
-    with torch.inference_mode():
-        for start in range(0, len(texts), s.batch_size):
-            batch = tokenize(tokenizer, texts[start : start + s.batch_size], s.max_tokens)
-            rows.append(pooled_embeddings(model, batch).double().numpy())
-    return np.vstack(rows)
 
 
 class _Heads(torch.nn.Module):
@@ -182,24 +171,25 @@ class _Heads(torch.nn.Module):
 
 
 def _warm_start(
-    x: NDArray[np.float64],
+    x: NDArray[np.float32],
     complaint: NDArray[np.int_],
     sentiment: NDArray[np.int_],
     s: FinetuneSettings,
 ) -> _Heads:
-    mean, scale = x.mean(0), x.std(0) + 1e-6
-    z = (x - mean) / scale
-    c_weight, s_weight = _complaint_weights(complaint, s), balanced_weights(sentiment, 3)
-    fits = [
-        fit_softmax(z, complaint, 2, sample_weight=c_weight, l2=WARM_START_L2),
-        fit_softmax(z, sentiment, 3, sample_weight=s_weight, l2=WARM_START_L2),
-    ]
-    return _Heads(mean, scale, fits)
-
-
-def _complaint_weights(y: NDArray[np.int_], s: FinetuneSettings) -> NDArray[np.float64]:
-    out: NDArray[np.float64] = balanced_weights(y, 2) * np.where(y == 1, s.complaint_weight, 1.0)
-    return out
+    """The head's own fit (standardisation, weighted logistic regressions) on the frozen
+    embeddings, as torch layers."""
+    head = fit_head(
+        x,
+        sentiment,
+        x,
+        complaint,
+        encoder="warm-start",
+        l2=WARM_START_L2,
+        created_at="",
+        complaint_weight=s.complaint_weight,
+    )
+    fits = [(head.complaint_w, head.complaint_b), (head.sentiment_w, head.sentiment_b)]
+    return _Heads(head.mean, head.scale, fits)
 
 
 def _train(
@@ -214,7 +204,7 @@ def _train(
 ) -> list[float]:
     params = [p for p in model.parameters() if p.requires_grad] + list(heads.parameters())
     optimiser = torch.optim.AdamW(params, lr=s.lr, weight_decay=0.0)
-    c_weight = torch.tensor(_complaint_weights(complaint, s), dtype=torch.float32)
+    c_weight = torch.tensor(complaint_weights(complaint, s.complaint_weight), dtype=torch.float32)
     s_weight = torch.tensor(balanced_weights(sentiment, 3), dtype=torch.float32)
     yc, ys = torch.tensor(complaint), torch.tensor(sentiment)
     rng = np.random.default_rng(s.seed)

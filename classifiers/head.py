@@ -51,6 +51,7 @@ __all__ = [
     "FORMAT_VERSION",
     "Head",
     "balanced_weights",
+    "complaint_weights",
     "default_head_path",
     "fit_head",
     "fit_softmax",
@@ -219,6 +220,12 @@ def softmax(logits: Matrix) -> Matrix:
     return out
 
 
+def complaint_weights(y: NDArray[np.int_], complaint_weight: float) -> Matrix:
+    """Balanced weights for complaint-vs-not, complaints (label 1) times ``complaint_weight``."""
+    out: Matrix = balanced_weights(y, 2) * np.where(y == 1, complaint_weight, 1.0)
+    return out
+
+
 def balanced_weights(y: NDArray[np.int_], k: int) -> Matrix:
     """Per-example weights ``n / (k_present * count[class])`` (absent classes ignored)."""
     counts = np.bincount(y, minlength=k).astype(np.float64)
@@ -323,7 +330,7 @@ def fit_head(
     zs = (sentiment_x.astype(np.float64) - mean) / scale
     zc = (complaint_x.astype(np.float64) - mean) / scale
     sw, sb = fit_softmax(zs, sentiment_y, 3, sample_weight=balanced_weights(sentiment_y, 3), l2=l2)
-    c_weight = balanced_weights(complaint_y, 2) * np.where(complaint_y == 1, complaint_weight, 1.0)
+    c_weight = complaint_weights(complaint_y, complaint_weight)
     cw, cb = fit_softmax(zc, complaint_y, 2, sample_weight=c_weight, l2=l2)
     return Head(
         encoder=encoder,

@@ -63,8 +63,10 @@ def build_app(settings: Settings, engine: Engine | None = None) -> App:
     limit_arenas()  # before the crawl's worker threads exist (see monitor.native)
     engine = engine or make_engine(settings.database)
     fetcher = Fetcher(fetch_policy(settings.network))
-    match = make_matchers(read_config(settings))
-    crawler = Crawler(settings, engine, fetcher, make_reader(settings, match))
+    config = read_config(settings)
+    match = make_matchers(config)
+    reader = make_reader(config, match, settings.crawl.parse_processes)
+    crawler = Crawler(settings, engine, fetcher, reader)
     stage = ClassifyStage(
         settings.classifier, engine, match.brands, flag_threshold=settings.queue.flag_threshold
     )

@@ -634,30 +634,22 @@ def classifier_train(
         try:
             data = load_examples(examples or packaged_paths("train"))
             extra = _relabel_examples(settings) if relabels and config_path(config).exists() else []
-            adapter = None
-            if finetune:
-                from classifiers.finetune import FinetuneSettings
-                from classifiers.finetune import finetune as tune
-
-                adapter = tune(
-                    resolve_model(settings.classifier),
-                    apply_relabels(data, extra)[0],
-                    settings=FinetuneSettings(
-                        epochs=epochs, seed=seed, threads=settings.classifier.threads
-                    ),
-                    window=settings.classifier.window_sentences,
-                    on_epoch=lambda n, loss: err.print(f"epoch {n}/{epochs}: loss {loss:.4f}"),
-                )
-            encoder = CachedEncoder(encoder_from_settings(settings.classifier, adapter=adapter))
+            source = resolve_model(settings.classifier)  # once: it checks the model's hashes
+            adapter = (
+                _fine_tune(settings, source, apply_relabels(data, extra)[0], epochs, seed)
+                if finetune
+                else None
+            )
+            encoder = encoder_from_settings(settings.classifier, adapter=adapter, source=source)
             head = train_head(
-                encoder,
+                CachedEncoder(encoder),
                 data,
                 relabels=extra,
                 created_at=datetime.now(UTC),
                 window=settings.classifier.window_sentences,
                 adapter=adapter,
             )
-            report = _held_out_check(settings, encoder.inner, head) if check else None
+            report = _held_out_check(settings, encoder, head) if check else None
             missed = report.below_target() if report is not None else {}
             # A head under the bar does not replace the one in use (a nightly retrain must
             # not quietly make the queue worse); it is kept beside it for inspection.
@@ -674,17 +666,36 @@ def classifier_train(
     if report is not None:
         out.print(f"held-out complaint F1: {report.summary()}", markup=False)
     if missed:
-        below = ", ".join(f"{lang} {f1:.3f}" for lang, f1 in missed.items())
-        if force:
-            err.print(f"warning: below target on the held-out set: {below}", markup=False)
-            return
-        err.print(
-            f"error: below target on the held-out set: {below}; {target} was left as it was "
-            f"and the new head is at {written} (--force installs it anyway; or retrain with "
-            "another --seed)",
-            markup=False,
-        )
-        raise typer.Exit(1)
+        _refuse_below_target(missed, target, written, force)
+
+
+def _fine_tune(settings: Settings, source: Any, examples: list[Any], epochs: int, seed: int) -> Any:
+    from classifiers.finetune import FinetuneSettings, finetune
+
+    return finetune(
+        source,
+        examples,
+        settings=FinetuneSettings(epochs=epochs, seed=seed, threads=settings.classifier.threads),
+        window=settings.classifier.window_sentences,
+        on_epoch=lambda n, loss: err.print(f"epoch {n}/{epochs}: loss {loss:.4f}"),
+    )
+
+
+def _refuse_below_target(
+    missed: dict[str, float], target: Path, written: Path, force: bool
+) -> None:
+    """Under ``--force`` a warning; else an error naming both files, and exit status 1."""
+    below = ", ".join(f"{lang} {f1:.3f}" for lang, f1 in missed.items())
+    if force:
+        err.print(f"warning: below target on the held-out set: {below}", markup=False)
+        return
+    err.print(
+        f"error: below target on the held-out set: {below}; {target} was left as it was "
+        f"and the new head is at {written} (--force installs it anyway; or retrain with "
+        "another --seed)",
+        markup=False,
+    )
+    raise typer.Exit(1)
 
 
 def _candidate_path(target: Path) -> Path:

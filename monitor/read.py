@@ -364,9 +364,8 @@ class ProcessReader:
         broken.shutdown(wait=False, cancel_futures=True)
 
 
-def make_reader(settings: Settings, matchers: Matchers) -> Reader:
-    """The reader ``[crawl] parse_processes`` asks for."""
-    config, processes = read_config(settings), settings.crawl.parse_processes
+def make_reader(config: ReadConfig, matchers: Matchers, processes: int) -> Reader:
+    """The reader ``[crawl] parse_processes`` asks for: 0 is a thread of this process."""
     if processes == 0:
         return ThreadReader(config, matchers)
     return ProcessReader(config, processes)

@@ -251,11 +251,14 @@ class E5Classifier:
 
 
 def encoder_from_settings(
-    settings: ClassifierSettings, *, adapter: Adapter | None = None
+    settings: ClassifierSettings,
+    *,
+    adapter: Adapter | None = None,
+    source: ModelSource | None = None,
 ) -> E5Encoder:
-    """The encoder the settings name (model resolution as the classifier's), with
-    ``adapter`` merged at load if given."""
-    return _encoder(settings, resolve_model(settings), adapter)
+    """The encoder the settings name (model resolution as the classifier's, unless
+    ``source`` is already resolved), with ``adapter`` merged at load if given."""
+    return _encoder(settings, source or resolve_model(settings), adapter)
 
 
 def _encoder(s: ClassifierSettings, source: ModelSource, adapter: Adapter | None) -> E5Encoder:
