@@ -32,6 +32,7 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy.engine import Engine
@@ -45,7 +46,6 @@ from monitor.settings import Settings, SourceSettings
 from monitor.sources import adapter_for
 from monitor.storage import repo
 from monitor.storage.db import session_scope
-from monitor.storage.models import FetchState, Source
 
 log = logging.getLogger("stormwatch.crawl")
 
@@ -154,10 +154,9 @@ class Crawler:
             )
             ids = {s.name: s.id for s in chosen if s.id is not None and s.enabled}
             validators: dict[int, dict[str, Conditional]] = {}
-            for state in repo.fetch_states(session, list(ids.values())):
-                if state.etag or state.last_modified:
-                    cond = Conditional(etag=state.etag, last_modified=state.last_modified)
-                    validators.setdefault(state.source_id, {})[state.url] = cond
+            for state in repo.validators_of(session, list(ids.values())):
+                cond = Conditional(etag=state.etag, last_modified=state.last_modified)
+                validators.setdefault(state.source_id, {})[state.url] = cond
             return Plan(ids, validators, repo.host_backoffs(session, now))
 
     async def _crawl_source(self, conf: SourceSettings, plan: Plan, now: datetime) -> SourceResult:
@@ -259,42 +258,35 @@ class PassWriter:
         return batch
 
     def _write(self, batch: list[SourceResult]) -> None:
-        ids = [r.source_id for r in batch]
+        """One transaction: every source's posts, then its validators and its health, as a
+        few bulk statements (no ORM object per source: a batch of 304s would otherwise
+        cost more to record than to fetch)."""
         with session_scope(self.crawler.engine) as session:
-            sources = repo.sources_by_id(session, ids)
-            known = repo.fetch_state_map(session, ids)
+            health = repo.source_health(session, [r.source_id for r in batch])
             live = [result for result in batch if not result.report.skipped]
-            # every source's posts in one store call: a few large INSERTs, not one per source
             records = [(r.source_id, self._resolve_threads(session, r)) for r in live]
-            stored = repo.store_posts_many(session, records, self.now)
-            for result, outcome in zip(live, stored, strict=True):
-                self._write_one(session, result, outcome, sources[result.source_id], known)
-
-    def _write_one(
-        self,
-        session: Session,
-        result: SourceResult,
-        stored: repo.StoreResult,
-        source: Source,
-        known: dict[tuple[int, str], FetchState],
-    ) -> None:
-        report = result.report
-        report.new, report.updated, report.unchanged = stored.new, stored.updated, stored.unchanged
-        for fetched in result.validators:
-            repo.save_fetch_state(
-                session,
-                result.source_id,
-                fetched.url,
-                status=fetched.status,
-                etag=fetched.etag,
-                last_modified=fetched.last_modified,
-                now=self.now,
-                known=known,
+            stored = (
+                repo.store_posts_many(session, records, self.now)
+                if any(posts for _, posts in records)
+                else [repo.StoreResult() for _ in live]
             )
-        record_health(source, report, self.now, self.crawler.settings, self.crawler.rand)
-        session.add(source)
-        if report.error_kind == "rate_limited":
-            self._back_off_host(session, source.url, report)
+            answers: list[repo.Answer] = []
+            changes: list[dict[str, Any]] = []
+            for result, outcome in zip(live, stored, strict=True):
+                report = result.report
+                report.new, report.updated = outcome.new, outcome.updated
+                report.unchanged = outcome.unchanged
+                answers += [_answer(result.source_id, f) for f in result.validators]
+                source = health[result.source_id]
+                changes.append(self._health(source, report))
+                if report.error_kind == "rate_limited":
+                    self._back_off_host(session, source.url, report)
+            repo.save_fetch_states(session, answers, self.now)
+            repo.update_sources(session, changes)
+
+    def _health(self, source: repo.SourceHealth, report: CrawlReport) -> dict[str, Any]:
+        settings, rand = self.crawler.settings, self.crawler.rand
+        return {"id": source.id, **health_changes(source, report, self.now, settings, rand)}
 
     def _resolve_threads(self, session: Session, result: SourceResult) -> list[repo.PostRecord]:
         """A comment that names no brand inherits its thread's brands ("Same here, three
@@ -338,38 +330,49 @@ def _with_brands(record: repo.PostRecord, brands: list[str]) -> repo.PostRecord:
     return replace(record, brands=tuple(brands), brand_reason="thread")
 
 
-def record_health(
-    source: Source,
+def health_changes(
+    source: repo.SourceHealth,
     report: CrawlReport,
     now: datetime,
     settings: Settings,
     rand: Callable[[], float],
-) -> None:
-    """Success: due again after its interval (+/- jitter). Failure: a readable last_error,
-    one more consecutive failure, and exponential backoff (capped) before the next try."""
+) -> dict[str, Any]:
+    """The source's new health, as column values. Success: due again after its interval
+    (+/- jitter). Failure: a readable last_error, one more consecutive failure, and
+    exponential backoff (capped) before the next try."""
     crawl = settings.crawl
-    source.last_attempt_at = now
-    source.warnings = len(report.warnings)
-    source.last_warning = report.warnings[0][:1000] if report.warnings else None
+    changes: dict[str, Any] = {
+        "last_attempt_at": now,
+        "warnings": len(report.warnings),
+        "last_warning": report.warnings[0][:1000] if report.warnings else None,
+    }
     if report.error is None:
-        source.last_success_at = now
-        source.consecutive_failures = 0
-        source.posts_stored += len(report.new)
         spread = 1 + crawl.jitter * (2 * rand() - 1)
-        source.next_due_at = now + timedelta(seconds=source.interval_s * spread)
-        return
-    source.last_error = report.error[:1000]
-    source.last_error_kind = report.error_kind
-    source.last_error_at = now
-    source.consecutive_failures += 1
+        return changes | {
+            "last_success_at": now,
+            "consecutive_failures": 0,
+            repo.POSTS_ADDED: len(report.new),
+            "next_due_at": now + timedelta(seconds=source.interval_s * spread),
+        }
+    failures = source.consecutive_failures + 1
     delay = next_delay(
-        source.consecutive_failures,
+        failures,
         base=max(crawl.backoff_base, source.interval_s),
         cap=crawl.backoff_cap,
         retry_after=report.retry_after,
         rand=rand,
     )
-    source.next_due_at = now + timedelta(seconds=delay)
+    return changes | {
+        "last_error": report.error[:1000],
+        "last_error_kind": report.error_kind,
+        "last_error_at": now,
+        "consecutive_failures": failures,
+        "next_due_at": now + timedelta(seconds=delay),
+    }
+
+
+def _answer(source_id: int, fetched: Fetched) -> repo.Answer:
+    return repo.Answer(source_id, fetched.url, fetched.status, fetched.etag, fetched.last_modified)
 
 
 def _host(url: str) -> str:

@@ -13,16 +13,22 @@ Design decisions, each with its reason:
   where a name goes and can change its answer between check and connect (rebinding).
   httpcore calls ``start_tls(server_hostname=<origin host>)`` on the stream we return,
   so TLS SNI and certificate checks still use the host *name*, not the IP we dialled.
-  No proxies (``trust_env=False``): through a proxy the gate would only ever see the
-  proxy's address.
-- **Redirects by hand** (``follow_redirects=False``), at most ``max_redirects``: every hop
+  No proxies: through a proxy the gate would only ever see the proxy's address.
+- **httpx's transport, not its client.** Requests go straight to httpx's connection pool
+  (httpcore, with h11 parsing every answer) over ``monitor.netio``'s asyncio streams.
+  ``httpx.AsyncClient`` adds cookies, auth, event hooks and redirect machinery that we do
+  not use (a cookie jar would even carry one site's state into the next request) and, on
+  anyio's streams, cost twice a sync httpx request per 304: a sweep of 304s must cost
+  little more than the requests themselves (benchmarks/crawl.py). URLs are still parsed
+  and IDNA-encoded by ``httpx.URL``; the request carries what httpx's client would send.
+- **Redirects by hand**, at most ``max_redirects``: every hop
   goes through the gate and robots.txt again; relative Locations are resolved; a URL seen
   twice is a loop.
 - **An overall deadline** (``asyncio.timeout``) around each fetch, redirects and body
-  included: httpx's read timeout is per chunk, so a slow-drip server would otherwise hold
+  included: the read timeout is per chunk, so a slow-drip server would otherwise hold
   a fetch forever. Time spent queueing behind our *own* politeness (host lock, interval)
   does not count: the clock is paused there, or a busy host's queue would time out.
-- **Bodies are decoded here, with bounded output.** httpx's decoders inflate a whole
+- **Bodies are decoded here, with bounded output.** httpx's own decoders inflate a whole
   network chunk at once and stack ``Content-Encoding: gzip, gzip`` (and silently skip
   unknown codings), so one 64 KiB chunk of a double-gzip bomb can become gigabytes before
   anyone counts. We send ``Accept-Encoding: gzip, deflate``, read raw bytes, inflate in
@@ -45,6 +51,7 @@ import asyncio
 import logging
 import re
 import socket
+import ssl
 import time
 import zlib
 from collections import Counter
@@ -60,6 +67,7 @@ import httpcore
 import httpx
 from protego import Protego
 
+from monitor import netio
 from monitor.backoff import parse_retry_after
 from monitor.errors import FETCH_ERROR_KINDS, FetchError, URLRefused, first_line
 from monitor.urlgate import UrlGate
@@ -153,12 +161,88 @@ async def _resolve(host: str, port: int) -> list[str]:
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
+class _Stream(httpcore.AsyncNetworkStream):
+    """httpcore's stream interface over ``monitor.netio``, its errors mapped to httpcore's."""
+
+    def __init__(self, stream: netio.Stream) -> None:
+        self._stream = stream
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        try:
+            return await self._stream.read(max_bytes, timeout)
+        except TimeoutError as exc:
+            raise httpcore.ReadTimeout("no data within the read timeout") from exc
+        except OSError as exc:
+            raise httpcore.ReadError(str(exc)) from exc
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        if not buffer:
+            return
+        try:
+            await self._stream.write(buffer, timeout)
+        except TimeoutError as exc:
+            raise httpcore.WriteTimeout("could not send within the write timeout") from exc
+        except OSError as exc:
+            raise httpcore.WriteError(str(exc)) from exc
+
+    async def aclose(self) -> None:
+        self._stream.close()
+
+    async def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        try:
+            return _Stream(await self._stream.start_tls(ssl_context, server_hostname, timeout))
+        except TimeoutError as exc:
+            raise httpcore.ConnectTimeout("TLS handshake timed out") from exc
+        except OSError as exc:  # ssl.SSLError included: a bad certificate is a connect error
+            raise httpcore.ConnectError(str(exc)) from exc
+
+    def get_extra_info(self, info: str) -> Any:
+        if info == "is_readable":
+            return self._stream.readable
+        names = {"ssl_object": "ssl_object", "client_addr": "sockname", "server_addr": "peername"}
+        names["socket"] = "socket"
+        return self._stream.extra(names[info]) if info in names else None
+
+
+class _AsyncioBackend(httpcore.AsyncNetworkBackend):
+    """Connections on ``monitor.netio`` (see there why not anyio's)."""
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        try:
+            stream = await netio.connect(host, port, timeout, local_address)
+        except TimeoutError as exc:
+            raise httpcore.ConnectTimeout(f"no connection to {host}:{port} in time") from exc
+        except OSError as exc:
+            raise httpcore.ConnectError(str(exc)) from exc
+        return _Stream(stream)
+
+    async def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
+    ) -> httpcore.AsyncNetworkStream:
+        raise URLRefused("Unix sockets are never fetched")
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+
 class _GuardedBackend(httpcore.AsyncNetworkBackend):
     """Resolves names itself and connects only to addresses the gate admits."""
 
     def __init__(self, gate: UrlGate, inner: httpcore.AsyncNetworkBackend | None = None) -> None:
         self._gate = gate
-        self._inner = inner or httpcore.AnyIOBackend()
+        self._inner = inner or _AsyncioBackend()
 
     def _admitted(self, host: str, addresses: list[str]) -> list[str]:
         admitted, refusals = [], []
@@ -200,36 +284,22 @@ class _GuardedBackend(httpcore.AsyncNetworkBackend):
         await self._inner.sleep(seconds)
 
 
-class _GuardedTransport(httpx.AsyncHTTPTransport):
-    """httpx's own transport with its connection pool rebuilt on ``_GuardedBackend``."""
-
-    def __init__(self, gate: UrlGate, inner: httpcore.AsyncNetworkBackend | None = None) -> None:
-        super().__init__(http1=True, http2=False, trust_env=False, retries=0)
-        limits = httpx.Limits()
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(),
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            http1=True,
-            http2=False,
-            network_backend=_GuardedBackend(gate, inner),
-        )
-
-
-def _build_client(policy: FetchPolicy) -> httpx.AsyncClient:
-    timeout = httpx.Timeout(
-        connect=policy.connect_timeout,
-        read=policy.read_timeout,
-        write=policy.read_timeout,
-        pool=policy.deadline,
-    )
-    return httpx.AsyncClient(
-        transport=_GuardedTransport(policy.gate),
-        timeout=timeout,
-        follow_redirects=False,
-        trust_env=False,
-        headers={"User-Agent": policy.user_agent, "Accept-Encoding": "gzip, deflate"},
+def _build_pool(
+    gate: UrlGate,
+    inner: httpcore.AsyncNetworkBackend | None = None,
+    ssl_context: ssl.SSLContext | None = None,
+) -> httpcore.AsyncConnectionPool:
+    """httpx's connection pool (httpcore) with httpx's defaults, on ``_GuardedBackend``."""
+    limits = httpx.Limits()
+    return httpcore.AsyncConnectionPool(
+        ssl_context=ssl_context or httpx.create_ssl_context(),
+        max_connections=limits.max_connections,
+        max_keepalive_connections=limits.max_keepalive_connections,
+        keepalive_expiry=limits.keepalive_expiry,
+        http1=True,
+        http2=False,
+        retries=0,
+        network_backend=_GuardedBackend(gate, inner),
     )
 
 
@@ -278,11 +348,13 @@ def _has_zlib_header(data: bytes) -> bool:
     return len(data) >= 2 and data[0] & 0x0F == 8 and ((data[0] << 8) | data[1]) % 31 == 0
 
 
-async def _read_body(response: httpx.Response, limit: int, url: str, *, truncate: bool) -> bytes:
+async def _read_body(
+    response: httpcore.Response, encoding: str, limit: int, url: str, *, truncate: bool
+) -> bytes:
     """The decoded body, at most ``limit`` bytes: cut there (``truncate``) or FetchError."""
-    decoder = _Decoder.for_encoding(response.headers.get("content-encoding", ""), url)
+    decoder = _Decoder.for_encoding(encoding, url)
     body = bytearray()
-    async for raw in response.aiter_raw():
+    async for raw in response.aiter_stream():
         for piece in decoder.feed(raw):
             body += piece
             if len(body) > limit:
@@ -295,18 +367,18 @@ async def _read_body(response: httpx.Response, limit: int, url: str, *, truncate
     return bytes(body)
 
 
-async def _drain(response: httpx.Response) -> None:
+async def _drain(response: httpcore.Response) -> None:
     """Read the (usually empty) body of a 304, redirect or error answer, so the keep-alive
     connection goes back to the pool: an unread response forces httpcore to close it, and
     a new TCP connection per 304 would cost more than the 304 itself. A large error body is
     not worth reading: past ``_DRAIN_BYTES`` the connection is simply closed."""
     read = 0
     try:
-        async for raw in response.aiter_raw():
+        async for raw in response.aiter_stream():
             read += len(raw)
             if read > _DRAIN_BYTES:
                 return
-    except httpx.HTTPError:
+    except (httpcore.NetworkError, httpcore.ProtocolError, httpcore.TimeoutException):
         return  # the answer is already known; a broken body only costs the connection
 
 
@@ -317,7 +389,7 @@ async def _drain(response: httpx.Response) -> None:
 class _Answer:
     url: str
     status: int
-    headers: httpx.Headers
+    headers: Mapping[str, str]  # lower-case names
     body: bytes
 
 
@@ -383,11 +455,24 @@ class Fetcher:
         *,
         monotonic: Callable[[], float] = time.monotonic,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
+        """``ssl_context``: whom to trust for HTTPS (default: certifi's CAs, as httpx)."""
         self._policy = policy
         self._monotonic = monotonic
         self._now = now  # wall clock, only to read HTTP-date Retry-After headers
-        self._client = _build_client(policy)
+        self._pool = _build_pool(policy.gate, ssl_context=ssl_context)
+        self._timeouts = {
+            "connect": policy.connect_timeout,
+            "read": policy.read_timeout,
+            "write": policy.read_timeout,
+            "pool": policy.deadline,
+        }
+        self._headers = [
+            (b"Accept", b"*/*"),
+            (b"Accept-Encoding", b"gzip, deflate"),
+            (b"User-Agent", _header_bytes(policy.user_agent)),
+        ]
         self._hosts: dict[str, _Host] = {}
         self._robots: dict[tuple[str, str, int], _Robots] = {}
         self._robots_locks: dict[tuple[str, str, int], asyncio.Lock] = {}
@@ -405,7 +490,7 @@ class Fetcher:
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        await self._pool.aclose()
 
     def stats(self) -> dict[str, int]:
         """Counters since start: requests sent, 304s, refusals, errors by kind."""
@@ -490,19 +575,39 @@ class Fetcher:
         truncate: bool = False,
     ) -> _Answer:
         """One GET under the host's politeness; the body is read only for 2xx answers."""
+        request = self._build_request(url, headers)
         async with self._polite(host, budget):
             self._counts["requests"] += 1
-            request = self._client.build_request("GET", url, headers=headers)
-            response = await self._client.send(request, stream=True)
+            response = await self._pool.handle_async_request(request)
             try:
+                answer = _header_map(response.headers)
                 body = b""
-                if 200 <= response.status_code < 300:
-                    body = await _read_body(response, limit, redact_url(url), truncate=truncate)
+                if 200 <= response.status < 300:
+                    encoding = answer.get("content-encoding", "")
+                    shown = redact_url(url)
+                    body = await _read_body(response, encoding, limit, shown, truncate=truncate)
                 else:
                     await _drain(response)
-                return _Answer(url, response.status_code, response.headers, body)
+                return _Answer(url, response.status, answer, body)
             finally:
                 await response.aclose()
+
+    def _build_request(self, url: str, headers: Mapping[str, str]) -> httpcore.Request:
+        """A GET for httpx's connection pool, sent as httpx's client would send it (Host,
+        Accept, our User-Agent) with no cookie jar: every fetch stands alone, so nothing a
+        site sets follows us to the next request, and no client layers we do not use
+        (cookies, auth, hooks, redirects) cost time on every request."""
+        parsed = httpx.URL(url)  # validates and IDNA-encodes, as httpx's client does
+        target = httpcore.URL(
+            scheme=parsed.raw_scheme, host=parsed.raw_host, port=parsed.port, target=parsed.raw_path
+        )
+        extra = [(name.encode("ascii"), _header_bytes(v)) for name, v in headers.items()]
+        return httpcore.Request(
+            b"GET",
+            target,
+            headers=[(b"Host", parsed.netloc), *self._headers, *extra],
+            extensions={"timeout": self._timeouts},
+        )
 
     @asynccontextmanager
     async def _polite(self, host: str, budget: asyncio.Timeout) -> AsyncIterator[None]:
@@ -581,6 +686,33 @@ def _conditional_headers(conditional: Conditional | None) -> dict[str, str]:
     return headers
 
 
+def _header_map(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
+    """Response headers as a dict with lower-case names; a repeated header is joined with
+    ", " (RFC 9110 §5.3). Values are UTF-8 where they decode, else ISO-8859-1."""
+    headers: dict[str, str] = {}
+    for name, value in raw:
+        key = name.decode("latin-1").lower()
+        text = _header_text(value)
+        headers[key] = f"{headers[key]}, {text}" if key in headers else text
+    return headers
+
+
+def _header_text(value: bytes) -> str:
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return value.decode("latin-1")
+
+
+def _header_bytes(value: str) -> bytes:
+    """Request header values: ISO-8859-1 where possible, so a validator read as such goes
+    back byte for byte; UTF-8 otherwise."""
+    try:
+        return value.encode("latin-1")
+    except UnicodeEncodeError:
+        return value.encode("utf-8")
+
+
 def _location(answer: _Answer, hop: _Hop) -> str:
     """The absolute redirect target (fragment dropped); FetchError('redirect') if unusable."""
     value = answer.headers.get("location", "").strip()
@@ -593,7 +725,7 @@ def _location(answer: _Answer, hop: _Hop) -> str:
 
 
 def _fetched(url: str, answer: _Answer, elapsed: float, conditional: Conditional | None) -> Fetched:
-    headers = {k.lower(): v for k, v in answer.headers.items() if k.lower() not in _BODY_HEADERS}
+    headers = {k: v for k, v in answer.headers.items() if k not in _BODY_HEADERS}
     previous = conditional or Conditional()
     unchanged = answer.status == 304  # a 304 may omit validators: keep the ones we sent
     return Fetched(
@@ -612,12 +744,11 @@ def _fetched(url: str, answer: _Answer, elapsed: float, conditional: Conditional
 # ---------------------------------------------------------------- the one translation
 
 _KINDS: tuple[tuple[type[BaseException], str], ...] = (
-    (httpx.ConnectTimeout, "connect"),
-    (httpx.TimeoutException, "timeout"),
-    (httpx.ProtocolError, "protocol"),
-    (httpx.DecodingError, "protocol"),
+    (httpcore.ConnectTimeout, "connect"),
+    (httpcore.TimeoutException, "timeout"),
+    (httpcore.ProtocolError, "protocol"),
     (zlib.error, "protocol"),
-    (httpx.TransportError, "connect"),  # ConnectError, ReadError, WriteError, ProxyError
+    (httpcore.NetworkError, "connect"),  # ConnectError, ReadError, WriteError
     (OSError, "connect"),
 )
 
@@ -627,7 +758,7 @@ def _translate(exc: Exception, shown_url: str) -> FetchError:
     if isinstance(exc, FetchError):
         return exc if exc.url else _naming(exc, shown_url)
     what = first_line(exc, limit=200)
-    if isinstance(exc, httpx.InvalidURL | httpx.UnsupportedProtocol):
+    if isinstance(exc, httpx.InvalidURL | httpx.UnsupportedProtocol | httpcore.UnsupportedProtocol):
         return URLRefused(f"{shown_url}: URL cannot be fetched: {what}", url=shown_url)
     if isinstance(exc, TimeoutError):
         return FetchError(

@@ -12,6 +12,8 @@ Routes that hang wait on ``server.stopping``, so ``stop()`` always ends them.
 from __future__ import annotations
 
 import socket
+import ssl
+import subprocess
 import threading
 import time
 import zlib
@@ -19,6 +21,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 Route = Callable[["Handler"], None]
@@ -76,17 +79,20 @@ class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
 
-    def __init__(self, host: str) -> None:
+    def __init__(self, host: str, tls: ssl.SSLContext | None = None) -> None:
         super().__init__((host, 0), Handler)
         self.routes: dict[str, Route] = {}
         self.log = Log()
         self.stopping = threading.Event()
+        self.tls = tls
 
     def get_request(self) -> tuple[socket.socket, Any]:
-        accepted = super().get_request()
+        sock, address = super().get_request()
         with self.log.lock:
             self.log.connections += 1
-        return accepted
+        if self.tls is not None:  # the handshake happens in the handler's thread
+            sock = self.tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        return sock, address
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         pass  # clients hang up on purpose in these tests (deadlines, size caps)
@@ -100,15 +106,20 @@ class Server:
         self.routes = httpd.routes
         self.log = httpd.log
         self.host, self.port = httpd.server_address[:2]
+        self.scheme = "https" if httpd.tls is not None else "http"
 
     def url(self, path: str = "/", host: str | None = None) -> str:
-        return f"http://{host or self.host}:{self.port}{path}"
+        return f"{self.scheme}://{host or self.host}:{self.port}{path}"
 
 
 @contextmanager
-def serve(host: str = "127.0.0.1", routes: Mapping[str, Route] | None = None) -> Iterator[Server]:
-    """Run a server on ``host``:0 for the duration of the block."""
-    httpd = _HTTPServer(host)
+def serve(
+    host: str = "127.0.0.1",
+    routes: Mapping[str, Route] | None = None,
+    tls: ssl.SSLContext | None = None,
+) -> Iterator[Server]:
+    """Run a server on ``host``:0 for the duration of the block (HTTPS with ``tls``)."""
+    httpd = _HTTPServer(host, tls)
     httpd.routes.update(routes or {})
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05})
     thread.daemon = True
@@ -120,6 +131,21 @@ def serve(host: str = "127.0.0.1", routes: Mapping[str, Route] | None = None) ->
         httpd.shutdown()
         httpd.server_close()
         thread.join(5)
+
+
+def self_signed(directory: Path, name: str = "localhost") -> tuple[Path, Path]:
+    """A certificate for ``name`` (and 127.0.0.1) and its key, made by the openssl CLI."""
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    subprocess.run(
+        [
+            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"),
+            *("-keyout", str(key), "-out", str(cert), "-subj", f"/CN={name}"),
+            *("-addext", f"subjectAltName=DNS:{name},IP:127.0.0.1"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
 
 
 def closed_port(host: str = "127.0.0.1") -> int:

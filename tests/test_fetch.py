@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import shutil
+import ssl
 import time
 import tracemalloc
 from collections.abc import Coroutine
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
 import httpcore
@@ -26,8 +29,7 @@ from monitor.fetch import (
     Fetched,
     Fetcher,
     FetchPolicy,
-    _build_client,
-    _GuardedTransport,
+    _build_pool,
 )
 from monitor.urlgate import UrlGate
 
@@ -75,6 +77,22 @@ def test_get_returns_body_headers_and_sends_user_agent(server):
     assert server.log.paths() == ["/robots.txt", "/feed"]
     agents = {seen.headers["user-agent"] for seen in server.log.requests}
     assert agents == {POLICY.user_agent}
+
+
+def test_requests_carry_host_and_no_cookies_a_site_set(server):
+    """No cookie jar: a cookie one answer sets does not follow us to the next request."""
+    server.routes["/a"] = hs.text(b"a", 200, {"Set-Cookie": "visitor=tracked; Path=/"})
+    server.routes["/b"] = hs.text(b"b")
+
+    async def both() -> None:
+        async with Fetcher(POLICY) as fetcher:
+            await fetcher.fetch(server.url("/a"))
+            await fetcher.fetch(server.url("/b"))
+
+    run(both())
+    sent = {seen.path: seen.headers for seen in server.log.requests}
+    assert sent["/b"]["host"] == f"127.0.0.1:{server.port}" and "cookie" not in sent["/b"]
+    assert sent["/b"]["accept-encoding"] == "gzip, deflate"
 
 
 def test_other_2xx_statuses_are_answers(server):
@@ -178,10 +196,10 @@ def test_redirect_to_outside_allow_list_makes_no_connection(server, outsider):
     assert outsider.log.connections == 0
 
 
-def test_guarded_transport_refuses_even_without_check_url(outsider):
+def test_guarded_pool_refuses_even_without_check_url(outsider):
     async def raw_get() -> None:
-        async with _build_client(POLICY) as client:
-            await client.get(outsider.url("/"))
+        async with _build_pool(LOOPBACK) as pool:
+            await pool.request("GET", outsider.url("/"))
 
     with pytest.raises(URLRefused):
         run(raw_get())
@@ -226,12 +244,60 @@ def test_tls_uses_the_host_name_while_dialling_the_checked_address():
     gate = UrlGate(allowed_hosts=frozenset({"localhost"}))
 
     async def get() -> None:
-        async with httpx.AsyncClient(transport=_GuardedTransport(gate, recorder)) as client:
-            await client.get("https://localhost:8443/")
+        async with _build_pool(gate, recorder) as pool:
+            await pool.request("GET", "https://localhost:8443/")
 
-    with pytest.raises(httpx.ConnectError):
+    with pytest.raises(httpcore.ConnectError):
         run(get())
     assert recorder.dialled == ["127.0.0.1"] and recorder.sni == ["localhost"]
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl command is not installed: no certificate for the TLS tests")
+    return hs.self_signed(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture
+def tls_server(certificate: tuple[Path, Path]):
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(*certificate)
+    names: list[str | None] = []
+    context.sni_callback = lambda _sock, name, _ctx: names.append(name)  # type: ignore[assignment,func-returns-value]
+    with hs.serve("127.0.0.1", tls=context) as srv:
+        srv.sni = names  # type: ignore[attr-defined]
+        yield srv
+
+
+def test_https_is_fetched_over_tls_with_the_host_name_for_sni_and_certificate(
+    tls_server, certificate
+):
+    tls_server.routes["/feed"] = hs.text(b"<rss/>" * 20_000)  # several TLS records
+    trusted = ssl.create_default_context(cafile=str(certificate[0]))
+    policy = FetchPolicy(
+        min_host_interval=0, gate=UrlGate(allowed_hosts=frozenset({"localhost"})), deadline=5.0
+    )
+
+    async def twice() -> list[Fetched]:
+        async with Fetcher(policy, ssl_context=trusted) as fetcher:
+            url = tls_server.url("/feed", host="localhost")
+            return [await fetcher.fetch(url, respect_robots=False) for _ in range(2)]
+
+    answers = run(twice())
+    assert [a.body for a in answers] == [b"<rss/>" * 20_000] * 2
+    assert tls_server.sni == ["localhost"], "one TLS connection, kept alive, named by SNI"
+    assert tls_server.log.connections == 1
+
+
+def test_an_untrusted_certificate_is_a_connect_error_and_no_request(tls_server):
+    tls_server.routes["/feed"] = hs.text(b"never sent")
+    policy = FetchPolicy(
+        min_host_interval=0, gate=UrlGate(allowed_hosts=frozenset({"localhost"})), deadline=5.0
+    )
+    error = fetch_error(tls_server.url("/feed", host="localhost"), policy, respect_robots=False)
+    assert error.kind == "connect" and "certificate" in str(error).lower()
+    assert "\n" not in str(error) and tls_server.log.paths() == []
 
 
 def test_connection_refused_is_connect_error_naming_the_url():

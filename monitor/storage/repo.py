@@ -41,6 +41,11 @@ INSERT_POSTS: sa.sql.dml.ReturningInsert[Any] = (
 )
 
 
+# The tables under the models, for the bulk statements of a crawl pass (no ORM objects).
+_SOURCES: sa.Table = Source.__table__  # type: ignore[attr-defined]
+_FETCH_STATE: sa.Table = FetchState.__table__  # type: ignore[attr-defined]
+
+
 @dataclass
 class StoreResult:
     new: list[str] = field(default_factory=list)
@@ -100,26 +105,93 @@ def fetch_state(session: Session, source_id: int, url: str) -> FetchState | None
     return session.exec(query).first()
 
 
-def fetch_states(session: Session, source_ids: Sequence[int]) -> list[FetchState]:
-    rows: list[FetchState] = []
-    for start in range(0, len(source_ids), 500):
-        chunk = source_ids[start : start + 500]
-        rows += session.exec(select(FetchState).where(col(FetchState.source_id).in_(chunk))).all()
-    return rows
+@dataclass(frozen=True)
+class Validators:
+    """What the previous answer for one URL of a source said (for a conditional GET)."""
+
+    source_id: int
+    url: str
+    etag: str | None
+    last_modified: str | None
 
 
-def fetch_state_map(
-    session: Session, source_ids: Sequence[int]
-) -> dict[tuple[int, str], FetchState]:
-    return {(row.source_id, row.url): row for row in fetch_states(session, source_ids)}
+def validators_of(session: Session, source_ids: Sequence[int]) -> list[Validators]:
+    """Every URL of these sources with an ETag or Last-Modified (plain rows, no ORM
+    objects: a pass over 10,000 sources reads them all)."""
+    table = _FETCH_STATE
+    query = sa.select(table.c.source_id, table.c.url, table.c.etag, table.c.last_modified)
+    found: list[Validators] = []
+    for chunk in _chunks(source_ids):
+        rows = session.execute(query.where(table.c.source_id.in_(chunk)))
+        found += [Validators(*row) for row in rows if row.etag or row.last_modified]
+    return found
 
 
-def sources_by_id(session: Session, ids: Sequence[int]) -> dict[int, Source]:
-    rows: dict[int, Source] = {}
-    for start in range(0, len(ids), 500):
-        query = select(Source).where(col(Source.id).in_(ids[start : start + 500]))
-        rows.update({s.id: s for s in session.exec(query) if s.id is not None})
-    return rows
+@dataclass(frozen=True)
+class Answer:
+    """One URL's answer, to be remembered in fetch_state."""
+
+    source_id: int
+    url: str
+    status: int
+    etag: str | None
+    last_modified: str | None
+
+
+def save_fetch_states(session: Session, answers: Sequence[Answer], now: datetime) -> None:
+    """Record many URLs' answers in a few statements: an UPDATE per shape for the URLs we
+    know (a 304 keeps the validators we sent, so it only touches status and time), one
+    INSERT for the new ones."""
+    table = _FETCH_STATE
+    known = _fetch_state_ids(session, sorted({a.source_id for a in answers}))
+    same: list[dict[str, Any]] = []
+    changed: list[dict[str, Any]] = []
+    new: list[dict[str, Any]] = []
+    for a in answers:
+        row_id = known.get((a.source_id, a.url))
+        values = {"v_status": a.status, "v_at": now, "v_etag": a.etag, "v_lm": a.last_modified}
+        if row_id is None:
+            new.append(
+                {
+                    "source_id": a.source_id,
+                    "url": a.url,
+                    "etag": a.etag,
+                    "last_modified": a.last_modified,
+                    "last_status": a.status,
+                    "fetched_at": now,
+                }
+            )
+            known[(a.source_id, a.url)] = -1  # the same URL twice in one batch: insert once
+        elif a.status == 304:
+            same.append({"v_id": row_id, **values})
+        else:
+            changed.append({"v_id": row_id, **values})
+    if same:
+        session.execute(_UPDATE_STATUS, same)
+    if changed:
+        session.execute(_UPDATE_VALIDATORS, changed)
+    if new:
+        session.execute(sa.insert(table), new)
+
+
+_UPDATE_STATUS = (
+    sa.update(_FETCH_STATE)
+    .where(_FETCH_STATE.c.id == sa.bindparam("v_id"))
+    .values(last_status=sa.bindparam("v_status"), fetched_at=sa.bindparam("v_at"))
+)
+_UPDATE_VALIDATORS = _UPDATE_STATUS.values(
+    etag=sa.bindparam("v_etag"), last_modified=sa.bindparam("v_lm")
+)
+
+
+def _fetch_state_ids(session: Session, source_ids: Sequence[int]) -> dict[tuple[int, str], int]:
+    table = _FETCH_STATE
+    query = sa.select(table.c.id, table.c.source_id, table.c.url)
+    ids: dict[tuple[int, str], int] = {}
+    for chunk in _chunks(source_ids):
+        for row_id, source_id, url in session.execute(query.where(table.c.source_id.in_(chunk))):
+            ids[(source_id, url)] = row_id
+    return ids
 
 
 def save_fetch_state(
@@ -131,17 +203,59 @@ def save_fetch_state(
     etag: str | None,
     last_modified: str | None,
     now: datetime,
-    known: dict[tuple[int, str], FetchState] | None = None,
 ) -> None:
-    """Record one URL's answer. ``known`` (from ``fetch_state_map``) saves a query per URL
-    when a whole batch is written."""
-    row = (
-        known.get((source_id, url)) if known is not None else fetch_state(session, source_id, url)
-    ) or FetchState(source_id=source_id, url=url)
-    if status != 304:  # a 304 keeps the validators we sent
-        row.etag, row.last_modified = etag, last_modified
-    row.last_status, row.fetched_at = status, now
-    session.add(row)
+    """Record one URL's answer (``save_fetch_states`` for one)."""
+    save_fetch_states(session, [Answer(source_id, url, status, etag, last_modified)], now)
+
+
+@dataclass(frozen=True)
+class SourceHealth:
+    """What deciding a source's next health needs to know about it."""
+
+    id: int
+    url: str
+    interval_s: float
+    consecutive_failures: int
+
+
+def source_health(session: Session, ids: Sequence[int]) -> dict[int, SourceHealth]:
+    table = _SOURCES
+    query = sa.select(table.c.id, table.c.url, table.c.interval_s, table.c.consecutive_failures)
+    found: dict[int, SourceHealth] = {}
+    for chunk in _chunks(ids):
+        for row in session.execute(query.where(table.c.id.in_(chunk))):
+            found[row.id] = SourceHealth(*row)
+    return found
+
+
+POSTS_ADDED = "posts_added"  # a health change's key: add this many to posts_stored
+
+
+def update_sources(session: Session, changes: Sequence[dict[str, Any]]) -> None:
+    """Apply column changes to many sources, one executemany per shape of change. Each
+    change names ``id``, the columns to set, and optionally ``POSTS_ADDED``."""
+    shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for change in changes:
+        shapes.setdefault(tuple(sorted(change)), []).append(change)
+    for keys, rows in shapes.items():
+        params = [{f"v_{k}": v for k, v in row.items()} for row in rows]
+        session.execute(_source_update(keys), params)
+
+
+def _source_update(keys: tuple[str, ...]) -> sa.Update:
+    table = _SOURCES
+    values: dict[str, Any] = {
+        k: sa.bindparam(f"v_{k}") for k in keys if k not in ("id", POSTS_ADDED)
+    }
+    if POSTS_ADDED in keys:
+        values["posts_stored"] = table.c.posts_stored + sa.bindparam(f"v_{POSTS_ADDED}")
+    return sa.update(table).where(table.c.id == sa.bindparam("v_id")).values(values)
+
+
+def _chunks(ids: Sequence[int], size: int = 500) -> Iterable[Sequence[int]]:
+    """IN lists of at most ``size`` values (SQLite's bound-parameter limit is far above)."""
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
 
 
 def host_state(session: Session, host: str) -> HostState | None:
