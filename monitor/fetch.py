@@ -14,8 +14,9 @@ Design decisions, each with its reason:
   httpcore calls ``start_tls(server_hostname=<origin host>)`` on the stream we return,
   so TLS SNI and certificate checks still use the host *name*, not the IP we dialled.
   No proxies: through a proxy the gate would only ever see the proxy's address.
-- **httpx's transport, not its client.** Requests go straight to httpx's connection pool
-  (httpcore, with h11 parsing every answer) over ``monitor.netio``'s asyncio streams.
+- **httpx's transport, not its client.** Requests go straight to httpx's HTTP/1.1
+  connections (httpcore, with h11 parsing every answer; ``_Connections`` keeps one per
+  origin) over ``monitor.netio``'s asyncio streams.
   ``httpx.AsyncClient`` adds cookies, auth, event hooks and redirect machinery that we do
   not use (a cookie jar would even carry one site's state into the next request) and, on
   anyio's streams, cost twice a sync httpx request per 304: a sweep of 304s must cost
@@ -54,7 +55,7 @@ import socket
 import ssl
 import time
 import zlib
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -284,22 +285,99 @@ class _GuardedBackend(httpcore.AsyncNetworkBackend):
         await self._inner.sleep(seconds)
 
 
-def _build_pool(
+class _Connections:
+    """One keep-alive HTTP/1.1 connection per origin (scheme, host, port), reused while
+    idle; at most ``max_idle`` kept, the least recently used closed first.
+
+    Why not httpcore's connection pool: politeness already allows one request per host at
+    a time, so a pool's bookkeeping (queued requests, connection assignment, cancellation
+    shields) bought nothing here, and cost more CPU per request than a 304 answer itself
+    (benchmarks/crawl.py). Each connection is still httpcore's, h11 reading every answer.
+    """
+
+    def __init__(
+        self,
+        backend: httpcore.AsyncNetworkBackend,
+        ssl_context: ssl.SSLContext,
+        *,
+        keepalive_expiry: float = 5.0,
+        max_idle: int = 20,
+    ) -> None:
+        self._backend = backend
+        self._ssl_context = ssl_context
+        self._keepalive_expiry = keepalive_expiry
+        self._max_idle = max_idle
+        self._idle: OrderedDict[tuple[bytes, bytes, int], httpcore.AsyncHTTPConnection] = (
+            OrderedDict()
+        )
+
+    async def send(
+        self, request: httpcore.Request
+    ) -> tuple[httpcore.Response, httpcore.AsyncHTTPConnection]:
+        """The answer's head (its body still to read) and the connection to ``release``."""
+        connection = await self._take(request.url.origin)
+        try:
+            return await connection.handle_async_request(request), connection
+        except BaseException:
+            await connection.aclose()
+            raise
+
+    async def release(
+        self, connection: httpcore.AsyncHTTPConnection, origin: httpcore.Origin
+    ) -> None:
+        """Keep the connection if its answer was read to the end and it is still open."""
+        if connection.is_idle() and not connection.is_closed():
+            self._idle[_origin_key(origin)] = connection
+            while len(self._idle) > self._max_idle:
+                await self._idle.popitem(last=False)[1].aclose()
+        else:
+            await connection.aclose()
+
+    async def _take(self, origin: httpcore.Origin) -> httpcore.AsyncHTTPConnection:
+        await self._close_expired()
+        idle = self._idle.pop(_origin_key(origin), None)
+        if idle is not None and not idle.has_expired():
+            return idle
+        if idle is not None:
+            await idle.aclose()
+        return httpcore.AsyncHTTPConnection(
+            origin,
+            ssl_context=self._ssl_context,
+            keepalive_expiry=self._keepalive_expiry,
+            network_backend=self._backend,
+        )
+
+    async def _close_expired(self) -> None:
+        """The least recently used come first: close them while they have expired."""
+        while self._idle:
+            oldest = next(iter(self._idle.values()))
+            if not oldest.has_expired():
+                return
+            await self._idle.popitem(last=False)[1].aclose()
+
+    async def aclose(self) -> None:
+        idle, self._idle = list(self._idle.values()), OrderedDict()
+        for connection in idle:
+            await connection.aclose()
+
+
+def _origin_key(origin: httpcore.Origin) -> tuple[bytes, bytes, int]:
+    return (origin.scheme, origin.host, origin.port)
+
+
+def _connections(
     gate: UrlGate,
     inner: httpcore.AsyncNetworkBackend | None = None,
     ssl_context: ssl.SSLContext | None = None,
-) -> httpcore.AsyncConnectionPool:
-    """httpx's connection pool (httpcore) with httpx's defaults, on ``_GuardedBackend``."""
+) -> _Connections:
+    """Connections on ``_GuardedBackend``, trusting ``ssl_context`` (default: certifi's
+    CAs, as httpx), keep-alive and idle limits as httpx's defaults."""
     limits = httpx.Limits()
-    return httpcore.AsyncConnectionPool(
-        ssl_context=ssl_context or httpx.create_ssl_context(),
-        max_connections=limits.max_connections,
-        max_keepalive_connections=limits.max_keepalive_connections,
-        keepalive_expiry=limits.keepalive_expiry,
-        http1=True,
-        http2=False,
-        retries=0,
-        network_backend=_GuardedBackend(gate, inner),
+    return _Connections(
+        _GuardedBackend(gate, inner),
+        ssl_context or httpx.create_ssl_context(),
+        keepalive_expiry=limits.keepalive_expiry or 5.0,
+        max_idle=limits.max_keepalive_connections or 20,
     )
 
 
@@ -461,7 +539,7 @@ class Fetcher:
         self._policy = policy
         self._monotonic = monotonic
         self._now = now  # wall clock, only to read HTTP-date Retry-After headers
-        self._pool = _build_pool(policy.gate, ssl_context=ssl_context)
+        self._connections = _connections(policy.gate, ssl_context=ssl_context)
         self._timeouts = {
             "connect": policy.connect_timeout,
             "read": policy.read_timeout,
@@ -490,7 +568,7 @@ class Fetcher:
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self._pool.aclose()
+        await self._connections.aclose()
 
     def stats(self) -> dict[str, int]:
         """Counters since start: requests sent, 304s, refusals, errors by kind."""
@@ -578,7 +656,7 @@ class Fetcher:
         request = self._build_request(url, headers)
         async with self._polite(host, budget):
             self._counts["requests"] += 1
-            response = await self._pool.handle_async_request(request)
+            response, connection = await self._connections.send(request)
             try:
                 answer = _header_map(response.headers)
                 body = b""
@@ -591,6 +669,7 @@ class Fetcher:
                 return _Answer(url, response.status, answer, body)
             finally:
                 await response.aclose()
+                await self._connections.release(connection, request.url.origin)
 
     def _build_request(self, url: str, headers: Mapping[str, str]) -> httpcore.Request:
         """A GET for httpx's connection pool, sent as httpx's client would send it (Host,
@@ -633,6 +712,9 @@ class Fetcher:
 
     async def _robots_for(self, url: httpx.URL, budget: asyncio.Timeout) -> _Robots:
         key = _robots_key(url)
+        cached = self._robots.get(key)
+        if cached is not None and cached.expires > self._monotonic():
+            return cached  # the usual case, without queueing on the lock
         async with self._robots_locks.setdefault(key, asyncio.Lock()):
             cached = self._robots.get(key)
             if cached is not None and cached.expires > self._monotonic():

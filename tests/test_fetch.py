@@ -29,7 +29,7 @@ from monitor.fetch import (
     Fetched,
     Fetcher,
     FetchPolicy,
-    _build_pool,
+    _connections,
 )
 from monitor.urlgate import UrlGate
 
@@ -51,6 +51,11 @@ def fetch_error(url: str, policy: FetchPolicy = POLICY, **kwargs: Any) -> FetchE
     with pytest.raises(FetchError) as caught:
         run(fetch_once(url, policy, **kwargs))
     return caught.value
+
+
+def raw_request(url: str) -> httpcore.Request:
+    """A GET straight to the connections, past the fetcher's own checks."""
+    return httpcore.Request("GET", url, headers=[("Host", httpx.URL(url).netloc)])
 
 
 @pytest.fixture
@@ -198,8 +203,7 @@ def test_redirect_to_outside_allow_list_makes_no_connection(server, outsider):
 
 def test_guarded_pool_refuses_even_without_check_url(outsider):
     async def raw_get() -> None:
-        async with _build_pool(LOOPBACK) as pool:
-            await pool.request("GET", outsider.url("/"))
+        await _connections(LOOPBACK).send(raw_request(outsider.url("/")))
 
     with pytest.raises(URLRefused):
         run(raw_get())
@@ -244,8 +248,7 @@ def test_tls_uses_the_host_name_while_dialling_the_checked_address():
     gate = UrlGate(allowed_hosts=frozenset({"localhost"}))
 
     async def get() -> None:
-        async with _build_pool(gate, recorder) as pool:
-            await pool.request("GET", "https://localhost:8443/")
+        await _connections(gate, recorder).send(raw_request("https://localhost:8443/"))
 
     with pytest.raises(httpcore.ConnectError):
         run(get())

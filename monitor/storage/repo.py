@@ -63,12 +63,20 @@ def sync_sources(session: Session, settings: Settings, now: datetime) -> dict[st
     default = settings.crawl.default_interval
     for conf in settings.sources:
         row = rows.get(conf.name) or Source(name=conf.name, kind=conf.kind, url=conf.url)
-        row.kind, row.url, row.brand, row.lang = conf.kind, conf.url, conf.brand, conf.lang
-        row.interval_s = conf.interval or default
-        row.enabled = conf.enabled
+        wanted = {
+            "kind": conf.kind,
+            "url": conf.url,
+            "brand": conf.brand,
+            "lang": conf.lang,
+            "interval_s": conf.interval or default,
+            "enabled": conf.enabled,
+        }
+        changed = {k: v for k, v in wanted.items() if getattr(row, k) != v}
+        for name, value in changed.items():  # only what changed: a pass syncs every source
+            setattr(row, name, value)
         if row.id is None:
             row.next_due_at = now
-        session.add(row)
+            session.add(row)
         rows[conf.name] = row
     configured = {s.name for s in settings.sources}
     for name, row in rows.items():
