@@ -617,9 +617,11 @@ class Fetcher:
             if hop.url in seen:
                 raise FetchError("redirect", f"{hop.shown}: redirect loop", url=hop.shown)
             seen.add(hop.url)
+            target = httpx.URL(hop.url)  # parsed once for robots and the request
             if respect_robots:
-                await self._check_robots(hop, budget)
-            answer = await self._request(host, hop.url, headers, budget, self._policy.max_bytes)
+                await self._check_robots(hop, target, budget)
+            limit = self._policy.max_bytes
+            answer = await self._request(host, hop.url, headers, budget, limit, target=target)
             if answer.status not in _REDIRECT_STATUSES:
                 return self._accept(answer, hop)
             hop.url = _location(answer, hop)
@@ -651,9 +653,11 @@ class Fetcher:
         limit: int,
         *,
         truncate: bool = False,
+        target: httpx.URL | None = None,
     ) -> _Answer:
-        """One GET under the host's politeness; the body is read only for 2xx answers."""
-        request = self._build_request(url, headers)
+        """One GET under the host's politeness; the body is read only for 2xx answers.
+        ``target``: ``url`` already parsed."""
+        request = self._build_request(target or httpx.URL(url), headers)
         async with self._polite(host, budget):
             self._counts["requests"] += 1
             response, connection = await self._connections.send(request)
@@ -671,12 +675,12 @@ class Fetcher:
                 await response.aclose()
                 await self._connections.release(connection, request.url.origin)
 
-    def _build_request(self, url: str, headers: Mapping[str, str]) -> httpcore.Request:
-        """A GET for httpx's connection pool, sent as httpx's client would send it (Host,
+    def _build_request(self, parsed: httpx.URL, headers: Mapping[str, str]) -> httpcore.Request:
+        """A GET for httpx's connections, sent as httpx's client would send it (Host,
         Accept, our User-Agent) with no cookie jar: every fetch stands alone, so nothing a
         site sets follows us to the next request, and no client layers we do not use
-        (cookies, auth, hooks, redirects) cost time on every request."""
-        parsed = httpx.URL(url)  # validates and IDNA-encodes, as httpx's client does
+        (cookies, auth, hooks, redirects) cost time on every request. ``parsed`` comes from
+        ``httpx.URL``, which validates and IDNA-encodes as httpx's client does."""
         target = httpcore.URL(
             scheme=parsed.raw_scheme, host=parsed.raw_host, port=parsed.port, target=parsed.raw_path
         )
@@ -705,8 +709,8 @@ class Fetcher:
         finally:
             state.lock.release()
 
-    async def _check_robots(self, hop: _Hop, budget: asyncio.Timeout) -> None:
-        rules = await self._robots_for(httpx.URL(hop.url), budget)
+    async def _check_robots(self, hop: _Hop, target: httpx.URL, budget: asyncio.Timeout) -> None:
+        rules = await self._robots_for(target, budget)
         if not rules.allows(hop.url):
             raise FetchError("robots", f"{hop.shown}: disallowed by robots.txt", url=hop.shown)
 
