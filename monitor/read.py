@@ -52,6 +52,7 @@ from monitor.canonical import canonical_url, post_id
 from monitor.errors import FetchError, WorkerError
 from monitor.match.brands import BrandMatcher, BrandSpec
 from monitor.match.language import LanguageDetector
+from monitor.native import limit_arenas
 from monitor.parse.text import clip, content_hash
 from monitor.sources import RawPost, Request, adapter_for
 from monitor.storage.records import PostRecord
@@ -274,6 +275,11 @@ def _init_worker(config: ReadConfig) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     parent = os.getppid()
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
+    # lingua detects one text at a time here: its thread pool would only load the language
+    # models in parallel, which raised the worker's start-up peak (an operator's own
+    # setting wins). Fewer threads also means fewer malloc arenas (monitor/native.py).
+    os.environ.setdefault("RAYON_NUM_THREADS", "1")
+    limit_arenas()
     matchers = make_matchers(config)
     matchers.language.load()
     _worker = (config, matchers)
