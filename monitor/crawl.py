@@ -83,6 +83,7 @@ class Plan:
     ids: dict[str, int]
     validators: dict[int, dict[str, Conditional]]
     backoff: dict[str, datetime]
+    health: dict[int, repo.SourceHealth]  # as read at the start: only this pass changes it
 
 
 class Crawler:
@@ -120,7 +121,7 @@ class Crawler:
         return await self._crawl(plan, now)
 
     async def _crawl(self, plan: Plan, now: datetime) -> list[CrawlReport]:
-        writer = PassWriter(self, now)
+        writer = PassWriter(self, now, plan.health)
         limit = asyncio.Semaphore(self.settings.network.concurrency)
 
         async def one(name: str) -> CrawlReport:
@@ -153,11 +154,16 @@ class Crawler:
                 else [rows[n] for n in names if sync or n in rows]
             )
             ids = {s.name: s.id for s in chosen if s.id is not None and s.enabled}
+            health = {
+                s.id: repo.SourceHealth(s.id, s.url, s.interval_s, s.consecutive_failures)
+                for s in chosen
+                if s.id is not None and s.enabled
+            }
             validators: dict[int, dict[str, Conditional]] = {}
             for state in repo.validators_of(session, list(ids.values())):
                 cond = Conditional(etag=state.etag, last_modified=state.last_modified)
                 validators.setdefault(state.source_id, {})[state.url] = cond
-            return Plan(ids, validators, repo.host_backoffs(session, now))
+            return Plan(ids, validators, repo.host_backoffs(session, now), health)
 
     async def _crawl_source(self, conf: SourceSettings, plan: Plan, now: datetime) -> SourceResult:
         result = SourceResult(plan.ids[conf.name], CrawlReport(conf.name))
@@ -218,9 +224,12 @@ class Crawler:
 class PassWriter:
     """Collects SourceResults and writes them in batches (one transaction per batch)."""
 
-    def __init__(self, crawler: Crawler, now: datetime) -> None:
+    def __init__(
+        self, crawler: Crawler, now: datetime, health: dict[int, repo.SourceHealth]
+    ) -> None:
         self.crawler = crawler
         self.now = now
+        self.health = health
         self.pending: list[SourceResult] = []
         self.pending_posts = 0
         self.thread_brands: dict[str, list[str]] = {}
@@ -262,7 +271,6 @@ class PassWriter:
         few bulk statements (no ORM object per source: a batch of 304s would otherwise
         cost more to record than to fetch)."""
         with session_scope(self.crawler.engine) as session:
-            health = repo.source_health(session, [r.source_id for r in batch])
             live = [result for result in batch if not result.report.skipped]
             records = [(r.source_id, self._resolve_threads(session, r)) for r in live]
             stored = (
@@ -277,7 +285,7 @@ class PassWriter:
                 report.new, report.updated = outcome.new, outcome.updated
                 report.unchanged = outcome.unchanged
                 answers += [_answer(result.source_id, f) for f in result.validators]
-                source = health[result.source_id]
+                source = self.health[result.source_id]
                 changes.append(self._health(source, report))
                 if report.error_kind == "rate_limited":
                     self._back_off_host(session, source.url, report)

@@ -16,7 +16,7 @@ class HeldWriter(PassWriter):
 
     def __init__(self, batch_sources: int) -> None:
         crawler: Any = SimpleNamespace(batch_posts=10_000, batch_sources=batch_sources)
-        super().__init__(crawler, datetime(2026, 11, 28, tzinfo=UTC))
+        super().__init__(crawler, datetime(2026, 11, 28, tzinfo=UTC), health={})
         self.batches: list[list[int]] = []
         self.release = threading.Event()
         self.started = threading.Event()

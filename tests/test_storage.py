@@ -129,6 +129,43 @@ def test_fetch_state_keeps_validators_on_304(any_engine: Engine) -> None:
     assert state is not None and (state.etag, state.last_status) == ('"v1"', 304)
 
 
+def test_bulk_fetch_states_insert_update_and_keep_validators_on_304(any_engine: Engine) -> None:
+    sid = source_id(any_engine)
+    feed, comments = "http://127.0.0.1:1/feed", "http://127.0.0.1:1/c"
+    later = T0 + timedelta(minutes=5)
+    with session_scope(any_engine) as s:
+        repo.save_fetch_states(s, [repo.Answer(sid, feed, 200, '"v1"', "Mon")], T0)
+    with session_scope(any_engine) as s:  # one known 304, one new URL, in one call
+        answers = [
+            repo.Answer(sid, feed, 304, None, None),
+            repo.Answer(sid, comments, 200, '"c"', None),
+        ]
+        repo.save_fetch_states(s, answers, later)
+    with session_scope(any_engine) as s:
+        got = {v.url: (v.etag, v.last_modified) for v in repo.validators_of(s, [sid])}
+        state = repo.fetch_state(s, sid, feed)
+    assert got == {feed: ('"v1"', "Mon"), comments: ('"c"', None)}
+    assert state is not None and state.last_status == 304 and state.fetched_at == later
+
+
+def test_update_sources_applies_each_shape_and_adds_posts(any_engine: Engine) -> None:
+    blog, forum = source_id(any_engine, "blog"), source_id(any_engine, "forum")
+    due_blog, due_forum = T0 + timedelta(minutes=15), T0 + timedelta(minutes=14)
+    changes = [  # a shared time (bound once) and per-row values, plus a failure's shape
+        {"id": blog, "last_attempt_at": T0, repo.POSTS_ADDED: 3, "next_due_at": due_blog},
+        {"id": forum, "last_attempt_at": T0, repo.POSTS_ADDED: 0, "next_due_at": due_forum},
+    ]
+    with session_scope(any_engine) as s:
+        repo.update_sources(s, changes)
+        repo.update_sources(s, [{"id": blog, repo.POSTS_ADDED: 2, "last_error": "HTTP 500"}])
+    with session_scope(any_engine) as s:
+        rows = {r.name: r for r in repo.list_sources(s)}
+    assert (rows["blog"].posts_stored, rows["blog"].next_due_at) == (5, due_blog)
+    assert (rows["forum"].posts_stored, rows["forum"].next_due_at) == (0, due_forum)
+    assert rows["blog"].last_attempt_at == T0 == rows["forum"].last_attempt_at
+    assert (rows["blog"].last_error, rows["forum"].last_error) == ("HTTP 500", None)
+
+
 def test_sqlite_concurrent_writers_wait_instead_of_failing(sqlite_engine: Engine) -> None:
     """BEGIN IMMEDIATE + busy_timeout: eight threads writing at once all succeed."""
     sid = source_id(sqlite_engine)

@@ -226,16 +226,6 @@ class SourceHealth:
     consecutive_failures: int
 
 
-def source_health(session: Session, ids: Sequence[int]) -> dict[int, SourceHealth]:
-    table = _SOURCES
-    query = sa.select(table.c.id, table.c.url, table.c.interval_s, table.c.consecutive_failures)
-    found: dict[int, SourceHealth] = {}
-    for chunk in _chunks(ids):
-        for row in session.execute(query.where(table.c.id.in_(chunk))):
-            found[row.id] = SourceHealth(*row)
-    return found
-
-
 POSTS_ADDED = "posts_added"  # a health change's key: add this many to posts_stored
 
 
@@ -246,17 +236,25 @@ def update_sources(session: Session, changes: Sequence[dict[str, Any]]) -> None:
     for change in changes:
         shapes.setdefault(tuple(sorted(change)), []).append(change)
     for keys, rows in shapes.items():
-        params = [{f"v_{k}": v for k, v in row.items()} for row in rows]
-        session.execute(_source_update(keys), params)
+        first = rows[0]
+        # a value every row shares (the pass's time, mostly) is bound once, not per row
+        common = {k: first[k] for k in keys if k != "id" and all(r[k] == first[k] for r in rows)}
+        varying = [k for k in keys if k not in common]
+        params = [{f"v_{k}": row[k] for k in varying} for row in rows]
+        session.execute(_source_update(varying, common), params)
 
 
-def _source_update(keys: tuple[str, ...]) -> sa.Update:
+def _source_update(varying: Sequence[str], common: dict[str, Any]) -> sa.Update:
     table = _SOURCES
     values: dict[str, Any] = {
-        k: sa.bindparam(f"v_{k}") for k in keys if k not in ("id", POSTS_ADDED)
+        k: sa.bindparam(f"v_{k}") if k in varying else sa.bindparam(f"c_{k}", common[k])
+        for k in [*varying, *common]
+        if k not in ("id", POSTS_ADDED)
     }
-    if POSTS_ADDED in keys:
+    if POSTS_ADDED in varying:
         values["posts_stored"] = table.c.posts_stored + sa.bindparam(f"v_{POSTS_ADDED}")
+    elif POSTS_ADDED in common:
+        values["posts_stored"] = table.c.posts_stored + common[POSTS_ADDED]
     return sa.update(table).where(table.c.id == sa.bindparam("v_id")).values(values)
 
 
