@@ -8,7 +8,9 @@ phase runs in a fresh process so its peak RSS is its own:
 - bare-async-304: that conditional loop on httpx.AsyncClient (like for like with our
                asyncio crawler)
 - stormwatch:  the real crawler (fetch -> parse -> match -> language -> SQLite) over N
-               sources: a full first sweep, then a second sweep where every feed answers 304
+               sources: a full first sweep, then a second sweep where every feed answers 304,
+               then PAIRS more 304 sweeps, each after the bare conditional loop run in the
+               same process (the 304 ratio is the median of those pairs; see PAIRS)
 
 Usage: python benchmarks/crawl.py [--feeds 10000]. Prints a table and the ratios the
 README quotes (targets: first sweep <= 1.5x the bare loop, 304 sweep <= 1.25x the bare
@@ -22,6 +24,7 @@ import asyncio
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -35,6 +38,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 HERE = Path(__file__).resolve().parent
+
+
+# The 304 sweep takes seconds, and this machine's speed drifts between phases run minutes
+# apart (the same bare loop: 5.2 to 8.1 s at 10,000 feeds on one afternoon): the ratio the
+# target is judged on is the median of PAIRS alternating runs in one process.
+PAIRS = 3
 
 
 def peak_rss_mb() -> float:
@@ -156,6 +165,13 @@ def _stormwatch(base: str, feeds: int, tmp: str, processes: int | None) -> dict[
         t1 = time.perf_counter()
         second = await app.crawler.crawl(names, datetime.now(UTC))
         t2 = time.perf_counter()
+        pairs = []  # the bare conditional loop and our 304 sweep, alternating in this process
+        for _ in range(PAIRS):
+            baseline = bare(base, feeds, conditional=True)["seconds"]
+            t = time.perf_counter()
+            again = await app.crawler.crawl(names, datetime.now(UTC))
+            pairs.append((baseline, time.perf_counter() - t))
+            assert sum(r.not_modified for r in again) == feeds
         await app.aclose()
         failed = [r for r in first + second if r.error]
         return {
@@ -164,6 +180,7 @@ def _stormwatch(base: str, feeds: int, tmp: str, processes: int | None) -> dict[
             "second_seconds": t2 - t1,
             "second_304": sum(r.not_modified for r in second),
             "second_new": sum(len(r.new) for r in second),
+            "pairs": pairs,
             "errors": len(failed),
             "first_error": failed[0].error if failed else None,
             "main_rss_mb": peak_rss_mb(),
@@ -208,6 +225,7 @@ def report(feeds: int, b1: dict, b2: dict, b3: dict, sw: dict) -> None:
             sw["rss_mb"],
         ),
     ]
+    ratios = [ours / base for base, ours in sw["pairs"]]
     print(f"\n{feeds} feeds x 20 items, one local server process\n")
     print("| run | seconds | feeds/s | posts/s | peak RSS MB |")
     print("|---|---:|---:|---:|---:|")
@@ -215,13 +233,16 @@ def report(feeds: int, b1: dict, b2: dict, b3: dict, sw: dict) -> None:
         print(f"| {name} | {secs:.1f} | {feeds / secs:.0f} | {posts / secs:.0f} | {rss:.0f} |")
     print(
         f"\nfirst sweep ratio {sw['first_seconds'] / b1['seconds']:.2f}x (target <= 1.5x); "
-        f"304 sweep ratio {sw['second_seconds'] / b2['seconds']:.2f}x (target <= 1.25x; "
+        f"304 sweep ratio {statistics.median(ratios):.2f}x (target <= 1.25x; the median of "
+        f"{len(ratios)} alternating pairs in one process: "
+        f"{', '.join(f'{ours:.2f} s / {base:.2f} s' for base, ours in sw['pairs'])}; "
+        f"separate processes as in the table: {sw['second_seconds'] / b2['seconds']:.2f}x, "
         f"{sw['second_seconds'] / b3['seconds']:.2f}x the async loop); "
         f"peak RSS {sw['rss_mb']:.0f} MB (target < 500 MB; the sum of each process's "
         f"peak: this process {sw['main_rss_mb']:.0f} + {sw['workers']} parse worker(s) "
         f"of {sw['worker_rss_mb']:.0f}; sampled together every 0.25 s: RSS "
         f"{sw['tree_rss_mb']:.0f}, PSS {sw['tree_pss_mb']:.0f}); "
-        f"CPU seconds over both sweeps: this process "
+        f"CPU seconds over all sweeps: this process "
         f"{sw['main_cpu_s']:.0f}, parse workers {sw['worker_cpu_s']:.0f}; "
         f"304s {sw['second_304']}/{feeds}; errors {sw['errors']}"
         + (f" (first: {sw['first_error']})" if sw["errors"] else "")
