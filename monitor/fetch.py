@@ -205,9 +205,17 @@ class _Stream(httpcore.AsyncNetworkStream):
     def get_extra_info(self, info: str) -> Any:
         if info == "is_readable":
             return self._stream.readable
-        names = {"ssl_object": "ssl_object", "client_addr": "sockname", "server_addr": "peername"}
-        names["socket"] = "socket"
-        return self._stream.extra(names[info]) if info in names else None
+        name = _EXTRA_INFO.get(info)
+        return self._stream.extra(name) if name else None
+
+
+# httpcore's names for a stream's details -> asyncio's transport names
+_EXTRA_INFO = {
+    "ssl_object": "ssl_object",
+    "client_addr": "sockname",
+    "server_addr": "peername",
+    "socket": "socket",
+}
 
 
 class _AsyncioBackend(httpcore.AsyncNetworkBackend):
