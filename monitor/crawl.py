@@ -273,11 +273,7 @@ class PassWriter:
         with session_scope(self.crawler.engine) as session:
             live = [result for result in batch if not result.report.skipped]
             records = [(r.source_id, self._resolve_threads(session, r)) for r in live]
-            stored = (
-                repo.store_posts_many(session, records, self.now)
-                if any(posts for _, posts in records)
-                else [repo.StoreResult() for _ in live]
-            )
+            stored = repo.store_posts_many(session, records, self.now)  # no posts: no query
             answers: list[repo.Answer] = []
             changes: list[dict[str, Any]] = []
             for result, outcome in zip(live, stored, strict=True):

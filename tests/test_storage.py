@@ -146,6 +146,14 @@ def test_bulk_fetch_states_insert_update_and_keep_validators_on_304(any_engine: 
         state = repo.fetch_state(s, sid, feed)
     assert got == {feed: ('"v1"', "Mon"), comments: ('"c"', None)}
     assert state is not None and state.last_status == 304 and state.fetched_at == later
+    twice = [
+        repo.Answer(sid, comments, 200, '"c2"', None),
+        repo.Answer(sid, comments, 200, '"c3"', None),
+    ]
+    with session_scope(any_engine) as s:  # one URL twice in a batch: one row, its last answer
+        repo.save_fetch_states(s, twice, later)
+        rows = [v for v in repo.validators_of(s, [sid]) if v.url == comments]
+    assert [v.etag for v in rows] == ['"c3"']
 
 
 def test_update_sources_applies_each_shape_and_adds_posts(any_engine: Engine) -> None:

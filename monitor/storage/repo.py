@@ -151,12 +151,13 @@ def save_fetch_states(session: Session, answers: Sequence[Answer], now: datetime
     know (a 304 keeps the validators we sent, so it only touches status and time), one
     INSERT for the new ones."""
     table = _FETCH_STATE
-    known = _fetch_state_ids(session, sorted({a.source_id for a in answers}))
+    latest = {(a.source_id, a.url): a for a in answers}  # one URL twice: its last answer
+    known = _fetch_state_ids(session, sorted({source_id for source_id, _ in latest}))
     same: list[dict[str, Any]] = []
     changed: list[dict[str, Any]] = []
     new: list[dict[str, Any]] = []
-    for a in answers:
-        row_id = known.get((a.source_id, a.url))
+    for key, a in latest.items():
+        row_id = known.get(key)
         values = {"v_status": a.status, "v_at": now, "v_etag": a.etag, "v_lm": a.last_modified}
         if row_id is None:
             new.append(
@@ -169,7 +170,6 @@ def save_fetch_states(session: Session, answers: Sequence[Answer], now: datetime
                     "fetched_at": now,
                 }
             )
-            known[(a.source_id, a.url)] = -1  # the same URL twice in one batch: insert once
         elif a.status == 304:
             same.append({"v_id": row_id, **values})
         else:
