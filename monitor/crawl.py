@@ -84,6 +84,7 @@ class Plan:
     validators: dict[int, dict[str, Conditional]]
     backoff: dict[str, datetime]
     health: dict[int, repo.SourceHealth]  # as read at the start: only this pass changes it
+    state_ids: dict[tuple[int, str], int]  # fetch_state rows by (source, URL): no lookups
 
 
 class Crawler:
@@ -121,7 +122,7 @@ class Crawler:
         return await self._crawl(plan, now)
 
     async def _crawl(self, plan: Plan, now: datetime) -> list[CrawlReport]:
-        writer = PassWriter(self, now, plan.health)
+        writer = PassWriter(self, now, plan)
         limit = asyncio.Semaphore(self.settings.network.concurrency)
 
         async def one(name: str) -> CrawlReport:
@@ -146,24 +147,27 @@ class Crawler:
             if sync or names is None:
                 rows = repo.sync_sources(session, self.settings, now)
             else:
-                found = (repo.source_by_name(session, n) for n in names)
-                rows = {row.name: row for row in found if row is not None}
+                rows = repo.source_rows(session, names)
             chosen = (
                 repo.due_sources(session, now)
                 if names is None
                 else [rows[n] for n in names if sync or n in rows]
             )
-            ids = {s.name: s.id for s in chosen if s.id is not None and s.enabled}
+            live = [s for s in chosen if s.enabled]
+            ids = {s.name: s.id for s in live}
             health = {
                 s.id: repo.SourceHealth(s.id, s.url, s.interval_s, s.consecutive_failures)
-                for s in chosen
-                if s.id is not None and s.enabled
+                for s in live
             }
             validators: dict[int, dict[str, Conditional]] = {}
+            state_ids: dict[tuple[int, str], int] = {}
             for state in repo.validators_of(session, list(ids.values())):
-                cond = Conditional(etag=state.etag, last_modified=state.last_modified)
-                validators.setdefault(state.source_id, {})[state.url] = cond
-            return Plan(ids, validators, repo.host_backoffs(session, now), health)
+                state_ids[(state.source_id, state.url)] = state.id
+                if state.etag or state.last_modified:
+                    cond = Conditional(etag=state.etag, last_modified=state.last_modified)
+                    validators.setdefault(state.source_id, {})[state.url] = cond
+            backoff = repo.host_backoffs(session, now)
+            return Plan(ids, validators, backoff, health, state_ids)
 
     async def _crawl_source(self, conf: SourceSettings, plan: Plan, now: datetime) -> SourceResult:
         result = SourceResult(plan.ids[conf.name], CrawlReport(conf.name))
@@ -224,12 +228,11 @@ class Crawler:
 class PassWriter:
     """Collects SourceResults and writes them in batches (one transaction per batch)."""
 
-    def __init__(
-        self, crawler: Crawler, now: datetime, health: dict[int, repo.SourceHealth]
-    ) -> None:
+    def __init__(self, crawler: Crawler, now: datetime, plan: Plan) -> None:
         self.crawler = crawler
         self.now = now
-        self.health = health
+        self.health = plan.health
+        self.state_ids = plan.state_ids
         self.pending: list[SourceResult] = []
         self.pending_posts = 0
         self.thread_brands: dict[str, list[str]] = {}
@@ -280,13 +283,18 @@ class PassWriter:
                 report = result.report
                 report.new, report.updated = outcome.new, outcome.updated
                 report.unchanged = outcome.unchanged
-                answers += [_answer(result.source_id, f) for f in result.validators]
+                answers += [self._answer(result.source_id, f) for f in result.validators]
                 source = self.health[result.source_id]
                 changes.append(self._health(source, report))
                 if report.error_kind == "rate_limited":
                     self._back_off_host(session, source.url, report)
             repo.save_fetch_states(session, answers, self.now)
             repo.update_sources(session, changes)
+
+    def _answer(self, source_id: int, fetched: Fetched) -> repo.Answer:
+        state_id = self.state_ids.get((source_id, fetched.url))
+        etag, last_modified = fetched.etag, fetched.last_modified
+        return repo.Answer(source_id, fetched.url, fetched.status, etag, last_modified, state_id)
 
     def _health(self, source: repo.SourceHealth, report: CrawlReport) -> dict[str, Any]:
         settings, rand = self.crawler.settings, self.crawler.rand
@@ -373,10 +381,6 @@ def health_changes(
         "consecutive_failures": failures,
         "next_due_at": now + timedelta(seconds=delay),
     }
-
-
-def _answer(source_id: int, fetched: Fetched) -> repo.Answer:
-    return repo.Answer(source_id, fetched.url, fetched.status, fetched.etag, fetched.last_modified)
 
 
 def _host(url: str) -> str:

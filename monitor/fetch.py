@@ -313,17 +313,18 @@ class _Connections:
     ) -> None:
         self._backend = backend
         self._ssl_context = ssl_context
+        self._ssl_context.set_alpn_protocols(["http/1.1"])  # as httpcore's: no HTTP/2
         self._keepalive_expiry = keepalive_expiry
         self._max_idle = max_idle
-        self._idle: OrderedDict[tuple[bytes, bytes, int], httpcore.AsyncHTTPConnection] = (
+        self._idle: OrderedDict[tuple[bytes, bytes, int], httpcore.AsyncHTTP11Connection] = (
             OrderedDict()
         )
 
     async def send(
         self, request: httpcore.Request
-    ) -> tuple[httpcore.Response, httpcore.AsyncHTTPConnection]:
+    ) -> tuple[httpcore.Response, httpcore.AsyncHTTP11Connection]:
         """The answer's head (its body still to read) and the connection to ``release``."""
-        connection = await self._take(request.url.origin)
+        connection = await self._take(request)
         try:
             return await connection.handle_async_request(request), connection
         except BaseException:
@@ -331,7 +332,7 @@ class _Connections:
             raise
 
     async def release(
-        self, connection: httpcore.AsyncHTTPConnection, origin: httpcore.Origin
+        self, connection: httpcore.AsyncHTTP11Connection, origin: httpcore.Origin
     ) -> None:
         """Keep the connection if its answer was read to the end and it is still open."""
         if connection.is_idle() and not connection.is_closed():
@@ -341,19 +342,30 @@ class _Connections:
         else:
             await connection.aclose()
 
-    async def _take(self, origin: httpcore.Origin) -> httpcore.AsyncHTTPConnection:
+    async def _take(self, request: httpcore.Request) -> httpcore.AsyncHTTP11Connection:
         await self._close_expired()
+        origin = request.url.origin
         idle = self._idle.pop(_origin_key(origin), None)
         if idle is not None and not idle.has_expired():
             return idle
         if idle is not None:
             await idle.aclose()
-        return httpcore.AsyncHTTPConnection(
-            origin,
-            ssl_context=self._ssl_context,
-            keepalive_expiry=self._keepalive_expiry,
-            network_backend=self._backend,
-        )
+        return await self._open(origin, request.extensions.get("timeout", {}).get("connect"))
+
+    async def _open(
+        self, origin: httpcore.Origin, timeout: float | None
+    ) -> httpcore.AsyncHTTP11Connection:
+        """A new connection, as httpcore's own would open it: TCP through the guarded
+        backend, TLS with SNI and certificate checks by host name, HTTP/1.1 only."""
+        host = origin.host.decode("ascii")
+        stream = await self._backend.connect_tcp(host, origin.port, timeout=timeout)
+        try:
+            if origin.scheme == b"https":
+                stream = await stream.start_tls(self._ssl_context, host, timeout=timeout)
+        except BaseException:
+            await stream.aclose()
+            raise
+        return _HTTP11(origin, stream, self._keepalive_expiry)
 
     async def _close_expired(self) -> None:
         """The least recently used come first: close them while they have expired."""
@@ -367,6 +379,38 @@ class _Connections:
         idle, self._idle = list(self._idle.values()), OrderedDict()
         for connection in idle:
             await connection.aclose()
+
+
+class _HTTP11(httpcore.AsyncHTTP11Connection):
+    """httpcore's HTTP/1.1 connection (h11 parses every answer) without its state lock.
+
+    The lock guards the connection's state against concurrent requests, and
+    ``_Connections`` lends a connection to one request at a time, so there is nothing to
+    guard; but under asyncio that lock is anyio's, which yields to the event loop on every
+    acquire, twice per request (three times with httpcore's ``AsyncHTTPConnection`` around
+    it, which ``_Connections._open`` replaces): a tenth of a 304's cost
+    (benchmarks/crawl.py).
+    httpcore is pinned (pyproject.toml); a version without ``_state_lock`` fails here, at
+    the first connection, not silently.
+    """
+
+    def __init__(
+        self, origin: httpcore.Origin, stream: httpcore.AsyncNetworkStream, keepalive: float
+    ) -> None:
+        super().__init__(origin, stream, keepalive_expiry=keepalive)
+        if not hasattr(self, "_state_lock"):
+            raise RuntimeError("httpcore's HTTP/1.1 connection changed: see fetch._HTTP11")
+        self._state_lock = _Unlocked()  # type: ignore[assignment]
+
+
+class _Unlocked:
+    """An async context manager that does nothing (see ``_HTTP11``)."""
+
+    async def __aenter__(self) -> None:
+        return None
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
 
 
 def _origin_key(origin: httpcore.Origin) -> tuple[bytes, bytes, int]:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
-from monitor.crawl import CrawlReport, PassWriter, SourceResult
+from monitor.crawl import CrawlReport, PassWriter, Plan, SourceResult
 
 
 class HeldWriter(PassWriter):
@@ -16,7 +16,8 @@ class HeldWriter(PassWriter):
 
     def __init__(self, batch_sources: int) -> None:
         crawler: Any = SimpleNamespace(batch_posts=10_000, batch_sources=batch_sources)
-        super().__init__(crawler, datetime(2026, 11, 28, tzinfo=UTC), health={})
+        plan = Plan(ids={}, validators={}, backoff={}, health={}, state_ids={})
+        super().__init__(crawler, datetime(2026, 11, 28, tzinfo=UTC), plan)
         self.batches: list[list[int]] = []
         self.release = threading.Event()
         self.started = threading.Event()

@@ -293,6 +293,19 @@ def test_https_is_fetched_over_tls_with_the_host_name_for_sni_and_certificate(
     assert tls_server.log.connections == 1
 
 
+def test_a_host_shares_one_kept_alive_connection_until_the_server_closes_it(server):
+    server.routes["/a"] = hs.text(b"a")
+    server.routes["/last"] = hs.text(b"last", headers={"Connection": "close"})
+    paths = ["/a", "/a", "/last", "/a", "/a"]
+
+    async def in_turn() -> list[bytes]:
+        async with Fetcher(FetchPolicy(min_host_interval=0, gate=LOOPBACK)) as fetcher:
+            return [(await fetcher.fetch(server.url(p), respect_robots=False)).body for p in paths]
+
+    assert run(in_turn()) == [b"a", b"a", b"last", b"a", b"a"]
+    assert server.log.connections == 2, "reused while open, a new one after Connection: close"
+
+
 def test_an_untrusted_certificate_is_a_connect_error_and_no_request(tls_server):
     tls_server.routes["/feed"] = hs.text(b"never sent")
     policy = FetchPolicy(

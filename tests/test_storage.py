@@ -117,6 +117,33 @@ def test_sync_sources_adds_updates_and_disables(any_engine: Engine) -> None:
         assert [x.name for x in repo.due_sources(s, T0)] == ["blog"]
 
 
+def test_sync_sources_writes_only_what_the_config_changed(any_engine: Engine) -> None:
+    source_id(any_engine)
+    moved = SETTINGS.model_copy(
+        update={"sources": [SETTINGS.sources[0].model_copy(update={"interval": 77.0})]}
+    )
+    written: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if not statement.lstrip().upper().startswith(("SELECT", "BEGIN", "SAVEPOINT")):
+            written.append(statement.split()[0].upper())
+
+    sa.event.listen(any_engine, "before_cursor_execute", record)
+    try:
+        with session_scope(any_engine) as s:
+            repo.sync_sources(s, SETTINGS, T0)  # as stored: nothing to write
+        assert written == []
+        with session_scope(any_engine) as s:
+            rows = repo.sync_sources(s, moved, T0)
+        with session_scope(any_engine) as s:
+            stored = repo.source_rows(s)
+    finally:
+        sa.event.remove(any_engine, "before_cursor_execute", record)
+    assert written == ["UPDATE", "UPDATE"]  # the changed interval, the dropped source
+    assert (rows["blog"].interval_s, rows["forum"].enabled) == (77.0, False)
+    assert stored == rows
+
+
 def test_fetch_state_keeps_validators_on_304(any_engine: Engine) -> None:
     sid = source_id(any_engine)
     url = "http://127.0.0.1:1/feed"

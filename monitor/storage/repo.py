@@ -6,10 +6,10 @@ Functions take a Session and plain values; none of them commits (the caller's
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -40,6 +40,7 @@ INSERT_POSTS: sa.sql.dml.ReturningInsert[Any] = (
     .execution_options(insertmanyvalues_page_size=POST_INSERT_CHUNK)
 )
 
+_T = TypeVar("_T")
 
 # The tables under the models, for the bulk statements of a crawl pass (no ORM objects).
 _SOURCES: sa.Table = Source.__table__  # type: ignore[attr-defined]
@@ -56,14 +57,49 @@ class StoreResult:
 # --- sources -----------------------------------------------------------------------------
 
 
-def sync_sources(session: Session, settings: Settings, now: datetime) -> dict[str, Source]:
+@dataclass(frozen=True)
+class SourceRow:
+    """A source as a crawl pass plans with it: a plain row, not an ORM object (a pass
+    over 10,000 sources reads them all, and building ORM objects cost more than the
+    query)."""
+
+    id: int
+    name: str
+    kind: str
+    url: str
+    brand: str | None
+    lang: str | None
+    interval_s: float
+    enabled: bool
+    consecutive_failures: int
+
+
+_ROW_COLUMNS = [_SOURCES.c[name] for name in SourceRow.__dataclass_fields__]
+_SYNCED = ("kind", "url", "brand", "lang", "interval_s", "enabled")  # what the config decides
+
+
+def source_rows(session: Session, names: Sequence[str] | None = None) -> dict[str, SourceRow]:
+    """Sources by name as plain rows: every one, or those of ``names`` that exist."""
+    query = sa.select(*_ROW_COLUMNS)
+    if names is None:
+        return {row.name: SourceRow(*row) for row in session.execute(query)}
+    found: dict[str, SourceRow] = {}
+    for chunk in _chunks(list(names)):
+        rows = session.execute(query.where(_SOURCES.c.name.in_(chunk)))
+        found |= {row.name: SourceRow(*row) for row in rows}
+    return found
+
+
+def sync_sources(session: Session, settings: Settings, now: datetime) -> dict[str, SourceRow]:
     """Make the sources table match the config: new ones are due now; removed ones are
-    disabled (kept, so their posts keep a source); changed URL/kind/interval applied."""
-    rows = {s.name: s for s in session.exec(select(Source)).all()}
+    disabled (kept, so their posts keep a source); changed URL/kind/interval applied.
+    Returns every source by name, as it now stands."""
+    stored = source_rows(session)
     default = settings.crawl.default_interval
+    changes: list[dict[str, Any]] = []
+    new: list[dict[str, Any]] = []
     for conf in settings.sources:
-        row = rows.get(conf.name) or Source(name=conf.name, kind=conf.kind, url=conf.url)
-        wanted = {
+        wanted: dict[str, Any] = {
             "kind": conf.kind,
             "url": conf.url,
             "brand": conf.brand,
@@ -71,30 +107,36 @@ def sync_sources(session: Session, settings: Settings, now: datetime) -> dict[st
             "interval_s": conf.interval or default,
             "enabled": conf.enabled,
         }
+        row = stored.get(conf.name)
+        if row is None:
+            new.append({"name": conf.name, **wanted, "next_due_at": now})
+            continue
         changed = {k: v for k, v in wanted.items() if getattr(row, k) != v}
-        for name, value in changed.items():  # only what changed: a pass syncs every source
-            setattr(row, name, value)
-        if row.id is None:
-            row.next_due_at = now
-            session.add(row)
-        rows[conf.name] = row
+        if changed:  # only what changed: a pass syncs every source
+            changes.append({"id": row.id, **changed})
+            stored[conf.name] = replace(row, **changed)
     configured = {s.name for s in settings.sources}
-    for name, row in rows.items():
+    for name, row in stored.items():
         if name not in configured and row.enabled:
-            row.enabled = False
-            session.add(row)
-    session.flush()
-    return rows
+            changes.append({"id": row.id, "enabled": False})
+            stored[name] = replace(row, enabled=False)
+    update_sources(session, changes)
+    if new:
+        session.execute(sa.insert(_SOURCES), new)
+        stored |= source_rows(session, [n["name"] for n in new])
+    return stored
 
 
-def due_sources(session: Session, now: datetime) -> list[Source]:
+def due_sources(session: Session, now: datetime) -> list[SourceRow]:
+    """Enabled sources whose next due time has come, the longest overdue first."""
+    due = _SOURCES.c.next_due_at
     query = (
-        select(Source)
-        .where(col(Source.enabled).is_(True))
-        .where(sa.or_(col(Source.next_due_at).is_(None), col(Source.next_due_at) <= now))
-        .order_by(col(Source.next_due_at))
+        sa.select(*_ROW_COLUMNS)
+        .where(_SOURCES.c.enabled.is_(True))
+        .where(sa.or_(due.is_(None), due <= now))
+        .order_by(due)
     )
-    return list(session.exec(query).all())
+    return [SourceRow(*row) for row in session.execute(query)]
 
 
 def list_sources(session: Session) -> list[Source]:
@@ -115,8 +157,10 @@ def fetch_state(session: Session, source_id: int, url: str) -> FetchState | None
 
 @dataclass(frozen=True)
 class Validators:
-    """What the previous answer for one URL of a source said (for a conditional GET)."""
+    """What the previous answer for one URL of a source said (for a conditional GET), and
+    its fetch_state row."""
 
+    id: int
     source_id: int
     url: str
     etag: str | None
@@ -124,26 +168,31 @@ class Validators:
 
 
 def validators_of(session: Session, source_ids: Sequence[int]) -> list[Validators]:
-    """Every URL of these sources with an ETag or Last-Modified (plain rows, no ORM
-    objects: a pass over 10,000 sources reads them all)."""
+    """Every URL these sources fetched before, with its validators if any (plain rows, no
+    ORM objects: a pass over 10,000 sources reads them all)."""
     table = _FETCH_STATE
-    query = sa.select(table.c.source_id, table.c.url, table.c.etag, table.c.last_modified)
+    query = sa.select(
+        table.c.id, table.c.source_id, table.c.url, table.c.etag, table.c.last_modified
+    )
     found: list[Validators] = []
     for chunk in _chunks(source_ids):
-        rows = session.execute(query.where(table.c.source_id.in_(chunk)))
-        found += [Validators(*row) for row in rows if row.etag or row.last_modified]
+        found += [
+            Validators(*row) for row in session.execute(query.where(table.c.source_id.in_(chunk)))
+        ]
     return found
 
 
 @dataclass(frozen=True)
 class Answer:
-    """One URL's answer, to be remembered in fetch_state."""
+    """One URL's answer, to be remembered in fetch_state. ``state_id``: its fetch_state
+    row when the caller knows it (a crawl pass read them all in its plan), saving a query."""
 
     source_id: int
     url: str
     status: int
     etag: str | None
     last_modified: str | None
+    state_id: int | None = None
 
 
 def save_fetch_states(session: Session, answers: Sequence[Answer], now: datetime) -> None:
@@ -152,13 +201,13 @@ def save_fetch_states(session: Session, answers: Sequence[Answer], now: datetime
     INSERT for the new ones."""
     table = _FETCH_STATE
     latest = {(a.source_id, a.url): a for a in answers}  # one URL twice: its last answer
-    known = _fetch_state_ids(session, sorted({source_id for source_id, _ in latest}))
+    unknown = sorted({a.source_id for a in latest.values() if a.state_id is None})
+    known = _fetch_state_ids(session, unknown) if unknown else {}
     same: list[dict[str, Any]] = []
     changed: list[dict[str, Any]] = []
     new: list[dict[str, Any]] = []
     for key, a in latest.items():
-        row_id = known.get(key)
-        values = {"v_status": a.status, "v_at": now, "v_etag": a.etag, "v_lm": a.last_modified}
+        row_id = a.state_id or known.get(key)
         if row_id is None:
             new.append(
                 {
@@ -171,25 +220,30 @@ def save_fetch_states(session: Session, answers: Sequence[Answer], now: datetime
                 }
             )
         elif a.status == 304:
-            same.append({"v_id": row_id, **values})
+            same.append({"v_id": row_id, "v_status": a.status})
         else:
-            changed.append({"v_id": row_id, **values})
-    if same:
-        session.execute(_UPDATE_STATUS, same)
+            changed.append(
+                {"v_id": row_id, "v_status": a.status, "v_etag": a.etag, "v_lm": a.last_modified}
+            )
+    if same:  # the pass's time is bound once, not per row
+        executemany(session, _update_status(now), same)
     if changed:
-        session.execute(_UPDATE_VALIDATORS, changed)
+        validators: dict[str, Any] = {
+            "etag": sa.bindparam("v_etag"),
+            "last_modified": sa.bindparam("v_lm"),
+        }
+        executemany(session, _update_status(now).values(validators), changed)
     if new:
         session.execute(sa.insert(table), new)
 
 
-_UPDATE_STATUS = (
-    sa.update(_FETCH_STATE)
-    .where(_FETCH_STATE.c.id == sa.bindparam("v_id"))
-    .values(last_status=sa.bindparam("v_status"), fetched_at=sa.bindparam("v_at"))
-)
-_UPDATE_VALIDATORS = _UPDATE_STATUS.values(
-    etag=sa.bindparam("v_etag"), last_modified=sa.bindparam("v_lm")
-)
+def _update_status(now: datetime) -> sa.Update:
+    table = _FETCH_STATE
+    return (
+        sa.update(table)
+        .where(table.c.id == sa.bindparam("v_id"))
+        .values(last_status=sa.bindparam("v_status"), fetched_at=sa.bindparam("c_at", now))
+    )
 
 
 def _fetch_state_ids(session: Session, source_ids: Sequence[int]) -> dict[tuple[int, str], int]:
@@ -241,7 +295,7 @@ def update_sources(session: Session, changes: Sequence[dict[str, Any]]) -> None:
         common = {k: first[k] for k in keys if k != "id" and all(r[k] == first[k] for r in rows)}
         varying = [k for k in keys if k not in common]
         params = [{f"v_{k}": row[k] for k in varying} for row in rows]
-        session.execute(_source_update(varying, common), params)
+        executemany(session, _source_update(varying, common), params)
 
 
 def _source_update(varying: Sequence[str], common: dict[str, Any]) -> sa.Update:
@@ -258,7 +312,42 @@ def _source_update(varying: Sequence[str], common: dict[str, Any]) -> sa.Update:
     return sa.update(table).where(table.c.id == sa.bindparam("v_id")).values(values)
 
 
-def _chunks(ids: Sequence[int], size: int = 500) -> Iterable[Sequence[int]]:
+def executemany(session: Session, statement: sa.Update, rows: Sequence[dict[str, Any]]) -> None:
+    """Run ``statement`` once per parameter set in ``rows`` as one DBAPI executemany,
+    converting each value by its column's type here, once per value.
+
+    Why not ``session.execute(statement, rows)``: SQLAlchemy then builds a dict of every
+    bound parameter per row and runs every type conversion again, the pass's time
+    included; for a pass of 10,000 304s that was most of the cost of recording it, in the
+    thread that competes with the fetching loop for the interpreter (benchmarks/crawl.py).
+    Values ``rows`` do not name come from the statement's own bound values, converted
+    once. The SQL is SQLAlchemy's, compiled for the connection's dialect."""
+    if not rows:
+        return
+    connection = session.connection()
+    dialect = connection.dialect
+    compiled = statement.compile(dialect=dialect)
+    names = compiled.positiontup or list(compiled.binds)
+    convert: dict[str, Callable[[Any], Any]] = {}
+    fixed: dict[str, Any] = {}
+    for name in names:
+        bind = compiled.binds[name]
+        process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        if name in rows[0]:
+            convert[name] = process or _same
+        else:
+            fixed[name] = process(bind.effective_value) if process else bind.effective_value
+    params: list[Any] = [{**fixed, **{n: f(row[n]) for n, f in convert.items()}} for row in rows]
+    if compiled.positiontup is not None:  # qmark (SQLite): tuples in the statement's order
+        params = [tuple(p[n] for n in names) for p in params]
+    connection.exec_driver_sql(str(compiled), params)
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _chunks(ids: Sequence[_T], size: int = 500) -> Iterable[Sequence[_T]]:
     """IN lists of at most ``size`` values (SQLite's bound-parameter limit is far above)."""
     for start in range(0, len(ids), size):
         yield ids[start : start + size]
