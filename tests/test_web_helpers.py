@@ -186,10 +186,13 @@ def seed(engine: Engine) -> None:
         save_incident(session, incident, EXPLANATION, T0)
         for name, role in USERS.items():
             accounts.add_user(session, name, role, PASSWORD, T0)
-        bad = sources[HOSTILE_SOURCE]
-        bad.last_error, bad.last_error_kind = "<img src=x onerror=alert(4)>", "parse"
-        bad.consecutive_failures = 1
-        session.add(bad)
+        bad = {
+            "id": sources[HOSTILE_SOURCE].id,
+            "last_error": "<img src=x onerror=alert(4)>",
+            "last_error_kind": "parse",
+            "consecutive_failures": 1,
+        }
+        repo.update_sources(session, [bad])
 
 
 def _id(value: int | None) -> int:
