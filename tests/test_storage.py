@@ -245,11 +245,12 @@ def test_new_posts_go_in_as_one_statement_per_chunk_and_stay_searchable(
     any_engine: Engine,
 ) -> None:
     """A statement per post made SQLite's FTS5 flush and re-merge its index once per post
-    (repo._insert_many): 1,001 new posts must take 3 INSERTs, and every one must be found
-    by the search the queue uses."""
+    (repo._insert_many): a chunk and one more post must take 2 INSERTs, and every one must
+    be found by the search the queue uses."""
     sid = source_id(any_engine)
+    n = repo.POST_INSERT_CHUNK + 1
     records = [
-        record(f"p{i}", text=f"Nordtel svarer ikke, sag {i} fibernedbrud") for i in range(1001)
+        record(f"p{i}", text=f"Nordtel svarer ikke, sag {i} fibernedbrud") for i in range(n)
     ]
     statements: list[str] = []
 
@@ -263,8 +264,8 @@ def test_new_posts_go_in_as_one_statement_per_chunk_and_stay_searchable(
             result = repo.store_posts(s, sid, records, T0)
     finally:
         sa.event.remove(any_engine, "before_cursor_execute", count)
-    assert len(result.new) == 1001
-    assert len(statements) == 3
+    assert len(result.new) == n
+    assert len(statements) == 2
     query = matching_post_ids(any_engine.dialect.name, "fibernedbrud")
     assert query is not None
     with session_scope(any_engine) as s:

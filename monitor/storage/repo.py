@@ -27,18 +27,24 @@ from monitor.storage.models import (
 )
 from monitor.storage.records import PostRecord
 
-# Rows per multi-row INSERT of posts: 17 columns x 500 = 8,500 bound parameters, well under
-# SQLite's 32,766 and PostgreSQL's 65,535 (see _insert_many for why one statement a chunk).
-POST_INSERT_CHUNK = 500
+# Rows per multi-row INSERT of posts: 17 columns x 1,900 = 32,300 bound parameters, under
+# SQLite's 32,766 (and PostgreSQL's 65,535). As many as fit, because on SQLite each
+# statement flushes the search index's pending terms into a new segment (see
+# _insert_many): a crawl batch of 2,000 posts in two statements instead of four cost 30%
+# less to store at 160,000 posts, and the gap grows with the index.
+POST_INSERT_CHUNK = 1900
 # With RETURNING, SQLAlchemy sends an executemany as "insertmanyvalues": multi-row INSERTs
 # of POST_INSERT_CHUNK rows from one cached compilation, with the column types' own
 # conversions (a .values(list) statement was compiled afresh every time: most of the
-# crawl's storage cost).
+# crawl's storage cost). The table's, not the ORM entity's: an ORM bulk insert sorts
+# every row's keys against the mapper first, a tenth of the writer's time.
+_POSTS: sa.Table = Post.__table__  # type: ignore[attr-defined]
 INSERT_POSTS: sa.sql.dml.ReturningInsert[Any] = (
-    sa.insert(Post)
-    .returning(sa.column("id"))
+    sa.insert(_POSTS)
+    .returning(_POSTS.c.id)
     .execution_options(insertmanyvalues_page_size=POST_INSERT_CHUNK)
 )
+_INSERT_BRANDS = sa.insert(PostBrand.__table__)  # type: ignore[attr-defined]
 
 _T = TypeVar("_T")
 
@@ -483,17 +489,17 @@ def _insert_many(
     session.execute(INSERT_POSTS, values)
     brand_rows = [{"post_id": r.id, "brand": b} for _, r in records for b in r.brands]
     if brand_rows:
-        session.execute(sa.insert(PostBrand), brand_rows)
+        session.execute(_INSERT_BRANDS, brand_rows)
 
 
 def _post_values(source_id: int, r: PostRecord, now: datetime) -> dict[str, object]:
+    values = vars(r).copy()
+    del values["brands"]
     # NUL is never text, and PostgreSQL refuses it in any string: one hostile author or
     # title would otherwise fail the whole batch (found by tests/fuzz_atheris.py)
-    values = {
-        k: v.replace("\x00", "") if isinstance(v, str) else v
-        for k, v in vars(r).items()
-        if k != "brands"
-    }
+    for key, value in values.items():
+        if isinstance(value, str) and "\x00" in value:
+            values[key] = value.replace("\x00", "")
     values.update(source_id=source_id, fetched_at=now, edits=0)
     return values
 
