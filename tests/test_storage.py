@@ -249,9 +249,7 @@ def test_new_posts_go_in_as_one_statement_per_chunk_and_stay_searchable(
     be found by the search the queue uses."""
     sid = source_id(any_engine)
     n = repo.POST_INSERT_CHUNK + 1
-    records = [
-        record(f"p{i}", text=f"Nordtel svarer ikke, sag {i} fibernedbrud") for i in range(n)
-    ]
+    records = [record(f"p{i}", text=f"Nordtel svarer ikke, sag {i} fibernedbrud") for i in range(n)]
     statements: list[str] = []
 
     def count(_conn: object, _cursor: object, statement: str, *_: object) -> None:

@@ -81,7 +81,6 @@ class SourceRow:
 
 
 _ROW_COLUMNS = [_SOURCES.c[name] for name in SourceRow.__dataclass_fields__]
-_SYNCED = ("kind", "url", "brand", "lang", "interval_s", "enabled")  # what the config decides
 
 
 def source_rows(session: Session, names: Sequence[str] | None = None) -> dict[str, SourceRow]:
