@@ -83,7 +83,7 @@ class Plan:
     ids: dict[str, int]
     validators: dict[int, dict[str, Conditional]]
     backoff: dict[str, datetime]
-    health: dict[int, repo.SourceHealth]  # as read at the start: only this pass changes it
+    sources: dict[int, repo.SourceRow]  # as read at the start: only this pass changes them
     state_ids: dict[tuple[int, str], int]  # fetch_state rows by (source, URL): no lookups
 
 
@@ -155,10 +155,6 @@ class Crawler:
             )
             live = [s for s in chosen if s.enabled]
             ids = {s.name: s.id for s in live}
-            health = {
-                s.id: repo.SourceHealth(s.id, s.url, s.interval_s, s.consecutive_failures)
-                for s in live
-            }
             validators: dict[int, dict[str, Conditional]] = {}
             state_ids: dict[tuple[int, str], int] = {}
             for state in repo.validators_of(session, list(ids.values())):
@@ -167,7 +163,7 @@ class Crawler:
                     cond = Conditional(etag=state.etag, last_modified=state.last_modified)
                     validators.setdefault(state.source_id, {})[state.url] = cond
             backoff = repo.host_backoffs(session, now)
-            return Plan(ids, validators, backoff, health, state_ids)
+            return Plan(ids, validators, backoff, {s.id: s for s in live}, state_ids)
 
     async def _crawl_source(self, conf: SourceSettings, plan: Plan, now: datetime) -> SourceResult:
         result = SourceResult(plan.ids[conf.name], CrawlReport(conf.name))
@@ -231,7 +227,7 @@ class PassWriter:
     def __init__(self, crawler: Crawler, now: datetime, plan: Plan) -> None:
         self.crawler = crawler
         self.now = now
-        self.health = plan.health
+        self.sources = plan.sources
         self.state_ids = plan.state_ids
         self.pending: list[SourceResult] = []
         self.pending_posts = 0
@@ -284,7 +280,7 @@ class PassWriter:
                 report.new, report.updated = outcome.new, outcome.updated
                 report.unchanged = outcome.unchanged
                 answers += [self._answer(result.source_id, f) for f in result.validators]
-                source = self.health[result.source_id]
+                source = self.sources[result.source_id]
                 changes.append(self._health(source, report))
                 if report.error_kind == "rate_limited":
                     self._back_off_host(session, source.url, report)
@@ -296,7 +292,7 @@ class PassWriter:
         etag, last_modified = fetched.etag, fetched.last_modified
         return repo.Answer(source_id, fetched.url, fetched.status, etag, last_modified, state_id)
 
-    def _health(self, source: repo.SourceHealth, report: CrawlReport) -> dict[str, Any]:
+    def _health(self, source: repo.SourceRow, report: CrawlReport) -> dict[str, Any]:
         settings, rand = self.crawler.settings, self.crawler.rand
         return {"id": source.id, **health_changes(source, report, self.now, settings, rand)}
 
@@ -343,7 +339,7 @@ def _with_brands(record: repo.PostRecord, brands: list[str]) -> repo.PostRecord:
 
 
 def health_changes(
-    source: repo.SourceHealth,
+    source: repo.SourceRow,
     report: CrawlReport,
     now: datetime,
     settings: Settings,

@@ -237,14 +237,6 @@ class _AsyncioBackend(httpcore.AsyncNetworkBackend):
             raise httpcore.ConnectError(str(exc)) from exc
         return _Stream(stream)
 
-    async def connect_unix_socket(
-        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
-    ) -> httpcore.AsyncNetworkStream:
-        raise URLRefused("Unix sockets are never fetched")
-
-    async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(seconds)
-
 
 class _GuardedBackend(httpcore.AsyncNetworkBackend):
     """Resolves names itself and connects only to addresses the gate admits."""
@@ -288,9 +280,6 @@ class _GuardedBackend(httpcore.AsyncNetworkBackend):
         self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
     ) -> httpcore.AsyncNetworkStream:
         raise URLRefused("Unix sockets are never fetched")
-
-    async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
 
 
 class _Connections:

@@ -16,7 +16,7 @@ class HeldWriter(PassWriter):
 
     def __init__(self, batch_sources: int) -> None:
         crawler: Any = SimpleNamespace(batch_posts=10_000, batch_sources=batch_sources)
-        plan = Plan(ids={}, validators={}, backoff={}, health={}, state_ids={})
+        plan = Plan(ids={}, validators={}, backoff={}, sources={}, state_ids={})
         super().__init__(crawler, datetime(2026, 11, 28, tzinfo=UTC), plan)
         self.batches: list[list[int]] = []
         self.release = threading.Event()

@@ -207,7 +207,7 @@ def save_fetch_states(session: Session, answers: Sequence[Answer], now: datetime
     table = _FETCH_STATE
     latest = {(a.source_id, a.url): a for a in answers}  # one URL twice: its last answer
     unknown = sorted({a.source_id for a in latest.values() if a.state_id is None})
-    known = _fetch_state_ids(session, unknown) if unknown else {}
+    known = {(v.source_id, v.url): v.id for v in validators_of(session, unknown)}
     same: list[dict[str, Any]] = []
     changed: list[dict[str, Any]] = []
     new: list[dict[str, Any]] = []
@@ -251,16 +251,6 @@ def _update_status(now: datetime) -> sa.Update:
     )
 
 
-def _fetch_state_ids(session: Session, source_ids: Sequence[int]) -> dict[tuple[int, str], int]:
-    table = _FETCH_STATE
-    query = sa.select(table.c.id, table.c.source_id, table.c.url)
-    ids: dict[tuple[int, str], int] = {}
-    for chunk in _chunks(source_ids):
-        for row_id, source_id, url in session.execute(query.where(table.c.source_id.in_(chunk))):
-            ids[(source_id, url)] = row_id
-    return ids
-
-
 def save_fetch_state(
     session: Session,
     source_id: int,
@@ -273,16 +263,6 @@ def save_fetch_state(
 ) -> None:
     """Record one URL's answer (``save_fetch_states`` for one)."""
     save_fetch_states(session, [Answer(source_id, url, status, etag, last_modified)], now)
-
-
-@dataclass(frozen=True)
-class SourceHealth:
-    """What deciding a source's next health needs to know about it."""
-
-    id: int
-    url: str
-    interval_s: float
-    consecutive_failures: int
 
 
 POSTS_ADDED = "posts_added"  # a health change's key: add this many to posts_stored
