@@ -22,8 +22,15 @@ both faster to load and more accurate than all 75 languages). Decisions:
 - Before detection, HTML entities are decoded (so ``p&aring;`` reads "på" rather than losing
   the letter), then URLs, e-mail addresses, @handles and #hashtags are removed: they are
   names, not language, and brand names would otherwise pull towards one language.
-- Two lingua detectors: the full models for short texts, the low-accuracy mode (trigrams
-  only) from ``LONG_TEXT`` characters, where it is as accurate and ~3x faster.
+- Two lingua detectors: the low-accuracy mode (trigrams only, ~3x faster) and the full
+  models. Every text goes through the trigram pass first; from ``LONG_TEXT`` characters its
+  answer stands (as accurate as the full models there), and a shorter text goes on to the
+  full models only when the trigram pass is not near-certain (top confidence below
+  ``TRIGRAMS_SURE``). Measured on the 1,284 labelled posts of classifiers/data: the full
+  models on every short text got 1,245 right, the cascade 1,247 (no answer changed from
+  right to wrong; two unsure ones became right) in 74% of the time; on the crawl
+  benchmark's posts 291 instead of 410 microseconds a post (220 of 1,420 short texts went
+  on to the full models).
 - lingua is built on first use (about 1.5 s and ~250 MB for da, sv, nb+nn, en, de, fi) with
   its models preloaded, under a lock, so concurrent first calls build it once. `load()`
   does it eagerly, e.g. at daemon start.
@@ -44,7 +51,7 @@ from typing import ClassVar
 from lingua import ConfidenceValue, IsoCode639_1, Language, LanguageDetectorBuilder
 from lingua import LanguageDetector as _Lingua
 
-__all__ = ["MIN_LETTERS", "LanguageDetector"]
+__all__ = ["LONG_TEXT", "MIN_LETTERS", "TRIGRAMS_SURE", "LanguageDetector"]
 
 MIN_LETTERS = 3  # fewer letters than this after cleaning: no detection, None
 
@@ -64,6 +71,11 @@ MAX_CHARS = 600
 # as accurate as the full models and ~3x faster: measured on the 959 labelled examples, on
 # texts >= 120 characters, 675 vs 676 of 681 right. Shorter texts get the full models.
 LONG_TEXT = 120
+# A text shorter than LONG_TEXT whose trigram-only pass gives its top language at least
+# this confidence keeps that answer. Measured on the 1,284 labelled posts: at 0.95 eleven
+# answers changed (a wrong one among them), at 0.99 seven (two wrong), at 0.999 two (both
+# from unsure to right), at 0.9999 two, with 38% more full-model runs.
+TRIGRAMS_SURE = 0.999
 
 
 def clean(text: str) -> str:
@@ -126,8 +138,8 @@ class LanguageDetector:
 
     def load(self) -> None:
         """Build lingua now (takes seconds) instead of on the first detection."""
-        self._lingua(short=True)
-        self._lingua(short=False)
+        self._lingua(full=False)
+        self._lingua(full=True)
 
     def detect(self, text: str, prior: str | None = None) -> str | None:
         """Language code of `text`, or None when unsure; `prior` is the source's language."""
@@ -142,25 +154,26 @@ class LanguageDetector:
         cleaned = [clean(text) for text in texts]
         usable = [i for i, text in enumerate(cleaned) if _has_letters(text)]
         results: list[str | None] = [None] * len(texts)
-        for short in (True, False):
-            chosen = [i for i in usable if (len(cleaned[i]) < LONG_TEXT) == short]
-            if not chosen:
-                continue
-            confidence_of = self._lingua(short=short).compute_language_confidence_values
-            for i in chosen:
-                confidences = confidence_of(cleaned[i])
-                results[i] = self._decide(confidences, priors[i] if priors else None, cleaned[i])
+        if not usable:
+            return results
+        trigrams = self._lingua(full=False).compute_language_confidence_values
+        for i in usable:
+            text = cleaned[i]
+            confidences = trigrams(text)
+            if len(text) < LONG_TEXT and not _sure(confidences):
+                confidences = self._lingua(full=True).compute_language_confidence_values(text)
+            results[i] = self._decide(confidences, priors[i] if priors else None, text)
         return results
 
-    def _lingua(self, *, short: bool) -> _Lingua:
-        """lingua for short texts (all n-gram models) or long ones (trigrams only: lingua's
-        low-accuracy mode), each built once (double-checked under the lock)."""
-        key = "short" if short else "long"
+    def _lingua(self, *, full: bool) -> _Lingua:
+        """lingua with all n-gram models (``full``) or trigrams only (lingua's low-accuracy
+        mode), each built once (double-checked under the lock)."""
+        key = "full" if full else "trigrams"
         if key not in self._detectors:
             with self._lock:
                 if key not in self._detectors:
                     builder = LanguageDetectorBuilder.from_languages(*self._lingua_languages)
-                    if not short:
+                    if not full:
                         builder = builder.with_low_accuracy_mode()
                     self._detectors[key] = builder.with_preloaded_language_models().build()
         return self._detectors[key]
@@ -273,6 +286,11 @@ def _danish_or_norwegian(scores: dict[str, float], text: str) -> None:
         winner, loser = ("da", "nb") if danish else ("nb", "da")
         scores[winner] += scores[loser]
         scores[loser] = 0.0
+
+
+def _sure(confidences: Sequence[ConfidenceValue]) -> bool:
+    """True when the top language has at least TRIGRAMS_SURE of the confidence."""
+    return max((value.value for value in confidences), default=0.0) >= TRIGRAMS_SURE
 
 
 def _has_letters(text: str) -> bool:
