@@ -530,6 +530,7 @@ def test_json_documents_are_valid(client: httpx.Client) -> None:
 
 def test_other_methods_are_refused_and_recorded(web: SampleWeb, client: httpx.Client) -> None:
     web.clear_requests()
-    assert client.post("/blog/feed/", content=b"x=1").status_code == 405
+    refused = client.post("/blog/feed/", content=b"x=1")
+    assert (refused.status_code, refused.headers["connection"]) == (405, "close")
     assert client.put("/blog/feed/").status_code == 501
     assert [(r.method, r.status) for r in web.requests] == [("POST", 405), ("PUT", 501)]

@@ -360,8 +360,11 @@ class _Handler(BaseHTTPRequestHandler):
         self._dispatch(head=True)
 
     def do_POST(self) -> None:
-        self.close_connection = True  # the request body is never read
-        self.simple(405, b"method not allowed\n", routes.TEXT, {"Allow": "GET, HEAD"})
+        # The request body is never read, so the connection cannot be reused: say so
+        # (``Connection: close``), or a keep-alive client sends its next request into a
+        # socket being closed and loses it (seen once under load in CI).
+        headers = {"Allow": "GET, HEAD", "Connection": "close"}
+        self.simple(405, b"method not allowed\n", routes.TEXT, headers)
 
     def _dispatch(self, head: bool) -> None:
         self.server.web.arrived(self.path)
