@@ -57,7 +57,7 @@ import time
 import zlib
 from collections import Counter, OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import MappingProxyType, TracebackType
@@ -389,17 +389,7 @@ class _HTTP11(httpcore.AsyncHTTP11Connection):
         super().__init__(origin, stream, keepalive_expiry=keepalive)
         if not hasattr(self, "_state_lock"):
             raise RuntimeError("httpcore's HTTP/1.1 connection changed: see fetch._HTTP11")
-        self._state_lock = _Unlocked()  # type: ignore[assignment]
-
-
-class _Unlocked:
-    """An async context manager that does nothing (see ``_HTTP11``)."""
-
-    async def __aenter__(self) -> None:
-        return None
-
-    async def __aexit__(self, *exc: object) -> None:
-        return None
+        self._state_lock = nullcontext()  # type: ignore[assignment]  # async-capable no-op
 
 
 def _origin_key(origin: httpcore.Origin) -> tuple[bytes, bytes, int]:

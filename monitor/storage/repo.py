@@ -446,8 +446,7 @@ def _unique(records: Sequence[PostRecord]) -> list[PostRecord]:
 
 def _existing(session: Session, ids: list[str]) -> dict[str, Post]:
     found: dict[str, Post] = {}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
+    for chunk in _chunks(ids):
         found.update({p.id: p for p in session.exec(select(Post).where(col(Post.id).in_(chunk)))})
     return found
 
