@@ -63,7 +63,11 @@ class Scores:
 class Classifier(Protocol):
     """Reads texts; returns one :class:`Scores` per text, in the same order."""
 
-    def classify(self, texts: Sequence[str]) -> list[Scores]: ...
+    def classify(
+        self, texts: Sequence[str], langs: Sequence[str | None] | None = None
+    ) -> list[Scores]:
+        """``langs``: each text's language where known (a backend may calibrate per language)."""
+        ...
 
 
 @runtime_checkable

@@ -8,6 +8,7 @@
      │    └── ModelCorrupt          a model file or converted folder fails its checks
      ├── HeadError                  the trained head is missing, damaged or made for another encoder
      ├── DatasetError               a labelled JSONL file has a bad line (message names file:line)
+     │    └── LicenceError          a set's licence does not permit training a head that ships
      └── InferenceError             the model failed while classifying a batch
 
 Why one tree: callers (the CLI, the crawler) catch ``ClassifierError`` once and print its
@@ -24,6 +25,7 @@ __all__ = [
     "DatasetError",
     "HeadError",
     "InferenceError",
+    "LicenceError",
     "ModelCorrupt",
     "ModelUnavailable",
 ]
@@ -51,6 +53,10 @@ class HeadError(ClassifierError):
 
 class DatasetError(ClassifierError):
     """A labelled example file cannot be read; the message names the file and line."""
+
+
+class LicenceError(DatasetError):
+    """A set whose licence allows evaluation only was given as training input for a shipped head."""
 
 
 class InferenceError(ClassifierError):

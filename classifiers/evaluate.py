@@ -32,6 +32,7 @@ class Prediction:
     label: Label
     sentiment: Sentiment
     complaint: float
+    negative: float = 0.0
 
 
 @dataclass
@@ -180,9 +181,10 @@ def predict_examples(
 ) -> list[Prediction]:
     """Read each example as the daemon would (title + windows around ``brand`` mentions)."""
     posts = [(ex.title, ex.text, example_mentions(ex)) for ex in examples]
-    readings = read_posts(classifier, posts, window=window, max_chars=max_chars)
+    langs = [ex.lang for ex in examples]
+    readings = read_posts(classifier, posts, window=window, max_chars=max_chars, langs=langs)
     return [
-        Prediction(ex, r.scores.label, r.scores.sentiment, r.scores.complaint)
+        Prediction(ex, r.scores.label, r.scores.sentiment, r.scores.complaint, r.scores.negative)
         for ex, r in zip(examples, readings, strict=True)
     ]
 

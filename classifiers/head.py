@@ -23,6 +23,11 @@ Decisions:
   ``format_version``, the ``encoder`` id and embedding ``dim`` it was made for, label names,
   trained-on counts and ``created_at`` (passed in: time is a parameter). Loading a head of
   an unknown version, another encoder or dimension is a :class:`~classifiers.errors.HeadError`.
+- **Version 3 adds per-language calibration** (``calibration`` meta: language -> ``[a, b]``,
+  ``"*"`` for any other language): the complaint logit ``l`` becomes ``a * l + b`` (Platt
+  scaling) before the sigmoid, applied at load time by :meth:`Head.predict`, so the
+  probabilities the detectors add up mean the same in every language. A head without
+  calibration is written as version 1 or 2 as before.
 - **Version 2 adds the encoder's fine-tuning** (an optional :class:`~classifiers.adapter.Adapter`:
   ``lora.A.*`` / ``lora.B.*`` arrays and ``adapter`` meta). A head without one is still
   written as version 1, so an older Stormwatch keeps reading frozen-encoder heads; both
@@ -34,6 +39,7 @@ from __future__ import annotations
 import json
 import os
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -59,8 +65,9 @@ __all__ = [
     "softmax",
 ]
 
-FORMAT_VERSION = 2
-READABLE_VERSIONS = (1, 2)
+FORMAT_VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
+ANY_LANGUAGE = "*"
 COMPLAINT_LABELS = ("not_complaint", "complaint")
 DEFAULT_HEAD = "e5-small-v1.npz"
 Matrix = NDArray[np.float64]
@@ -87,9 +94,14 @@ class Head:
     created_at: str = ""
     l2: float = 0.0
     adapter: Adapter | None = None
+    calibration: dict[str, tuple[float, float]] = field(default_factory=dict)
 
-    def predict(self, embeddings: NDArray[np.floating[Any]]) -> tuple[Matrix, Matrix]:
-        """Sentiment probabilities ``(n, 3)`` and complaint probabilities ``(n,)``."""
+    def predict(
+        self, embeddings: NDArray[np.floating[Any]], langs: Sequence[str | None] | None = None
+    ) -> tuple[Matrix, Matrix]:
+        """Sentiment probabilities ``(n, 3)`` and complaint probabilities ``(n,)``, the
+        complaint probability calibrated for each row's language (``langs``; unknown or
+        missing languages take the ``"*"`` calibration)."""
         if embeddings.ndim != 2 or embeddings.shape[1] != self.dim:
             raise HeadError(
                 f"The head expects embeddings of dimension {self.dim}, got shape "
@@ -98,13 +110,33 @@ class Head:
             )
         z = (embeddings.astype(np.float64) - self.mean) / self.scale
         sentiment = softmax(z @ self.sentiment_w + self.sentiment_b)
-        complaint = softmax(z @ self.complaint_w + self.complaint_b)[:, 1]
-        return sentiment, complaint
+        logits = z @ self.complaint_w + self.complaint_b
+        return sentiment, self.calibrate(logits[:, 1] - logits[:, 0], langs)
+
+    def calibrate(self, logit: Matrix, langs: Sequence[str | None] | None = None) -> Matrix:
+        """Complaint probabilities from raw complaint logits (Platt per language)."""
+        if self.calibration:
+            rows = langs if langs is not None else [None] * len(logit)
+            ab = np.array([self._platt(lang) for lang in rows]).reshape(-1, 2)
+            logit = ab[:, 0] * logit + ab[:, 1]
+        out: Matrix = 1.0 / (1.0 + np.exp(-np.clip(logit, -500.0, 500.0)))
+        return out
+
+    def _platt(self, lang: str | None) -> tuple[float, float]:
+        if lang in self.calibration:
+            return self.calibration[lang]
+        return self.calibration.get(ANY_LANGUAGE, (1.0, 0.0))
+
+    def version(self) -> int:
+        """The oldest format that can hold this head (older readers keep working)."""
+        if self.calibration:
+            return 3
+        return 2 if self.adapter is not None else 1
 
     def save(self, path: Path) -> None:
         """Write the head atomically (temporary file, then rename)."""
         meta: dict[str, Any] = {
-            "format_version": FORMAT_VERSION if self.adapter is not None else 1,
+            "format_version": self.version(),
             "encoder": self.encoder,
             "dim": self.dim,
             "sentiment_labels": list(SENTIMENTS),
@@ -113,6 +145,8 @@ class Head:
             "created_at": self.created_at,
             "l2": self.l2,
         }
+        if self.calibration:
+            meta["calibration"] = {k: list(v) for k, v in sorted(self.calibration.items())}
         if self.adapter is not None:
             a = self.adapter
             meta["adapter"] = {"rank": a.rank, "alpha": a.alpha, **a.info}
@@ -193,6 +227,7 @@ def _build(path: Path, arrays: dict[str, Any], meta: dict[str, Any]) -> Head:
             created_at=str(meta.get("created_at", "")),
             l2=float(meta.get("l2", 0.0)),
             adapter=_adapter(path, meta, lora),
+            calibration=_calibration(meta.get("calibration")),
             **arrays,
         )
     except (KeyError, TypeError, ValueError) as exc:
@@ -202,11 +237,17 @@ def _build(path: Path, arrays: dict[str, Any], meta: dict[str, Any]) -> Head:
     return head
 
 
+def _calibration(value: Any) -> dict[str, tuple[float, float]]:
+    if value is None:
+        return {}
+    return {str(k): (float(v[0]), float(v[1])) for k, v in dict(value).items()}
+
+
 def _adapter(path: Path, meta: dict[str, Any], lora: dict[str, Any]) -> Adapter | None:
     info = meta.get("adapter")
     if info is None and not lora:
         return None
-    if not isinstance(info, dict) or not lora or meta.get("format_version") != 2:
+    if not isinstance(info, dict) or not lora or meta.get("format_version") not in (2, 3):
         raise HeadError(f"The head {path} has a damaged adapter; retrain it.")
     rest = {k: v for k, v in info.items() if k not in ("rank", "alpha")}
     return Adapter.from_arrays(int(info["rank"]), float(info["alpha"]), lora, rest)

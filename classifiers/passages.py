@@ -329,10 +329,18 @@ def read_posts(
     *,
     window: int = 1,
     max_chars: int = 600,
+    langs: Sequence[str | None] | None = None,
 ) -> list[PostReading]:
-    """:func:`read_post` for many ``(title, text, mentions)`` at once: one classify call."""
+    """:func:`read_post` for many ``(title, text, mentions)`` at once: one classify call.
+
+    ``langs``: each post's language where known, handed to the classifier per passage.
+    """
     parts = [passages(t, x, m, window=window, max_chars=max_chars) for t, x, m in posts]
-    flat = classifier.classify([p.text for group in parts for p in group])
+    per_post = list(langs) if langs is not None else [None] * len(parts)
+    flat = classifier.classify(
+        [p.text for group in parts for p in group],
+        [lang for group, lang in zip(parts, per_post, strict=True) for _ in group],
+    )
     readings, offset = [], 0
     for group in parts:
         scores = flat[offset : offset + len(group)]

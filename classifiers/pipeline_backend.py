@@ -77,7 +77,9 @@ class PipelineClassifier:
             "text-classification", model=model, tokenizer=tokenizer, top_k=None, device="cpu"
         )
 
-    def classify(self, texts: Sequence[str]) -> list[Scores]:
+    def classify(
+        self, texts: Sequence[str], langs: Sequence[str | None] | None = None
+    ) -> list[Scores]:
         if not texts:
             return []
         pipe = self.load()

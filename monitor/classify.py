@@ -137,7 +137,8 @@ class ClassifyStage:
         self, classifier: Classifier, pending: Sequence[tuple[Post, str]]
     ) -> list[PostReading]:
         posts = [(p.title, p.text, self.mention_spans(p.text, brand)) for p, brand in pending]
-        return read_posts(classifier, posts, window=self.settings.window_sentences)
+        langs = [p.lang for p, _ in pending]
+        return read_posts(classifier, posts, window=self.settings.window_sentences, langs=langs)
 
     def mention_spans(self, text: str, brand: str) -> list[tuple[int, int]]:
         return [(m.start, m.end) for m in self.brands.mentions(text) if m.brand == brand]

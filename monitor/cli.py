@@ -504,33 +504,35 @@ def _records(text: str | None, jsonl: Path | None) -> list[dict[str, Any]]:
 def classify_records(
     stage: Any, records: list[dict[str, Any]], brand: str | None
 ) -> list[dict[str, Any]]:
-    """Target-aware when the record (or --brand) names a brand; whole text otherwise."""
+    """Target-aware when the record (or --brand) names a brand; whole text otherwise.
+
+    Every row carries ``reason``: null when the text was read as it is, else why the figures
+    need care or are missing (:data:`classifiers.inputs.REASONS`)."""
     from classifiers.errors import ClassifierError
-    from classifiers.passages import read_posts
+    from classifiers.inputs import empty_row, prepare
 
     try:
         classifier = stage.classifier()
     except ClassifierError as exc:
         raise StormwatchError(f"classifier unavailable: {exc}") from None
     detector = _language_detector()
-    rows = []
+    rows: list[dict[str, Any]] = []
     for chunk_start in range(0, len(records), 64):
-        chunk = records[chunk_start : chunk_start + 64]
-        posts = [
-            (r.get("title"), r["text"], _spans(stage, r["text"], r.get("brand") or brand))
-            for r in chunk
+        chunk = [
+            prepare(r, brand, detector, lambda text, b: _spans(stage, text, b))
+            for r in records[chunk_start : chunk_start + 64]
         ]
-        for record, reading in zip(chunk, read_posts(classifier, posts), strict=True):
-            text = f"{record.get('title') or ''}\n{record['text']}"
-            rows.append(
-                {
-                    "id": record.get("id"),
-                    "lang": record.get("lang") or detector.detect(text),
-                    **reading.scores.as_dict(),
-                    "passage": reading.passage.text,
-                }
-            )
+        readable = [c for c in chunk if c.readable]
+        readings = iter(_read(classifier, readable))
+        rows.extend(c.row(next(readings)) if c.readable else empty_row(c) for c in chunk)
     return rows
+
+
+def _read(classifier: Any, items: list[Any]) -> list[Any]:
+    from classifiers.passages import read_posts
+
+    posts = [(c.title, c.text, c.spans) for c in items]
+    return read_posts(classifier, posts, langs=[c.lang for c in items]) if items else []
 
 
 def _spans(stage: Any, text: str, brand: str | None) -> list[tuple[int, int]]:
@@ -563,26 +565,44 @@ def _classify_pending(stage: Any) -> None:
 
 @classifier_app.command("eval")
 def classifier_eval(
-    file: Annotated[list[Path], typer.Argument(help="Labelled JSONL files (or folders).")],
+    file: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Labelled JSONL files or folders (the packaged eval, hard cases)."),
+    ] = None,
+    real: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--real",
+            help="A folder of real labelled sets (each with train.jsonl and dev.jsonl), or one "
+            "set; its dev split is scored, its train split trains the naive Bayes baseline.",
+        ),
+    ] = None,
+    baseline: Annotated[
+        bool, typer.Option(help="Train the in-domain naive Bayes baseline of each real set.")
+    ] = True,
     as_json: JsonOpt = False,
     config: ConfigOpt = None,
 ) -> None:
-    """Per-language precision, recall and F1 for complaint-vs-not, and confusion matrices."""
-    from classifiers.dataset import load_examples
+    """One table: per set and language AUC, F1/precision/recall, ECE, p(not), baseline."""
     from classifiers.errors import ClassifierError
-    from classifiers.evaluate import evaluate_classifier
+    from classifiers.realeval import evaluate_sets
     from classifiers.registry import load_classifier
 
     with user_errors():
+        if not file and not real:
+            raise StormwatchError("give labelled FILEs/folders, or --real DIR, or both")
         settings = _settings_or_defaults(config).classifier
         try:
-            examples = load_examples(file)
-            report = evaluate_classifier(
-                load_classifier(settings), examples, window=settings.window_sentences
+            table = evaluate_sets(
+                load_classifier(settings),
+                file or [],
+                real or [],
+                window=settings.window_sentences,
+                baseline=baseline,
             )
         except ClassifierError as exc:
             raise StormwatchError(str(exc)) from None
-    out.print(report.to_json() if as_json else report.render(), markup=False)
+    out.print(table.to_json() if as_json else table.render(), markup=False)
 
 
 @classifier_app.command("train")

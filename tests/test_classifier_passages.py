@@ -110,7 +110,9 @@ class KeywordClassifier:
     def __init__(self) -> None:
         self.batches: list[list[str]] = []
 
-    def classify(self, texts: Sequence[str]) -> list[Scores]:
+    def classify(
+        self, texts: Sequence[str], langs: Sequence[str | None] | None = None
+    ) -> list[Scores]:
         self.batches.append(list(texts))
         return [
             Scores(0.8, 0.1, 0.1, 0.9)

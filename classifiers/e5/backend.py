@@ -233,11 +233,13 @@ class E5Classifier:
         """The (cached) encoder, loading it if needed — training uses it too."""
         return self.load()[0]
 
-    def classify(self, texts: Sequence[str]) -> list[Scores]:
+    def classify(
+        self, texts: Sequence[str], langs: Sequence[str | None] | None = None
+    ) -> list[Scores]:
         encoder, head = self.load()
         if not texts:
             return []
-        sentiment, complaint = head.predict(encoder.embed(list(texts)))
+        sentiment, complaint = head.predict(encoder.embed(list(texts)), langs)
         return [
             Scores(
                 negative=float(s[0]),
