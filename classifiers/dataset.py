@@ -3,7 +3,8 @@
 One JSON object per line (schema in ``classifiers/data/README.md``): ``id``, ``lang``,
 ``title``?, ``text``, ``brand``?, ``label`` (complaint | not_complaint), ``sentiment``
 (negative | neutral | positive), ``kind``?, ``mentions``? (``[[start, end], ...]`` in
-``text``). Unknown fields are ignored so the files can carry notes (``source``,
+``text``), ``others``? (names of other companies the text mentions: their clauses are not
+read as about ``brand``). Unknown fields are ignored so the files can carry notes (``source``,
 ``variant``). Blank lines are skipped. Ids must be unique across everything loaded together,
 so a relabel from the queue addresses exactly one example.
 
@@ -41,6 +42,7 @@ class Example:
     brand: str | None = None
     kind: str | None = None
     mentions: tuple[tuple[int, int], ...] | None = None
+    others: tuple[str, ...] = ()
 
 
 def packaged_paths(split: Literal["train", "eval"]) -> list[Path]:
@@ -110,6 +112,7 @@ def parse_example(record: Any) -> Example:
         brand=_optional(record, "brand"),
         kind=_optional(record, "kind"),
         mentions=_mentions(record.get("mentions")),
+        others=_names(record.get("others")),
     )
 
 
@@ -125,6 +128,14 @@ def _optional(record: dict[str, Any], key: str) -> str | None:
     if value is not None and not isinstance(value, str):
         raise ValueError(f"{key!r} must be a string or null, got {value!r}")
     return value
+
+
+def _names(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise ValueError(f"'others' must be a list of company names, got {value!r}")
+    return tuple(value)
 
 
 def _mentions(value: Any) -> tuple[tuple[int, int], ...] | None:

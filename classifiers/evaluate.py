@@ -182,7 +182,10 @@ def predict_examples(
     """Read each example as the daemon would (title + windows around ``brand`` mentions)."""
     posts = [(ex.title, ex.text, example_mentions(ex)) for ex in examples]
     langs = [ex.lang for ex in examples]
-    readings = read_posts(classifier, posts, window=window, max_chars=max_chars, langs=langs)
+    others = [example_others(ex) for ex in examples]
+    readings = read_posts(
+        classifier, posts, window=window, max_chars=max_chars, langs=langs, others=others
+    )
     return [
         Prediction(ex, r.scores.label, r.scores.sentiment, r.scores.complaint, r.scores.negative)
         for ex, r in zip(examples, readings, strict=True)
@@ -201,6 +204,11 @@ def example_mentions(example: Example) -> list[tuple[int, int]]:
     if example.mentions is not None:
         return list(example.mentions)
     return find_mentions(example.text, [example.brand]) if example.brand else []
+
+
+def example_others(example: Example) -> list[tuple[int, int]]:
+    """Spans of the other companies the example names (its ``others``)."""
+    return find_mentions(example.text, list(example.others)) if example.others else []
 
 
 def _ratio(num: int, den: int) -> float:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Literal
 
 from classifiers.base import Classifier, Scores
@@ -208,8 +209,15 @@ def passages(
     mentions: Sequence[tuple[int, int]],
     window: int = 1,
     max_chars: int = 600,
+    others: Sequence[tuple[int, int]] = (),
 ) -> list[Passage]:
-    """The passages of a post to classify: title, then mention windows (or the head)."""
+    """The passages of a post to classify: title, then mention windows (or the head).
+
+    ``others``: spans of *other* companies' names. A mention window that also names another
+    company keeps only the clauses that are about the brand (:func:`own_clauses`), so "Sydnet
+    is a disaster, should have stayed with Nordtel" is read for Nordtel as "should have
+    stayed with Nordtel".
+    """
     out: list[Passage] = []
     if title and title.strip():
         t = title.strip()
@@ -218,7 +226,8 @@ def passages(
     sentences = split_sentences(text)
     valid = [(s, e) for s, e in mentions if 0 <= s < e <= len(text)]
     if valid and sentences:
-        out.extend(_mention_passages(text, sentences, valid, window, max_chars))
+        windows = _mention_passages(text, sentences, valid, window, max_chars)
+        out.extend(p for w in windows for p in own_clauses(text, w, valid, others))
     elif sentences or not out:
         out.append(_head(text, sentences, max_chars))
     return out
@@ -244,6 +253,76 @@ def _mention_passages(
         else:
             merged.append([lo, hi, hit])
     return [_window(text, sentences, lo, hi, hit, max_chars) for lo, hi, hit in merged]
+
+
+# Where a clause ends: punctuation inside a sentence, a sentence end, or before a contrasting
+# conjunction (the six languages' "but", "while", "instead").
+_CLAUSE_END = re.compile(
+    r"[,;:–—]\s+|[.!?…]+[\"'»”’)\]]*\s+|\s+(?=(?:men|mens|but|while|whereas|however|aber|"
+    r"doch|jedoch|sondern|während|mutta|vaan|kun taas|medan|dock|derimot|derimod)\b)",
+    re.IGNORECASE,
+)
+
+
+def own_clauses(
+    text: str,
+    window: Passage,
+    mentions: Sequence[tuple[int, int]],
+    others: Sequence[tuple[int, int]],
+) -> list[Passage]:
+    """The runs of clauses of ``window`` that are about the brand, when it names another company.
+
+    Each clause belongs to the names it contains; a clause with no name belongs to the name
+    mentioned last before it (or, at the start, to the first one after it). Clauses naming
+    the brand — alone or with the other company — and clauses that belong to the brand are
+    kept; consecutive kept clauses form one passage. Without another company in the window,
+    the window is returned as it is.
+    """
+    inside = [o for o in others if window.start <= o[0] < window.end]
+    if not inside or not any(window.start <= m[0] < window.end for m in mentions):
+        return [window]
+    clauses = _clauses(text, window.start, window.end)
+    owners = _owners(clauses, mentions, inside)
+    runs: list[list[int]] = []
+    for (start, end), mine in zip(clauses, owners, strict=True):
+        if not mine:
+            continue
+        if runs and runs[-1][1] == start:
+            runs[-1][1] = end
+        else:
+            runs.append([start, end])
+    spans = [t for s, e in runs if (t := _trim(text, s, e)) is not None]
+    return [Passage(text[s:e], s, e, "mention") for s, e in spans] or [window]
+
+
+def _clauses(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Clause spans covering ``text[start:end]`` without gaps (separators stay with the left)."""
+    cuts = [m.end() for m in _CLAUSE_END.finditer(text, start, end) if m.end() < end]
+    bounds = [start, *cuts, end]
+    return [(a, b) for a, b in pairwise(bounds) if a < b]
+
+
+def _owners(
+    clauses: list[tuple[int, int]],
+    mentions: Sequence[tuple[int, int]],
+    others: Sequence[tuple[int, int]],
+) -> list[bool]:
+    """Per clause: whether it is about the brand (see :func:`own_clauses`)."""
+    named: list[tuple[bool, bool] | None] = []  # (names the brand, last name is the brand)
+    for start, end in clauses:
+        names = sorted(
+            [(m[0], True) for m in mentions if start <= m[0] < end]
+            + [(o[0], False) for o in others if start <= o[0] < end]
+        )
+        named.append((any(t for _, t in names), names[-1][1]) if names else None)
+    owners, last = [], next((n[1] for n in named if n is not None), True)
+    for entry in named:
+        if entry is None:
+            owners.append(last)
+        else:
+            owners.append(entry[0])
+            last = entry[1]
+    return owners
 
 
 def _hits(sentences: list[tuple[int, int]], mentions: list[tuple[int, int]]) -> set[int]:
@@ -330,12 +409,18 @@ def read_posts(
     window: int = 1,
     max_chars: int = 600,
     langs: Sequence[str | None] | None = None,
+    others: Sequence[Sequence[tuple[int, int]]] | None = None,
 ) -> list[PostReading]:
     """:func:`read_post` for many ``(title, text, mentions)`` at once: one classify call.
 
-    ``langs``: each post's language where known, handed to the classifier per passage.
+    ``langs``: each post's language where known, handed to the classifier per passage;
+    ``others``: each post's spans of other companies' names (see :func:`passages`).
     """
-    parts = [passages(t, x, m, window=window, max_chars=max_chars) for t, x, m in posts]
+    other = list(others) if others is not None else [()] * len(posts)
+    parts = [
+        passages(t, x, m, window=window, max_chars=max_chars, others=o)
+        for (t, x, m), o in zip(posts, other, strict=True)
+    ]
     per_post = list(langs) if langs is not None else [None] * len(parts)
     flat = classifier.classify(
         [p.text for group in parts for p in group],

@@ -42,7 +42,7 @@ from classifiers.adapter import Adapter
 from classifiers.base import SENTIMENTS, Encoder, Label
 from classifiers.dataset import Example
 from classifiers.errors import DatasetError
-from classifiers.evaluate import example_mentions
+from classifiers.evaluate import example_mentions, example_others
 from classifiers.head import Head, balanced_weights, fit_head, fit_softmax, softmax
 from classifiers.passages import passages
 
@@ -77,7 +77,14 @@ def reading_text(example: Example, *, window: int = 1, max_chars: int = 600) -> 
 
 
 def _passages(example: Example, window: int, max_chars: int) -> list[str]:
-    parts = passages(example.title, example.text, example_mentions(example), window, max_chars)
+    parts = passages(
+        example.title,
+        example.text,
+        example_mentions(example),
+        window,
+        max_chars,
+        others=example_others(example),
+    )
     return [p.text for p in parts]
 
 

@@ -138,10 +138,17 @@ class ClassifyStage:
     ) -> list[PostReading]:
         posts = [(p.title, p.text, self.mention_spans(p.text, brand)) for p, brand in pending]
         langs = [p.lang for p, _ in pending]
-        return read_posts(classifier, posts, window=self.settings.window_sentences, langs=langs)
+        others = [self.other_spans(p.text, brand) for p, brand in pending]
+        return read_posts(
+            classifier, posts, window=self.settings.window_sentences, langs=langs, others=others
+        )
 
     def mention_spans(self, text: str, brand: str) -> list[tuple[int, int]]:
         return [(m.start, m.end) for m in self.brands.mentions(text) if m.brand == brand]
+
+    def other_spans(self, text: str, brand: str) -> list[tuple[int, int]]:
+        """Mentions of the other configured brands: their clauses are theirs, not ``brand``'s."""
+        return [(m.start, m.end) for m in self.brands.mentions(text) if m.brand != brand]
 
     def _row(self, post: Post, brand: str, reading: PostReading, now: datetime) -> Reading:
         scores, passage = reading.scores, reading.passage
