@@ -349,6 +349,10 @@ def _line_search(
     return theta, loss
 
 
+def _weighted(balanced: Matrix, rows: Matrix | None) -> Matrix:
+    return balanced if rows is None else balanced * rows
+
+
 def fit_head(
     sentiment_x: NDArray[np.floating[Any]],
     sentiment_y: NDArray[np.int_],
@@ -360,18 +364,23 @@ def fit_head(
     created_at: str,
     counts: dict[str, Any] | None = None,
     complaint_weight: float = 1.0,
+    sentiment_rows: Matrix | None = None,
+    complaint_rows: Matrix | None = None,
 ) -> Head:
     """Fit both outputs (each on its own rows) after one shared standardisation.
 
-    ``complaint_weight`` multiplies the balanced weight of every complaint row (1.0: none).
+    ``complaint_weight`` multiplies the balanced weight of every complaint row (1.0: none);
+    ``sentiment_rows`` / ``complaint_rows`` multiply each row's weight (how much its source
+    counts, see :mod:`classifiers.train`); none means every row counts the same.
     """
     both: Matrix = np.vstack([sentiment_x, complaint_x]).astype(np.float64)
     mean = both.mean(axis=0)
     scale = both.std(axis=0) + 1e-6
     zs = (sentiment_x.astype(np.float64) - mean) / scale
     zc = (complaint_x.astype(np.float64) - mean) / scale
-    sw, sb = fit_softmax(zs, sentiment_y, 3, sample_weight=balanced_weights(sentiment_y, 3), l2=l2)
-    c_weight = complaint_weights(complaint_y, complaint_weight)
+    s_weight = _weighted(balanced_weights(sentiment_y, 3), sentiment_rows)
+    sw, sb = fit_softmax(zs, sentiment_y, 3, sample_weight=s_weight, l2=l2)
+    c_weight = _weighted(complaint_weights(complaint_y, complaint_weight), complaint_rows)
     cw, cb = fit_softmax(zc, complaint_y, 2, sample_weight=c_weight, l2=l2)
     return Head(
         encoder=encoder,

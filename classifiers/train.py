@@ -20,6 +20,14 @@ Decisions:
   fit: chosen by 5-fold cross-validation on the train set only (grid 1.0 / 1.3 / 1.6, three
   fold seeds; 1.0 under-called complaints, 1.6 cost too much precision in Finnish). Round one
   and the L2 search stay balanced. The value used goes into the head's ``counts``.
+- **Real sets join as sources with a weight** (:class:`RealMix`): a source's rows together
+  weigh ``share`` times the project's own examples, whatever its size, so 4,000 review
+  sentences cannot drown the complaint definition the own examples are written to. A
+  complaint set (real complaint labels) trains the complaint output; a sentiment set trains
+  the sentiment output, and its neutral and positive posts are *not complaints* for the
+  complaint output — a negative post may or may not be a complaint, so its complaint label is
+  unknown and it is left out of that output (one-sided weak labels). Which sets may train a
+  head that ships is :func:`classifiers.realdata.check_licence`'s decision, made by the caller.
 - **Relabels** are ``(id, label)`` pairs that override an example's label, or whole
   :class:`~classifiers.dataset.Example` objects that replace or add one; unmatched ids are
   counted, not fatal (the queue may hold posts that never were examples).
@@ -31,7 +39,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -45,12 +53,32 @@ from classifiers.errors import DatasetError
 from classifiers.evaluate import example_mentions, example_others
 from classifiers.head import Head, balanced_weights, fit_head, fit_softmax, softmax
 from classifiers.passages import passages
+from classifiers.realdata import RealExample
 
-__all__ = ["COMPLAINT_WEIGHT", "L2_GRID", "Relabel", "apply_relabels", "reading_text", "train_head"]
+__all__ = [
+    "COMPLAINT_WEIGHT",
+    "L2_GRID",
+    "RealMix",
+    "Relabel",
+    "apply_relabels",
+    "reading_text",
+    "train_head",
+]
 
 log = logging.getLogger("stormwatch.classifiers")
 
 COMPLAINT_WEIGHT = 1.3
+
+
+@dataclass(frozen=True)
+class RealMix:
+    """How much real sets weigh, each relative to the project's own examples (see above)."""
+
+    complaint_share: float = 1.0
+    sentiment_share: float = 1.0
+    not_complaint_share: float = 0.5
+
+
 L2_GRID = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 Relabel = tuple[str, Label] | Example
 
@@ -100,6 +128,8 @@ def train_head(
     folds: int = 5,
     complaint_weight: float = COMPLAINT_WEIGHT,
     adapter: Adapter | None = None,
+    real: Sequence[RealExample] = (),
+    mix: RealMix = RealMix(),
 ) -> Head:
     """Embed the examples' readings and fit the head (see the module docstring).
 
@@ -117,19 +147,85 @@ def train_head(
         l2, cv = choose_l2(readings, complaint, folds)
     px, py = _passage_instances(encoder, data, readings, complaint, l2, window, max_chars)
     counts = {**_counts(data, unmatched, len(py), l2, cv), "complaint_weight": complaint_weight}
+    own = _Rows(readings, sentiment, np.vstack([readings, px]), np.concatenate([complaint, py]))
+    rows = own.plus(_real_rows(encoder, real, mix, len(data), window, max_chars))
+    if real:
+        counts["real"] = dict(Counter(r.set for r in real))
     stamp = created_at.isoformat() if isinstance(created_at, datetime) else created_at
     head = fit_head(
-        readings,
-        sentiment,
-        np.vstack([readings, px]),
-        np.concatenate([complaint, py]),
+        rows.sentiment_x,
+        rows.sentiment_y,
+        rows.complaint_x,
+        rows.complaint_y,
         encoder=encoder.encoder_id,
         l2=l2,
         created_at=stamp,
         counts=counts,
         complaint_weight=complaint_weight,
+        sentiment_rows=rows.sentiment_w,
+        complaint_rows=rows.complaint_w,
     )
     return replace(head, adapter=adapter)
+
+
+@dataclass
+class _Rows:
+    """Training rows of both outputs, with a weight per row (1.0 for the own examples)."""
+
+    sentiment_x: NDArray[Any]
+    sentiment_y: NDArray[np.int_]
+    complaint_x: NDArray[Any]
+    complaint_y: NDArray[np.int_]
+    sentiment_w: NDArray[np.float64] | None = None
+    complaint_w: NDArray[np.float64] | None = None
+
+    def weights(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        s = self.sentiment_w if self.sentiment_w is not None else np.ones(len(self.sentiment_y))
+        c = self.complaint_w if self.complaint_w is not None else np.ones(len(self.complaint_y))
+        return s, c
+
+    def plus(self, others: list[_Rows]) -> _Rows:
+        if not others:
+            return self
+        parts = [self, *others]
+        ws = [p.weights() for p in parts]
+        return _Rows(
+            np.vstack([p.sentiment_x for p in parts]),
+            np.concatenate([p.sentiment_y for p in parts]),
+            np.vstack([p.complaint_x for p in parts]),
+            np.concatenate([p.complaint_y for p in parts]),
+            np.concatenate([w[0] for w in ws]),
+            np.concatenate([w[1] for w in ws]),
+        )
+
+
+def _real_rows(
+    encoder: Encoder,
+    real: Sequence[RealExample],
+    mix: RealMix,
+    n_own: int,
+    window: int,
+    max_chars: int,
+) -> list[_Rows]:
+    """One block of rows per real set, each weighing ``share * n_own`` in total."""
+    out = []
+    for name in sorted({r.set for r in real}):
+        part = [r for r in real if r.set == name]
+        x = encoder.embed(
+            [reading_text(r.example, window=window, max_chars=max_chars) for r in part]
+        )
+        if part[0].kind == "complaint":
+            y = np.array([r.complaint for r in part], dtype=int)
+            empty = np.zeros((0, x.shape[1]), dtype=x.dtype)
+            w = np.full(len(y), mix.complaint_share * n_own / len(y))
+            out.append(_Rows(empty, np.zeros(0, int), x, y, np.zeros(0), w))
+            continue
+        s = np.array([SENTIMENTS.index(r.example.sentiment) for r in part])
+        calm = s != 0  # neutral and positive: certainly not complaints
+        sw = np.full(len(s), mix.sentiment_share * n_own / len(s))
+        cw = np.full(int(calm.sum()), mix.not_complaint_share * n_own / max(int(calm.sum()), 1))
+        out.append(_Rows(x, s, x[calm], np.zeros(int(calm.sum()), int), sw, cw))
+    return out
 
 
 def _check(data: Sequence[Example]) -> None:
