@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import functools
 
-from monitor.sources.base import Parsed, RawPost, Request, SourceAdapter
+from monitor.sources.base import ApiAdapter, Parsed, RawPost, Request, SourceAdapter
 from monitor.sources.discourse import DiscourseAdapter
 from monitor.sources.feed import FeedAdapter
+from monitor.sources.hackernews import HackerNewsAdapter
 from monitor.sources.html import HtmlAdapter
 from monitor.sources.reddit import RedditAdapter
 from monitor.sources.wordpress import WordPressAdapter
 
-__all__ = ["Parsed", "RawPost", "Request", "SourceAdapter", "adapter_for"]
+__all__ = ["ApiAdapter", "Parsed", "RawPost", "Request", "SourceAdapter", "adapter_for"]
 
 
 @functools.lru_cache(maxsize=64)
@@ -24,5 +25,6 @@ def adapter_for(kind: str, *, max_follow: int = 50) -> SourceAdapter:
         "discourse": DiscourseAdapter(max_follow),
         "reddit": RedditAdapter(),
         "html": HtmlAdapter(),
+        "hackernews": HackerNewsAdapter(),
     }
     return registry[kind]

@@ -1,0 +1,287 @@
+"""Fake platform APIs on 127.0.0.1 for the API source kinds, written from each platform's
+public documentation: the same paths, parameters, JSON shapes, pagination, error bodies
+and rate-limit headers. Nothing here is the real platform; it is what the docs promise.
+
+``FakePlatform`` is a real HTTP/1.1 server in a thread that answers GET and POST through
+*handlers* (``Call`` in, ``Reply`` out), records every call (method, path, query, headers,
+body), and can be told to answer the next calls to a path with a fault (``fail``): a
+401, a 429 with rate-limit headers, a 500, malformed JSON. Each platform section below
+builds the handlers from a list of items, so a test states the data and the fake pages
+it as the platform would.
+
+It also holds the small crawl harness the ``test_sources_<kind>.py`` files share: one pass
+of the real crawler (real fetcher, gate, reader and SQLite store) over given sources.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from sqlalchemy.engine import Engine
+
+from monitor.app import fetch_policy
+from monitor.crawl import Crawler, CrawlReport
+from monitor.fetch import Fetcher
+from monitor.read import Matchers, ThreadReader, read_config
+from monitor.settings import Settings, parse_settings
+from monitor.storage import repo
+from monitor.storage.db import session_scope
+
+BRANDS = [{"name": "Nordtel", "aliases": ["#nordtel"]}, {"name": "Teleborg"}]
+
+
+@dataclass(frozen=True)
+class Call:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]  # lower-case names
+    body: bytes
+
+    def arg(self, name: str, default: str | None = None) -> str | None:
+        values = self.query.get(name)
+        return values[0] if values else default
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int = 200
+    body: bytes = b""
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+Handler = Callable[[Call], Reply]
+
+
+def json_reply(doc: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Reply:
+    return Reply(
+        status, json.dumps(doc).encode(), {"Content-Type": "application/json", **(headers or {})}
+    )
+
+
+class FakePlatform:
+    """A running fake: ``url(path)``, ``routes[(method, path)] = handler``, ``calls``."""
+
+    def __init__(self) -> None:
+        self.routes: dict[tuple[str, str], Handler] = {}
+        self.calls: list[Call] = []
+        self._faults: dict[str, list[Reply]] = {}
+        self._lock = threading.Lock()
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
+        self._httpd.daemon_threads = True
+        self.port = self._httpd.server_address[1]
+
+    def url(self, path: str = "") -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def fail(self, path: str, reply: Reply, times: int = 1) -> None:
+        """Answer the next ``times`` calls to ``path`` with ``reply``."""
+        with self._lock:
+            self._faults.setdefault(path, []).extend([reply] * times)
+
+    def calls_to(self, path: str) -> list[Call]:
+        with self._lock:
+            return [c for c in self.calls if c.path == path]
+
+    def answer(self, call: Call) -> Reply:
+        with self._lock:
+            self.calls.append(call)
+            faults = self._faults.get(call.path)
+            if faults:
+                return faults.pop(0)
+        handler = self.routes.get((call.method, call.path))
+        if handler is None:
+            return json_reply({"error": "NotFound", "message": "no such route"}, 404)
+        return handler(call)
+
+
+def _make_handler(platform: FakePlatform) -> type[BaseHTTPRequestHandler]:
+    class _Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            self._serve("GET")
+
+        def do_POST(self) -> None:
+            self._serve("POST")
+
+        def _serve(self, method: str) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            parts = urlsplit(self.path)
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            call = Call(method, parts.path, parse_qs(parts.query), headers, body)
+            reply = platform.answer(call)
+            self.send_response(reply.status)
+            for name, value in reply.headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(reply.body)))
+            self.end_headers()
+            self.wfile.write(reply.body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass  # tests read ``platform.calls``
+
+    return _Handler
+
+
+@contextmanager
+def running() -> Iterator[FakePlatform]:
+    platform = FakePlatform()
+    thread = threading.Thread(target=platform._httpd.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.daemon = True
+    thread.start()
+    try:
+        yield platform
+    finally:
+        platform._httpd.shutdown()
+        platform._httpd.server_close()
+        thread.join(5)
+
+
+# ---------------------------------------------------------------- the crawl harness
+
+
+def make_settings(db_url: str, sources: list[dict[str, Any]]) -> Settings:
+    return parse_settings(
+        {
+            "database": {"url": db_url},
+            "network": {"allowed_hosts": ["127.0.0.1"], "min_host_interval": 0.0, "deadline": 5.0},
+            "crawl": {"backoff_base": 60, "parse_processes": 0, "languages": ["da", "en"]},
+            "brands": BRANDS,
+            "sources": sources,
+        }
+    )
+
+
+def crawl_once(
+    settings: Settings, engine: Engine, matchers: Matchers, now: datetime
+) -> list[CrawlReport]:
+    """One pass of the real crawler over every configured source, due or not."""
+
+    async def go() -> list[CrawlReport]:
+        fetcher = Fetcher(fetch_policy(settings.network), now=lambda: now)
+        crawler = Crawler(
+            settings,
+            engine,
+            fetcher,
+            ThreadReader(read_config(settings), matchers),
+            rand=lambda: 0.5,
+        )
+        try:
+            return await crawler.crawl([s.name for s in settings.sources], now)
+        finally:
+            await fetcher.aclose()
+
+    return asyncio.run(go())
+
+
+def stored(engine: Engine) -> dict[str, dict[str, Any]]:
+    """Stored posts by canonical URL, as plain dicts."""
+    with session_scope(engine) as session:
+        posts = repo.list_posts(session, limit=10_000)
+        return {p.canonical_url: p.model_dump() for p in posts}
+
+
+def source_row(engine: Engine, name: str) -> Any:
+    with session_scope(engine) as session:
+        row = repo.source_by_name(session, name)
+        assert row is not None
+        session.expunge(row)
+        return row
+
+
+def host_backoff(engine: Engine) -> dict[str, datetime]:
+    with session_scope(engine) as session:
+        return {h.host: h.backoff_until for h in session.exec(_all_hosts()) if h.backoff_until}
+
+
+def _all_hosts() -> Any:
+    from sqlmodel import select
+
+    from monitor.storage.models import HostState
+
+    return select(HostState)
+
+
+# ---------------------------------------------------------------- Hacker News (Algolia)
+# hn.algolia.com/api: GET /api/v1/search_by_date?query=&tags=&numericFilters=&page=&hitsPerPage=
+# newest first; {"hits": [...], "page", "nbPages", "nbHits", "hitsPerPage", ...}; a hit
+# has objectID, created_at, created_at_i, author, _tags, title/story_text (stories),
+# comment_text/story_id/parent_id/story_title (comments).
+
+
+def hn_story(item: int, at: int, title: str, text: str = "") -> dict[str, Any]:
+    return {
+        "objectID": str(item),
+        "created_at": datetime.fromtimestamp(at).isoformat() + "Z",
+        "created_at_i": at,
+        "author": f"user{item}",
+        "title": title,
+        "url": f"https://example.org/{item}",
+        "story_text": text or None,
+        "points": 3,
+        "num_comments": 0,
+        "_tags": ["story", f"author_user{item}", f"story_{item}"],
+    }
+
+
+def hn_comment(item: int, at: int, text: str, story: int, parent: int) -> dict[str, Any]:
+    return {
+        "objectID": str(item),
+        "created_at": datetime.fromtimestamp(at).isoformat() + "Z",
+        "created_at_i": at,
+        "author": f"user{item}",
+        "comment_text": text,
+        "story_id": story,
+        "parent_id": parent,
+        "story_title": "a story",
+        "_tags": ["comment", f"author_user{item}", f"story_{story}"],
+    }
+
+
+def hn_search(hits: list[dict[str, Any]]) -> Handler:
+    """``search_by_date`` over ``hits`` (a live list: tests append to it): the query is a
+    case-insensitive substring of title/text, ``created_at_i>N`` filters, newest first."""
+
+    def handle(call: Call) -> Reply:
+        query = (call.arg("query") or "").lower()
+        since = _numeric_filter(call.arg("numericFilters") or "")
+        per_page = min(int(call.arg("hitsPerPage") or 20), 1000)
+        page = int(call.arg("page") or 0)
+        found = [h for h in hits if h["created_at_i"] > since and query in _hn_text(h)]
+        found.sort(key=lambda h: h["created_at_i"], reverse=True)
+        pages = (len(found) + per_page - 1) // per_page
+        chunk = found[page * per_page : (page + 1) * per_page]
+        doc = {
+            "hits": chunk,
+            "nbHits": len(found),
+            "page": page,
+            "nbPages": pages,
+            "hitsPerPage": per_page,
+            "exhaustiveNbHits": True,
+            "query": query,
+            "params": "",
+            "processingTimeMS": 1,
+        }
+        return json_reply(doc)
+
+    return handle
+
+
+def _numeric_filter(value: str) -> int:
+    name, _, number = value.partition(">")
+    return int(number) if name.strip() == "created_at_i" and number.strip().isdigit() else 0
+
+
+def _hn_text(hit: dict[str, Any]) -> str:
+    return " ".join(str(hit.get(k) or "") for k in ("title", "story_text", "comment_text")).lower()
