@@ -193,7 +193,7 @@ class Crawler:
         except FetchError as exc:
             report = result.report
             report.error, report.error_kind, report.retry_after = (
-                str(exc) if api is None else health_reason(exc, now),
+                str(exc) if api is None else health_reason(exc, now, api.keyless),
                 exc.kind,
                 exc.retry_after,
             )

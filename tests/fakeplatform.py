@@ -73,6 +73,7 @@ class FakePlatform:
 
     def __init__(self) -> None:
         self.routes: dict[tuple[str, str], Handler] = {}
+        self.fallback: Handler | None = None  # for paths with ids in them
         self.calls: list[Call] = []
         self._faults: dict[str, list[Reply]] = {}
         self._lock = threading.Lock()
@@ -98,7 +99,7 @@ class FakePlatform:
             faults = self._faults.get(call.path)
             if faults:
                 return faults.pop(0)
-        handler = self.routes.get((call.method, call.path))
+        handler = self.routes.get((call.method, call.path)) or self.fallback
         if handler is None:
             return json_reply({"error": "NotFound", "message": "no such route"}, 404)
         return handler(call)
@@ -285,3 +286,103 @@ def _numeric_filter(value: str) -> int:
 
 def _hn_text(hit: dict[str, Any]) -> str:
     return " ".join(str(hit.get(k) or "") for k in ("title", "story_text", "comment_text")).lower()
+
+
+# ---------------------------------------------------------------- App Store reviews feed
+# GET /{cc}/rss/customerreviews/page={n}/id={app}/sortby=mostrecent/json: Atom as JSON,
+# every value in {"label": ...}; 50 a page, pages 1-10, newest first; "entry" is an object
+# when there is one review and missing past the last page; links first/last/next.
+
+
+def appstore_review(rid: int, stars: int, title: str, text: str, updated: str) -> dict[str, Any]:
+    return {
+        "author": {
+            "uri": {"label": f"https://itunes.apple.com/dk/reviews/id{rid + 7}"},
+            "name": {"label": f"reviewer{rid}"},
+            "label": "",
+        },
+        "updated": {"label": updated},
+        "im:rating": {"label": str(stars)},
+        "im:version": {"label": "4.2.1"},
+        "id": {"label": str(rid)},
+        "title": {"label": title},
+        "content": {"label": text, "attributes": {"type": "text"}},
+        "link": {
+            "attributes": {"rel": "related", "href": f"https://itunes.apple.com/dk/review?id={rid}"}
+        },
+        "im:voteSum": {"label": "0"},
+        "im:contentType": {"attributes": {"term": "Application", "label": "Application"}},
+        "im:voteCount": {"label": "0"},
+    }
+
+
+def appstore_feed(reviews: dict[str, list[dict[str, Any]]], per_page: int = 50) -> Handler:
+    """The feed over ``reviews`` by country (live lists), sorted by id, newest first."""
+    import re
+
+    pattern = re.compile(
+        r"^/([a-z]{2})/rss/customerreviews/page=(\d+)/id=(\d+)/sortby=mostrecent/json$"
+    )
+
+    def handle(call: Call) -> Reply:
+        found = pattern.match(call.path)
+        if found is None:
+            return Reply(404, b"<html>Not Found</html>", {"Content-Type": "text/html"})
+        country, page, app = found.group(1), int(found.group(2)), found.group(3)
+        if page > 10:
+            return Reply(400, b"CustomerReviews RSS page depth is limited to 10")
+        ordered = sorted(reviews.get(country, []), key=lambda r: -int(r["id"]["label"]))
+        chunk = ordered[(page - 1) * per_page : page * per_page]
+        last = max(1, min(10, (len(ordered) + per_page - 1) // per_page))
+        base = f"https://itunes.apple.com/{country}/rss/customerreviews"
+        feed: dict[str, Any] = {
+            "author": {
+                "name": {"label": "iTunes Store"},
+                "uri": {"label": "http://www.apple.com/itunes/"},
+            },
+            "updated": {"label": "2026-11-02T01:00:00-07:00"},
+            "title": {"label": "iTunes Store: Customer Reviews"},
+            "link": [
+                {
+                    "attributes": {
+                        "rel": "alternate",
+                        "type": "text/html",
+                        "href": f"https://apps.apple.com/{country}/app/id{app}",
+                    }
+                },
+                {
+                    "attributes": {
+                        "rel": "self",
+                        "href": f"{base}/page={page}/id={app}/sortby=mostrecent/json",
+                    }
+                },
+                {
+                    "attributes": {
+                        "rel": "first",
+                        "href": f"{base}/page=1/id={app}/sortby=mostrecent/xml",
+                    }
+                },
+                {
+                    "attributes": {
+                        "rel": "last",
+                        "href": f"{base}/page={last}/id={app}/sortby=mostrecent/xml",
+                    }
+                },
+                {
+                    "attributes": {
+                        "rel": "next",
+                        "href": f"{base}/page={min(page + 1, last)}/id={app}/sortby=mostrecent/xml",
+                    }
+                },
+            ],
+            "id": {"label": f"{base}/page={page}/id={app}/sortby=mostrecent/json"},
+        }
+        if len(chunk) == 1:
+            feed["entry"] = chunk[0]
+        elif chunk:
+            feed["entry"] = chunk
+        return json_reply(
+            {"feed": feed}, headers={"Content-Type": "text/javascript; charset=utf-8"}
+        )
+
+    return handle

@@ -133,7 +133,7 @@ def test_a_walk_cut_short_keeps_the_old_mark(
 
 
 @pytest.mark.parametrize("status", [401, 403])
-def test_refused_credentials_read_as_such(
+def test_a_refusal_reads_as_such(
     hn: FakePlatform, tmp_path: Path, sqlite_engine: Engine, matchers: Matchers, status: int
 ) -> None:
     hn.fail(
@@ -141,7 +141,7 @@ def test_refused_credentials_read_as_such(
     )
     [report] = crawl_once(settings_for(hn, tmp_path), sqlite_engine, matchers, T0)
     row = source_row(sqlite_engine, "hn")
-    assert row.last_error.startswith(f"credentials rejected (HTTP {status})")
+    assert row.last_error.startswith(f"access refused (HTTP {status})")  # HN takes no key
     assert report.error_kind == "http_status" and row.consecutive_failures == 1
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 
+from monitor.sources.appstore import AppStoreAdapter
 from monitor.sources.base import ApiAdapter, Parsed, RawPost, Request, SourceAdapter
 from monitor.sources.discourse import DiscourseAdapter
 from monitor.sources.feed import FeedAdapter
@@ -26,5 +27,6 @@ def adapter_for(kind: str, *, max_follow: int = 50) -> SourceAdapter:
         "reddit": RedditAdapter(),
         "html": HtmlAdapter(),
         "hackernews": HackerNewsAdapter(),
+        "appstore": AppStoreAdapter(),
     }
     return registry[kind]

@@ -20,7 +20,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from monitor.errors import FetchError
 from monitor.sources.base import Request
@@ -90,14 +90,17 @@ class Walk:
 # ---------------------------------------------------------------- health
 
 
-def health_reason(error: FetchError, now: datetime) -> str:
-    """The source health an operator reads: what happened, in words, then where."""
+def health_reason(error: FetchError, now: datetime, keyless: bool = False) -> str:
+    """The source health an operator reads: what happened, in words, then where.
+    ``keyless``: the kind sends no credentials, so a 401/403 refuses the client itself."""
     where = error.url or "the platform"
     status = f"HTTP {error.status}" if error.status else error.kind
     if error.kind == "rate_limited":
         if error.retry_after is None:
             return f"rate limited ({status}), backing off: {where}"
         return f"rate limited until {_clock(now, error.retry_after)} ({status}): {where}"
+    if error.status in (401, 403) and keyless:
+        return f"access refused ({status}): the platform refuses this client: {where}"
     if error.status in (401, 403):
         return f"credentials rejected ({status}): check the source's credentials: {where}"
     if error.status in (404, 410):
@@ -121,7 +124,10 @@ def _clock(now: datetime, seconds: float) -> str:
 class ApiBase:
     """Defaults for API adapters: no credentials, nothing to renew. ``start`` (the plain
     adapter seam, used by tools) resumes from no marks at the current time; the crawler
-    calls ``resume`` with the persisted marks and its own clock."""
+    calls ``resume`` with the persisted marks and its own clock. ``keyless``: the kind
+    sends no credentials (the health reason of a 401/403 says so)."""
+
+    keyless: ClassVar[bool] = False
 
     def resume(
         self, source: SourceSettings, marks: Mapping[str, str], now: datetime

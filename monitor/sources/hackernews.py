@@ -42,6 +42,7 @@ HITS_PER_PAGE = 100
 
 class HackerNewsAdapter(ApiBase):
     kind: ClassVar[str] = "hackernews"
+    keyless: ClassVar[bool] = True
 
     def resume(
         self, source: SourceSettings, marks: Mapping[str, str], now: datetime
