@@ -253,6 +253,8 @@ class Crawler:
         adapter = adapter_for(conf.kind, max_follow=max_follow(self.settings, conf))
         api = adapter if isinstance(adapter, ApiAdapter) else None
         robots = conf.respect_robots
+        if api is None or _host(request.url) != _host(conf.url):
+            api = None  # credentials go to the configured API host only
         headers = await api.sign(conf, self.fetcher, now) if api else None
         try:
             return await self.fetcher.fetch(

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from sqlalchemy.engine import Engine
 
@@ -386,3 +386,95 @@ def appstore_feed(reviews: dict[str, list[dict[str, Any]]], per_page: int = 50) 
         )
 
     return handle
+
+
+# ---------------------------------------------------------------- Mastodon
+# docs.joinmastodon.org: GET /api/v2/search?q=&type=statuses&limit=(max 40)&min_id=&max_id=
+# (statuses need a user token: 401 {"error": "The access token is invalid"}) answers
+# {"accounts": [], "statuses": [...], "hashtags": []}; GET /api/v1/timelines/tag/:tag
+# answers a list. Both newest first; min_id = the page immediately after that id,
+# max_id = older than; a Link header with rel="next" (max_id) and rel="prev" (min_id).
+# Every answer carries X-RateLimit-Limit/Remaining/Reset (an ISO 8601 time): 300 per 5 min.
+
+
+def mastodon_status(sid: int, text: str, at: str, host: str = "social.example") -> dict[str, Any]:
+    return {
+        "id": str(sid),
+        "created_at": at,
+        "in_reply_to_id": None,
+        "sensitive": False,
+        "spoiler_text": "",
+        "visibility": "public",
+        "language": "da",
+        "uri": f"https://{host}/users/kunde{sid}/statuses/{sid}",
+        "url": f"https://{host}/@kunde{sid}/{sid}",
+        "replies_count": 0,
+        "reblogs_count": 0,
+        "favourites_count": 0,
+        "edited_at": None,
+        "content": f"<p>{text}</p>",
+        "reblog": None,
+        "account": {"id": "1", "username": f"kunde{sid}", "acct": f"kunde{sid}@{host}"},
+        "media_attachments": [],
+        "mentions": [],
+        "tags": [],
+    }
+
+
+@dataclass
+class MastodonInstance:
+    """The instance's statuses (a live list), its token, and its rate-limit window."""
+
+    statuses: list[dict[str, Any]]
+    token: str
+    limit: int = 300
+    used: int = 0
+    reset: str = "2026-11-02T09:05:00.000Z"
+
+    def handlers(self, platform: FakePlatform) -> None:
+        platform.routes[("GET", "/api/v2/search")] = self.search
+        platform.fallback = self.tag
+
+    def search(self, call: Call) -> Reply:
+        if call.headers.get("authorization") != f"Bearer {self.token}":
+            return self._reply({"error": "The access token is invalid"}, 401)
+        query = (call.arg("q") or "").lower()
+        found = [s for s in self.statuses if query in s["content"].lower()]
+        page = self._page(call, found)
+        return self._reply({"accounts": [], "statuses": page, "hashtags": []}, 200, call, page)
+
+    def tag(self, call: Call) -> Reply:
+        prefix = "/api/v1/timelines/tag/"
+        if not call.path.startswith(prefix):
+            return self._reply({"error": "Record not found"}, 404)
+        tag = call.path[len(prefix) :].lower()
+        found = [s for s in self.statuses if f"#{tag}" in s["content"].lower()]
+        page = self._page(call, found)
+        return self._reply(page, 200, call, page)
+
+    def _page(self, call: Call, found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        limit = min(int(call.arg("limit") or 20), 40)
+        ordered = sorted(found, key=lambda s: int(s["id"]), reverse=True)
+        if call.arg("max_id"):
+            ordered = [s for s in ordered if int(s["id"]) < int(call.arg("max_id") or 0)]
+        if call.arg("min_id"):  # immediately newer: the oldest ones after min_id
+            after = [s for s in ordered if int(s["id"]) > int(call.arg("min_id") or 0)]
+            return after[-limit:]
+        return ordered[:limit]
+
+    def _reply(
+        self, doc: Any, status: int, call: Call | None = None, page: list[Any] | None = None
+    ) -> Reply:
+        self.used += 1
+        headers = {
+            "X-RateLimit-Limit": str(self.limit),
+            "X-RateLimit-Remaining": str(max(self.limit - self.used, 0)),
+            "X-RateLimit-Reset": self.reset,
+        }
+        if call is not None and page:
+            base = f"http://{call.headers.get('host')}{call.path}"
+            keep = [(k, v[0]) for k, v in call.query.items() if k not in ("min_id", "max_id")]
+            older = urlencode([*keep, ("max_id", page[-1]["id"])])
+            newer = urlencode([*keep, ("min_id", page[0]["id"])])
+            headers["Link"] = f'<{base}?{older}>; rel="next", <{base}?{newer}>; rel="prev"'
+        return json_reply(doc, status, headers)

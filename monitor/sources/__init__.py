@@ -10,6 +10,7 @@ from monitor.sources.discourse import DiscourseAdapter
 from monitor.sources.feed import FeedAdapter
 from monitor.sources.hackernews import HackerNewsAdapter
 from monitor.sources.html import HtmlAdapter
+from monitor.sources.mastodon import MastodonAdapter
 from monitor.sources.reddit import RedditAdapter
 from monitor.sources.wordpress import WordPressAdapter
 
@@ -28,5 +29,6 @@ def adapter_for(kind: str, *, max_follow: int = 50) -> SourceAdapter:
         "html": HtmlAdapter(),
         "hackernews": HackerNewsAdapter(),
         "appstore": AppStoreAdapter(),
+        "mastodon": MastodonAdapter(),
     }
     return registry[kind]
