@@ -21,7 +21,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -478,3 +478,141 @@ class MastodonInstance:
             newer = urlencode([*keep, ("min_id", page[0]["id"])])
             headers["Link"] = f'<{base}?{older}>; rel="next", <{base}?{newer}>; rel="prev"'
         return json_reply(doc, status, headers)
+
+
+# ---------------------------------------------------------------- Bluesky (atproto XRPC)
+# docs.bsky.app: POST /xrpc/com.atproto.server.createSession {"identifier", "password"} ->
+# {"accessJwt", "refreshJwt", "handle", "did", "active"}; wrong password: 401
+# {"error": "AuthenticationRequired", "message": "Invalid identifier or password"}.
+# POST /xrpc/com.atproto.server.refreshSession with "Bearer <refreshJwt>" -> new tokens.
+# GET /xrpc/app.bsky.feed.searchPosts?q=&sort=latest&since=&limit=(max 100)&cursor= ->
+# {"posts": [postView], "cursor"?, "hitsTotal"?}; an expired access token: 400
+# {"error": "ExpiredToken", "message": "Token has expired"}. Rate-limit headers
+# ratelimit-limit / -remaining / -reset (Unix seconds) / -policy ("30;w=300").
+
+
+def bsky_post(
+    did: str, rkey: str, text: str, at: str, reply_to: str | None = None
+) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "$type": "app.bsky.feed.post",
+        "text": text,
+        "createdAt": at,
+        "langs": ["da"],
+    }
+    if reply_to:
+        record["reply"] = {
+            "root": {"uri": reply_to, "cid": "bafyroot"},
+            "parent": {"uri": reply_to, "cid": "bafyroot"},
+        }
+    return {
+        "uri": f"at://{did}/app.bsky.feed.post/{rkey}",
+        "cid": f"bafy{rkey}",
+        "author": {"did": did, "handle": f"{rkey}.bsky.social", "displayName": "Kunde"},
+        "record": record,
+        "replyCount": 0,
+        "repostCount": 0,
+        "likeCount": 0,
+        "indexedAt": at,
+        "labels": [],
+    }
+
+
+def fake_jwt(subject: str, expires: datetime) -> str:
+    import base64
+
+    def part(doc: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(doc).encode()).decode().rstrip("=")
+
+    claims = {"scope": "com.atproto.appPass", "sub": subject, "exp": int(expires.timestamp())}
+    return f"{part({'typ': 'at+jwt', 'alg': 'ES256K'})}.{part(claims)}.c2lnbmF0dXJl"
+
+
+@dataclass
+class BlueskyPds:
+    """A PDS that logs in one account and proxies search over ``posts`` (a live list)."""
+
+    posts: list[dict[str, Any]]
+    identifier: str
+    password: str
+    clock: datetime  # the server's now: tokens expire two hours after issue
+    issued: int = 0
+    logins: int = 0
+    refreshes: int = 0
+    access: dict[str, datetime] = field(default_factory=dict)
+    refresh: set[str] = field(default_factory=set)
+
+    def handlers(self, platform: FakePlatform) -> None:
+        platform.routes[("POST", "/xrpc/com.atproto.server.createSession")] = self.create
+        platform.routes[("POST", "/xrpc/com.atproto.server.refreshSession")] = self.refreshed
+        platform.routes[("GET", "/xrpc/app.bsky.feed.searchPosts")] = self.search
+
+    def _tokens(self) -> dict[str, Any]:
+        self.issued += 1
+        expires = self.clock + timedelta(hours=2)
+        access = fake_jwt(f"did:plc:monitor{self.issued}", expires)
+        refresh = f"refresh-{self.issued}"
+        self.access[access] = expires
+        self.refresh.add(refresh)
+        return {
+            "accessJwt": access,
+            "refreshJwt": refresh,
+            "handle": self.identifier,
+            "did": "did:plc:monitor",
+            "active": True,
+        }
+
+    def create(self, call: Call) -> Reply:
+        self.logins += 1
+        doc = json.loads(call.body or b"{}")
+        headers = {
+            "ratelimit-limit": "30",
+            "ratelimit-remaining": "29",
+            "ratelimit-reset": "1793000000",
+            "ratelimit-policy": "30;w=300",
+        }
+        if doc.get("identifier") != self.identifier or doc.get("password") != self.password:
+            return json_reply(
+                {"error": "AuthenticationRequired", "message": "Invalid identifier or password"},
+                401,
+                headers,
+            )
+        return json_reply(self._tokens(), 200, headers)
+
+    def refreshed(self, call: Call) -> Reply:
+        token = (call.headers.get("authorization") or "").removeprefix("Bearer ")
+        if token not in self.refresh:
+            return json_reply({"error": "ExpiredToken", "message": "Token has been revoked"}, 400)
+        self.refreshes += 1
+        self.refresh.discard(token)
+        return json_reply(self._tokens())
+
+    def search(self, call: Call) -> Reply:
+        token = (call.headers.get("authorization") or "").removeprefix("Bearer ")
+        if token not in self.access:
+            return json_reply(
+                {"error": "AuthenticationRequired", "message": "Authentication Required"}, 401
+            )
+        if self.access[token] <= self.clock:
+            return json_reply({"error": "ExpiredToken", "message": "Token has expired"}, 400)
+        query = (call.arg("q") or "").lower()
+        since = call.arg("since") or ""
+        limit = min(int(call.arg("limit") or 25), 100)
+        offset = int(call.arg("cursor") or 0)
+        found = [
+            p
+            for p in self.posts
+            if query in p["record"]["text"].lower() and p["indexedAt"] >= since
+        ]
+        found.sort(key=lambda p: p["indexedAt"], reverse=True)
+        page = found[offset : offset + limit]
+        doc: dict[str, Any] = {"posts": page, "hitsTotal": len(found)}
+        if offset + limit < len(found):
+            doc["cursor"] = str(offset + limit)
+        headers = {
+            "ratelimit-limit": "3000",
+            "ratelimit-remaining": "2999",
+            "ratelimit-reset": "1793000000",
+            "ratelimit-policy": "3000;w=300",
+        }
+        return json_reply(doc, 200, headers)

@@ -6,6 +6,7 @@ import functools
 
 from monitor.sources.appstore import AppStoreAdapter
 from monitor.sources.base import ApiAdapter, Parsed, RawPost, Request, SourceAdapter
+from monitor.sources.bluesky import BlueskyAdapter
 from monitor.sources.discourse import DiscourseAdapter
 from monitor.sources.feed import FeedAdapter
 from monitor.sources.hackernews import HackerNewsAdapter
@@ -30,5 +31,6 @@ def adapter_for(kind: str, *, max_follow: int = 50) -> SourceAdapter:
         "hackernews": HackerNewsAdapter(),
         "appstore": AppStoreAdapter(),
         "mastodon": MastodonAdapter(),
+        "bluesky": BlueskyAdapter(),
     }
     return registry[kind]
