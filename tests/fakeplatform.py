@@ -616,3 +616,72 @@ class BlueskyPds:
             "ratelimit-policy": "3000;w=300",
         }
         return json_reply(doc, 200, headers)
+
+
+# ---------------------------------------------------------------- Trustpilot
+# developers.trustpilot.com, Business Units API: GET /v1/business-units/{id}/reviews with
+# the key in the "apikey" header (or query); page (from 1), perPage (max 100), orderBy
+# createdat.desc|asc -> {"links": [{"href", "method", "rel": "next-page"|"prev-page"}],
+# "reviews": [{"id", "stars", "title", "text", "language", "createdAt", "updatedAt",
+# "consumer": {"displayName"}, "links": [...]}]}. A bad key: 401; unknown unit: 404.
+
+
+def trustpilot_review(rid: str, stars: int, text: str, created: datetime) -> dict[str, Any]:
+    when = created.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    return {
+        "links": [
+            {
+                "href": f"https://api.trustpilot.com/v1/reviews/{rid}",
+                "method": "GET",
+                "rel": "reviews",
+            }
+        ],
+        "id": rid,
+        "consumer": {"id": f"c{rid}", "displayName": f"Kunde {rid}", "numberOfReviews": 1},
+        "businessUnit": {
+            "id": "5a1b2c3d4e5f60718293a4b5",
+            "identifyingName": "nordtel.dk",
+            "displayName": "Nordtel",
+        },
+        "stars": stars,
+        "title": f"Nordtel svigter {rid}",
+        "text": f"Ingen forbindelse i tre dage {rid}",
+        "language": "da",
+        "createdAt": when,
+        "updatedAt": None,
+        "isVerified": False,
+        "numberOfLikes": 0,
+        "status": "active",
+        "companyReply": None,
+    }
+
+
+def trustpilot_reviews(reviews: list[dict[str, Any]], key: str, unit: str) -> Handler:
+    def handle(call: Call) -> Reply:
+        if call.path != f"/v1/business-units/{unit}/reviews":
+            return json_reply({"message": "Business unit not found"}, 404)
+        if call.headers.get("apikey") != key:
+            return json_reply(
+                {
+                    "fault": {
+                        "faultstring": "Invalid ApiKey",
+                        "detail": {"errorcode": "oauth.v2.InvalidApiKey"},
+                    }
+                },
+                401,
+            )
+        page, per_page = int(call.arg("page") or 1), min(int(call.arg("perPage") or 20), 100)
+        ordered = sorted(
+            reviews, key=lambda r: r["createdAt"], reverse=call.arg("orderBy") != "createdat.asc"
+        )
+        chunk = ordered[(page - 1) * per_page : page * per_page]
+        base = f"http://{call.headers.get('host')}{call.path}"
+        links = []
+        if page * per_page < len(ordered):
+            query = urlencode(
+                {"orderBy": call.arg("orderBy"), "perPage": per_page, "page": page + 1}
+            )
+            links.append({"href": f"{base}?{query}", "method": "GET", "rel": "next-page"})
+        return json_reply({"links": links, "reviews": chunk})
+
+    return handle

@@ -13,6 +13,7 @@ from monitor.sources.hackernews import HackerNewsAdapter
 from monitor.sources.html import HtmlAdapter
 from monitor.sources.mastodon import MastodonAdapter
 from monitor.sources.reddit import RedditAdapter
+from monitor.sources.trustpilot import TrustpilotAdapter
 from monitor.sources.wordpress import WordPressAdapter
 
 __all__ = ["ApiAdapter", "Parsed", "RawPost", "Request", "SourceAdapter", "adapter_for"]
@@ -32,5 +33,6 @@ def adapter_for(kind: str, *, max_follow: int = 50) -> SourceAdapter:
         "appstore": AppStoreAdapter(),
         "mastodon": MastodonAdapter(),
         "bluesky": BlueskyAdapter(),
+        "trustpilot": TrustpilotAdapter(),
     }
     return registry[kind]
