@@ -148,6 +148,15 @@ class Crawler:
             _log_report(report)
         return ordered
 
+    async def trial(self, name: str, now: datetime) -> SourceResult:
+        """Crawl one source as a first pass would (no validators, no marks, no host
+        backoff) and return what it found without storing anything: ``sources test``."""
+        conf = self.settings.source(name)
+        row = repo.SourceRow(0, conf.name, conf.kind, conf.url, conf.brand, conf.lang, 0.0, True, 0)
+        plan = Plan({conf.name: 0}, {}, {}, {0: row}, {})
+        await asyncio.to_thread(self.reader.load)
+        return await self._crawl_source(conf, plan, now)
+
     def _plan(self, now: datetime, names: list[str] | None, sync: bool = True) -> Plan:
         # Ready the reader (worker processes, language models) before any fetch starts:
         # that takes seconds, which would otherwise eat into in-flight fetches' deadlines.
