@@ -31,7 +31,7 @@ from sqlalchemy.engine import Engine
 from monitor.app import fetch_policy
 from monitor.crawl import Crawler, CrawlReport
 from monitor.fetch import Fetcher
-from monitor.read import Matchers, ThreadReader, read_config
+from monitor.read import Matchers, ProcessReader, ThreadReader, read_config
 from monitor.settings import Settings, parse_settings
 from monitor.storage import repo
 from monitor.storage.db import session_scope
@@ -165,23 +165,21 @@ def make_settings(db_url: str, sources: list[dict[str, Any]]) -> Settings:
 
 
 def crawl_once(
-    settings: Settings, engine: Engine, matchers: Matchers, now: datetime
+    settings: Settings, engine: Engine, matchers: Matchers, now: datetime, processes: int = 0
 ) -> list[CrawlReport]:
-    """One pass of the real crawler over every configured source, due or not."""
+    """One pass of the real crawler over every configured source, due or not; parsing in
+    a thread, or in ``processes`` spawned workers as the daemon's default does."""
 
     async def go() -> list[CrawlReport]:
         fetcher = Fetcher(fetch_policy(settings.network), now=lambda: now)
-        crawler = Crawler(
-            settings,
-            engine,
-            fetcher,
-            ThreadReader(read_config(settings), matchers),
-            rand=lambda: 0.5,
-        )
+        config = read_config(settings)
+        reader = ProcessReader(config, processes) if processes else ThreadReader(config, matchers)
+        crawler = Crawler(settings, engine, fetcher, reader, rand=lambda: 0.5)
         try:
             return await crawler.crawl([s.name for s in settings.sources], now)
         finally:
             await fetcher.aclose()
+            reader.close()
 
     return asyncio.run(go())
 

@@ -90,8 +90,11 @@ def test_pages_through_every_new_story_and_comment(
 
 
 def test_a_restart_resumes_from_the_mark_without_missing_or_repeating(
-    hn: FakePlatform, tmp_path: Path, sqlite_engine: Engine, matchers: Matchers
+    hn: FakePlatform, tmp_path: Path, any_engine: Engine, matchers: Matchers
 ) -> None:
+    """On SQLite and PostgreSQL; the second pass parses in a spawned worker process, as
+    the daemon does by default (the walk state and marks cross the process boundary)."""
+    sqlite_engine = any_engine
     hits = many(5, NOW - 60)
     hn.routes[("GET", PATH)] = hn_search(hits)
     settings = settings_for(hn, tmp_path)
@@ -99,7 +102,7 @@ def test_a_restart_resumes_from_the_mark_without_missing_or_repeating(
     later = T0 + timedelta(minutes=15)  # a new crawler, fetcher and reader below
     hits.append(hn_story(2001, NOW + 600, "Nordtel down again"))
     hits.append(hn_story(2002, NOW - 120, "Nordtel: indexed late"))  # older than the mark
-    [report] = crawl_once(settings, sqlite_engine, matchers, later)
+    [report] = crawl_once(settings, sqlite_engine, matchers, later, processes=1)
     resumed = hn.calls_to(PATH)[-1]
     assert resumed.arg("numericFilters") == f"created_at_i>{NOW - 60 - 600}"
     assert sorted(report.new) == sorted(
