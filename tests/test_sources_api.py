@@ -138,7 +138,7 @@ def test_health_reasons(error: FetchError, reason: str) -> None:
 
 
 _JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20) | st.just("a\x00b"),
     lambda inner: st.lists(inner, max_size=4)
     | st.dictionaries(st.text(max_size=12), inner, max_size=4),
     max_leaves=20,
@@ -167,7 +167,9 @@ def test_no_parser_raises_on_any_json(kind: str, doc: object, cursor: str | None
     for body in (json.dumps(doc), json.dumps(wrapped)):
         for state in (cursor, Walk("s", "5", "9", "1", 2).encode()):
             request = Request(_URLS[kind], "page", cursor=state)
-            adapter_for(kind).parse(request, body.encode(), {"link": str(doc)[:200]})
+            parsed = adapter_for(kind).parse(request, body.encode(), {"link": str(doc)[:200]})
+            assert parsed.failed or isinstance(parsed.posts, list)
+            assert not [p for p in parsed.posts if "\x00" in p.text + (p.title or "")]
 
 
 def test_sources_test_prints_what_it_would_store_and_stores_nothing(tmp_path: Path) -> None:
@@ -195,3 +197,23 @@ def test_sources_test_prints_what_it_would_store_and_stores_nothing(tmp_path: Pa
         hn.fail("/api/v1/search_by_date", Reply(403))
         refused = CliRunner().invoke(app, ["sources", "test", "hn", "-c", str(config)])
         assert refused.exit_code == 1 and "error: access refused (HTTP 403)" in refused.output
+
+
+def test_no_parser_passes_a_nul_on() -> None:
+    import json
+
+    from tests import fakeplatform as fake
+
+    nul = "Nord\x00tel"
+    review = fake.appstore_review(1, 1, nul, nul, "2026-11-02T09:00:00Z")
+    docs = {
+        "hackernews": {"hits": [fake.hn_story(1, NOW, nul, nul)], "page": 0, "nbPages": 1},
+        "appstore": {"feed": {"entry": [review]}},
+        "mastodon": {"statuses": [fake.mastodon_status(1, nul, "2026-11-02T09:00:00Z")]},
+        "bluesky": {"posts": [fake.bsky_post("did:plc:x", "3k1", nul, "2026-11-02T09:00:00Z")]},
+        "trustpilot": {"reviews": [{**fake.trustpilot_review("r1", 1, "", T0), "text": nul}]},
+    }
+    for kind, doc in docs.items():
+        parsed = adapter_for(kind).parse(Request(_URLS[kind]), json.dumps(doc).encode(), {})
+        [post] = parsed.posts
+        assert "Nordtel" in post.text and "\x00" not in post.text + (post.title or ""), kind

@@ -160,9 +160,12 @@ def as_dict(value: object) -> dict[str, Any]:
 
 
 def as_text(value: object) -> str | None:
-    if isinstance(value, bool):
+    """A string or integer field as text (NUL removed: never text, and PostgreSQL refuses
+    it); None for anything else or empty."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
         return None
-    return str(value) if isinstance(value, str | int) and str(value) else None
+    text = str(value).replace("\x00", "")
+    return text or None
 
 
 def as_int(value: object) -> int | None:
