@@ -10,16 +10,18 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
 
 from monitor.backoff import quota_spent, rate_limit_wait
 from monitor.cli import app
 from monitor.errors import ConfigError, FetchError
+from monitor.read import make_matchers, read_config
 from monitor.settings import API_KINDS, load_settings, parse_settings
 from monitor.sources import Request, adapter_for
 from monitor.sources.api import Walk, health_reason
 from tests.conftest import T0
-from tests.fakeplatform import Reply, hn_search, hn_story, running
+from tests.fakeplatform import Reply, crawl_once, hn_search, hn_story, make_settings, running
 
 NOW = int(T0.timestamp())
 
@@ -217,3 +219,19 @@ def test_no_parser_passes_a_nul_on() -> None:
         parsed = adapter_for(kind).parse(Request(_URLS[kind]), json.dumps(doc).encode(), {})
         [post] = parsed.posts
         assert "Nordtel" in post.text and "\x00" not in post.text + (post.title or ""), kind
+
+
+def test_api_calls_and_logins_go_through_the_address_gate(
+    sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    outside = "http://127.0.0.2:9"  # loopback, but not in allowed_hosts: refused unsent
+    sources = [
+        {"name": "bsky", "kind": "bluesky", "url": outside, "terms": ["x"]}
+        | {"identifier": "me.bsky.social", "app_password": "pw-never-shown"},
+        {"name": "hn", "kind": "hackernews", "url": outside, "terms": ["x"]},
+    ]
+    settings = make_settings(f"sqlite:///{tmp_path}/t.db", sources)
+    matchers = make_matchers(read_config(settings))
+    reports = crawl_once(settings, sqlite_engine, matchers, T0)
+    assert [r.error_kind for r in reports] == ["refused", "refused"]
+    assert "createSession" in (reports[0].error or "") and "pw-never-shown" not in str(reports)
