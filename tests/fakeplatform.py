@@ -387,11 +387,12 @@ def appstore_feed(reviews: dict[str, list[dict[str, Any]]], per_page: int = 50) 
 
 
 # ---------------------------------------------------------------- Mastodon
-# docs.joinmastodon.org: GET /api/v2/search?q=&type=statuses&limit=(max 40)&min_id=&max_id=
-# (statuses need a user token: 401 {"error": "The access token is invalid"}) answers
-# {"accounts": [], "statuses": [...], "hashtags": []}; GET /api/v1/timelines/tag/:tag
-# answers a list. Both newest first; min_id = the page immediately after that id,
-# max_id = older than; a Link header with rel="next" (max_id) and rel="prev" (min_id).
+# docs.joinmastodon.org: GET /api/v2/search?q=&type=statuses&limit=(max 40)&offset=
+# &min_id=&max_id= (statuses need a user token: 401 {"error": "The access token is
+# invalid"}) answers {"accounts": [], "statuses": [...], "hashtags": []}, ranked newest
+# first, min_id/max_id as filters, paged by offset. GET /api/v1/timelines/tag/:tag answers
+# a list, newest first; min_id = the page immediately after that id, max_id = older than;
+# a Link header with rel="next" (max_id) and rel="prev" (min_id).
 # Every answer carries X-RateLimit-Limit/Remaining/Reset (an ISO 8601 time): 300 per 5 min.
 
 
@@ -438,8 +439,14 @@ class MastodonInstance:
             return self._reply({"error": "The access token is invalid"}, 401)
         query = (call.arg("q") or "").lower()
         found = [s for s in self.statuses if query in s["content"].lower()]
-        page = self._page(call, found)
-        return self._reply({"accounts": [], "statuses": page, "hashtags": []}, 200, call, page)
+        ordered = sorted(found, key=lambda s: int(s["id"]), reverse=True)  # ranked: newest
+        if call.arg("min_id"):  # search filters by min_id/max_id; it pages by offset
+            ordered = [s for s in ordered if int(s["id"]) > int(call.arg("min_id") or 0)]
+        if call.arg("max_id"):
+            ordered = [s for s in ordered if int(s["id"]) < int(call.arg("max_id") or 0)]
+        limit, offset = min(int(call.arg("limit") or 20), 40), int(call.arg("offset") or 0)
+        page = ordered[offset : offset + limit]
+        return self._reply({"accounts": [], "statuses": page, "hashtags": []}, 200)
 
     def tag(self, call: Call) -> Reply:
         prefix = "/api/v1/timelines/tag/"

@@ -70,7 +70,7 @@ def api_calls(masto: FakePlatform) -> list[Any]:
     return [c for c in masto.calls if c.path != "/robots.txt"]
 
 
-def test_first_walk_takes_the_latest_page_then_a_restart_pages_forward(
+def test_first_walk_takes_the_latest_page_then_a_restart_pages_down_to_the_mark(
     masto: FakePlatform, tmp_path: Path, sqlite_engine: Engine, matchers: Matchers
 ) -> None:
     instance = MastodonInstance(statuses(1000, 50), TOKEN)
@@ -87,13 +87,33 @@ def test_first_walk_takes_the_latest_page_then_a_restart_pages_forward(
     before = len(masto.calls)
     [report] = crawl_once(settings, sqlite_engine, matchers, T0 + timedelta(minutes=5))
     calls = [c for c in masto.calls[before:] if c.path != "/robots.txt"]
-    assert [c.arg("min_id") for c in calls] == ["1049", "2039", "2079"]  # from Link rel=prev
+    assert [(c.arg("min_id"), c.arg("offset")) for c in calls] == [
+        ("1049", None),
+        ("1049", "40"),
+        ("1049", "80"),
+    ]
     assert len(report.new) == 90 and report.unchanged == 0 and report.warnings == []
     assert len(stored(sqlite_engine)) == 130
     post = stored(sqlite_engine)["https://social.example/@kunde2000/2000"]
     assert post["text"] == "Nordtel har nedbrud igen 2000" and post["lang"] == "da"
     assert post["author"] == "kunde2000@social.example"
     assert load_marks(source_row(sqlite_engine, "masto").cursor) == {"q:Nordtel": "2089"}
+
+
+def test_a_hashtag_timeline_pages_forward_by_link_prev(
+    masto: FakePlatform, tmp_path: Path, sqlite_engine: Engine, matchers: Matchers
+) -> None:
+    instance = MastodonInstance(statuses(1000, 50, "Igen nede #Nordtel"), TOKEN)
+    instance.handlers(masto)
+    settings = settings_for(masto, tmp_path, tags=["nordtel"])
+    crawl_once(settings, sqlite_engine, matchers, T0)
+    instance.statuses += statuses(2000, 90, "Stadig nede #nordtel")
+    before = len(masto.calls)
+    [report] = crawl_once(settings, sqlite_engine, matchers, T0 + timedelta(minutes=5))
+    calls = [c for c in masto.calls[before:] if c.path != "/robots.txt"]
+    assert [c.arg("min_id") for c in calls] == ["1049", "2039", "2079"]  # from Link rel=prev
+    assert len(report.new) == 90 and report.warnings == []
+    assert load_marks(source_row(sqlite_engine, "masto").cursor) == {"tag:nordtel": "2089"}
 
 
 def test_hashtags_need_no_token_and_are_their_own_stream(
@@ -168,8 +188,8 @@ def test_a_spent_quota_ends_the_walk_but_keeps_what_it_read(
     [report] = crawl_once(settings, sqlite_engine, matchers, T0 + timedelta(minutes=1))
     assert report.requests == 1 and len(report.new) == 40 and report.error is None
     assert "rate limited until 09:05 UTC" in report.warnings[-1]
-    # paging runs forward from the mark, so the page read moves it: nothing is skipped
-    assert load_marks(source_row(sqlite_engine, "masto").cursor) == {"q:Nordtel": "2039"}
+    # search pages newest first: the mark waits for the walk to reach it
+    assert load_marks(source_row(sqlite_engine, "masto").cursor) == {"q:Nordtel": "1000"}
     assert host_backoff(sqlite_engine)
 
 
@@ -201,18 +221,31 @@ def test_errors_read_as_health_reasons(
     assert stored(sqlite_engine) == {}
 
 
-def test_a_link_that_goes_nowhere_stops_the_paging_without_duplicates(
+def test_a_search_that_ignores_the_offset_stops_without_duplicates(
     masto: FakePlatform, tmp_path: Path, sqlite_engine: Engine, matchers: Matchers
 ) -> None:
     page = statuses(5000, 40)
-
-    def stuck(call: Any) -> Reply:  # always the same page, and a prev link to itself
-        link = f'<{masto.url(SEARCH)}?q=Nordtel&type=statuses&limit=40&min_id=100>; rel="prev"'
-        return json_reply({"statuses": page}, headers={"Link": link})
-
-    masto.routes[("GET", SEARCH)] = stuck
+    masto.routes[("GET", SEARCH)] = lambda call: json_reply({"statuses": page})
     settings = settings_for(masto, tmp_path, terms=["Nordtel"])
     source_cursor(sqlite_engine, settings, '{"q:Nordtel": "100"}')
+    [report] = crawl_once(settings, sqlite_engine, matchers, T0)
+    assert report.requests == 2 and len(report.new) == 40 == len(stored(sqlite_engine))
+    assert "a page repeats the one before: paging stopped" in report.warnings
+    assert load_marks(source_row(sqlite_engine, "masto").cursor) == {"q:Nordtel": "5039"}
+
+
+def test_a_link_that_goes_nowhere_stops_the_paging_without_duplicates(
+    masto: FakePlatform, tmp_path: Path, sqlite_engine: Engine, matchers: Matchers
+) -> None:
+    page = statuses(5000, 40, "#nordtel")
+
+    def stuck(call: Any) -> Reply:  # always the same page, and a prev link to itself
+        link = f'<{masto.url(TAG)}?limit=40&min_id=100>; rel="prev"'
+        return json_reply(page, headers={"Link": link})
+
+    masto.fallback = stuck
+    settings = settings_for(masto, tmp_path, tags=["nordtel"])
+    source_cursor(sqlite_engine, settings, '{"tag:nordtel": "100"}')
     [report] = crawl_once(settings, sqlite_engine, matchers, T0)
     assert report.requests == 1 and len(report.new) == 40 == len(stored(sqlite_engine))
     assert "the next page would not move forward: paging stopped" in report.warnings
@@ -222,18 +255,18 @@ def test_a_link_to_another_origin_is_not_followed_with_the_token(
     masto: FakePlatform, tmp_path: Path, sqlite_engine: Engine, matchers: Matchers
 ) -> None:
     with running() as elsewhere:
-        instance = MastodonInstance(statuses(100, 80), TOKEN)
+        instance = MastodonInstance(statuses(100, 80, "#nordtel"), TOKEN)
         instance.handlers(masto)
-        search = instance.search
+        timeline = instance.tag
 
         def leaky(call: Any) -> Reply:
-            reply = search(call)
-            link = f'<{elsewhere.url(SEARCH)}?min_id=999999>; rel="prev"'
+            reply = timeline(call)
+            link = f'<{elsewhere.url(TAG)}?min_id=999999>; rel="prev"'
             return Reply(reply.status, reply.body, {**reply.headers, "Link": link})
 
-        masto.routes[("GET", SEARCH)] = leaky
-        settings = settings_for(masto, tmp_path, terms=["Nordtel"])
-        source_cursor(sqlite_engine, settings, '{"q:Nordtel": "100"}')
+        masto.fallback = leaky
+        settings = settings_for(masto, tmp_path, tags=["nordtel"])
+        source_cursor(sqlite_engine, settings, '{"tag:nordtel": "100"}')
         [report] = crawl_once(settings, sqlite_engine, matchers, T0)
         assert elsewhere.calls == [] and len(report.new) == 79  # built from the data instead
 

@@ -2,13 +2,16 @@
 API: ``GET /api/v2/search?type=statuses&q=TERM`` (needs an access token with ``read:search``)
 and ``GET /api/v1/timelines/tag/TAG`` (public on most instances; the token is sent if set).
 
-Each term and each tag is a stream; its mark is the id of the newest status read. Status
-ids grow with time, and ``min_id=MARK`` asks for the statuses *immediately* after the
-mark, oldest page first, so every page read moves the mark forward on its own: a walk cut
-short loses nothing already read. The next page is the ``Link`` header's ``rel="prev"``
-URL (Mastodon's documented way to page; it carries ``min_id`` = the newest of this page),
-followed only on the instance's own origin. The first walk of a stream reads the latest
-page and starts from there.
+Each term and each tag is a stream; its mark is the id of the newest status read (ids
+grow with time). The first walk of a stream reads the latest page and starts from there.
+
+- A hashtag timeline with ``min_id=MARK`` answers the statuses *immediately* after the
+  mark, oldest page first, so every page read moves the mark forward on its own: a walk
+  cut short loses nothing already read. The next page is the ``Link`` header's
+  ``rel="prev"`` URL (Mastodon's documented way to page), followed only on the
+  instance's own origin.
+- Search answers newest first (its backend ranks; ``min_id`` only filters), so a search
+  walk pages by ``offset`` with ``min_id`` = the mark and commits the newest id at its end.
 
 The access token is a Secret: sent as ``Authorization: Bearer`` to the instance only,
 never in a URL, so it appears in no log, error or stored URL.
@@ -81,10 +84,41 @@ class MastodonAdapter(ApiBase):
         fresh = [(sid, s) for sid, s in found if mark is None or sid > mark]
         posts = [p for p in (_post(s) for _, s in fresh) if p is not None]
         warnings = _skipped(len(statuses) - len(posts), len(found) - len(fresh))
-        newest = max([sid for sid, _ in fresh], default=mark)
+        ids = [sid for sid, _ in fresh]
+        if "/api/v2/search" in request.url:
+            return _search_page(request, walk, ids, len(statuses), Parsed(posts, [], warnings))
+        newest = max(ids, default=mark)
         marks = {walk.stream: str(newest)} if newest is not None else {}
         follow = _next(request, walk, headers, newest, len(statuses), warnings)
         return Parsed(posts, follow, warnings, marks=marks)
+
+
+def _search_page(request: Request, walk: Walk, ids: list[int], count: int, page: Parsed) -> Parsed:
+    """Search results come newest first whatever ``min_id`` means to the instance's search
+    backend, so a search walk keeps ``min_id`` = the mark, pages by ``offset`` until a page
+    is not full, and commits the newest id only then (like the newest-first kinds)."""
+    seen = [v for v in (as_int(walk.newest), *ids) if v is not None]
+    newest = str(max(seen)) if seen else walk.mark
+    first = str(ids[0]) if ids else None
+    if walk.page > 1 and first is not None and first == walk.oldest:
+        page.warnings.append("a page repeats the one before: paging stopped")
+        count = 0
+    full = walk.mark is not None and count >= PAGE_SIZE
+    if full and walk.page >= MAX_PAGES:
+        page.warnings.append(f"more than {MAX_PAGES} pages of new statuses; the oldest skipped")
+    elif full:
+        after = Walk(walk.stream, walk.mark, newest, first, walk.page + 1)
+        url = _with_offset(request.url, walk.page * PAGE_SIZE)
+        page.follow = [Request(url, "page", cursor=after.encode())]
+        return page
+    page.marks = {walk.stream: newest} if newest else {}
+    return page
+
+
+def _with_offset(url: str, offset: int) -> str:
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k != "offset"]
+    return parts._replace(query=urlencode([*query, ("offset", str(offset))])).geturl()
 
 
 def _identified(status: object) -> tuple[int | None, dict[str, Any]]:
