@@ -337,6 +337,8 @@ def posts_show(
         out.print(f"{key:14} {row[key]}", markup=False)
     out.print(f"{'brands':14} {', '.join(row['brands'])} ({row['brand_reason']})", markup=False)
     out.print(f"{'published':14} {row['published_at']}   edits: {row['edits']}", markup=False)
+    if row["rating"] is not None:
+        out.print(f"{'stars':14} {row['rating']} of 5", markup=False)
     out.print(f"\n{row['title'] or ''}\n\n{row['text']}", markup=False)
 
 
@@ -364,6 +366,7 @@ def post_dict(post: Any, brands: list[str]) -> dict[str, Any]:
         "brand_reason": post.brand_reason,
         "content_hash": post.content_hash,
         "edits": post.edits,
+        "rating": post.rating,
     }
 
 

@@ -190,3 +190,23 @@ def test_hostile_entries_are_skipped(
     [report] = crawl_once(settings_for(store, tmp_path, ["dk"]), sqlite_engine, matchers, T0)
     [post] = stored(sqlite_engine).values()
     assert report.error is None and post["rating"] is None and post["published_at"] is None
+
+
+def test_posts_show_prints_the_stars(
+    store: FakePlatform, tmp_path: Path, sqlite_engine: Engine, matchers: Matchers
+) -> None:
+    from typer.testing import CliRunner
+
+    from monitor.cli import app
+
+    store.fallback = appstore_feed({"dk": reviews(100, 1, stars=2)})
+    settings = settings_for(store, tmp_path, ["dk"])
+    crawl_once(settings, sqlite_engine, matchers, T0)
+    [post] = stored(sqlite_engine).values()
+    config = tmp_path / "s.toml"
+    config.write_text(f'[database]\nurl = "sqlite:///{tmp_path}/t.db"\n')
+    shown = CliRunner().invoke(app, ["posts", "show", post["id"], "-c", str(config)])
+    assert shown.exit_code == 0, shown.output
+    assert "stars          2 of 5" in shown.output
+    as_json = CliRunner().invoke(app, ["posts", "show", post["id"], "-c", str(config), "--json"])
+    assert '"rating": 2' in as_json.output
