@@ -12,20 +12,34 @@
 - ``parse_retry_after`` reads both forms of RFC 9110 §10.2.3 (delta-seconds, HTTP-date)
   relative to a ``now`` given by the caller, and returns None for anything else rather
   than raising: the header is untrusted input.
+- ``rate_limit_wait`` adds the platforms' own rate-limit headers for when Retry-After is
+  missing: ``X-RateLimit-Reset`` (Mastodon: an ISO 8601 time), ``RateLimit-Reset``
+  (Bluesky: Unix seconds; the IETF draft: seconds from now), ``X-Rate-Limit-Reset`` (X).
+  ``quota_spent`` reads the same headers on a *successful* answer: remaining 0 means the
+  next request would be refused, so the walk stops and the host waits until the reset.
 """
 
 from __future__ import annotations
 
 import random
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
-__all__ = ["RETRY_AFTER_CAP", "next_delay", "parse_retry_after"]
+__all__ = [
+    "RETRY_AFTER_CAP",
+    "next_delay",
+    "parse_retry_after",
+    "quota_spent",
+    "rate_limit_wait",
+]
 
 RETRY_AFTER_CAP = 24 * 3600.0
 _DELTA_SECONDS = re.compile(r"[+-]?[0-9]{1,30}", re.ASCII)
+_RESET_HEADERS = ("x-ratelimit-reset", "ratelimit-reset", "x-rate-limit-reset")
+_REMAINING_HEADERS = ("x-ratelimit-remaining", "ratelimit-remaining", "x-rate-limit-remaining")
+_EPOCH_AFTER = 1_000_000_000  # a reset this large is a Unix time, smaller is seconds from now
 _MAX_EXPONENT = 62  # 2**62 * any sane base is far above any cap; avoids float overflow
 
 
@@ -73,3 +87,41 @@ def _seconds_until(http_date: str, now: datetime) -> float | None:
 def _aware(moment: datetime) -> datetime:
     """Naive datetimes are taken as UTC (HTTP dates are always GMT)."""
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def rate_limit_wait(headers: Mapping[str, str], now: datetime) -> float | None:
+    """Seconds a refused request (429/503) should wait: Retry-After, else the platform's
+    rate-limit reset header; None if neither says. ``headers`` have lower-case names."""
+    wait = parse_retry_after(headers.get("retry-after"), now)
+    if wait is not None:
+        return wait
+    for name in _RESET_HEADERS:
+        wait = _reset_seconds(headers.get(name), now)
+        if wait is not None:
+            return wait
+    return None
+
+
+def quota_spent(headers: Mapping[str, str], now: datetime) -> float | None:
+    """Seconds until the quota resets when a successful answer says none is left (remaining
+    0 and a readable reset); None while requests remain or the headers are absent."""
+    for name in _REMAINING_HEADERS:
+        if headers.get(name, "").strip() == "0":
+            return rate_limit_wait({k: v for k, v in headers.items() if k != "retry-after"}, now)
+    return None
+
+
+def _reset_seconds(value: str | None, now: datetime) -> float | None:
+    if value is None:
+        return None
+    text = value.strip()
+    if _DELTA_SECONDS.fullmatch(text):
+        number = int(text)
+        if number >= _EPOCH_AFTER:
+            return max(0.0, number - now.timestamp())
+        return float(max(number, 0))
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return max(0.0, (_aware(when) - _aware(now)).total_seconds())

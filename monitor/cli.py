@@ -337,6 +337,8 @@ def posts_show(
         out.print(f"{key:14} {row[key]}", markup=False)
     out.print(f"{'brands':14} {', '.join(row['brands'])} ({row['brand_reason']})", markup=False)
     out.print(f"{'published':14} {row['published_at']}   edits: {row['edits']}", markup=False)
+    if row["rating"] is not None:
+        out.print(f"{'stars':14} {row['rating']} of 5", markup=False)
     out.print(f"\n{row['title'] or ''}\n\n{row['text']}", markup=False)
 
 
@@ -364,10 +366,74 @@ def post_dict(post: Any, brands: list[str]) -> dict[str, Any]:
         "brand_reason": post.brand_reason,
         "content_hash": post.content_hash,
         "edits": post.edits,
+        "rating": post.rating,
     }
 
 
 # --- sources ----------------------------------------------------------------------------
+
+
+@sources_app.command("test")
+def sources_test(
+    name: Annotated[str, typer.Argument(help="The [[sources]] name to try.")],
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Fetch one source once, as a first pass would, and print what it would store (or
+    why not). Nothing is stored; exit 1 if the source failed."""
+    with user_errors():
+        settings = settings_from(config)
+        settings.source(name)
+        result = asyncio.run(_trial(settings, name))
+    report = result.report
+    rows = [_trial_row(c.record) for c in result.candidates]
+    if as_json:
+        for row in rows:
+            out.print(json.dumps(row, ensure_ascii=False), markup=False)
+    else:
+        table = Table("would store", "brands", "lang", "stars", "url", "text")
+        for row in rows:
+            table.add_row(
+                row["kind"], ",".join(row["brands"]) or "(thread)", row["lang"] or "",
+                str(row["rating"] or ""), row["url"], row["text"][:60],
+            )  # fmt: skip
+        out.print(table)
+    for warning in report.warnings:
+        err.print(f"warning: {warning}", markup=False)
+    skipped = f"; {report.unmatched} skipped (no brand named)" if report.unmatched else ""
+    err.print(
+        f"{report.requests} request(s), {len(rows)} post(s) would be stored{skipped}", markup=False
+    )
+    if report.error:
+        err.print(f"error: {report.error}", markup=False)
+        raise typer.Exit(1)
+
+
+async def _trial(settings: Settings, name: str) -> Any:
+    from monitor.app import fetch_policy
+    from monitor.crawl import Crawler
+    from monitor.fetch import Fetcher
+    from monitor.read import ThreadReader, make_matchers, read_config
+
+    config = read_config(settings)
+    async with Fetcher(fetch_policy(settings.network)) as fetcher:
+        reader = ThreadReader(config, make_matchers(config))
+        crawler = Crawler(settings, engine=None, fetcher=fetcher, reader=reader)  # type: ignore[arg-type]
+        return await crawler.trial(name, datetime.now(UTC))
+
+
+def _trial_row(record: Any) -> dict[str, Any]:
+    return {
+        "kind": record.kind,
+        "url": record.canonical_url,
+        "brands": list(record.brands),
+        "lang": record.lang,
+        "rating": record.rating,
+        "author": record.author,
+        "published_at": record.published_at.isoformat() if record.published_at else None,
+        "title": record.title,
+        "text": record.text,
+    }
 
 
 @sources_app.command("list")

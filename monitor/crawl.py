@@ -38,12 +38,13 @@ from urllib.parse import urlsplit
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from monitor.backoff import next_delay
+from monitor.backoff import next_delay, quota_spent
 from monitor.errors import FetchError
-from monitor.fetch import Conditional, Fetched, Fetcher
+from monitor.fetch import Conditional, Fetched, Fetcher, redact_url
 from monitor.read import Candidate, Reader, max_follow
 from monitor.settings import Settings, SourceSettings
-from monitor.sources import adapter_for
+from monitor.sources import ApiAdapter, Request, adapter_for
+from monitor.sources.api import health_reason, load_marks, save_marks
 from monitor.storage import repo
 from monitor.storage.db import session_scope
 
@@ -66,6 +67,8 @@ class CrawlReport:
     error_kind: str | None = None
     retry_after: float | None = None
     skipped: str | None = None  # a named reason when the pass did not run (host backoff)
+    marks: dict[str, str] | None = None  # API kinds: the source's marks after this pass
+    quota_wait: float | None = None  # API kinds: the host said its quota is spent
 
 
 @dataclass
@@ -145,6 +148,15 @@ class Crawler:
             _log_report(report)
         return ordered
 
+    async def trial(self, name: str, now: datetime) -> SourceResult:
+        """Crawl one source as a first pass would (no validators, no marks, no host
+        backoff) and return what it found without storing anything: ``sources test``."""
+        conf = self.settings.source(name)
+        row = repo.SourceRow(0, conf.name, conf.kind, conf.url, conf.brand, conf.lang, 0.0, True, 0)
+        plan = Plan({conf.name: 0}, {}, {}, {0: row}, {})
+        await asyncio.to_thread(self.reader.load)
+        return await self._crawl_source(conf, plan, now)
+
     def _plan(self, now: datetime, names: list[str] | None, sync: bool = True) -> Plan:
         # Ready the reader (worker processes, language models) before any fetch starts:
         # that takes seconds, which would otherwise eat into in-flight fetches' deadlines.
@@ -177,36 +189,48 @@ class Crawler:
         if until is not None:
             result.report.skipped = f"host backing off until {until.isoformat()}"
             return result
+        adapter = adapter_for(conf.kind, max_follow=max_follow(self.settings, conf))
+        api = adapter if isinstance(adapter, ApiAdapter) else None
         try:
-            await self._walk(conf, plan.validators.get(result.source_id, {}), result)
+            if api is None:
+                queue = adapter.start(conf)
+            else:
+                marks = load_marks(plan.sources[result.source_id].cursor)
+                queue = api.resume(conf, marks, now)
+                result.report.marks = marks
+            await self._walk(conf, plan.validators.get(result.source_id, {}), result, queue, now)
         except FetchError as exc:
             report = result.report
             report.error, report.error_kind, report.retry_after = (
-                str(exc),
+                str(exc) if api is None else health_reason(exc, now, api.keyless),
                 exc.kind,
                 exc.retry_after,
             )
         return result
 
     async def _walk(
-        self, conf: SourceSettings, validators: dict[str, Conditional], result: SourceResult
+        self,
+        conf: SourceSettings,
+        validators: dict[str, Conditional],
+        result: SourceResult,
+        queue: list[Request],
+        now: datetime,
     ) -> None:
         """Breadth-first over the adapter's requests. The first request failing fails the
-        source; a failing follow-up (one comment feed) is a warning."""
-        follow = max_follow(self.settings, conf)
-        queue = list(adapter_for(conf.kind, max_follow=follow).start(conf))
-        budget = len(queue) + follow
-        report, first = result.report, True
+        source; a failing follow-up (one comment feed) is a warning. A URL asked for twice
+        (a paging loop) is fetched once; a spent quota ends the walk."""
+        budget = len(queue) + max_follow(self.settings, conf)
+        report, first, seen = result.report, True, set[str]()
         while queue and budget > 0:
             request, budget = queue.pop(0), budget - 1
+            if request.url in seen:
+                report.warnings.append(f"{redact_url(request.url)}: asked for again; a loop")
+                continue
+            seen.add(request.url)
             try:
-                fetched = await self.fetcher.fetch(
-                    request.url,
-                    conditional=validators.get(request.url),
-                    respect_robots=conf.respect_robots,
-                )
+                fetched = await self._fetch(conf, request, validators.get(request.url), now)
             except FetchError as exc:
-                if first or exc.kind == "rate_limited":
+                if first or request.role == "index" or exc.kind == "rate_limited":
                     raise
                 report.warnings.append(f"{request.url}: {exc}")
                 continue
@@ -225,6 +249,44 @@ class Crawler:
             if not reading.failed:
                 result.validators.append(fetched)
             queue.extend(reading.follow)
+            if reading.marks and report.marks is not None:
+                report.marks = {**report.marks, **reading.marks}
+            if self._quota_spent(report, fetched, now) and queue:
+                return
+
+    async def _fetch(
+        self, conf: SourceSettings, request: Request, conditional: Conditional | None, now: datetime
+    ) -> Fetched:
+        """One request; an API source's signed, and signed afresh once if the platform
+        refused a session that can be renewed (an expired token)."""
+        adapter = adapter_for(conf.kind, max_follow=max_follow(self.settings, conf))
+        api = adapter if isinstance(adapter, ApiAdapter) else None
+        robots = conf.respect_robots
+        if api is None or _host(request.url) != _host(conf.url):
+            api = None  # credentials go to the configured API host only
+        headers = await api.sign(conf, self.fetcher, now) if api else None
+        try:
+            return await self.fetcher.fetch(
+                request.url, conditional=conditional, respect_robots=robots, headers=headers
+            )
+        except FetchError as exc:
+            if api is None or exc.kind != "http_status" or not api.renew(conf, exc.status):
+                raise
+        headers = await api.sign(conf, self.fetcher, now)
+        return await self.fetcher.fetch(
+            request.url, conditional=conditional, respect_robots=robots, headers=headers
+        )
+
+    def _quota_spent(self, report: CrawlReport, fetched: Fetched, now: datetime) -> bool:
+        """True when the answer says no requests are left until its reset (the host then
+        waits, persisted, like after a 429); the rest of the walk is left for later."""
+        wait = quota_spent(fetched.headers, now)
+        if wait is None:
+            return False
+        report.quota_wait = wait
+        until = (now + timedelta(seconds=wait)).strftime("%H:%M UTC")
+        report.warnings.append(f"rate limited until {until}: quota spent, the rest next pass")
+        return True
 
 
 class PassWriter:
@@ -288,7 +350,7 @@ class PassWriter:
                 answers += [self._answer(result.source_id, f) for f in result.validators]
                 source = self.sources[result.source_id]
                 changes.append(self._health(source, report))
-                if report.error_kind == "rate_limited":
+                if report.error_kind == "rate_limited" or report.quota_wait is not None:
                     self._back_off_host(session, source.url, report)
             repo.save_fetch_states(session, answers, self.now)
             repo.update_sources(session, changes)
@@ -331,7 +393,7 @@ class PassWriter:
             (state.consecutive_failures if state else 0) + 1,
             base=crawl.backoff_base,
             cap=crawl.backoff_cap,
-            retry_after=report.retry_after,
+            retry_after=report.retry_after if report.quota_wait is None else report.quota_wait,
             rand=self.crawler.rand,
         )
         until = self.now + timedelta(seconds=delay)
@@ -360,6 +422,8 @@ def health_changes(
         "warnings": len(report.warnings),
         "last_warning": report.warnings[0][:1000] if report.warnings else None,
     }
+    if report.marks is not None:  # API kinds: saved with the posts they stand for
+        changes["cursor"] = save_marks(report.marks)
     if report.error is None:
         spread = 1 + crawl.jitter * (2 * rand() - 1)
         return changes | {

@@ -42,6 +42,13 @@ Design decisions, each with its reason:
   cached per (scheme, host, port) for ``robots_ttl``; 4xx means allow all; 5xx/429 means
   disallow this attempt and is not cached; a network failure propagates as its own kind
   (so "host down" is not reported as "robots"), which also means nothing was fetched.
+- **API credentials travel as request headers** (``headers=``), sent only to the origin
+  of the URL asked for: a redirect to another origin goes on without them, so a token
+  never follows a redirect to a host it was not meant for. ``post`` (a login, e.g.
+  Bluesky's createSession) follows no redirects and asks no robots.txt: it is an API call
+  the operator configured, not crawling.
+- **Rate limits**: 429/503 wait for Retry-After, else the platform's own reset header
+  (``monitor.backoff.rate_limit_wait``).
 - **Errors name the URL, never secrets**: messages carry the URL without userinfo and with
   secret-looking query values replaced; request headers never appear.
 """
@@ -69,7 +76,7 @@ import httpx
 from protego import Protego
 
 from monitor import netio
-from monitor.backoff import parse_retry_after
+from monitor.backoff import rate_limit_wait
 from monitor.errors import FETCH_ERROR_KINDS, FetchError, URLRefused, first_line
 from monitor.urlgate import UrlGate
 
@@ -613,22 +620,51 @@ class Fetcher:
         *,
         conditional: Conditional | None = None,
         respect_robots: bool = True,
+        headers: Mapping[str, str] | None = None,
     ) -> Fetched:
-        """GET ``url``; raise FetchError (kind says why) for anything but a usable answer."""
+        """GET ``url``; raise FetchError (kind says why) for anything but a usable answer.
+        ``headers`` (credentials) go to ``url``'s origin only, never across a redirect."""
         started = self._monotonic()
         hop = _Hop(url)
         self._counts["fetches"] += 1
         try:
             async with asyncio.timeout(self._policy.deadline) as budget:
-                answer = await self._follow(hop, conditional, respect_robots, budget)
+                answer = await self._follow(hop, conditional, respect_robots, budget, headers)
         except Exception as exc:
-            error = _translate(exc, hop.shown)
-            self._count_error(error)
+            error = self._failed(exc, hop)
             if error is exc:
                 raise
             raise error from exc
         self._counts["not_modified"] += answer.status == 304
         return _fetched(url, answer, self._monotonic() - started, conditional)
+
+    async def post(self, url: str, body: bytes, *, headers: Mapping[str, str]) -> Fetched:
+        """POST ``body`` to ``url`` (an API login); 2xx or FetchError, no redirects."""
+        started = self._monotonic()
+        hop = _Hop(url)
+        self._counts["fetches"] += 1
+        try:
+            async with asyncio.timeout(self._policy.deadline) as budget:
+                host = self._policy.gate.check_url(url)
+                limit = self._policy.max_bytes
+                sent = {**headers, "Content-Length": str(len(body))}
+                answer = await self._request(host, url, sent, budget, limit, body=body)
+                if answer.status in _REDIRECT_STATUSES:
+                    message = f"{hop.shown}: a POST was redirected"
+                    raise FetchError("redirect", message, url=hop.shown)
+                answer = self._accept(answer, hop)
+        except Exception as exc:
+            error = self._failed(exc, hop)
+            if error is exc:
+                raise
+            raise error from exc
+        return _fetched(url, answer, self._monotonic() - started, None)
+
+    def _failed(self, exc: Exception, hop: _Hop) -> FetchError:
+        """The FetchError to raise for ``exc`` (counted): ``exc`` itself if it is one."""
+        error = _translate(exc, hop.shown)
+        self._count_error(error)
+        return error
 
     def _count_error(self, error: FetchError) -> None:
         self._counts[f"errors_{error.kind}"] += 1
@@ -640,10 +676,14 @@ class Fetcher:
         conditional: Conditional | None,
         respect_robots: bool,
         budget: asyncio.Timeout,
+        extra: Mapping[str, str] | None = None,
     ) -> _Answer:
         seen: set[str] = set()
-        headers = _conditional_headers(conditional)
+        plain = _conditional_headers(conditional)
+        signed = {**plain, **(extra or {})}
+        origin = _origin(hop.url)
         for _ in range(self._policy.max_redirects + 1):
+            headers = signed if _origin(hop.url) == origin else plain
             host = self._policy.gate.check_url(hop.url)
             if hop.url in seen:
                 raise FetchError("redirect", f"{hop.shown}: redirect loop", url=hop.shown)
@@ -665,7 +705,7 @@ class Fetcher:
         if 200 <= status < 300 or status == 304:
             return answer
         if status in _RATE_LIMIT_STATUSES:
-            wait = parse_retry_after(answer.headers.get("retry-after"), self._now())
+            wait = rate_limit_wait(answer.headers, self._now())
             raise FetchError(
                 "rate_limited",
                 f"{hop.shown}: HTTP {status}, server asks us to slow down",
@@ -685,28 +725,31 @@ class Fetcher:
         *,
         truncate: bool = False,
         target: httpx.URL | None = None,
+        body: bytes | None = None,
     ) -> _Answer:
-        """One GET under the host's politeness; the body is read only for 2xx answers.
-        ``target``: ``url`` already parsed."""
-        request = self._build_request(target or httpx.URL(url), headers)
+        """One GET (a POST of ``body``) under the host's politeness; the body is read only
+        for 2xx answers. ``target``: ``url`` already parsed."""
+        request = self._build_request(target or httpx.URL(url), headers, body)
         async with self._polite(host, budget):
             self._counts["requests"] += 1
             response, connection = await self._connections.send(request)
             try:
                 answer = _header_map(response.headers)
-                body = b""
+                content = b""
                 if 200 <= response.status < 300:
                     encoding = answer.get("content-encoding", "")
                     shown = redact_url(url)
-                    body = await _read_body(response, encoding, limit, shown, truncate=truncate)
+                    content = await _read_body(response, encoding, limit, shown, truncate=truncate)
                 else:
                     await _drain(response)
-                return _Answer(url, response.status, answer, body)
+                return _Answer(url, response.status, answer, content)
             finally:
                 await response.aclose()
                 await self._connections.release(connection, request.url.origin)
 
-    def _build_request(self, parsed: httpx.URL, headers: Mapping[str, str]) -> httpcore.Request:
+    def _build_request(
+        self, parsed: httpx.URL, headers: Mapping[str, str], body: bytes | None = None
+    ) -> httpcore.Request:
         """A GET for httpx's connections, sent as httpx's client would send it (Host,
         Accept, our User-Agent) with no cookie jar: every fetch stands alone, so nothing a
         site sets follows us to the next request, and no client layers we do not use
@@ -717,9 +760,10 @@ class Fetcher:
         )
         extra = [(name.encode("ascii"), _header_bytes(v)) for name, v in headers.items()]
         return httpcore.Request(
-            b"GET",
+            b"GET" if body is None else b"POST",
             target,
             headers=[(b"Host", parsed.netloc), *self._headers, *extra],
+            content=body,
             extensions={"timeout": self._timeouts},
         )
 
@@ -828,6 +872,15 @@ def _header_bytes(value: str) -> bytes:
         return value.encode("latin-1")
     except UnicodeEncodeError:
         return value.encode("utf-8")
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    """(scheme, host, port) of ``url``: credentials are sent to this origin only."""
+    try:
+        parts = urlsplit(url)
+        return (parts.scheme.lower(), (parts.hostname or "").lower(), parts.port)
+    except ValueError:
+        return ("", url, None)
 
 
 def _location(answer: _Answer, hop: _Hop) -> str:

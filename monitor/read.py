@@ -150,6 +150,7 @@ class Reading:
     warnings: list[str] = field(default_factory=list)
     failed: bool = False  # nothing usable came out: the fetch counts as an error
     unmatched: int = 0
+    marks: dict[str, str] = field(default_factory=dict)  # API kinds: see Parsed.marks
 
 
 def read_response(
@@ -170,6 +171,7 @@ def read_response(
         parsed.warnings,
         parsed.failed,
         len(parsed.posts) - len(candidates),
+        parsed.marks,
     )
 
 
@@ -223,6 +225,7 @@ def _record(post: RawPost, brands: list[str], reason: str | None, lang: str | No
         brands=tuple(brands),
         brand_reason=reason,
         content_hash=content_hash(post.title, post.text),
+        rating=post.rating,
     )
 
 

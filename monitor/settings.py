@@ -27,6 +27,7 @@ from pydantic import (
     GetCoreSchemaHandler,
     ValidationError,
     field_validator,
+    model_validator,
 )
 from pydantic_core import core_schema
 
@@ -35,8 +36,19 @@ from classifiers.config import ClassifierSettings
 from monitor.errors import ConfigError
 
 ENV_PREFIX = "STORMWATCH_"
+_SOURCE_ENV = ENV_PREFIX + "SOURCES__"
 DEFAULT_CONFIG = "stormwatch.toml"
-SOURCE_KINDS = ("feed", "wordpress", "discourse", "reddit", "html")
+SOURCE_KINDS: tuple[str, ...] = ("feed", "wordpress", "discourse", "reddit", "html")
+# Platform APIs (monitor/sources/<kind>.py, docs/SOURCES.md): what each needs configured.
+API_KINDS = ("hackernews", "appstore", "mastodon", "bluesky", "trustpilot")
+SOURCE_KINDS += API_KINDS
+_API_NEEDS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "hackernews": (("terms",),),
+    "appstore": (("app_id",), ("countries",)),
+    "mastodon": (("terms", "tags"),),
+    "bluesky": (("terms",), ("identifier",), ("app_password",)),
+    "trustpilot": (("business_unit",), ("api_key",)),
+}
 SUPPORTED_LANGUAGES = ("da", "sv", "no", "nb", "nn", "en", "de", "fi")
 _URL_WITH_PASSWORD = re.compile(
     r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@]*):(?P<pw>[^@/]*)@"
@@ -153,7 +165,18 @@ class BrandSettings(_Section):
 
 class SourceSettings(_Section):
     name: str = Field(min_length=1)
-    kind: Literal["feed", "wordpress", "discourse", "reddit", "html"]
+    kind: Literal[
+        "feed",
+        "wordpress",
+        "discourse",
+        "reddit",
+        "html",
+        "hackernews",
+        "appstore",
+        "mastodon",
+        "bluesky",
+        "trustpilot",
+    ]
     url: str
     interval: float | None = Field(None, ge=1)
     brand: str | None = None
@@ -161,6 +184,34 @@ class SourceSettings(_Section):
     respect_robots: bool = True
     enabled: bool = True
     max_follow: int | None = Field(None, ge=0)
+    # API kinds (docs/SOURCES.md): what to search for and the credentials. Secrets are
+    # masked everywhere; set them from the environment: STORMWATCH_SOURCES__<NAME>__<KEY>.
+    terms: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+    app_id: str | None = Field(None, pattern=r"^[0-9]{1,20}$")
+    countries: list[str] = Field(default_factory=list)
+    business_unit: str | None = Field(None, pattern=r"^[A-Za-z0-9]{1,64}$")
+    identifier: str | None = None
+    token: Secret | None = None
+    api_key: Secret | None = None
+    app_password: Secret | None = None
+
+    @model_validator(mode="after")
+    def _api_needs(self) -> SourceSettings:
+        for keys in _API_NEEDS.get(self.kind, ()):
+            if not any(getattr(self, key) for key in keys):
+                raise ValueError(f"kind {self.kind!r} needs {' or '.join(keys)}")
+        if self.kind == "mastodon" and self.terms and self.token is None:
+            raise ValueError("kind 'mastodon' needs a token to search terms (tags need none)")
+        return self
+
+    @field_validator("countries")
+    @classmethod
+    def _country_codes(cls, codes: list[str]) -> list[str]:
+        bad = [c for c in codes if not re.fullmatch(r"[a-zA-Z]{2}", c)]
+        if bad:
+            raise ValueError(f"not two-letter country codes: {bad}")
+        return [c.lower() for c in codes]
 
     @field_validator("url")
     @classmethod
@@ -308,6 +359,7 @@ def load_settings(
         raw = _read_toml(Path(path))
     problems: list[str] = []
     _overlay_env(raw, environ, problems)
+    _overlay_source_env(raw, environ, problems)
     return parse_settings(raw, where, problems)
 
 
@@ -344,12 +396,38 @@ def _overlay_env(raw: dict[str, Any], environ: Mapping[str, str], problems: list
     for name, value in sorted(environ.items()):
         if not name.startswith(ENV_PREFIX) or "__" not in name:
             continue
+        if name.startswith(_SOURCE_ENV):  # [[sources]] entries: _overlay_source_env
+            continue
         section, _, key = name[len(ENV_PREFIX) :].lower().partition("__")
         table = raw.setdefault(section, {})
         if not isinstance(table, dict):
             problems.append(f"{name}: [{section}] is not a table, cannot set {key!r} there")
             continue
         table[key] = value
+
+
+def _overlay_source_env(
+    raw: dict[str, Any], environ: Mapping[str, str], problems: list[str]
+) -> None:
+    """``STORMWATCH_SOURCES__<NAME>__<KEY>=...`` sets a key of the [[sources]] entry named
+    NAME (compared without case, ``-`` and ``.`` read as ``_``): credentials of API
+    sources stay out of the file. Names that match no source are reported."""
+    prefix = _SOURCE_ENV
+    sources = _tables(raw.get("sources"))
+    by_name = {_env_name(str(s.get("name", ""))): s for s in sources}
+    for name, value in sorted(environ.items()):
+        source_name, sep, key = name[len(prefix) :].rpartition("__")
+        if not name.startswith(prefix) or not sep:
+            continue
+        target = by_name.get(source_name.lower())
+        if target is None:
+            problems.append(f"{name}: no [[sources]] entry named {source_name.lower()!r}")
+            continue
+        target[key.lower()] = value
+
+
+def _env_name(name: str) -> str:
+    return re.sub(r"[-.\s]", "_", name).lower()
 
 
 def _describe(err: Any) -> str:

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import functools
 
-from monitor.sources.base import Parsed, RawPost, Request, SourceAdapter
+from monitor.sources.appstore import AppStoreAdapter
+from monitor.sources.base import ApiAdapter, Parsed, RawPost, Request, SourceAdapter
+from monitor.sources.bluesky import BlueskyAdapter
 from monitor.sources.discourse import DiscourseAdapter
 from monitor.sources.feed import FeedAdapter
+from monitor.sources.hackernews import HackerNewsAdapter
 from monitor.sources.html import HtmlAdapter
+from monitor.sources.mastodon import MastodonAdapter
 from monitor.sources.reddit import RedditAdapter
+from monitor.sources.trustpilot import TrustpilotAdapter
 from monitor.sources.wordpress import WordPressAdapter
 
-__all__ = ["Parsed", "RawPost", "Request", "SourceAdapter", "adapter_for"]
+__all__ = ["ApiAdapter", "Parsed", "RawPost", "Request", "SourceAdapter", "adapter_for"]
 
 
 @functools.lru_cache(maxsize=64)
@@ -24,5 +29,10 @@ def adapter_for(kind: str, *, max_follow: int = 50) -> SourceAdapter:
         "discourse": DiscourseAdapter(max_follow),
         "reddit": RedditAdapter(),
         "html": HtmlAdapter(),
+        "hackernews": HackerNewsAdapter(),
+        "appstore": AppStoreAdapter(),
+        "mastodon": MastodonAdapter(),
+        "bluesky": BlueskyAdapter(),
+        "trustpilot": TrustpilotAdapter(),
     }
     return registry[kind]

@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, ClassVar, Protocol
+from typing import TYPE_CHECKING, ClassVar, Protocol, runtime_checkable
 
-if TYPE_CHECKING:  # only an annotation: keeps pydantic out of the parse workers
+if TYPE_CHECKING:  # only annotations: keep pydantic and httpx out of the parse workers
+    from monitor.fetch import Fetcher
     from monitor.settings import SourceSettings
 
 
@@ -27,6 +28,9 @@ class Request:
     role: str = "index"
     thread_url: str | None = None
     thread_title: str | None = None
+    # API kinds: the adapter's own state along one walk of pages (the mark it started
+    # from, the newest item seen so far); opaque to the crawler, never a secret.
+    cursor: str | None = None
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,7 @@ class RawPost:
     thread_url: str | None = None  # the root post's URL, for comments
     parent_url: str | None = None  # the post or comment this one answers
     lang_hint: str | None = None
+    rating: int | None = None  # stars of a review (App Store, Trustpilot), 1-5
 
     @property
     def is_comment(self) -> bool:
@@ -55,6 +60,9 @@ class Parsed:
     follow: list[Request] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     failed: bool = False  # nothing usable came out: the fetch counts as an error
+    # API kinds: high-water marks to persist with this pass's posts (stream -> mark),
+    # set only once a walk has reached the previous mark, so nothing is skipped.
+    marks: dict[str, str] = field(default_factory=dict)
 
 
 class SourceAdapter(Protocol):
@@ -63,3 +71,29 @@ class SourceAdapter(Protocol):
     def start(self, source: SourceSettings) -> list[Request]: ...
 
     def parse(self, request: Request, body: bytes, headers: Mapping[str, str]) -> Parsed: ...
+
+
+@runtime_checkable
+class ApiAdapter(SourceAdapter, Protocol):
+    """A platform API (HN search, App Store reviews, Mastodon, Bluesky, Trustpilot): it
+    resumes from persisted marks instead of starting afresh, and signs its requests.
+
+    ``resume(source, marks, now)`` names the first requests from the marks of the last
+    completed walk (stream -> mark; empty on the first run). ``sign`` returns the request
+    headers carrying the source's credentials (it may log in through ``fetcher``; the
+    headers never leave the fetch module). ``renew(source, status)`` is asked when the
+    platform refused a signed request: True if there was a session worth replacing (the
+    crawler then signs again and retries once), False if the credentials themselves are
+    wrong."""
+
+    def resume(
+        self, source: SourceSettings, marks: Mapping[str, str], now: datetime
+    ) -> list[Request]: ...
+
+    async def sign(
+        self, source: SourceSettings, fetcher: Fetcher, now: datetime
+    ) -> dict[str, str]: ...
+
+    def renew(self, source: SourceSettings, status: int | None) -> bool: ...
+
+    keyless: ClassVar[bool]  # sends no credentials: a 401/403 refuses the client itself

@@ -42,6 +42,9 @@ class Source(SQLModel, table=True):
     posts_stored: int = 0
     warnings: int = 0
     last_warning: str | None = Field(default=None, max_length=1000)  # a document read in part
+    # API kinds: the high-water marks of the last completed walk (JSON, stream -> mark),
+    # written in the same transaction as the posts they stand for.
+    cursor: str | None = Field(default=None, sa_type=sa.Text)
 
 
 class FetchState(SQLModel, table=True):
@@ -90,6 +93,7 @@ class Post(SQLModel, table=True):
     brand_reason: str | None = Field(default=None, max_length=20)  # mention | source | thread
     content_hash: str = Field(max_length=64)
     edits: int = 0
+    rating: int | None = None  # a review's stars (App Store, Trustpilot), 1-5
 
 
 class PostBrand(SQLModel, table=True):

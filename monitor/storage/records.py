@@ -30,3 +30,4 @@ class PostRecord:
     brands: tuple[str, ...]
     brand_reason: str | None
     content_hash: str
+    rating: int | None = None  # a review's stars (App Store, Trustpilot)

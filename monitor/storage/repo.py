@@ -78,6 +78,7 @@ class SourceRow:
     interval_s: float
     enabled: bool
     consecutive_failures: int
+    cursor: str | None = None
 
 
 _ROW_COLUMNS = [_SOURCES.c[name] for name in SourceRow.__dataclass_fields__]
@@ -117,6 +118,8 @@ def sync_sources(session: Session, settings: Settings, now: datetime) -> dict[st
             new.append({"name": conf.name, **wanted, "next_due_at": now})
             continue
         changed = {k: v for k, v in wanted.items() if getattr(row, k) != v}
+        if "kind" in changed or "url" in changed:
+            changed["cursor"] = None  # another place: the old marks mean nothing there
         if changed:  # only what changed: a pass syncs every source
             changes.append({"id": row.id, **changed})
             stored[conf.name] = replace(row, **changed)
@@ -495,6 +498,7 @@ def _update(session: Session, row: Post, r: PostRecord, now: datetime) -> None:
     row.title, row.text, row.content_hash = r.title, r.text, r.content_hash
     row.lang, row.updated_at, row.edits = r.lang, now, row.edits + 1
     row.author = r.author or row.author
+    row.rating = r.rating if r.rating is not None else row.rating
     session.add(row)
     _set_brands(session, row.id, r.brands)
     row.brand_reason = r.brand_reason
