@@ -24,7 +24,7 @@ from typing import Any, Literal, cast
 from classifiers.base import SENTIMENTS, Label, Sentiment
 from classifiers.errors import DatasetError
 
-__all__ = ["Example", "load_examples", "packaged_paths", "parse_example", "read_jsonl"]
+__all__ = ["Example", "hard_path", "load_examples", "packaged_paths", "parse_example", "read_jsonl"]
 
 LABELS: tuple[Label, Label] = ("complaint", "not_complaint")
 
@@ -49,6 +49,11 @@ def packaged_paths(split: Literal["train", "eval"]) -> list[Path]:
     """The packaged JSONL files of one split, sorted by name."""
     folder = Path(str(resources.files("classifiers") / "data" / split))
     return sorted(folder.glob("*.jsonl")) if folder.is_dir() else []
+
+
+def hard_path() -> Path:
+    """The packaged hard cases (competitor posts per language, both readings labelled)."""
+    return Path(str(resources.files("classifiers") / "data" / "hard"))
 
 
 def load_examples(paths: Iterable[Path]) -> list[Example]:

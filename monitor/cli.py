@@ -704,15 +704,39 @@ def classifier_train(
     force: Annotated[
         bool, typer.Option(help="Install the new head even if it is below target.")
     ] = False,
+    real: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--real",
+            help="Real labelled sets to train on (their train split); only sets whose licence "
+            "allows a shipped head, unless --experiment.",
+        ),
+    ] = None,
+    calibration: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--calibration",
+            help="Real sets whose train split calibrates the complaint probability per "
+            "language (evaluation-licensed sets may); their dev splits join the check.",
+        ),
+    ] = None,
+    experiment: Annotated[
+        bool,
+        typer.Option(help="Allow sets licensed for evaluation only; the head is marked so."),
+    ] = False,
+    per_set: Annotated[
+        int, typer.Option("--per-set", min=50, help="At most this many posts of each real set.")
+    ] = 1500,
     config: ConfigOpt = None,
 ) -> None:
-    """Rebuild the head from the labelled examples plus the queue's relabels."""
+    """Rebuild the head from the labelled examples plus the queue's relabels (and real sets)."""
     from classifiers.cache import CachedEncoder
     from classifiers.dataset import load_examples, packaged_paths
     from classifiers.e5.backend import encoder_from_settings
     from classifiers.e5.locate import resolve_model
     from classifiers.errors import ClassifierError
-    from classifiers.train import apply_relabels, train_head
+    from classifiers.realtrain import train_real
+    from classifiers.train import apply_relabels
 
     with user_errors():
         settings = _settings_or_defaults(config)
@@ -727,12 +751,16 @@ def classifier_train(
                 else None
             )
             encoder = encoder_from_settings(settings.classifier, adapter=adapter, source=source)
-            head = train_head(
+            head, _ = train_real(
+                settings.classifier,
                 CachedEncoder(encoder),
                 data,
                 relabels=extra,
+                real_dirs=real or [],
+                calibration_dirs=calibration or [],
+                experiment=experiment,
+                per_set=per_set,
                 created_at=datetime.now(UTC),
-                window=settings.classifier.window_sentences,
                 adapter=adapter,
             )
             report = _held_out_check(settings, encoder, head) if check else None
@@ -751,6 +779,8 @@ def classifier_train(
     )
     if report is not None:
         out.print(f"held-out complaint F1: {report.summary()}", markup=False)
+    if check and (real or calibration):
+        out.print(_real_check(settings, written, [*(real or []), *(calibration or [])]))
     if missed:
         _refuse_below_target(missed, target, written, force)
 
@@ -798,6 +828,18 @@ def _held_out_check(settings: Settings, encoder: Any, head: Any) -> Any:
     classifier = E5Classifier(settings.classifier, encoder=encoder, head=head)
     examples = load_examples(packaged_paths("eval"))
     return evaluate_classifier(classifier, examples, window=settings.classifier.window_sentences)
+
+
+def _real_check(settings: Settings, head_path: Path, dirs: list[Path]) -> str:
+    """The new head on the real sets' dev splits and the hard cases (never trained on)."""
+    from classifiers.dataset import hard_path, packaged_paths
+    from classifiers.realeval import evaluate_sets
+    from classifiers.registry import load_classifier
+
+    classifier = load_classifier(settings.classifier.model_copy(update={"head": str(head_path)}))
+    files = [packaged_paths("eval")[0].parent, hard_path()]
+    table = evaluate_sets(classifier, files, dirs, window=settings.classifier.window_sentences)
+    return table.render()
 
 
 def _relabel_examples(settings: Settings) -> list[Any]:

@@ -260,3 +260,78 @@ def test_bad_input_gets_a_reason(record: dict[str, str], brand: str | None, reas
     assert prepared.reason == reason
     assert len(prepared.text) <= MAX_TEXT_CHARS
     assert prepared.readable == (reason != "empty")
+
+
+# --- training on real sets and calibrating, through the e5 code path on a tiny model --------
+
+
+def complaint_rows(lang: str) -> list[dict[str, object]]:
+    bad = ["Three weeks without internet, nobody answers", "Charged twice, support hung up"]
+    good = ["Thanks for the quick fix", "Does the shop open at nine?"]
+    rows: list[dict[str, object]] = [
+        {"lang": lang, "text": t, "label": "complaint", "brand": "Nordtel"} for t in bad
+    ]
+    rows += [{"lang": lang, "text": t, "label": "not_complaint", "brand": "Nordtel"} for t in good]
+    rows += [{"lang": lang, "text": "lol what a game", "label": "not_complaint", "brand": None}]
+    return rows
+
+
+def test_real_sets_train_and_calibrate_the_head_and_it_loads_calibrated(tmp_path: Path) -> None:
+    from classifiers.config import ClassifierSettings
+    from classifiers.e5.backend import E5Encoder
+    from classifiers.e5.locate import ModelSource
+    from classifiers.realtrain import train_real
+    from tests.test_classifier_tiny import CREATED, build_tiny_bert, examples
+
+    folder = build_tiny_bert(tmp_path / "tiny-e5")
+    encoder = E5Encoder(ModelSource(folder, "tiny-e5", "model_dir"), threads=1)
+    settings = ClassifierSettings(model_dir=str(folder), threads=1)
+    train_dir, cal_dir = tmp_path / "train", tmp_path / "cal"
+    write_set(train_dir, "lcc_da", sentiment_rows())
+    write_set(train_dir, "cesamard_complaints_en", complaint_rows("en"))
+    write_set(cal_dir, "preotiuc_complaints_en", complaint_rows("en"))
+    write_set(cal_dir, "dapol_da", sentiment_rows())
+    head, info = train_real(
+        settings,
+        encoder,
+        examples(),
+        real_dirs=[train_dir],
+        calibration_dirs=[cal_dir],
+        created_at=CREATED,
+    )
+    assert info is not None and set(head.calibration) == {"en", "*", "da"}
+    assert head.counts["real"] == {"cesamard_complaints_en": 5, "lcc_da": 8}
+    assert head.calibration["da"][0] == head.calibration["en"][0]  # one slope, own bias
+    head.save(tmp_path / "head.npz")
+    loaded = load_head(tmp_path / "head.npz")
+    x = encoder.embed(["Tre uger uden internet"] * 2)
+    _, danish_and_english = loaded.predict(x, ["da", "en"])
+    _, raw = replace_calibration(loaded).predict(x)
+    assert danish_and_english[0] != pytest.approx(raw[0])  # applied at load, per language
+    assert danish_and_english[0] != pytest.approx(danish_and_english[1])
+
+    write_set(train_dir, "dapol_da", sentiment_rows())
+    with pytest.raises(LicenceError, match="dapol_da"):
+        train_real(settings, encoder, examples(), real_dirs=[train_dir], created_at=CREATED)
+    marked, _ = train_real(
+        settings, encoder, examples(), real_dirs=[train_dir], created_at=CREATED, experiment=True
+    )
+    assert marked.counts["experiment"] is True
+
+
+def replace_calibration(head: Head) -> Head:
+    from dataclasses import replace
+
+    return replace(head, calibration={})
+
+
+def test_platt_recovers_its_parameters_and_the_bias_matches_a_level() -> None:
+    from classifiers.calibrate import fit_platt, match_bias
+
+    rng = np.random.default_rng(0)
+    logits = rng.normal(0, 2, 20_000)
+    y = rng.random(20_000) < 1 / (1 + np.exp(-(1.5 * logits - 1.0)))
+    a, b = fit_platt(logits, y)
+    assert a == pytest.approx(1.5, abs=0.1) and b == pytest.approx(-1.0, abs=0.1)
+    bias = match_bias(logits, 1.5, 0.05)
+    assert float((1 / (1 + np.exp(-(1.5 * logits + bias)))).mean()) == pytest.approx(0.05, abs=1e-4)
