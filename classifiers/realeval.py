@@ -10,6 +10,8 @@ natural label mix:
 - ``f1`` / ``precision`` / ``recall`` of ``complaint >= threshold`` (each post's own
   threshold, so a per-language operating point is what is measured);
 - ``ece``: calibration error of the probability the set labels (complaint, or negative);
+- ``flagged``: the share of posts read as complaints (on sets of posts about no company,
+  chatter, every one of them is a false alarm);
 - ``mean_p_not``: mean complaint probability of the posts that are not complaints — the
   detectors add probabilities up, so this is what a quiet day contributes;
 - ``nb_auc``: an in-domain naive Bayes trained on the set's own train split (the baseline
@@ -56,6 +58,7 @@ class EvalRow:
     ece: float
     mean_p_not: float
     nb_auc: float | None
+    flagged: float = float("nan")
 
 
 @dataclass
@@ -68,19 +71,21 @@ class EvalTable:
     def render(self) -> str:
         head = (
             f"{'set':<24}{'lang':<5}{'n':>6}{'pos%':>6}{'AUC':>7}{'negAUC':>8}{'F1':>7}"
-            f"{'prec':>7}{'rec':>7}{'ECE':>7}{'p(not)':>8}{'NB AUC':>8}"
+            f"{'prec':>7}{'rec':>7}{'flag%':>7}{'ECE':>7}{'p(not)':>8}{'NB AUC':>8}"
         )
         lines = [head, "-" * len(head)]
         for r in self.rows:
             lines.append(
                 f"{r.set[:23]:<24}{r.lang:<5}{r.n:>6}{100 * r.complaints / max(r.n, 1):>6.1f}"
                 f"{_f(r.auc):>7}{_f(r.neg_auc):>8}{_f(r.f1):>7}{_f(r.precision):>7}"
-                f"{_f(r.recall):>7}{_f(r.ece):>7}{_f(r.mean_p_not):>8}{_f(r.nb_auc):>8}"
+                f"{_f(r.recall):>7}{100 * r.flagged:>7.1f}{_f(r.ece):>7}{_f(r.mean_p_not):>8}"
+                f"{_f(r.nb_auc):>8}"
             )
         lines.append(
             "AUC: complaint probability (sentiment sets: vs the negative proxy); negAUC: "
             "negative probability vs negative; F1/prec/rec at each post's threshold; ECE of "
-            "the labelled probability; p(not): mean complaint probability of non-complaints; "
+            "the labelled probability; flag%: share read as complaints; p(not): mean "
+            "complaint probability of non-complaints; "
             "NB AUC: naive Bayes trained on the set's own train split."
         )
         return "\n".join(lines)
@@ -170,6 +175,7 @@ def _row(name: str, lang: str, kind: str | None, part: list[Any], nb: float | No
         ece=ece(neg_y, neg_p) if sentiment else ece(y, pc),
         mean_p_not=float(pc[~y].mean()) if (~y).any() else float("nan"),
         nb_auc=nb,
+        flagged=float(said.mean()) if len(said) else float("nan"),
     )
 
 
