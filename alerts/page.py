@@ -17,7 +17,15 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-__all__ = ["Page", "PostRef", "dedup_key_for", "render_subject", "render_text", "step_action"]
+__all__ = [
+    "Page",
+    "PostRef",
+    "dedup_key_for",
+    "render_subject",
+    "render_text",
+    "round_of",
+    "step_action",
+]
 
 SNIPPET_CHARS = 280
 MAX_POSTS = 5
@@ -98,7 +106,7 @@ def render_text(page: Page) -> str:
         lines += [page.update.strip(), ""]
     lines += [page.explanation.strip(), ""]
     lines += [f"Brand: {page.brand}   Kind: {page.kind}   Severity: {page.severity}"]
-    lines += [f"Incident: {page.incident_id}   Step: {page.step}"]
+    lines += [f"Incident: {page.incident_id}   Step: {page.step}{_round_words(page.dedup_key)}"]
     for number, post in enumerate(page.top_posts[:MAX_POSTS], start=1):
         lines += ["", f"{number}. {_one_line(post.title, 140)}", f"   {post.url}"]
         if post.snippet:
@@ -106,6 +114,17 @@ def render_text(page: Page) -> str:
     if page.ack_url and step_action(page.step) == "trigger":
         lines += ["", f"Acknowledge: {page.ack_url}"]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def round_of(dedup_key: str) -> int:
+    """The paging round a dedup key names (``stormwatch-ID/2`` -> 2; 1 without a suffix)."""
+    _, slash, number = dedup_key.rpartition("/")
+    return int(number) if slash and number.isdigit() else 1
+
+
+def _round_words(dedup_key: str) -> str:
+    number = round_of(dedup_key)
+    return f"   Round: {number}" if number > 1 else ""
 
 
 def _step_words(step: str) -> str:
