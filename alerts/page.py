@@ -8,16 +8,32 @@ to be in the page.
 Steps name *why* this page exists, and together with ``dedup_key`` identify it uniquely:
 ``trigger``, ``escalate:2``, ``repeat:3``, ``followup:1``, ``digest:2026-11-02``,
 ``acknowledge``, ``resolve``, ``test``.
+
+``idempotency_key`` names one delivery: incident, round (both in ``dedup_key``), step and
+recipient. It is the same on every retry and after a restart, so a receiver can drop a page
+it already has (the outbox is at-least-once: docs/OPERATIONS.md). Webhooks get it as the
+``Idempotency-Key`` header and in the body, chat messages in their text, e-mails in their
+``Message-ID``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-__all__ = ["Page", "PostRef", "dedup_key_for", "render_subject", "render_text", "step_action"]
+__all__ = [
+    "Page",
+    "PostRef",
+    "dedup_key_for",
+    "idempotency_key",
+    "render_subject",
+    "render_text",
+    "round_of",
+    "step_action",
+]
 
 SNIPPET_CHARS = 280
 MAX_POSTS = 5
@@ -49,6 +65,12 @@ class Page:
     ack_url: str | None = None
     update: str = ""  # a follow-up's news: what grew since the last page
     figures: tuple[tuple[str, float], ...] = ()  # the numbers the next follow-up compares
+    recipient: str = ""  # who this delivery is for (set by the outbox when it sends)
+
+    @property
+    def idempotency_key(self) -> str:
+        """Stable per (incident, round, step, recipient): what a receiver deduplicates on."""
+        return idempotency_key(self.dedup_key, self.step, self.recipient)
 
     def figure_map(self) -> dict[str, float]:
         """``figures`` as a dict (``severity``, ``peak``, ``posts``...)."""
@@ -80,6 +102,12 @@ def dedup_key_for(incident_id: str, paging_round: int = 1) -> str:
     return base if paging_round <= 1 else f"{base}/{paging_round}"
 
 
+def idempotency_key(dedup_key: str, step: str, recipient: str = "") -> str:
+    """``sw-`` and 32 hex digits: ASCII and bounded for any header, whatever the names."""
+    digest = hashlib.sha256("\x1f".join((dedup_key, step, recipient)).encode()).hexdigest()
+    return f"sw-{digest[:32]}"
+
+
 def step_action(step: str) -> str:
     """``trigger``, ``acknowledge`` or ``resolve``: what a step means to a paging service."""
     return step if step in ("acknowledge", "resolve") else "trigger"
@@ -98,7 +126,8 @@ def render_text(page: Page) -> str:
         lines += [page.update.strip(), ""]
     lines += [page.explanation.strip(), ""]
     lines += [f"Brand: {page.brand}   Kind: {page.kind}   Severity: {page.severity}"]
-    lines += [f"Incident: {page.incident_id}   Step: {page.step}"]
+    lines += [f"Incident: {page.incident_id}   Step: {page.step}{_round_words(page.dedup_key)}"]
+    lines += [f"Delivery key: {page.idempotency_key}"]
     for number, post in enumerate(page.top_posts[:MAX_POSTS], start=1):
         lines += ["", f"{number}. {_one_line(post.title, 140)}", f"   {post.url}"]
         if post.snippet:
@@ -106,6 +135,17 @@ def render_text(page: Page) -> str:
     if page.ack_url and step_action(page.step) == "trigger":
         lines += ["", f"Acknowledge: {page.ack_url}"]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def round_of(dedup_key: str) -> int:
+    """The paging round a dedup key names (``stormwatch-ID/2`` -> 2; 1 without a suffix)."""
+    _, slash, number = dedup_key.rpartition("/")
+    return int(number) if slash and number.isdigit() else 1
+
+
+def _round_words(dedup_key: str) -> str:
+    number = round_of(dedup_key)
+    return f"   Round: {number}" if number > 1 else ""
 
 
 def _step_words(step: str) -> str:

@@ -23,6 +23,7 @@ SCRIPTS = [
     ("classify", ["classify.py"]),
     ("detect", ["detect.py"]),
     ("alerts", ["alerts.py"]),
+    ("outbox window", ["outbox_window.py"]),  # receiver 2xx -> row marked sent
     ("queue", ["queue_bench.py"]),  # not queue.py: it would shadow Python's queue module
     ("cluster", ["cluster.py"]),  # needs PostgreSQL (STORMWATCH_BENCH_PG)
     ("e2e", ["e2e.py"]),  # the real daemon and model, ~15 min; sources polled every 60 s

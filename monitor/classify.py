@@ -13,6 +13,14 @@ thread's brand, a post on a brand's own forum) is read from its beginning.
 
 If the classifier cannot load (model folder missing or corrupt), the stage reports that
 with a named reason and the daemon goes on crawling: posts stay pending, nothing is dropped.
+
+Progress under restarts: the model is loaded once per process (before the first crawl, by
+the daemon's warm-up); readings are committed every ``commit_every`` pairs (32), so a
+process killed mid-batch keeps what it read; and the storm comes first: pending posts of
+*rising* brands (an open live incident, or at least ``RISING_MIN`` posts published in the
+last hour and ``RISING_RATIO`` times the brand's hourly mean of the week before) are read
+before the rest, and within each group the newest first, so a crash-looping daemon or a
+first crawl's backlog never keeps a storm's posts waiting behind days-old posts.
 """
 
 from __future__ import annotations
@@ -23,9 +31,11 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+from sqlmodel import Session, col
 
 from classifiers.base import Classifier
 from classifiers.config import ClassifierSettings
@@ -36,11 +46,43 @@ from monitor.match.brands import BrandMatcher
 from monitor.queue import service as queue
 from monitor.storage import repo
 from monitor.storage.db import session_scope
-from monitor.storage.models import Post, Reading
+from monitor.storage.models import IncidentRow, Post, PostBrand, Reading
 
 log = logging.getLogger("stormwatch.classify")
 
 Loader = Callable[[ClassifierSettings], Classifier]
+
+
+RISING_WINDOW = timedelta(hours=1)
+RISING_HISTORY = timedelta(days=7)
+RISING_MIN = 5  # posts in the last hour before a brand counts as rising
+RISING_RATIO = 3.0  # times the brand's hourly mean over the week before
+
+
+def rising_brands(session: Session, now: datetime) -> list[str]:
+    """Brands whose pending posts are read first: an open live incident, or a burst of
+    posts in the last hour (``RISING_MIN`` and ``RISING_RATIO`` x the week's hourly mean)."""
+    incidents = sa.select(col(IncidentRow.brand)).where(
+        col(IncidentRow.status) != "resolved", col(IncidentRow.origin) == "live"
+    )
+    found = set(session.execute(incidents).scalars())
+    recent = now - RISING_WINDOW
+    published = col(Post.published_at)
+    query = (
+        sa.select(
+            col(PostBrand.brand),
+            sa.func.sum(sa.case((published >= recent, 1), else_=0)),
+            sa.func.sum(sa.case((published < recent, 1), else_=0)),
+        )
+        .join(Post, col(Post.id) == col(PostBrand.post_id))
+        .where(published >= now - RISING_HISTORY, published <= now)
+        .group_by(col(PostBrand.brand))
+    )
+    hours = (RISING_HISTORY - RISING_WINDOW) / timedelta(hours=1)
+    for brand, last_hour, before in session.execute(query):
+        if last_hour >= RISING_MIN and last_hour >= RISING_RATIO * (before or 0) / hours:
+            found.add(brand)
+    return sorted(found)
 
 
 def model_tag(settings: ClassifierSettings) -> str:
@@ -69,12 +111,14 @@ class ClassifyStage:
         *,
         loader: Loader = load_classifier,
         flag_threshold: float = 0.5,
+        commit_every: int = 32,
     ) -> None:
         self.settings = settings
         self.engine = engine
         self.brands = brands
         self.loader = loader
         self.flag_threshold = flag_threshold
+        self.commit_every = commit_every
         self._classifier: Classifier | None = None
         self._lock = threading.Lock()
 
@@ -96,7 +140,8 @@ class ClassifyStage:
             return self._classifier
 
     def run_once(self, now: datetime, limit: int = 256) -> ClassifyReport:
-        """Classify up to ``limit`` pending (post, brand) pairs."""
+        """Classify up to ``limit`` pending (post, brand) pairs, rising brands' and the
+        newest first, committing every ``commit_every``."""
         try:
             classifier = self.classifier()
         except ClassifierError as exc:
@@ -104,21 +149,37 @@ class ClassifyStage:
             return ClassifyReport(unavailable=str(exc))
         assert self.engine is not None, "run_once needs a database"
         with session_scope(self.engine) as session:
-            pending = repo.pending_readings(session, self.model_id, limit)
-        if not pending:
-            return ClassifyReport()
-        try:
-            readings = self.read(classifier, pending)
-        except ClassifierError as exc:
-            log.warning("classification failed", extra={"reason": str(exc)})
-            return ClassifyReport(unavailable=str(exc))
-        rows = [self._row(p, b, r, now) for (p, b), r in zip(pending, readings, strict=True)]
+            first = rising_brands(session, now)
+            pending = repo.pending_readings(session, self.model_id, limit, first=first)
+        report = ClassifyReport()
+        for number, start in enumerate(range(0, len(pending), self.commit_every)):
+            chunk = pending[start : start + self.commit_every]
+            try:
+                readings = self.read(classifier, chunk)
+            except ClassifierError as exc:
+                log.warning("classification failed", extra={"reason": str(exc)})
+                report.unavailable = str(exc)
+                return report
+            # each commit stamped after the previous one: a detector that reads between two
+            # commits (cluster mode) takes the later one as new, not as already seen
+            self._commit(chunk, readings, now + timedelta(microseconds=number), report)
+        return report
+
+    def _commit(
+        self,
+        chunk: Sequence[tuple[Post, str]],
+        readings: Sequence[PostReading],
+        stamp: datetime,
+        report: ClassifyReport,
+    ) -> None:
+        assert self.engine is not None, "run_once needs a database"
+        rows = [self._row(p, b, r, stamp) for (p, b), r in zip(chunk, readings, strict=True)]
         with session_scope(self.engine) as session:
             for row in rows:
                 repo.save_reading(session, row)
-            flagged = queue.flag(session, rows, self.flag_threshold, now)  # same transaction
-        complaints = sum(1 for r in readings if r.label == "complaint")
-        return ClassifyReport(classified=len(readings), complaints=complaints, flagged=flagged)
+            report.flagged += queue.flag(session, rows, self.flag_threshold, stamp)  # same txn
+        report.classified += len(rows)
+        report.complaints += sum(1 for r in readings if r.label == "complaint")
 
     def drain(self, now: datetime, limit: int = 256, max_batches: int = 1000) -> ClassifyReport:
         """Classify everything pending (in batches of ``limit``)."""

@@ -1,5 +1,9 @@
 """Structured logs: one JSON object per line on stdout (or plain text for a terminal).
 
+Every line is in the configured format, third-party libraries' included: the same handler
+sits on the ``stormwatch`` logger and on the root logger, which ``alerts``, ``classifiers``
+and every library propagate to.
+
 Every record passes through ``mask_url`` on its way out, so a URL carrying a password or a
 token in its query string never reaches a log even if some code formats one in.
 """
@@ -44,14 +48,18 @@ class TextFormatter(logging.Formatter):
         return mask_url(line.rstrip())
 
 
-class _StdoutHandler(logging.StreamHandler):
-    """Writes to whatever ``sys.stdout`` is when a record is emitted, not when logging was
-    configured: a CLI runner (or a test) that swaps stdout and closes its stand-in must not
-    leave the daemon's threads writing to a closed file."""
+class _LiveHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stdout`` (or ``sys.stderr``) is when a record is emitted,
+    not when logging was configured: a CLI runner (or a test) that swaps the stream and
+    closes its stand-in must not leave the daemon's threads writing to a closed file."""
+
+    def __init__(self, name: str, fixed: Any = None) -> None:
+        super().__init__(fixed)
+        self._name, self._fixed = name, fixed
 
     @property
     def stream(self) -> Any:
-        return sys.stdout
+        return getattr(sys, self._name) if self._name else self._fixed
 
     @stream.setter
     def stream(self, _value: Any) -> None:
@@ -59,9 +67,25 @@ class _StdoutHandler(logging.StreamHandler):
 
 
 def configure(settings: LogSettings, stream: Any = None) -> None:
-    handler = logging.StreamHandler(stream) if stream is not None else _StdoutHandler()
+    """Every log line in the configured format: ours (``stormwatch.*``) at ``[log] level``;
+    everyone else's (``alerts``, APScheduler's "skipped: maximum number of running instances
+    reached", Apprise, httpx) through the same handler on the root logger, at the root's
+    level (warnings and up), instead of Python's plain-text last resort on stderr."""
+    handler = _handler(stream)
     handler.setFormatter(JsonFormatter() if settings.format == "json" else TextFormatter())
-    root = logging.getLogger("stormwatch")
-    root.handlers[:] = [handler]
-    root.setLevel(settings.level.upper())
-    root.propagate = False
+    own = logging.getLogger("stormwatch")
+    own.handlers[:] = [handler]
+    own.setLevel(settings.level.upper())
+    own.propagate = False
+    root = logging.getLogger()
+    # an earlier configure's handler is replaced; others (a test runner's capture) stay
+    root.handlers[:] = [h for h in root.handlers if not isinstance(h, _LiveHandler)]
+    root.addHandler(handler)
+
+
+def _handler(stream: Any) -> logging.Handler:
+    if stream is None or stream is sys.stdout:
+        return _LiveHandler("stdout")
+    if stream is sys.stderr:
+        return _LiveHandler("stderr")
+    return _LiveHandler("", stream)

@@ -34,11 +34,18 @@ notices (acknowledge / resolve) go to everyone a page of the incident actually r
 the outbox records it, so a PagerDuty alert opened before a hold is still acknowledged and
 resolved, and nobody gets an "acknowledged" about a page they never got.
 
-Rounds: an incident the detector reopens after it was resolved pages afresh as round 2, 3...
+Rounds: a person's acknowledge or resolve is final for the round it was made in. Its
+notices are written by ``record_decision`` in the transaction that records the decision
+(called by ``monitor.queue.incidents.act``, under the CLI and the web UI), so they go out
+whatever the detector decides in the same tick. An incident the detector reopens after it
+was resolved (a storm still signalling within the cooldown) pages afresh as round 2, 3...
 with its own dedup key (``stormwatch-ID/2``; PagerDuty opens a new alert, the old one stays
-resolved), from the moment it reopened; an acknowledgement from an earlier round does not
-silence it. A history incident that goes live is paged from that moment (no burst of the
-escalation steps that "fell due" while it was history).
+resolved), from the moment it reopened, and its pages say so ("The storm continues after
+it was resolved at 14:09 CET"); an acknowledgement from an earlier round does not silence
+it. Earlier rounds are planned too, for closing only (``close_past_rounds``): their unsent
+escalation is cancelled and a page that landed after the decision still gets its notice.
+A history incident that goes live is paged from that moment (no burst of the escalation
+steps that "fell due" while it was history).
 
 Single flagged posts (in the queue, in no incident) never page at night: once per business
 day, in business hours, level 1 gets one digest per brand of the posts flagged since the
@@ -55,10 +62,11 @@ import json
 import logging
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -83,7 +91,7 @@ from alerts.page import Page, PostRef, dedup_key_for
 from alerts.store import DeliveryRow, OutboxRow, UTCDateTime
 from monitor.detect import codec
 from monitor.detect.events import SEVERITY_RANK, Signal
-from monitor.detect.incidents import Incident
+from monitor.detect.incidents import Incident, TimelineEntry
 from monitor.queue.service import QueueFilter, list_queue
 from monitor.settings import Settings
 from monitor.storage.db import session_scope
@@ -116,8 +124,9 @@ class PagingStage:
             rows = list(self._incidents(session, now))
             storms = open_storms(rows)
             paging = [Paging.of(row) for row in rows]
-            written = Written.load(session, [p.key for p in paging])
+            written = Written.load(session, [key for p in paging for key in p.round_keys()])
             added = sum(self._plan_one(session, p, now, storms, written[p.key]) for p in paging)
+            added += sum(close_past_rounds(session, p, now, written) for p in paging)
             return added + self._plan_flagged(session, now, storms)
 
     def _plan_flagged(self, session: Session, now: datetime, storms: Mapping[str, str]) -> int:
@@ -230,12 +239,14 @@ class PagingStage:
         # of this incident actually reached, per the outbox.
         steps = [] if held or row.status != "triggered" else due_steps(policy, state, now, oncall)
         steps = [s for s in steps if s.step not in CLOSING_STEPS]
-        paged = written.paged()
+        continues = paging.continues(self.config.oncall.business_hours.timezone)
         added = 0
-        for step in steps + _closing(paged, state, now):
+        for step in steps:
             if not written.has(step.step, step.recipient):  # the outbox would say so too
-                page = self.page(row, step.step, now, incident, key=key)
+                page = self.page(row, step.step, now, incident, key=key, update=continues)
                 added += int(enqueue_step(session, step, page, now).enqueued)
+        added += write_closing(session, paging, key, written, state.acknowledged_at, now)
+        added += write_closing(session, paging, key, written, state.resolved_at, now, "resolve")
         if not held:
             added += self._follow_up(session, paging, policy, state, written, now)
         return added
@@ -326,20 +337,87 @@ class PagingStage:
         update: str = "",
     ) -> Page:
         ttl = timedelta(minutes=self.config.oncall.ack_link_minutes)
-        return Page(
-            incident_id=row.id,
-            dedup_key=key or dedup_key_for(row.id),
-            step=step,
-            brand=row.brand,
-            kind=row.kind,
-            severity=row.severity,
-            title=_title(row),
-            explanation=row.explanation,
-            created_at=now,
-            ack_url=ack_url(self.base_url, self.key, row.id, now, ttl),
-            update=update,
-            figures=tuple(figures(incident).items()) if incident else (),
-        )
+        link = ack_url(self.base_url, self.key, row.id, now, ttl)
+        return build_page(row, step, now, incident, key=key, link=link, update=update)
+
+
+def build_page(
+    row: IncidentRow,
+    step: str,
+    now: datetime,
+    incident: Incident | None = None,
+    *,
+    key: str | None = None,
+    link: str | None = None,
+    update: str = "",
+) -> Page:
+    """The page of one step of an incident (``link``: its signed acknowledge link)."""
+    return Page(
+        incident_id=row.id,
+        dedup_key=key or dedup_key_for(row.id),
+        step=step,
+        brand=row.brand,
+        kind=row.kind,
+        severity=row.severity,
+        title=_title(row),
+        explanation=row.explanation,
+        created_at=now,
+        ack_url=link,
+        update=update,
+        figures=tuple(figures(incident).items()) if incident else (),
+    )
+
+
+def record_decision(session: Session, row: IncidentRow, action: str, now: datetime) -> int:
+    """A person's acknowledge or resolve, in the transaction that records it: the round's
+    unsent escalation is cancelled and its notice written to everyone the round's pages
+    reached, whatever the detector decides next (a storm still signalling opens a new
+    round; this one stays closed). Returns how many notices were written."""
+    paging = Paging.of(row)
+    step = "acknowledge" if action in ("ack", "acknowledge") else "resolve"
+    keep = (FOLLOWUP,) if step == "acknowledge" else ()
+    cancel_pending(session, paging.key, now, _CLOSING_REASONS[step], keep=keep)
+    written = Written.load(session, [paging.key])[paging.key]
+    return write_closing(session, paging, paging.key, written, now, now, step)
+
+
+def close_past_rounds(
+    session: Session, paging: Paging, now: datetime, written: Mapping[str, Written]
+) -> int:
+    """Earlier rounds of a reopened incident stay closed: pending escalation cancelled, and
+    their acknowledge / resolve notices written to everyone their pages reached (also a
+    page that landed after the decision, or a notice lost before this was in place)."""
+    added = 0
+    for past in paging.rounds[:-1]:
+        key = dedup_key_for(paging.row.id, past.number)
+        rows = written[key]
+        if rows.cancellable(()):
+            cancel_pending(session, key, now, "resolved")
+        added += write_closing(session, paging, key, rows, past.acknowledged_at, now)
+        added += write_closing(session, paging, key, rows, past.resolved_at, now, "resolve")
+    return added
+
+
+def write_closing(
+    session: Session,
+    paging: Paging,
+    key: str,
+    written: Written,
+    moment: datetime | None,
+    now: datetime,
+    step: str = "acknowledge",
+) -> int:
+    """Step ``step`` (acknowledge / resolve), due ``moment``, to everyone paged under ``key``."""
+    if moment is None or moment > now:
+        return 0
+    added = 0
+    for who, was in written.paged().items():
+        if written.has(step, who):
+            continue
+        notice = Step(moment, step, 0, who, was.channels, _CLOSING_REASONS[step])
+        page = build_page(paging.row, step, now, paging.incident, key=key)
+        added += int(enqueue_step(session, notice, page, now).enqueued)
+    return added
 
 
 @dataclass(frozen=True)
@@ -356,18 +434,58 @@ class Paging:
     incident: Incident | None
     number: int
     began: datetime
+    rounds: tuple[Round, ...] = ()
 
     @classmethod
     def of(cls, row: IncidentRow) -> Paging:
         incident = _incident(row)
         timeline = incident.timeline if incident else []
-        reopened = [e for e in timeline if e.event == "reopened"]
+        rounds = rounds_of(row.opened_at, timeline)
         starts = [e.at for e in timeline if e.event in ("reopened", "went_live")]
-        return cls(row, incident, len(reopened) + 1, max([row.opened_at, *starts]))
+        return cls(row, incident, len(rounds), max([row.opened_at, *starts]), rounds)
 
     @property
     def key(self) -> str:
         return dedup_key_for(self.row.id, self.number)
+
+    def round_keys(self) -> list[str]:
+        """The dedup keys of every round, the current one last."""
+        return [dedup_key_for(self.row.id, n) for n in range(1, self.number + 1)]
+
+    def continues(self, zone: str) -> str:
+        """For a round after a resolve: what its pages say first ('' in round 1)."""
+        if self.number <= 1 or len(self.rounds) < 2 or self.rounds[-2].resolved_at is None:
+            return ""
+        at = self.rounds[-2].resolved_at.astimezone(ZoneInfo(zone)).strftime("%H:%M %Z")
+        return (
+            f"The storm continues after it was resolved at {at}: "
+            f"paging afresh (round {self.number})."
+        )
+
+
+@dataclass(frozen=True)
+class Round:
+    """One paging round of an incident, and the decisions people made in it."""
+
+    number: int
+    began: datetime
+    acknowledged_at: datetime | None = None
+    resolved_at: datetime | None = None
+
+
+def rounds_of(opened_at: datetime, timeline: Sequence[TimelineEntry]) -> tuple[Round, ...]:
+    """The rounds in an incident's timeline: each ``reopened`` starts one; in each, the first
+    acknowledgement and the last resolve (manual or quiet period) made in it."""
+    rounds = [Round(1, opened_at)]
+    for entry in timeline:
+        last = rounds[-1]
+        if entry.event == "reopened":
+            rounds.append(Round(len(rounds) + 1, entry.at))
+        elif entry.event == "acknowledged" and last.acknowledged_at is None:
+            rounds[-1] = replace(last, acknowledged_at=entry.at)
+        elif entry.event == "resolved":
+            rounds[-1] = replace(last, resolved_at=entry.at)
+    return tuple(rounds)
 
 
 def open_storms(rows: Iterable[IncidentRow]) -> dict[str, str]:
@@ -482,17 +600,6 @@ class Written:
         """The highest ``followup:N`` written (0 if none)."""
         numbers = [r.step.split(":", 1)[1] for r in self.rows if r.step.startswith(FOLLOWUP)]
         return max((int(n) for n in numbers if n.isdigit()), default=0)
-
-
-def _closing(paged: Mapping[str, Step], state: IncidentState, now: datetime) -> list[Step]:
-    """Acknowledge / resolve notices, each due when it happened, to everyone paged."""
-    steps = []
-    for name, moment in (("acknowledge", state.acknowledged_at), ("resolve", state.resolved_at)):
-        if moment is None or moment > now:
-            continue
-        reason = _CLOSING_REASONS[name]
-        steps += [Step(moment, name, 0, who, was.channels, reason) for who, was in paged.items()]
-    return steps
 
 
 def _title(row: IncidentRow) -> str:

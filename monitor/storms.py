@@ -10,9 +10,14 @@ History safety: ``live_since`` is when Stormwatch first stored a post (its first
 Posts published before it are the backlog: storms among them are recorded as history
 incidents and never page.
 
-Acknowledging or resolving happens elsewhere (CLI, UI); each tick first takes those
-decisions from the database into the book, so the detector never re-opens what a person
-closed, and never pages about what a person has acknowledged.
+Acknowledging or resolving happens elsewhere (CLI, UI: ``monitor.queue.incidents.act``),
+which writes the notices of that decision to the outbox in the same transaction
+(``monitor.paging.record_decision``). Each tick first takes those decisions from the
+database into the book (an acknowledgement and a resolve made in the same tick both), and
+takes again any decision made while the tick ran before writing an incident back, so a
+person's decision is never overwritten. A person's resolve closes that *round* for good: a
+storm still signalling afterwards (within the cooldown) reopens the incident as a new round,
+which pages afresh and says that the storm continues after it was resolved.
 """
 
 from __future__ import annotations
@@ -74,19 +79,38 @@ class DetectStage:
         assert self.book is not None
         for incident in self.book.open_incidents():
             row = session.get(IncidentRow, incident.id)
-            if row is None:
-                continue
-            if row.status == "resolved":
-                self.book.resolve(incident.id, row.resolved_at or now, "manual")
-            elif row.status == "acknowledged" and incident.status == "triggered":
-                self.book.acknowledge(incident.id, row.acknowledged_at or now)
+            if row is not None:
+                take_decisions(self.book, incident, row, now)
 
     def _save(self, incidents: Sequence[Incident], now: datetime) -> None:
+        assert self.book is not None
         with session_scope(self.engine) as session:
             unique = {i.id: i for i in incidents}.values()
+            for incident in unique:  # a person may have decided while this tick ran
+                row = session.get(IncidentRow, incident.id, with_for_update=True)
+                if row is not None:
+                    take_decisions(self.book, incident, row, now)
             events = load_events(session, post_ids=[p for i in unique for p in i.post_ids])
             for incident in unique:
                 save_incident(session, incident, explain(incident, events).text, now)
+
+
+def take_decisions(book: IncidentBook, incident: Incident, row: IncidentRow, now: datetime) -> bool:
+    """Take a person's acknowledge and resolve from ``row`` into the book, each once (a
+    decision already in the incident's timeline is not taken again); an acknowledgement
+    made in the same tick as the resolve is taken first. Returns whether anything changed."""
+    known = {(entry.event, entry.at) for entry in incident.timeline}
+    began = max([incident.opened_at] + [e.at for e in incident.timeline if e.event == "reopened"])
+    acked, changed = row.acknowledged_at, False
+    fresh_ack = acked is not None and acked >= began and ("acknowledged", acked) not in known
+    if fresh_ack and row.status != "triggered" and incident.status == "triggered":
+        book.acknowledge(incident.id, acked or now, row.acknowledged_by or "")
+        changed = True
+    resolved = row.resolved_at or now
+    if row.status == "resolved" and incident.is_open and ("resolved", resolved) not in known:
+        book.resolve(incident.id, resolved, "manual")
+        changed = True
+    return changed
 
 
 def save_incident(session: Session, incident: Incident, explanation: str, now: datetime) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import email
 import json
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -70,6 +71,37 @@ def test_mailto_page_arrives_at_a_real_smtp_server(caplog: pytest.LogCaptureFixt
     assert "41 complaints about double billing" in body
     assert "https://forum.example/t/1" in body and "/incidents/inc-1/ack?token=" in body
     secret_free(SMTP_PASSWORD, envelope.original_content.decode(), caplog.text, channel.masked_url)
+
+
+def test_mailto_message_id_is_stable_per_step_and_later_steps_thread_to_the_trigger() -> None:
+    trigger = replace(make_page(), recipient="mette")
+    with smtp_server() as mailbox:
+        channel = build_channel("duty-mail", mailto(mailbox.port))
+        sent = [channel.send(page, T0) for page in (trigger, trigger)]  # a re-send
+        sent.append(channel.send(replace(trigger, step="resolve"), T0))
+        sent.append(channel.send(replace(trigger, recipient="jonas"), T0))
+    assert all(d.ok for d in sent), sent
+    first, again, resolve, other = (
+        email.message_from_bytes(m.original_content or b"") for m in mailbox.messages
+    )
+    assert first.get_all("Message-ID") == [f"<{trigger.idempotency_key}@example.com>"]
+    assert again["Message-ID"] == first["Message-ID"], "a re-sent step is the same e-mail"
+    assert resolve["Message-ID"] not in (first["Message-ID"], other["Message-ID"])
+    assert resolve["In-Reply-To"] == first["Message-ID"] == resolve["References"]
+    assert first["In-Reply-To"] is None and first["X-Stormwatch-Key"] == trigger.idempotency_key
+
+
+def test_json_webhook_carries_the_idempotency_key_in_header_body_and_text() -> None:
+    page = replace(make_page(), recipient="mette")
+    with http_receiver() as receiver:
+        channel = build_channel("hook", f"json://127.0.0.1:{receiver.port}/hook")
+        assert channel.send(page, T0).ok
+        assert channel.send(replace(page, step="escalate:2"), T0).ok
+    first, second = receiver.accepted()
+    assert first.headers["idempotency-key"] == first.json()["idempotency_key"]
+    assert first.json()["idempotency_key"] == page.idempotency_key
+    assert f"Delivery key: {page.idempotency_key}" in first.json()["message"]
+    assert second.headers["idempotency-key"] != page.idempotency_key, "one key per step"
 
 
 def test_mailto_to_a_dead_server_fails_retryably_without_the_password(

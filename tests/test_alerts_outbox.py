@@ -5,9 +5,13 @@ Time is injected: "later" is a later ``now`` passed to ``drain``; nothing sleeps
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 import threading
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -279,3 +283,59 @@ def test_escalation_end_to_end_and_acknowledgement_cancels_what_is_pending(
     steps = {(r.step, r.recipient) for r in rows(engine)}
     assert not any(step.startswith("repeat") for step, _ in steps)
     assert ("acknowledge", "director") in steps
+
+
+_KILLED_AFTER_THE_200 = """
+import os, signal, sys
+from datetime import datetime
+import alerts.outbox as outbox
+from alerts.channels import build_channels
+from alerts.config import OutboxConfig
+from monitor.settings import DatabaseSettings
+from monitor.storage.db import make_engine
+
+url, hook, now = sys.argv[1], sys.argv[2], datetime.fromisoformat(sys.argv[3])
+outbox._record = lambda *args, **kwargs: os.kill(os.getpid(), signal.SIGKILL)
+engine = make_engine(DatabaseSettings(url=url))
+outbox.drain(engine, build_channels([("hook", hook)]), now, settings=OutboxConfig(lease_seconds=60))
+"""
+
+
+def test_killed_between_the_receivers_200_and_marking_it_sent_the_receiver_sees_one_key(
+    db: tuple[Engine, object],
+) -> None:
+    """kill -9 of a real sender process after the receiver answered 200 and before the
+    outbox row says sent: after the lease the page is sent again (at-least-once), with the
+    same idempotency key in the header, the JSON body and the text, so a receiver that
+    deduplicates by it acts once."""
+    engine, _ = db
+    with Session(engine) as session, session.begin():
+        enqueue(session, make_page(), T0, channels=["hook"], recipient="mette")
+    url = engine.url.render_as_string(hide_password=False)
+    if engine.dialect.name == "postgresql":  # the child needs this test's schema too
+        with engine.connect() as conn:
+            schema = conn.execute(sa.text("SHOW search_path")).scalar_one()
+        url += f"?options=-csearch_path%3D{schema}"
+    with http_receiver() as receiver:
+        hook = f"json://127.0.0.1:{receiver.port}/hook"
+        sender = subprocess.run(
+            [sys.executable, "-c", _KILLED_AFTER_THE_200, url, hook, T0.isoformat()],
+            cwd=Path(__file__).resolve().parents[1],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert sender.returncode == -signal.SIGKILL, sender.stderr
+        assert len(receiver.hits) == 1 and rows(engine)[0].status == "pending"
+        channels = webhook(receiver.port)
+        again = drain(engine, channels, T0 + timedelta(seconds=60), settings=SETTINGS)
+        later = drain(engine, channels, T0 + timedelta(hours=1), settings=SETTINGS)
+    assert (again.sent, later.claimed) == (1, 0)
+    keys = [hit.headers["idempotency-key"] for hit in receiver.hits]
+    assert len(keys) == 2 and len(set(keys)) == 1, "sent twice, one key: the receiver acts once"
+    for hit in receiver.hits:
+        assert hit.json()["idempotency_key"] == keys[0]
+        assert f"Delivery key: {keys[0]}" in hit.json()["message"]
+    assert keys[0] == replace(make_page(), recipient="mette").idempotency_key
+    assert keys[0] != replace(make_page(), recipient="jonas").idempotency_key
+    assert keys[0] != replace(make_page(), step="escalate:2", recipient="mette").idempotency_key

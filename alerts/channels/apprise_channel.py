@@ -7,6 +7,11 @@ Printing a URL always goes through Apprise's own privacy form (``url(privacy=Tru
 
 Retries are the outbox's job (it is durable, Apprise is not), so Apprise's ``retry`` stays
 at its default of 0. A call deadline (``timeout``) is always set.
+
+Deduplication by the receiver: every page's text carries its idempotency key (a chat
+message shows it); plugins that send HTTP headers (``json://``, ``form://``, ``xml://``...)
+also get an ``Idempotency-Key`` header, and ``json://`` an ``idempotency_key`` field in its
+body. E-mail goes through ``alerts.channels.email`` (a stable Message-ID per step).
 """
 
 from __future__ import annotations
@@ -14,13 +19,16 @@ from __future__ import annotations
 import functools
 import logging
 import re
+import threading
 import warnings
 from datetime import datetime
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import apprise
+from apprise.plugins.custom_json import NotifyJSON
 
 from alerts.channels.base import Delivery, Redactor, retryable_status
+from alerts.channels.email import NotifyEmail, send_email
 from alerts.errors import ChannelConfigError
 from alerts.page import Page, render_subject, render_text
 
@@ -71,10 +79,22 @@ class AppriseChannel:
         self.masked_url = masked
         self.timeout = timeout
         self._redact = Redactor.from_urls(url, masked)
+        plugin: Any = apprise.Apprise.instantiate(url, suppress_exceptions=True)
+        self._plugin = plugin
         self._apprise = apprise.Apprise()
-        self._apprise.add(url)
+        self._apprise.add(plugin)
+        self._keyed = threading.Lock()  # the plugin's headers are set per page
+        if isinstance(self._plugin, NotifyEmail):
+            self._plugin.socket_connect_timeout = timeout
 
     def send(self, page: Page, now: datetime) -> Delivery:
+        if isinstance(self._plugin, NotifyEmail):
+            return send_email(self._plugin, page, now, self._redact)
+        with self._keyed:
+            _set_key(self._plugin, page.idempotency_key)
+            return self._notify(page)
+
+    def _notify(self, page: Page) -> Delivery:
         try:
             result = self._apprise.notify(
                 body=render_text(page),
@@ -95,6 +115,15 @@ class AppriseChannel:
         reason = f"apprise_{status.name.lower()}: {' '.join(detail.split())[:_REASON_CHARS]}"
         log.warning("channel %s failed: %s", self.name, reason)
         return Delivery.failed(reason, retryable=_retryable(status, messages))
+
+
+def _set_key(plugin: Any, key: str) -> None:
+    """The page's idempotency key as a header, and in a JSON body, where the plugin has them."""
+    headers = getattr(plugin, "headers", None)
+    if isinstance(headers, dict):
+        headers["Idempotency-Key"] = key
+    if isinstance(plugin, NotifyJSON):
+        plugin.payload_extras["idempotency_key"] = key
 
 
 def _retryable(status: apprise.AppriseResultStatus, messages: list[str]) -> bool:

@@ -1,7 +1,8 @@
 """``stdout://`` and ``file:///path``: pages printed or appended, for the demo and operators.
 
 ``stdout://`` prints the rendered page (subject and text). ``file:///var/log/pages.jsonl``
-appends one JSON line per page (the page plus ``sent_at``), so a script can read it back.
+appends one JSON line per page (the page plus ``sent_at`` and ``idempotency_key``), so a
+script can read it back (and drop a repeat by its key).
 """
 
 from __future__ import annotations
@@ -52,7 +53,8 @@ class FileChannel:
         self.masked_url = f"file://{self.path}"
 
     def send(self, page: Page, now: datetime) -> Delivery:
-        record = json.loads(page.to_json()) | {"sent_at": now.isoformat()}
+        extra = {"sent_at": now.isoformat(), "idempotency_key": page.idempotency_key}
+        record = json.loads(page.to_json()) | extra
         try:
             with self.path.open("a", encoding="utf-8") as out:
                 out.write(json.dumps(record, ensure_ascii=False) + "\n")

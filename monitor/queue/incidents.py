@@ -1,8 +1,10 @@
 """Incidents as managers see them: list, detail (posts, pages, history, chart), ack, resolve.
 
-Acknowledging or resolving here only writes the decision (and an audit event); the daemon's
-detect stage takes it into its incident book on its next tick, and the paging stage cancels
-the steps still pending for it — the same path as `stormwatch incidents ack`.
+Acknowledging or resolving here writes the decision, an audit event, and its notices to the
+outbox (to everyone the round's pages reached; unsent escalation cancelled) in one
+transaction (monitor.paging.record_decision), so the notices go out whatever the detector
+decides next; the daemon's detect stage takes the decision into its incident book on its
+next tick — the same path as `stormwatch incidents ack`.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from sqlmodel import Session, col, select
 from alerts.store import OutboxRow, UTCDateTime
 from monitor.detect import codec
 from monitor.errors import QueueError
+from monitor.paging import record_decision
 from monitor.queue.service import Event, QueueRow, history, iso, rows_for
 from monitor.storage.models import AuditEvent, IncidentRow, Post, PostBrand, QueueItem, Reading
 
@@ -175,8 +178,8 @@ def list_incidents(
     return sorted(rows, key=lambda v: v.status == "resolved")
 
 
-def _row(session: Session, incident_id: str) -> IncidentRow:
-    row = session.get(IncidentRow, incident_id)
+def _row(session: Session, incident_id: str, *, lock: bool = False) -> IncidentRow:
+    row = session.get(IncidentRow, incident_id, with_for_update=lock)
     if row is None:
         raise QueueError("not_found", f"no incident with id {incident_id!r}")
     return row
@@ -228,7 +231,7 @@ def act(session: Session, incident_id: str, action: str, actor: str, now: dateti
     """Acknowledge (someone is on it: stops escalation) or resolve."""
     if action not in INCIDENT_ACTIONS:
         raise QueueError("invalid_input", f"action must be one of {', '.join(INCIDENT_ACTIONS)}")
-    row = _row(session, incident_id)
+    row = _row(session, incident_id, lock=True)  # the detect stage writes the row too
     if row.status == "resolved":
         raise QueueError("invalid_transition", f"incident {incident_id} is already resolved")
     if action == "ack":
@@ -242,6 +245,7 @@ def act(session: Session, incident_id: str, action: str, actor: str, now: dateti
     row.updated_at = now
     session.add(row)
     session.add(_audit(incident_id, action, actor, now))
+    record_decision(session, row, action, now)
     session.flush()
     return view(row)
 

@@ -569,8 +569,13 @@ def post_by_prefix(session: Session, prefix: str) -> Post | None:
 # --- readings (the classify stage) -----------------------------------------------------
 
 
-def pending_readings(session: Session, model: str, limit: int) -> list[tuple[Post, str]]:
-    """(post, brand) pairs with no reading, or one made for other text or another model."""
+def pending_readings(
+    session: Session, model: str, limit: int, *, first: Sequence[str] = ()
+) -> list[tuple[Post, str]]:
+    """(post, brand) pairs with no reading, or one made for other text or another model:
+    the brands in ``first`` first, then newest (published, else fetched) first."""
+    published = sa.func.coalesce(col(Post.published_at), col(Post.fetched_at))
+    later = sa.case((col(PostBrand.brand).in_(list(first)), 0), else_=1) if first else sa.literal(1)
     query = (
         select(Post, PostBrand.brand)
         .join(PostBrand, col(PostBrand.post_id) == col(Post.id))
@@ -587,7 +592,7 @@ def pending_readings(session: Session, model: str, limit: int) -> list[tuple[Pos
                 col(Reading.model) != model,
             )
         )
-        .order_by(col(Post.fetched_at), col(Post.id))
+        .order_by(later, published.desc(), col(Post.id))
         .limit(limit)
     )
     return [(post, brand) for post, brand in session.exec(query).all()]

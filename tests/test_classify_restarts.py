@@ -1,0 +1,133 @@
+"""The classify stage makes progress in a crash-looping daemon, and reads the storm first.
+
+A first crawl left a backlog of 600 older posts (two brands, six days) and, published in
+the last 50 minutes, a storm of 40 posts about one brand. The daemon is then killed ten
+times, each time while it reads (a process dies at its 81st passage, mid-batch); each
+process loads the tiny real model once (tests/test_classifier_tiny.py: built in the test,
+loaded through the production path). Readings must survive every kill, the storm must be
+read by the first process, and the backlog must be done by the tenth.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import select
+
+from classifiers.base import Scores
+from classifiers.config import ClassifierSettings
+from classifiers.registry import load_classifier
+from monitor.classify import ClassifyStage, rising_brands
+from monitor.match.brands import BrandMatcher, BrandSpec
+from monitor.parse.text import content_hash
+from monitor.settings import parse_settings
+from monitor.storage import repo
+from monitor.storage.db import session_scope
+from monitor.storage.models import Reading
+from tests.conftest import T0
+from tests.test_classifier_tiny import tiny_classifier_settings
+from tests.test_storage import record
+
+MATCHER = BrandMatcher([BrandSpec("Nordtel", ("Nordtel",)), BrandSpec("Teleborg", ("Teleborg",))])
+BACKLOG, STORM, LIFE = 300, 40, 80  # posts per brand, storm posts, passages per process
+
+
+class _Killed(BaseException):
+    """kill -9 of the daemon: nothing after it runs, nothing uncommitted survives."""
+
+
+class DiesMidBatch:
+    """The real tiny classifier, in a process that is killed after ``life`` passages."""
+
+    def __init__(self, real: Any, life: int) -> None:
+        self.real, self.left = real, life
+
+    def classify(self, texts: Sequence[str]) -> list[Scores]:
+        if len(texts) > self.left:
+            raise _Killed
+        self.left -= len(texts)
+        return list(self.real.classify(texts))
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> ClassifierSettings:
+    return tiny_classifier_settings(tmp_path_factory.mktemp("tiny"))
+
+
+def first_crawl(engine: Engine) -> None:
+    settings = parse_settings({"sources": [{"name": "blog", "kind": "feed", "url": "http://x/f"}]})
+    posts = []
+    for n in range(BACKLOG):
+        at = T0 - timedelta(days=6) + timedelta(minutes=28 * n)
+        for brand in ("Nordtel", "Teleborg"):
+            text = f"{brand} opdaterer sine priser fra næste måned, nummer {n}."
+            posts.append(post(f"{brand[:4]}-{n}", text, brand, at))
+    for n in range(STORM):
+        at = T0 - timedelta(minutes=50) + timedelta(minutes=n)
+        text = f"Tak for ingenting, Nordtel. Tre uger uden internet, nummer {n}."
+        posts.append(post(f"storm-{n}", text, "Nordtel", at))
+    with session_scope(engine) as s:
+        sid = repo.sync_sources(s, settings, T0)["blog"].id
+        assert sid is not None
+        repo.store_posts(s, sid, posts, T0)
+
+
+def post(pid: str, text: str, brand: str, at: datetime) -> repo.PostRecord:
+    return record(
+        pid,
+        text=text,
+        brands=(brand,),
+        published_at=at,
+        title=None,
+        content_hash=content_hash(None, text),
+    )
+
+
+def read(engine: Engine) -> set[str]:
+    with session_scope(engine) as s:
+        return {r.post_id for r in s.exec(select(Reading))}
+
+
+def test_progress_across_ten_restarts_with_the_storm_read_first(
+    sqlite_engine: Engine, tiny: ClassifierSettings
+) -> None:
+    first_crawl(sqlite_engine)
+    with session_scope(sqlite_engine) as s:
+        assert rising_brands(s, T0) == ["Nordtel"], "the storm's brand is rising"
+    loads, progress, kills = [], [], 0
+    storm = {f"storm-{n}" for n in range(STORM)}
+    for restart in range(10):
+        now = T0 + timedelta(minutes=restart)
+
+        def loader(settings: ClassifierSettings, process: int = restart) -> Any:
+            loads.append(process)
+            return DiesMidBatch(load_classifier(settings), LIFE)
+
+        stage = ClassifyStage(tiny, sqlite_engine, MATCHER, loader=loader)
+        stage.classifier()  # the daemon's warm-up, before the first crawl
+        try:
+            for tick in range(100):  # ticks until the kill, or until nothing is pending
+                if not stage.run_once(now + timedelta(seconds=5 * tick)).classified:
+                    break
+        except _Killed:
+            kills += 1
+        progress.append(len(read(sqlite_engine)))
+        if restart == 0:
+            assert storm <= read(sqlite_engine), "the storm is read before the backlog"
+    assert loads == list(range(10)), "the model is loaded once per process"
+    assert kills >= 9, "killed mid-batch every time (the last may find the work done)"
+    assert all(b - a >= 64 for a, b in zip([0, *progress], progress, strict=False)), progress
+    assert progress[-1] == 2 * BACKLOG + STORM, "the backlog is done by the tenth process"
+
+
+def test_without_a_storm_the_newest_posts_are_read_first(
+    sqlite_engine: Engine, tiny: ClassifierSettings
+) -> None:
+    first_crawl(sqlite_engine)
+    stage = ClassifyStage(tiny, sqlite_engine, MATCHER, commit_every=8)
+    stage.run_once(T0 + timedelta(days=1), limit=16)  # a day later: nothing is rising
+    assert read(sqlite_engine) == {f"storm-{n}" for n in range(STORM - 16, STORM)}
