@@ -12,9 +12,9 @@ import pytest
 from sqlmodel import select
 
 from alerts.ack import ack_url
-from tests.test_alerts_config_ack import forged
 from monitor.storage.db import session_scope
 from monitor.storage.models import IncidentRow, QueueItem
+from tests.test_alerts_config_ack import forged
 from tests.test_web_helpers import (
     HOSTILE_URL,
     INCIDENT,
