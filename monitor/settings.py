@@ -13,6 +13,7 @@ that needs it (the database engine, a channel) calls it.
 from __future__ import annotations
 
 import functools
+import ipaddress
 import os
 import re
 import tomllib
@@ -184,6 +185,41 @@ class WebSettings(_Section):
     # Signs acknowledge links; set it (e.g. STORMWATCH_WEB__SECRET_KEY) so links survive
     # a restart. Unset: a random key per process.
     secret_key: Secret | None = None
+    # Reverse proxies (addresses or networks) whose X-Forwarded-For and X-Forwarded-Proto
+    # are believed. Empty: those headers are ignored and the peer is the client, so nobody
+    # can dodge the login limit by inventing addresses.
+    trusted_proxies: list[str] = Field(default_factory=list)
+    # Host names the UI answers to besides loopback names, the bind address and public_url's
+    # host; a request naming any other Host gets 400 (DNS rebinding).
+    allowed_hosts: list[str] = Field(default_factory=list)
+
+    @field_validator("trusted_proxies", "allowed_hosts", mode="before")
+    @classmethod
+    def _comma_list(cls, value: Any) -> Any:
+        """The environment gives one string: ``a,b`` is two entries."""
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, proxies: list[str]) -> list[str]:
+        for proxy in proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{proxy!r} is not an IP address or network (e.g. 10.0.0.5 or 10.0.0.0/24)"
+                ) from None
+        return proxies
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _host_names(cls, hosts: list[str]) -> list[str]:
+        for host in hosts:
+            if not _is_host(host):
+                raise ValueError(f"{host!r} is not a host name (give no scheme, port or path)")
+        return [host.lower().strip("[]") for host in hosts]
 
     @field_validator("bind")
     @classmethod
@@ -192,6 +228,15 @@ class WebSettings(_Section):
         if not host or not port.isdigit() or not 0 < int(port) < 65536:
             raise ValueError("must be HOST:PORT, e.g. 127.0.0.1:8080")
         return bind
+
+
+def _is_host(host: str) -> bool:
+    """A DNS name or an IP address (IPv6 with or without brackets)."""
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+        return True
+    except ValueError:
+        return bool(re.fullmatch(r"[A-Za-z0-9_.-]{1,253}", host))
 
 
 class QueueSettings(_Section):

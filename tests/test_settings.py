@@ -153,3 +153,21 @@ def test_cluster_runner_needs_postgresql_and_a_shared_secret_key() -> None:
     with pytest.raises(ConfigError) as unknown:
         parse_settings({"runner": {"kind": "celery"}})
     assert unknown.value.problems[0].startswith("runner.kind:")
+
+
+def test_proxies_and_host_names_are_checked_and_read_from_the_environment() -> None:
+    env = {
+        "STORMWATCH_WEB__TRUSTED_PROXIES": "10.0.0.5, 10.1.0.0/16",
+        "STORMWATCH_WEB__ALLOWED_HOSTS": "Stormwatch.Internal,[fe80::1]",
+    }
+    web = load_settings(None, env).web
+    assert web.trusted_proxies == ["10.0.0.5", "10.1.0.0/16"]
+    assert web.allowed_hosts == ["stormwatch.internal", "fe80::1"]
+    assert load_settings(None, {}).web.trusted_proxies == []
+    with pytest.raises(ConfigError) as caught:
+        parse_settings({"web": {"trusted_proxies": ["proxy.lan"], "allowed_hosts": ["h:80"]}})
+    assert caught.value.problems == [
+        "web.trusted_proxies: 'proxy.lan' is not an IP address or network "
+        "(e.g. 10.0.0.5 or 10.0.0.0/24)",
+        "web.allowed_hosts: 'h:80' is not a host name (give no scheme, port or path)",
+    ]
