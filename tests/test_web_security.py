@@ -38,7 +38,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def web(template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    yield from open_world(template, tmp_path, monkeypatch, max_failures_per_user=3)
+    yield from open_world(template, tmp_path, monkeypatch, free_failures=3)
 
 
 def routes(world: World) -> list[tuple[str, str]]:
