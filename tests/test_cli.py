@@ -152,6 +152,17 @@ def test_oncall_now_and_alerts_test_use_the_configured_routes(tmp_path: Path) ->
     assert missing.exit_code == 1 and "no channel named 'nope'" in missing.output
 
 
+def test_alerts_test_never_prints_a_webhook_token(tmp_path: Path) -> None:
+    config = tmp_path / "sw.toml"
+    config.write_text(  # port 9 on loopback: nothing listens, the send fails
+        '[[channels]]\nname = "query"\nurl = "json://127.0.0.1:9/hook?-token=Query-Secret-1"\n'
+        '[[channels]]\nname = "header"\nurl = "json://127.0.0.1:9/h?+X-Token=Head-Secret-1"\n'
+    )
+    sent = runner.invoke(app, ["alerts", "test", "-c", str(config)])
+    assert sent.exit_code == 1 and "-token=****" in sent.output
+    assert "Query-Secret-1" not in sent.output and "Head-Secret-1" not in sent.output
+
+
 def test_a_policy_naming_an_unknown_channel_is_a_config_error(tmp_path: Path) -> None:
     config = tmp_path / "sw.toml"
     config.write_text(
