@@ -19,9 +19,8 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
+from monitor.cli_output import err, out, print_json, print_table, utc
 from monitor.errors import ConfigError, StormwatchError
 from monitor.settings import DEFAULT_CONFIG, Settings, load_settings
 
@@ -35,8 +34,6 @@ classifier_app = typer.Typer(no_args_is_help=True, help="Evaluate and train the 
 app.add_typer(sources_app, name="sources")
 app.add_typer(classifier_app, name="classifier")
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 ConfigOpt = Annotated[
     Path | None,
@@ -65,12 +62,12 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except ConfigError as exc:
-        err.print(f"error: {exc}:", markup=False)
+        err.print(f"error: {exc}:")
         for problem in exc.problems:
-            err.print(f"  {problem}", markup=False)
+            err.print(f"  {problem}")
         raise typer.Exit(1) from None
     except StormwatchError as exc:
-        err.print(f"error: {exc}", markup=False)
+        err.print(f"error: {exc}")
         raise typer.Exit(1) from None
 
 
@@ -93,11 +90,11 @@ def init(
     """Write a commented starter config."""
     target = directory / DEFAULT_CONFIG
     if target.exists() and not force:
-        err.print(f"error: {target} exists (use --force to overwrite)", markup=False)
+        err.print(f"error: {target} exists (use --force to overwrite)")
         raise typer.Exit(1)
     directory.mkdir(parents=True, exist_ok=True)
     target.write_text(example_config(), encoding="utf-8")
-    out.print(f"wrote {target}; check it with: stormwatch check-config -c {target}", markup=False)
+    out.print(f"wrote {target}; check it with: stormwatch check-config -c {target}")
 
 
 @app.command("check-config")
@@ -107,8 +104,7 @@ def check_config(config: ConfigOpt = None) -> None:
         settings = settings_from(config)
     out.print(
         f"{config_path(config)}: OK — {len(settings.brands)} brand(s), "
-        f"{len(settings.sources)} source(s), database {settings.database.url}",
-        markup=False,
+        f"{len(settings.sources)} source(s), database {settings.database.url}"
     )
 
 
@@ -123,7 +119,7 @@ def db_upgrade(config: ConfigOpt = None) -> None:
     with user_errors():
         engine = make_engine(settings_from(config).database)
         upgrade(engine)
-        out.print(f"database at revision {current_revision(engine)}", markup=False)
+        out.print(f"database at revision {current_revision(engine)}")
 
 
 @db_app.command("backup")
@@ -137,7 +133,7 @@ def db_backup(
 
     with user_errors():
         pages = backup_sqlite(settings_from(config).database, target)
-    out.print(f"backed up to {target} ({pages} pages)", markup=False)
+    out.print(f"backed up to {target} ({pages} pages)")
 
 
 # --- crawl / run ----------------------------------------------------------------------
@@ -186,18 +182,20 @@ def print_reports(reports: list[Any], as_json: bool) -> None:
     if as_json:
         for r in reports:
             row = {**vars(r), "new": len(r.new), "updated": len(r.updated)}
-            out.print(json.dumps(row, ensure_ascii=False), markup=False)
+            print_json(row)
         return
-    table = Table("source", "requests", "304", "new", "updated", "unchanged", "no brand", "result")
-    for r in reports:
-        result = r.skipped or (f"[red]{r.error_kind}: {r.error}[/red]" if r.error else "ok")
-        if r.warnings and not r.error:
-            result = f"ok, {len(r.warnings)} warning(s)"
-        table.add_row(
-            r.source, str(r.requests), str(r.not_modified), str(len(r.new)),
-            str(len(r.updated)), str(r.unchanged), str(r.unmatched), result,
-        )  # fmt: skip
-    out.print(table)
+    columns = ("source", "requests", "304", "new", "updated", "unchanged", "no brand", "result")
+    print_table(columns, [_report_row(r) for r in reports])
+
+
+def _report_row(r: Any) -> list[Any]:
+    result = r.skipped or (f"{r.error_kind}: {r.error}" if r.error else "ok")
+    if r.warnings and not r.error:
+        result = f"ok, {len(r.warnings)} warning(s)"
+    return [
+        r.source, r.requests, r.not_modified, len(r.new), len(r.updated), r.unchanged,
+        r.unmatched, result,
+    ]  # fmt: skip
 
 
 @app.command()
@@ -290,16 +288,22 @@ def posts_list(
         rows = _with_session(config, query)
     if as_json:
         for row in rows:
-            out.print(json.dumps(row, ensure_ascii=False), markup=False)
+            print_json(row)
         return
-    table = Table("id", "published", "kind", "lang", "brands", "author", "title / text")
-    for r in rows:
-        snippet = (r["title"] or r["text"]).replace("\n", " ")[:70]
-        table.add_row(
-            r["id"][:10], (r["published_at"] or "")[:16], r["kind"], r["lang"] or "-",
-            ",".join(r["brands"]), (r["author"] or "")[:20], snippet,
-        )  # fmt: skip
-    out.print(table)
+    columns = ("id", "published", "kind", "lang", "brands", "author", "title / text")
+    table = [
+        [
+            r["id"],
+            utc(r["published_at"]),
+            r["kind"],
+            r["lang"] or "-",
+            ",".join(r["brands"]),
+            r["author"] or "",
+            r["title"] or r["text"],
+        ]
+        for r in rows
+    ]
+    print_table(columns, table, clip={"id": 10, "author": 20, "title / text": 70})
 
 
 @posts_app.command("show")
@@ -331,13 +335,13 @@ def posts_show(
         if row is None:
             raise StormwatchError(f"no post with id {post_id!r}")
     if as_json:
-        out.print(json.dumps(row, ensure_ascii=False, indent=2), markup=False)
+        print_json(row, indent=2)
         return
     for key in ("id", "canonical_url", "kind", "thread_id", "parent_id", "author", "lang"):
-        out.print(f"{key:14} {row[key]}", markup=False)
-    out.print(f"{'brands':14} {', '.join(row['brands'])} ({row['brand_reason']})", markup=False)
-    out.print(f"{'published':14} {row['published_at']}   edits: {row['edits']}", markup=False)
-    out.print(f"\n{row['title'] or ''}\n\n{row['text']}", markup=False)
+        out.print(f"{key:14} {row[key]}")
+    out.print(f"{'brands':14} {', '.join(row['brands'])} ({row['brand_reason']})")
+    out.print(f"{'published':14} {utc(row['published_at'])}   edits: {row['edits']}")
+    out.print(f"\n{row['title'] or ''}\n\n{row['text']}")
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -386,18 +390,20 @@ def sources_list(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
         rows = _with_session(config, query)
     if as_json:
         for row in rows:
-            out.print(json.dumps(row, ensure_ascii=False), markup=False)
+            print_json(row)
         return
-    table = Table("source", "kind", "health", "last success", "failures", "next due", "last error")
-    for r in rows:
-        error = f"{r['last_error_kind']}: {r['last_error']}" if r["last_error"] else ""
-        if r["health"] == "degraded":
-            error = f"warning: {r['last_warning']}"
-        table.add_row(
-            r["name"], r["kind"], r["health"], (r["last_success_at"] or "never")[:19],
-            str(r["consecutive_failures"]), (r["next_due_at"] or "")[:19], error[:90],
-        )  # fmt: skip
-    out.print(table)
+    columns = ("source", "kind", "health", "last success", "failures", "next due", "last error")
+    print_table(columns, [_source_row(r) for r in rows], clip={"last error": 90})
+
+
+def _source_row(r: dict[str, Any]) -> list[Any]:
+    error = f"{r['last_error_kind']}: {r['last_error']}" if r["last_error"] else ""
+    if r["health"] == "degraded":
+        error = f"warning: {r['last_warning']}"
+    return [
+        r["name"], r["kind"], r["health"], utc(r["last_success_at"], "never"),
+        r["consecutive_failures"], utc(r["next_due_at"]), error,
+    ]  # fmt: skip
 
 
 # --- demo -------------------------------------------------------------------------------
@@ -455,7 +461,7 @@ def classify(
             return
         records = _records(text, jsonl)
         for line in classify_records(stage, records, brand):
-            out.print(json.dumps(line, ensure_ascii=False), markup=False)
+            print_json(line)
 
 
 def _settings_or_defaults(config: Path | None) -> Settings:
@@ -582,7 +588,10 @@ def classifier_eval(
             )
         except ClassifierError as exc:
             raise StormwatchError(str(exc)) from None
-    out.print(report.to_json() if as_json else report.render(), markup=False)
+    if as_json:
+        sys.stdout.write(report.to_json() + "\n")
+    else:
+        out.print(report.render())
 
 
 @classifier_app.command("train")
@@ -660,11 +669,10 @@ def classifier_train(
     how = "encoder fine-tuned" if finetune else "frozen encoder"
     out.print(
         f"trained on {len(data)} example(s) + {len(extra)} relabel(s) ({how}); "
-        f"head written to {written}",
-        markup=False,
+        f"head written to {written}"
     )
     if report is not None:
-        out.print(f"held-out complaint F1: {report.summary()}", markup=False)
+        out.print(f"held-out complaint F1: {report.summary()}")
     if missed:
         _refuse_below_target(missed, target, written, force)
 
@@ -687,13 +695,12 @@ def _refuse_below_target(
     """Under ``--force`` a warning; else an error naming both files, and exit status 1."""
     below = ", ".join(f"{lang} {f1:.3f}" for lang, f1 in missed.items())
     if force:
-        err.print(f"warning: below target on the held-out set: {below}", markup=False)
+        err.print(f"warning: below target on the held-out set: {below}")
         return
     err.print(
         f"error: below target on the held-out set: {below}; {target} was left as it was "
         f"and the new head is at {written} (--force installs it anyway; or retrain with "
-        "another --seed)",
-        markup=False,
+        "another --seed)"
     )
     raise typer.Exit(1)
 
@@ -772,25 +779,32 @@ def backtest(
         warm = first + timedelta(days=warmup_days) if first else None
         result = replay(loaded.events, evaluate_from=warm)
     for warning in loaded.warnings:
-        err.print(f"warning: {warning}", markup=False)
+        err.print(f"warning: {warning}")
     rows = [incident_summary(i) for i in result.incidents]
     if as_json:
         for row in rows:
-            out.print(json.dumps(row, ensure_ascii=False), markup=False)
+            print_json(row)
         return
-    table = Table(
+    columns = (
         "brand", "kind", "severity", "onset", "detected", "delay min", "observed/expected", "posts"
-    )
-    for r in rows:
-        table.add_row(
-            r["brand"], r["kind"], r["severity"], r["onset_at"][:16], r["detected_at"][:16],
-            str(r["delay_minutes"]), f"{r['observed']:.1f}/{r['expected']:.1f}", str(r["posts"]),
-        )  # fmt: skip
-    out.print(table)
+    )  # fmt: skip
+    table = [
+        [
+            r["brand"],
+            r["kind"],
+            r["severity"],
+            utc(r["onset_at"]),
+            utc(r["detected_at"]),
+            r["delay_minutes"],
+            f"{r['observed']:.1f}/{r['expected']:.1f}",
+            r["posts"],
+        ]
+        for r in rows
+    ]
+    print_table(columns, table)
     out.print(
         f"{len(loaded.events)} posts replayed in {result.seconds:.2f}s "
-        f"({result.ticks} ticks); {len(rows)} incident(s), {len(result.pages)} page(s)",
-        markup=False,
+        f"({result.ticks} ticks); {len(rows)} incident(s), {len(result.pages)} page(s)"
     )
 
 
@@ -853,7 +867,7 @@ def alerts_test(
         delivery = target.send(page, now)
         failed += not delivery.ok
         status = "ok" if delivery.ok else ("retryable" if delivery.retryable else "failed")
-        err.print(f"{name} ({target.masked_url}): {status} — {delivery.reason}", markup=False)
+        err.print(f"{name} ({target.masked_url}): {status} — {delivery.reason}")
     if failed:
         raise typer.Exit(1)
 
@@ -867,16 +881,22 @@ def oncall_now(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
         rows = health.oncall(settings_from(config), datetime.now(UTC))
     if as_json:
         for row in rows:
-            out.print(json.dumps(row, ensure_ascii=False), markup=False)
+            print_json(row)
         return
-    table = Table("policy", "brands", "level", "paged", "after", "until", "next")
-    for r in rows:
-        paged = ", ".join(r["people"] + r["channels"])
-        table.add_row(
-            r["policy"], ", ".join(r["brands"]), str(r["level"]), paged,
-            f"{r['after_minutes']} min", (r["until"] or "")[:16], ", ".join(r["next"]),
-        )  # fmt: skip
-    out.print(table)
+    columns = ("policy", "brands", "level", "paged", "after", "until", "next")
+    table = [
+        [
+            r["policy"],
+            ", ".join(r["brands"]),
+            r["level"],
+            ", ".join(r["people"] + r["channels"]),
+            f"{r['after_minutes']} min",
+            utc(r["until"]),
+            ", ".join(r["next"]),
+        ]
+        for r in rows
+    ]
+    print_table(columns, table)
 
 
 def _mount_subcommands() -> None:

@@ -145,6 +145,9 @@ def test_oncall_now_and_alerts_test_use_the_configured_routes(tmp_path: Path) ->
     )
     who = runner.invoke(app, ["oncall", "now", "--json", "-c", str(config)])
     assert who.exit_code == 0 and json.loads(who.output)["people"] == ["mette"]
+    table = runner.invoke(app, ["oncall", "now", "-c", str(config)]).output.splitlines()
+    row = dict(zip(table[0].split("\t"), table[1].split("\t"), strict=True))
+    assert row["until"].endswith(" UTC") and row["paged"] == "mette"
     sent = runner.invoke(app, ["alerts", "test", "-c", str(config)])
     assert sent.exit_code == 0 and "file" in sent.output and "ok" in sent.output
     assert json.loads(pages.read_text())["step"] == "test"
