@@ -100,12 +100,16 @@ def init(
 @app.command("check-config")
 def check_config(config: ConfigOpt = None) -> None:
     """List every problem with its key path; exit 1 if any."""
+    from monitor.settings import warnings_of
+
     with user_errors():
         settings = settings_from(config)
     out.print(
         f"{config_path(config)}: OK — {len(settings.brands)} brand(s), "
         f"{len(settings.sources)} source(s), database {settings.database.url}"
     )
+    for warning in warnings_of(settings):
+        err.print(f"warning: {warning}")
 
 
 # --- database ---------------------------------------------------------------------------

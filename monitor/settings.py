@@ -31,7 +31,13 @@ from pydantic import (
 )
 from pydantic_core import core_schema
 
-from alerts.config import AlertsConfig, ChannelConfig, OncallConfig, OutboxConfig
+from alerts.config import (
+    AlertsConfig,
+    ChannelConfig,
+    OncallConfig,
+    OutboxConfig,
+    reference_problems,
+)
 from classifiers.config import ClassifierSettings
 from monitor.errors import ConfigError
 
@@ -352,22 +358,44 @@ def load_settings(
         where = str(path)
         raw = _read_toml(Path(path))
     problems: list[str] = []
-    _overlay_env(raw, environ, problems)
-    return parse_settings(raw, where, problems)
+    from_env = _overlay_env(raw, environ, problems)
+    return parse_settings(raw, where, problems, from_env)
 
 
 def parse_settings(
-    raw: dict[str, Any], where: str | None = None, problems: list[str] | None = None
+    raw: dict[str, Any],
+    where: str | None = None,
+    problems: list[str] | None = None,
+    from_env: Mapping[tuple[str, str], str] | None = None,
 ) -> Settings:
+    """Validate ``raw``; ``from_env`` maps (section, key) to the variable that set it, so a
+    problem there names the variable rather than the file."""
     problems = list(problems or []) + cross_check(raw)
     try:
         settings = Settings.model_validate(raw)
-        settings.alerts()  # references between channels, people, schedules and policies
     except ValidationError as exc:
-        problems += [_describe(err) for err in exc.errors()]
+        problems += [_describe(err, from_env or {}) for err in exc.errors()]
+    else:  # references between channels, people, schedules and policies, one line each
+        problems += reference_problems(
+            AlertsConfig.model_construct(
+                channels=settings.channels, oncall=settings.oncall, outbox=settings.outbox
+            )
+        )
     if problems:
+        if from_env and any(f"({name})" in p for p in problems for name in from_env.values()):
+            where = f"{where} and the environment" if where else "the environment"
         raise ConfigError(problems, where)
     return settings
+
+
+def warnings_of(settings: Settings) -> list[str]:
+    """Valid but probably not meant: a config that watches nothing."""
+    found = []
+    if not settings.brands:
+        found.append("brands: none configured, so no post can match: nothing is watched")
+    if not settings.sources:
+        found.append("sources: none configured, so nothing is crawled")
+    return found
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -383,9 +411,13 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError([f"{path}: not valid TOML: {exc}"], str(path)) from None
 
 
-def _overlay_env(raw: dict[str, Any], environ: Mapping[str, str], problems: list[str]) -> None:
+def _overlay_env(
+    raw: dict[str, Any], environ: Mapping[str, str], problems: list[str]
+) -> dict[tuple[str, str], str]:
     """``STORMWATCH_DATABASE__URL=...`` sets ``raw["database"]["url"]``. Only scalar keys of
-    table sections can be set this way (lists of tables such as [[sources]] cannot)."""
+    table sections can be set this way (lists of tables such as [[sources]] cannot).
+    Returns which variable set which (section, key)."""
+    from_env: dict[tuple[str, str], str] = {}
     for name, value in sorted(environ.items()):
         if not name.startswith(ENV_PREFIX) or "__" not in name:
             continue
@@ -395,10 +427,16 @@ def _overlay_env(raw: dict[str, Any], environ: Mapping[str, str], problems: list
             problems.append(f"{name}: [{section}] is not a table, cannot set {key!r} there")
             continue
         table[key] = value
+        from_env[(section, key)] = name
+    return from_env
 
 
-def _describe(err: Any) -> str:
+def _describe(err: Any, from_env: Mapping[tuple[str, str], str]) -> str:
     path = ".".join(str(part) for part in err["loc"]) or "(top level)"
+    loc = [str(part) for part in err["loc"]]
+    variable = from_env.get((loc[0], loc[1])) if len(loc) >= 2 else None
+    if variable:
+        path = f"{path} ({variable})"
     message = err["msg"]
     if message.startswith("Value error, "):
         message = message[len("Value error, ") :]
