@@ -7,7 +7,9 @@ as one line each, key path first); ``--json`` gives machine-readable output.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
+import logging
 import os
 import re
 import sys
@@ -24,13 +26,23 @@ from monitor.cli_output import err, out, print_json, print_table, utc
 from monitor.errors import ConfigError, StormwatchError
 from monitor.settings import DEFAULT_CONFIG, Settings, load_settings
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
-db_app = typer.Typer(no_args_is_help=True, help="Database migrations.")
-posts_app = typer.Typer(no_args_is_help=True, help="Stored posts.")
-sources_app = typer.Typer(no_args_is_help=True, help="Configured sources and their health.")
+HELP = """Stormwatch watches blogs, forums and feeds for complaint storms about your brands,
+pages the manager on call, and keeps a queue of flagged posts to answer.
+
+Every command takes --config PATH (default ./stormwatch.toml, or $STORMWATCH_CONFIG).
+Errors are one line on stderr and exit status 1; --json prints JSON."""
+
+app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, add_completion=False, help=HELP)
+db_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="Database migrations.")
+posts_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="Stored posts.")
+sources_app = typer.Typer(
+    no_args_is_help=True, rich_markup_mode=None, help="Configured sources and their health."
+)
 app.add_typer(db_app, name="db")
 app.add_typer(posts_app, name="posts")
-classifier_app = typer.Typer(no_args_is_help=True, help="Evaluate and train the classifier.")
+classifier_app = typer.Typer(
+    no_args_is_help=True, rich_markup_mode=None, help="Evaluate and train the classifier."
+)
 app.add_typer(sources_app, name="sources")
 app.add_typer(classifier_app, name="classifier")
 
@@ -86,9 +98,14 @@ def example_config() -> str:
 def init(
     directory: Annotated[Path, typer.Argument(help="Where to write stormwatch.toml.")] = Path("."),
     force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", "-c", help="The file to write (instead of DIRECTORY)."),
+    ] = None,
 ) -> None:
     """Write a commented starter config."""
-    target = directory / DEFAULT_CONFIG
+    target = config or directory / DEFAULT_CONFIG
+    directory = target.parent
     if target.exists() and not force:
         err.print(f"error: {target} exists (use --force to overwrite)")
         raise typer.Exit(1)
@@ -97,7 +114,7 @@ def init(
     out.print(f"wrote {target}; check it with: stormwatch check-config -c {target}")
 
 
-@app.command("check-config")
+@app.command("check-config", short_help="List every problem in the config; exit 1 if any.")
 def check_config(config: ConfigOpt = None) -> None:
     """List every problem with its key path; exit 1 if any."""
     from monitor.settings import warnings_of
@@ -143,13 +160,16 @@ def db_backup(
 # --- crawl / run ----------------------------------------------------------------------
 
 
-@app.command()
+@app.command(short_help="One crawl pass over every source (or --source NAME).")
 def crawl(
     config: ConfigOpt = None,
     once: Annotated[
         bool, typer.Option("--once", help="One pass over the sources, then exit.")
     ] = False,
-    source: Annotated[list[str] | None, typer.Option("--source", help="Only this source.")] = None,
+    source: Annotated[
+        list[str] | None,
+        typer.Option("--source", metavar="NAME", help="Only this source (repeat for more)."),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """One crawl pass over every source (or --source NAME), then exit."""
@@ -174,12 +194,25 @@ async def _crawl_once(settings: Settings, names: list[str]) -> list[Any]:
     from monitor.app import build_app
     from monitor.storage.db import upgrade
 
-    application = build_app(settings)
+    with _quiet("stormwatch.paging"):  # a crawl pages nobody: its set-up warnings are noise
+        application = build_app(settings)
     try:
         await asyncio.to_thread(upgrade, application.engine)
         return await application.crawler.crawl(names, datetime.now(UTC))
     finally:
         await application.aclose()
+
+
+@contextmanager
+def _quiet(name: str) -> Iterator[None]:
+    """Only errors from logger ``name`` while the block runs."""
+    logger = logging.getLogger(name)
+    previous = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(previous)
 
 
 def print_reports(reports: list[Any], as_json: bool) -> None:
@@ -202,7 +235,7 @@ def _report_row(r: Any) -> list[Any]:
     ]  # fmt: skip
 
 
-@app.command()
+@app.command(short_help="The daemon: crawl, classify, detect, page, serve the UI.")
 def run(
     config: ConfigOpt = None,
     tick: Annotated[float, typer.Option(help="Seconds between scheduling ticks.")] = 5.0,
@@ -212,7 +245,7 @@ def run(
     web: Annotated[bool, typer.Option(help="Serve the web UI on [web] bind.")] = True,
 ) -> None:
     """The daemon: crawl, classify, detect and page on every tick, and serve the web UI,
-    until SIGTERM / Ctrl-C. SIGHUP reloads the settings file."""
+    until SIGTERM or Ctrl-C. SIGHUP reloads the settings file."""
     from monitor import daemon, logs
 
     with user_errors():
@@ -222,9 +255,9 @@ def run(
         asyncio.run(daemon.run(settings, path, tick=tick, classify=classify, web=web))
 
 
-@app.command("web")
+@app.command("web", short_help="Serve only the web UI and the JSON API.")
 def web_command(config: ConfigOpt = None) -> None:
-    """Serve the web UI and JSON API only (the pipeline runs in `stormwatch run`)."""
+    """Serve the web UI and JSON API only (the pipeline runs in 'stormwatch run')."""
     import signal
 
     from monitor import daemon, logs
@@ -413,7 +446,7 @@ def _source_row(r: dict[str, Any]) -> list[Any]:
 # --- demo -------------------------------------------------------------------------------
 
 
-@app.command()
+@app.command(short_help="Offline demo: a simulated day with a complaint storm.")
 def demo(
     no_serve: Annotated[
         bool,
@@ -441,7 +474,7 @@ def demo(
 # --- classification ---------------------------------------------------------------------
 
 
-@app.command()
+@app.command(short_help="Classify texts; print one JSON line per text.")
 def classify(
     text: Annotated[str | None, typer.Argument(help="A text to classify.")] = None,
     jsonl: Annotated[
@@ -573,7 +606,9 @@ def _classify_pending(stage: Any) -> None:
 
 @classifier_app.command("eval")
 def classifier_eval(
-    file: Annotated[list[Path], typer.Argument(help="Labelled JSONL files (or folders).")],
+    file: Annotated[
+        list[Path], typer.Argument(metavar="FILE...", help="Labelled JSONL files (or folders).")
+    ],
     as_json: JsonOpt = False,
     config: ConfigOpt = None,
 ) -> None:
@@ -601,7 +636,8 @@ def classifier_eval(
 @classifier_app.command("train")
 def classifier_train(
     examples: Annotated[
-        list[Path] | None, typer.Option("--examples", help="Train files (default: packaged).")
+        list[Path] | None,
+        typer.Option("--examples", metavar="FILE", help="Train files (default: packaged)."),
     ] = None,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Where to write the head (.npz).")
@@ -759,7 +795,7 @@ def _relabel_examples(settings: Settings) -> list[Any]:
 # --- detection --------------------------------------------------------------------------
 
 
-@app.command()
+@app.command(short_help="Replay posts; print the incidents they would open.")
 def backtest(
     posts: Annotated[Path, typer.Option("--posts", help="JSONL post records with published_at.")],
     warmup_days: Annotated[
@@ -769,7 +805,7 @@ def backtest(
     config: ConfigOpt = None,
 ) -> None:
     """Replay posts on a simulated clock; print the incidents it would open, with onset and
-    detection times. Records without a ``complaint`` probability are classified first."""
+    detection times. Records without a complaint probability are classified first."""
     from monitor.detect.replay import events_from_jsonl, incident_summary, replay
 
     with user_errors():
@@ -832,8 +868,10 @@ def _with_text(record: Any) -> dict[str, Any]:
 
 # --- alerting ---------------------------------------------------------------------------
 
-alerts_app = typer.Typer(no_args_is_help=True, help="Try the alert channels.")
-oncall_app = typer.Typer(no_args_is_help=True, help="Who is on call.")
+alerts_app = typer.Typer(
+    no_args_is_help=True, rich_markup_mode=None, help="Try the alert channels."
+)
+oncall_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="Who is on call.")
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(oncall_app, name="oncall")
 
@@ -914,3 +952,24 @@ def _mount_subcommands() -> None:
 
 
 _mount_subcommands()
+
+
+def _first_sentence(doc: str) -> str:
+    """The first sentence of a docstring's first paragraph, on one line."""
+    paragraph = " ".join(inspect.cleandoc(doc).split("\n\n")[0].split())
+    cut = paragraph.find(". ")
+    return paragraph if cut < 0 else paragraph[: cut + 1]
+
+
+def _short_helps(group: typer.Typer) -> None:
+    """Command lists show each command's whole first sentence (left alone, they are cut
+    mid-sentence at the terminal's width)."""
+    for command in group.registered_commands:
+        if command.short_help is None and command.callback and command.callback.__doc__:
+            command.short_help = _first_sentence(command.callback.__doc__)
+    for sub in group.registered_groups:
+        if sub.typer_instance is not None:
+            _short_helps(sub.typer_instance)
+
+
+_short_helps(app)

@@ -20,9 +20,11 @@ from monitor.cli_output import out, print_json, print_table, utc
 from monitor.queue import incidents as incident_service
 from monitor.queue import service
 
-queue_app = typer.Typer(no_args_is_help=True, help="The flagged-post queue: list, show, triage.")
+queue_app = typer.Typer(
+    no_args_is_help=True, rich_markup_mode=None, help="The flagged-post queue: list, show, triage."
+)
 incidents_app = typer.Typer(
-    no_args_is_help=True, help="Complaint storms: list, show, ack, resolve."
+    no_args_is_help=True, rich_markup_mode=None, help="Complaint storms: list, show, ack, resolve."
 )
 T = TypeVar("T")
 
@@ -245,7 +247,7 @@ def queue_relabel(
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Correct the label (used by `stormwatch classifier train`); not_complaint dismisses."""
+    """Correct the label (used by 'stormwatch classifier train'); not_complaint dismisses."""
     _act(config, post_id, brand, "relabel", by, as_json, label=label)
 
 

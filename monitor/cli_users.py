@@ -25,6 +25,8 @@ from monitor.cli_output import out, print_json, print_table, utc
 
 user_app = typer.Typer(
     no_args_is_help=True,
+    rich_markup_mode=None,
+    short_help="Web UI accounts and login sessions.",
     help="Web UI accounts: add, list, disable, passwords, roles and login sessions.",
 )
 
