@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -373,6 +374,16 @@ def test_a_made_up_forwarded_for_does_not_dodge_the_login_limit(web: World) -> N
 
 def test_a_trusted_proxy_forwards_the_client_address(web: World) -> None:
     assert spray(web, trusted_proxies=["127.0.0.0/8"]) == [401] * 25
+
+
+def test_the_listening_socket_turns_nagle_off_for_its_connections() -> None:
+    """Else each response's body waits for the client's delayed ACK (benchmarks/RESULTS.md)."""
+    sock = listen("127.0.0.1:0")
+    try:
+        assert sock.proto == socket.IPPROTO_TCP  # asyncio sets TCP_NODELAY only then
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+    finally:
+        sock.close()
 
 
 def test_a_busy_address_is_a_config_error() -> None:

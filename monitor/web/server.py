@@ -35,9 +35,12 @@ def listen(bind: str) -> socket.socket:
     """A listening socket on ``bind``; ConfigError when the address cannot be used."""
     host, port = split_bind(bind)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP named explicitly: asyncio turns Nagle off only on sockets that say so,
+    # and with Nagle on, a response's second write waits for the client's delayed ACK.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # Linux: accepted inherit
         sock.bind((host, port))
         sock.listen(128)
     except OSError as exc:
