@@ -195,8 +195,8 @@ class WebSettings(_Section):
     # are believed. Empty: those headers are ignored and the peer is the client, so nobody
     # can dodge the login limit by inventing addresses.
     trusted_proxies: list[str] = Field(default_factory=list)
-    # Host names the UI answers to besides loopback names, the bind address and public_url's
-    # host; a request naming any other Host gets 400 (DNS rebinding).
+    # Host names the UI answers to besides loopback names, public_url's host and IP
+    # addresses; a request naming any other Host gets 400 (DNS rebinding).
     allowed_hosts: list[str] = Field(default_factory=list)
 
     @field_validator("trusted_proxies", "allowed_hosts", mode="before")

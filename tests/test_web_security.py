@@ -315,9 +315,13 @@ def test_a_request_for_another_host_name_is_refused(web: World, path: str, host:
 
 
 @pytest.mark.parametrize(
-    "host", ["testserver", "TESTSERVER:443", "localhost:8080", "127.0.0.1", "[::1]:8080"]
-)
-def test_loopback_names_and_the_public_url_are_served(web: World, host: str) -> None:
+    "host",
+    [
+        "testserver", "TESTSERVER:443", "localhost:8080", "127.0.0.1", "[::1]:8080",
+        "192.0.2.7:8080", "[2001:db8::7]",
+    ],
+)  # fmt: skip
+def test_loopback_names_the_public_url_and_addresses_are_served(web: World, host: str) -> None:
     assert web.client().get("/healthz", headers={"Host": host}).status_code == 200
 
 

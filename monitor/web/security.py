@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import logging
 import secrets
 from collections.abc import Iterable
@@ -63,6 +64,14 @@ def own_host_names(bind_host: str, public_url: str | None, extra: Iterable[str])
     return frozenset(names - {""})
 
 
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
 def host_name(header: str) -> str | None:
     """``example.org`` of ``Example.org:8080``, ``::1`` of ``[::1]:8080``; None if garbled."""
     try:
@@ -80,13 +89,18 @@ class SecurityHeaders:
         self.app = app
         self.hosts = hosts
 
+    def allows(self, host: str | None) -> bool:
+        """One of our names, or an IP address: rebinding needs a name the attacker owns,
+        and a page opened by address is its own origin (monitoring scrapes by address)."""
+        return host is not None and (host in self.hosts or _is_ip(host))
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         static = scope["path"].startswith("/static/")
         headers = Headers(scope=scope)
-        if host_name(headers.get("host", "")) not in self.hosts:
+        if not self.allows(host_name(headers.get("host", ""))):
             log.info("refused a request for an unknown Host: %.80r", headers.get("host"))
             await _plain(send, 400, UNKNOWN_HOST, static)
             return
