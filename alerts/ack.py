@@ -23,6 +23,7 @@ __all__ = ["ACTIONS", "AckCheck", "ack_url", "sign_ack", "verify_ack"]
 
 ACTIONS = ("ack", "resolve")
 _MIN_KEY_BYTES = 16
+_MAX_EXPIRY = 253_402_300_800  # 10000-01-01 UTC: later is no date at all
 MESSAGES = {
     "valid": "The link is valid.",
     "malformed": "This link is damaged; open the incident from the queue instead.",
@@ -70,11 +71,19 @@ def verify_ack(key: bytes, token: str, incident_id: str, action: str, now: datet
     try:
         encoded, signature = token.split(".")
         payload, mac = _unb64(encoded), _unb64(signature)
-        claims = json.loads(payload)
-        claimed = (str(claims["i"]), str(claims["a"]), int(claims["e"]))
+        claimed = _claims(json.loads(payload))
     except (ValueError, KeyError, TypeError, binascii.Error):
         return AckCheck(False, "malformed")
     return _judge(hmac.compare_digest(mac, _mac(key, payload)), claimed, incident_id, action, now)
+
+
+def _claims(claims: dict[str, object]) -> tuple[str, str, int]:
+    """The signed fields; TypeError unless the expiry is a whole number of seconds (a
+    float such as ``1e999`` is infinity, which ``int()`` cannot take)."""
+    expiry = claims["e"]
+    if type(expiry) is not int or not 0 <= expiry < _MAX_EXPIRY:
+        raise TypeError("the expiry is not Unix seconds")
+    return str(claims["i"]), str(claims["a"]), expiry
 
 
 def _judge(

@@ -35,7 +35,14 @@ from datetime import date, datetime, time
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, GetCoreSchemaHandler, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import core_schema
 
 __all__ = [
@@ -164,10 +171,12 @@ class ScheduleConfig(_Model):
         default_factory=list, description="Cover for time ranges; the last matching one wins."
     )
 
-    @model_validator(mode="after")
-    def _zone(self) -> ScheduleConfig:
-        _check_zone(self.timezone)
-        return self
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, name: str) -> str:
+        """A field validator (not a model one): its error names ``.timezone`` and comes
+        with the other fields' errors."""
+        return _check_zone(name)
 
 
 class LevelConfig(_Model):
@@ -226,9 +235,13 @@ class BusinessHoursConfig(_Model):
     end: time = Field(default=time(17, 0), description="Local closing time.")
     holidays: list[date] = Field(default_factory=list, description="Closed dates.")
 
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, name: str) -> str:
+        return _check_zone(name)
+
     @model_validator(mode="after")
     def _sane(self) -> BusinessHoursConfig:
-        _check_zone(self.timezone)
         if self.end <= self.start or not self.days:
             raise ValueError("business hours need days and an end after the start")
         return self
@@ -347,8 +360,9 @@ def _unknown(path: str, names: list[str], known: set[str]) -> list[str]:
     return [f"{path}: unknown name {n!r}" for n in names if n not in known]
 
 
-def _check_zone(name: str) -> None:
+def _check_zone(name: str) -> str:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ValueError(f"unknown time zone {name!r} (use an IANA name like Europe/Oslo)") from exc
+    return name

@@ -47,7 +47,10 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to the database; pass an aware time")
-        return value.astimezone(UTC)
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:  # 0001-01-01 at +14:00 has no UTC form
+            raise ValueError(f"{value.isoformat()} is outside the years 1-9999 in UTC") from None
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
         if value is None:

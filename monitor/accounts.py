@@ -1,5 +1,9 @@
 """Accounts of the web UI: users, passwords, server-side sessions, login rate limiting.
 
+Rate limiting is per (user name, client address) with growing delays, plus a cap per
+address over all names; never per user alone, which would let anyone who knows a name
+lock its owner out.
+
 Functions take a sqlmodel Session and plain values and never commit (the caller's
 ``session_scope`` is the transaction), with one deliberate exception: a refused login
 commits the failure it records before raising ``LoginRefused``, because the caller's
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import secrets
 import unicodedata
 from dataclasses import dataclass, field
@@ -45,6 +50,7 @@ __all__ = [
     "list_users",
     "login",
     "logout",
+    "pair_delay",
     "prune",
     "resolve_session",
     "revoke_sessions",
@@ -60,6 +66,9 @@ MAX_CLIENT_LENGTH = 200  # web_sessions.client
 MAX_PASSWORD_LENGTH = 1024  # longer input is refused without hashing (no CPU burn)
 MAX_TOKEN_LENGTH = 256  # a cookie longer than this is not one of ours
 LAST_SEEN_RESOLUTION = timedelta(minutes=1)  # at most one write a minute per session
+_KEY_ADDRESS_LENGTH = 64  # an IPv6 address with a zone fits; the key column holds 300
+_MAX_COUNTED = 64  # failures of one pair read back; the delay is at its cap long before
+_MAX_DOUBLINGS = 32  # 2 s * 2**32 is far past any cap: no giant integers
 
 PERMISSIONS: dict[str, tuple[str, ...]] = {
     "viewer": ("read",),
@@ -73,8 +82,13 @@ class AccountPolicy:
     min_password_length: int = 12
     idle_timeout: timedelta = timedelta(hours=12)  # session unused this long -> invalid
     absolute_timeout: timedelta = timedelta(days=7)  # session older than this -> invalid
-    max_failures_per_user: int = 5  # within failure_window
-    max_failures_per_client: int = 20
+    # Per (user name, client address): this many wrong passwords cost nothing, then each
+    # further one makes that pair wait first_delay, doubling, up to max_delay. Never a
+    # lockout of the user as such: a guesser elsewhere cannot keep her out.
+    free_failures: int = 3
+    first_delay: timedelta = timedelta(seconds=2)
+    max_delay: timedelta = timedelta(minutes=15)
+    max_failures_per_client: int = 20  # any names, within failure_window
     failure_window: timedelta = timedelta(minutes=15)
     dead_session_retention: timedelta = timedelta(days=1)  # prune() keeps dead ones this long
 
@@ -236,57 +250,78 @@ def login(
 ) -> tuple[str, Principal]:
     """A new session for a correct name and password: ``(raw cookie token, principal)``.
 
-    Refusals (``LoginRefused``): ``rate_limited`` when the name or the client has too many
-    recent failures — checked before the password, so even the right one is refused —
+    Refusals (``LoginRefused``): ``rate_limited`` while this (name, client) pair waits out
+    its growing delay or the client has too many recent failures for any names — checked
+    before the password, so even the right one is refused, but only from that address —
     and ``bad_credentials`` for an unknown name, a disabled user or a wrong password (one
     message for all three, and a dummy hash is verified for unknown names so timing does
-    not tell them apart). Each failure is recorded per name and per client, and committed.
+    not tell them apart). Each failure is recorded per pair and per client, and committed.
     """
-    keys = _failure_keys(name, client)
-    _refuse_if_limited(session, keys, now, policy)
+    pair, by_client = _failure_keys(name, client)
+    _refuse_if_limited(session, pair, by_client, now, policy)
     user = _user(session, name) if len(name) <= MAX_NAME_LENGTH else None
     if not _password_ok(user, password):
-        _record_failure(session, keys, now)
+        _record_failure(session, [key for key in (pair, by_client) if key], now)
         raise LoginRefused("bad_credentials")
     assert user is not None
-    _clear_failures(session, keys[0])
+    _clear_failures(session, pair)
     _rehash_if_needed(session, user, password)
     return _new_session(session, user, client, now, policy)
 
 
-def _failure_keys(name: str, client: str | None) -> list[str]:
-    keys = [f"user:{name[:MAX_NAME_LENGTH]}"]
-    if client:
-        keys.append(f"client:{client[:MAX_CLIENT_LENGTH]}")
-    return keys
+def _failure_keys(name: str, client: str | None) -> tuple[str, str | None]:
+    """``pair:ADDRESS|NAME`` and ``client:ADDRESS`` (None without an address)."""
+    address = client[:_KEY_ADDRESS_LENGTH] if client else None
+    pair = f"pair:{address or '-'}|{name[:MAX_NAME_LENGTH]}"
+    return pair, f"client:{address}" if address else None
 
 
 def _refuse_if_limited(
-    session: Session, keys: list[str], now: datetime, policy: AccountPolicy
+    session: Session, pair: str, by_client: str | None, now: datetime, policy: AccountPolicy
 ) -> None:
-    waits = [_wait_for(session, key, _limit_of(key, policy), now, policy) for key in keys]
+    waits = [_pair_wait(session, pair, now, policy)]
+    if by_client:
+        waits.append(_client_wait(session, by_client, now, policy))
     longest = max((w for w in waits if w is not None), default=None)
     if longest is not None:
         raise LoginRefused("rate_limited", retry_after=longest)
 
 
-def _limit_of(key: str, policy: AccountPolicy) -> int:
-    if key.startswith("user:"):
-        return policy.max_failures_per_user
-    return policy.max_failures_per_client
+def _recent(
+    session: Session, key: str, now: datetime, policy: AccountPolicy, limit: int
+) -> list[datetime]:
+    """The newest ``limit`` failures of ``key`` within the window, newest first."""
+    return list(
+        session.exec(
+            select(LoginFailure.at)
+            .where(col(LoginFailure.key) == key, col(LoginFailure.at) > now - policy.failure_window)
+            .order_by(col(LoginFailure.at).desc())
+            .limit(limit)
+        ).all()
+    )
 
 
-def _wait_for(
-    session: Session, key: str, limit: int, now: datetime, policy: AccountPolicy
-) -> float | None:
-    """Seconds until ``key`` has fewer than ``limit`` failures in the window; None if it
-    already has. The limit lifts when the limit-th newest failure leaves the window."""
-    recent = session.exec(
-        select(LoginFailure.at)
-        .where(col(LoginFailure.key) == key, col(LoginFailure.at) > now - policy.failure_window)
-        .order_by(col(LoginFailure.at).desc())
-        .limit(limit)
-    ).all()
+def pair_delay(failures: int, policy: AccountPolicy) -> timedelta:
+    """How long a (name, client) pair waits after its ``failures``-th recent failure."""
+    extra = failures - policy.free_failures
+    if extra < 0:
+        return timedelta(0)
+    return min(policy.max_delay, policy.first_delay * 2 ** min(extra, _MAX_DOUBLINGS))
+
+
+def _pair_wait(session: Session, key: str, now: datetime, policy: AccountPolicy) -> float | None:
+    recent = _recent(session, key, now, policy, _MAX_COUNTED)
+    if not recent:
+        return None
+    wait = (recent[0] + pair_delay(len(recent), policy) - now).total_seconds()
+    return float(math.ceil(wait)) if wait > 0 else None
+
+
+def _client_wait(session: Session, key: str, now: datetime, policy: AccountPolicy) -> float | None:
+    """Seconds until the client has fewer than its limit of failures in the window; None
+    if it already has. The limit lifts when the limit-th newest failure leaves."""
+    limit = policy.max_failures_per_client
+    recent = _recent(session, key, now, policy, limit)
     if limit <= 0 or len(recent) < limit:
         return None
     return max(1.0, (recent[-1] + policy.failure_window - now).total_seconds())

@@ -7,7 +7,9 @@ as one line each, key path first); ``--json`` gives machine-readable output.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
+import logging
 import os
 import re
 import sys
@@ -19,24 +21,31 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
+from monitor.cli_output import err, out, print_json, print_table, utc
 from monitor.errors import ConfigError, StormwatchError
 from monitor.settings import DEFAULT_CONFIG, Settings, load_settings
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
-db_app = typer.Typer(no_args_is_help=True, help="Database migrations.")
-posts_app = typer.Typer(no_args_is_help=True, help="Stored posts.")
-sources_app = typer.Typer(no_args_is_help=True, help="Configured sources and their health.")
+HELP = """Stormwatch watches blogs, forums and feeds for complaint storms about your brands,
+pages the manager on call, and keeps a queue of flagged posts to answer.
+
+Every command takes --config PATH (default ./stormwatch.toml, or $STORMWATCH_CONFIG).
+Errors are one line on stderr and exit status 1; --json prints JSON."""
+
+app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, add_completion=False, help=HELP)
+db_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="Database migrations.")
+posts_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="Stored posts.")
+sources_app = typer.Typer(
+    no_args_is_help=True, rich_markup_mode=None, help="Configured sources and their health."
+)
 app.add_typer(db_app, name="db")
 app.add_typer(posts_app, name="posts")
-classifier_app = typer.Typer(no_args_is_help=True, help="Evaluate and train the classifier.")
+classifier_app = typer.Typer(
+    no_args_is_help=True, rich_markup_mode=None, help="Evaluate and train the classifier."
+)
 app.add_typer(sources_app, name="sources")
 app.add_typer(classifier_app, name="classifier")
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 ConfigOpt = Annotated[
     Path | None,
@@ -65,12 +74,12 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except ConfigError as exc:
-        err.print(f"error: {exc}:", markup=False)
+        err.print(f"error: {exc}:")
         for problem in exc.problems:
-            err.print(f"  {problem}", markup=False)
+            err.print(f"  {problem}")
         raise typer.Exit(1) from None
     except StormwatchError as exc:
-        err.print(f"error: {exc}", markup=False)
+        err.print(f"error: {exc}")
         raise typer.Exit(1) from None
 
 
@@ -89,27 +98,35 @@ def example_config() -> str:
 def init(
     directory: Annotated[Path, typer.Argument(help="Where to write stormwatch.toml.")] = Path("."),
     force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", "-c", help="The file to write (instead of DIRECTORY)."),
+    ] = None,
 ) -> None:
     """Write a commented starter config."""
-    target = directory / DEFAULT_CONFIG
+    target = config or directory / DEFAULT_CONFIG
+    directory = target.parent
     if target.exists() and not force:
-        err.print(f"error: {target} exists (use --force to overwrite)", markup=False)
+        err.print(f"error: {target} exists (use --force to overwrite)")
         raise typer.Exit(1)
     directory.mkdir(parents=True, exist_ok=True)
     target.write_text(example_config(), encoding="utf-8")
-    out.print(f"wrote {target}; check it with: stormwatch check-config -c {target}", markup=False)
+    out.print(f"wrote {target}; check it with: stormwatch check-config -c {target}")
 
 
-@app.command("check-config")
+@app.command("check-config", short_help="List every problem in the config; exit 1 if any.")
 def check_config(config: ConfigOpt = None) -> None:
     """List every problem with its key path; exit 1 if any."""
+    from monitor.settings import warnings_of
+
     with user_errors():
         settings = settings_from(config)
     out.print(
         f"{config_path(config)}: OK — {len(settings.brands)} brand(s), "
-        f"{len(settings.sources)} source(s), database {settings.database.url}",
-        markup=False,
+        f"{len(settings.sources)} source(s), database {settings.database.url}"
     )
+    for warning in warnings_of(settings):
+        err.print(f"warning: {warning}")
 
 
 # --- database ---------------------------------------------------------------------------
@@ -123,7 +140,7 @@ def db_upgrade(config: ConfigOpt = None) -> None:
     with user_errors():
         engine = make_engine(settings_from(config).database)
         upgrade(engine)
-        out.print(f"database at revision {current_revision(engine)}", markup=False)
+        out.print(f"database at revision {current_revision(engine)}")
 
 
 @db_app.command("backup")
@@ -137,19 +154,22 @@ def db_backup(
 
     with user_errors():
         pages = backup_sqlite(settings_from(config).database, target)
-    out.print(f"backed up to {target} ({pages} pages)", markup=False)
+    out.print(f"backed up to {target} ({pages} pages)")
 
 
 # --- crawl / run ----------------------------------------------------------------------
 
 
-@app.command()
+@app.command(short_help="One crawl pass over every source (or --source NAME).")
 def crawl(
     config: ConfigOpt = None,
     once: Annotated[
         bool, typer.Option("--once", help="One pass over the sources, then exit.")
     ] = False,
-    source: Annotated[list[str] | None, typer.Option("--source", help="Only this source.")] = None,
+    source: Annotated[
+        list[str] | None,
+        typer.Option("--source", metavar="NAME", help="Only this source (repeat for more)."),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """One crawl pass over every source (or --source NAME), then exit."""
@@ -174,7 +194,8 @@ async def _crawl_once(settings: Settings, names: list[str]) -> list[Any]:
     from monitor.app import build_app
     from monitor.storage.db import upgrade
 
-    application = build_app(settings)
+    with _quiet("stormwatch.paging"):  # a crawl pages nobody: its set-up warnings are noise
+        application = build_app(settings)
     try:
         await asyncio.to_thread(upgrade, application.engine)
         return await application.crawler.crawl(names, datetime.now(UTC))
@@ -182,25 +203,39 @@ async def _crawl_once(settings: Settings, names: list[str]) -> list[Any]:
         await application.aclose()
 
 
+@contextmanager
+def _quiet(name: str) -> Iterator[None]:
+    """Only errors from logger ``name`` while the block runs."""
+    logger = logging.getLogger(name)
+    previous = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(previous)
+
+
 def print_reports(reports: list[Any], as_json: bool) -> None:
     if as_json:
         for r in reports:
             row = {**vars(r), "new": len(r.new), "updated": len(r.updated)}
-            out.print(json.dumps(row, ensure_ascii=False), markup=False)
+            print_json(row)
         return
-    table = Table("source", "requests", "304", "new", "updated", "unchanged", "no brand", "result")
-    for r in reports:
-        result = r.skipped or (f"[red]{r.error_kind}: {r.error}[/red]" if r.error else "ok")
-        if r.warnings and not r.error:
-            result = f"ok, {len(r.warnings)} warning(s)"
-        table.add_row(
-            r.source, str(r.requests), str(r.not_modified), str(len(r.new)),
-            str(len(r.updated)), str(r.unchanged), str(r.unmatched), result,
-        )  # fmt: skip
-    out.print(table)
+    columns = ("source", "requests", "304", "new", "updated", "unchanged", "no brand", "result")
+    print_table(columns, [_report_row(r) for r in reports])
 
 
-@app.command()
+def _report_row(r: Any) -> list[Any]:
+    result = r.skipped or (f"{r.error_kind}: {r.error}" if r.error else "ok")
+    if r.warnings and not r.error:
+        result = f"ok, {len(r.warnings)} warning(s)"
+    return [
+        r.source, r.requests, r.not_modified, len(r.new), len(r.updated), r.unchanged,
+        r.unmatched, result,
+    ]  # fmt: skip
+
+
+@app.command(short_help="The daemon: crawl, classify, detect, page, serve the UI.")
 def run(
     config: ConfigOpt = None,
     tick: Annotated[float, typer.Option(help="Seconds between scheduling ticks.")] = 5.0,
@@ -210,7 +245,7 @@ def run(
     web: Annotated[bool, typer.Option(help="Serve the web UI on [web] bind.")] = True,
 ) -> None:
     """The daemon: crawl, classify, detect and page on every tick, and serve the web UI,
-    until SIGTERM / Ctrl-C. SIGHUP reloads the settings file."""
+    until SIGTERM or Ctrl-C. SIGHUP reloads the settings file."""
     from monitor import daemon, logs
 
     with user_errors():
@@ -220,9 +255,9 @@ def run(
         asyncio.run(daemon.run(settings, path, tick=tick, classify=classify, web=web))
 
 
-@app.command("web")
+@app.command("web", short_help="Serve only the web UI and the JSON API.")
 def web_command(config: ConfigOpt = None) -> None:
-    """Serve the web UI and JSON API only (the pipeline runs in `stormwatch run`)."""
+    """Serve the web UI and JSON API only (the pipeline runs in 'stormwatch run')."""
     import signal
 
     from monitor import daemon, logs
@@ -290,16 +325,22 @@ def posts_list(
         rows = _with_session(config, query)
     if as_json:
         for row in rows:
-            out.print(json.dumps(row, ensure_ascii=False), markup=False)
+            print_json(row)
         return
-    table = Table("id", "published", "kind", "lang", "brands", "author", "title / text")
-    for r in rows:
-        snippet = (r["title"] or r["text"]).replace("\n", " ")[:70]
-        table.add_row(
-            r["id"][:10], (r["published_at"] or "")[:16], r["kind"], r["lang"] or "-",
-            ",".join(r["brands"]), (r["author"] or "")[:20], snippet,
-        )  # fmt: skip
-    out.print(table)
+    columns = ("id", "published", "kind", "lang", "brands", "author", "title / text")
+    table = [
+        [
+            r["id"],
+            utc(r["published_at"]),
+            r["kind"],
+            r["lang"] or "-",
+            ",".join(r["brands"]),
+            r["author"] or "",
+            r["title"] or r["text"],
+        ]
+        for r in rows
+    ]
+    print_table(columns, table, clip={"id": 10, "author": 20, "title / text": 70})
 
 
 @posts_app.command("show")
@@ -331,15 +372,15 @@ def posts_show(
         if row is None:
             raise StormwatchError(f"no post with id {post_id!r}")
     if as_json:
-        out.print(json.dumps(row, ensure_ascii=False, indent=2), markup=False)
+        print_json(row, indent=2)
         return
     for key in ("id", "canonical_url", "kind", "thread_id", "parent_id", "author", "lang"):
-        out.print(f"{key:14} {row[key]}", markup=False)
-    out.print(f"{'brands':14} {', '.join(row['brands'])} ({row['brand_reason']})", markup=False)
-    out.print(f"{'published':14} {row['published_at']}   edits: {row['edits']}", markup=False)
+        out.print(f"{key:14} {row[key]}")
+    out.print(f"{'brands':14} {', '.join(row['brands'])} ({row['brand_reason']})")
+    out.print(f"{'published':14} {utc(row['published_at'])}   edits: {row['edits']}")
     if row["rating"] is not None:
-        out.print(f"{'stars':14} {row['rating']} of 5", markup=False)
-    out.print(f"\n{row['title'] or ''}\n\n{row['text']}", markup=False)
+        out.print(f"{'stars':14} {row['rating']} of 5")
+    out.print(f"\n{row['title'] or ''}\n\n{row['text']}")
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -389,15 +430,17 @@ def sources_test(
     rows = [_trial_row(c.record) for c in result.candidates]
     if as_json:
         for row in rows:
-            out.print(json.dumps(row, ensure_ascii=False), markup=False)
+            print_json(row)
     else:
-        table = Table("would store", "brands", "lang", "stars", "url", "text")
-        for row in rows:
-            table.add_row(
+        columns = ["would store", "brands", "lang", "stars", "url", "text"]
+        cells = [
+            [
                 row["kind"], ",".join(row["brands"]) or "(thread)", row["lang"] or "",
-                str(row["rating"] or ""), row["url"], row["text"][:60],
-            )  # fmt: skip
-        out.print(table)
+                str(row["rating"] or ""), row["url"], row["text"],
+            ]
+            for row in rows
+        ]  # fmt: skip
+        print_table(columns, cells, clip={"text": 60})
     for warning in report.warnings:
         err.print(f"warning: {warning}", markup=False)
     skipped = f"; {report.unmatched} skipped (no brand named)" if report.unmatched else ""
@@ -452,24 +495,26 @@ def sources_list(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
         rows = _with_session(config, query)
     if as_json:
         for row in rows:
-            out.print(json.dumps(row, ensure_ascii=False), markup=False)
+            print_json(row)
         return
-    table = Table("source", "kind", "health", "last success", "failures", "next due", "last error")
-    for r in rows:
-        error = f"{r['last_error_kind']}: {r['last_error']}" if r["last_error"] else ""
-        if r["health"] == "degraded":
-            error = f"warning: {r['last_warning']}"
-        table.add_row(
-            r["name"], r["kind"], r["health"], (r["last_success_at"] or "never")[:19],
-            str(r["consecutive_failures"]), (r["next_due_at"] or "")[:19], error[:90],
-        )  # fmt: skip
-    out.print(table)
+    columns = ("source", "kind", "health", "last success", "failures", "next due", "last error")
+    print_table(columns, [_source_row(r) for r in rows], clip={"last error": 90})
+
+
+def _source_row(r: dict[str, Any]) -> list[Any]:
+    error = f"{r['last_error_kind']}: {r['last_error']}" if r["last_error"] else ""
+    if r["health"] == "degraded":
+        error = f"warning: {r['last_warning']}"
+    return [
+        r["name"], r["kind"], r["health"], utc(r["last_success_at"], "never"),
+        r["consecutive_failures"], utc(r["next_due_at"]), error,
+    ]  # fmt: skip
 
 
 # --- demo -------------------------------------------------------------------------------
 
 
-@app.command()
+@app.command(short_help="Offline demo: a simulated day with a complaint storm.")
 def demo(
     no_serve: Annotated[
         bool,
@@ -497,7 +542,7 @@ def demo(
 # --- classification ---------------------------------------------------------------------
 
 
-@app.command()
+@app.command(short_help="Classify texts; print one JSON line per text.")
 def classify(
     text: Annotated[str | None, typer.Argument(help="A text to classify.")] = None,
     jsonl: Annotated[
@@ -521,7 +566,7 @@ def classify(
             return
         records = _records(text, jsonl)
         for line in classify_records(stage, records, brand):
-            out.print(json.dumps(line, ensure_ascii=False), markup=False)
+            print_json(line)
 
 
 def _settings_or_defaults(config: Path | None) -> Settings:
@@ -633,7 +678,10 @@ def _classify_pending(stage: Any) -> None:
 def classifier_eval(
     file: Annotated[
         list[Path] | None,
-        typer.Argument(help="Labelled JSONL files or folders (the packaged eval, hard cases)."),
+        typer.Argument(
+            metavar="FILE...",
+            help="Labelled JSONL files or folders (the packaged eval, the hard cases).",
+        ),
     ] = None,
     real: Annotated[
         list[Path] | None,
@@ -668,13 +716,17 @@ def classifier_eval(
             )
         except ClassifierError as exc:
             raise StormwatchError(str(exc)) from None
-    out.print(table.to_json() if as_json else table.render(), markup=False)
+    if as_json:
+        sys.stdout.write(table.to_json() + "\n")
+    else:
+        out.print(table.render())
 
 
 @classifier_app.command("train")
 def classifier_train(
     examples: Annotated[
-        list[Path] | None, typer.Option("--examples", help="Train files (default: packaged).")
+        list[Path] | None,
+        typer.Option("--examples", metavar="FILE", help="Train files (default: packaged)."),
     ] = None,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Where to write the head (.npz).")
@@ -774,11 +826,10 @@ def classifier_train(
     how = "encoder fine-tuned" if finetune else "frozen encoder"
     out.print(
         f"trained on {len(data)} example(s) + {len(extra)} relabel(s) ({how}); "
-        f"head written to {written}",
-        markup=False,
+        f"head written to {written}"
     )
     if report is not None:
-        out.print(f"held-out complaint F1: {report.summary()}", markup=False)
+        out.print(f"held-out complaint F1: {report.summary()}")
     if check and (real or calibration):
         out.print(_real_check(settings, written, [*(real or []), *(calibration or [])]))
     if missed:
@@ -803,13 +854,12 @@ def _refuse_below_target(
     """Under ``--force`` a warning; else an error naming both files, and exit status 1."""
     below = ", ".join(f"{lang} {f1:.3f}" for lang, f1 in missed.items())
     if force:
-        err.print(f"warning: below target on the held-out set: {below}", markup=False)
+        err.print(f"warning: below target on the held-out set: {below}")
         return
     err.print(
         f"error: below target on the held-out set: {below}; {target} was left as it was "
         f"and the new head is at {written} (--force installs it anyway; or retrain with "
-        "another --seed)",
-        markup=False,
+        "another --seed)"
     )
     raise typer.Exit(1)
 
@@ -876,7 +926,7 @@ def _relabel_examples(settings: Settings) -> list[Any]:
 # --- detection --------------------------------------------------------------------------
 
 
-@app.command()
+@app.command(short_help="Replay posts; print the incidents they would open.")
 def backtest(
     posts: Annotated[Path, typer.Option("--posts", help="JSONL post records with published_at.")],
     warmup_days: Annotated[
@@ -886,7 +936,7 @@ def backtest(
     config: ConfigOpt = None,
 ) -> None:
     """Replay posts on a simulated clock; print the incidents it would open, with onset and
-    detection times. Records without a ``complaint`` probability are classified first."""
+    detection times. Records without a complaint probability are classified first."""
     from monitor.detect.replay import events_from_jsonl, incident_summary, replay
 
     with user_errors():
@@ -900,25 +950,32 @@ def backtest(
         warm = first + timedelta(days=warmup_days) if first else None
         result = replay(loaded.events, evaluate_from=warm)
     for warning in loaded.warnings:
-        err.print(f"warning: {warning}", markup=False)
+        err.print(f"warning: {warning}")
     rows = [incident_summary(i) for i in result.incidents]
     if as_json:
         for row in rows:
-            out.print(json.dumps(row, ensure_ascii=False), markup=False)
+            print_json(row)
         return
-    table = Table(
+    columns = (
         "brand", "kind", "severity", "onset", "detected", "delay min", "observed/expected", "posts"
-    )
-    for r in rows:
-        table.add_row(
-            r["brand"], r["kind"], r["severity"], r["onset_at"][:16], r["detected_at"][:16],
-            str(r["delay_minutes"]), f"{r['observed']:.1f}/{r['expected']:.1f}", str(r["posts"]),
-        )  # fmt: skip
-    out.print(table)
+    )  # fmt: skip
+    table = [
+        [
+            r["brand"],
+            r["kind"],
+            r["severity"],
+            utc(r["onset_at"]),
+            utc(r["detected_at"]),
+            r["delay_minutes"],
+            f"{r['observed']:.1f}/{r['expected']:.1f}",
+            r["posts"],
+        ]
+        for r in rows
+    ]
+    print_table(columns, table)
     out.print(
         f"{len(loaded.events)} posts replayed in {result.seconds:.2f}s "
-        f"({result.ticks} ticks); {len(rows)} incident(s), {len(result.pages)} page(s)",
-        markup=False,
+        f"({result.ticks} ticks); {len(rows)} incident(s), {len(result.pages)} page(s)"
     )
 
 
@@ -942,8 +999,10 @@ def _with_text(record: Any) -> dict[str, Any]:
 
 # --- alerting ---------------------------------------------------------------------------
 
-alerts_app = typer.Typer(no_args_is_help=True, help="Try the alert channels.")
-oncall_app = typer.Typer(no_args_is_help=True, help="Who is on call.")
+alerts_app = typer.Typer(
+    no_args_is_help=True, rich_markup_mode=None, help="Try the alert channels."
+)
+oncall_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="Who is on call.")
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(oncall_app, name="oncall")
 
@@ -981,7 +1040,7 @@ def alerts_test(
         delivery = target.send(page, now)
         failed += not delivery.ok
         status = "ok" if delivery.ok else ("retryable" if delivery.retryable else "failed")
-        err.print(f"{name} ({target.masked_url}): {status} — {delivery.reason}", markup=False)
+        err.print(f"{name} ({target.masked_url}): {status} — {delivery.reason}")
     if failed:
         raise typer.Exit(1)
 
@@ -995,16 +1054,22 @@ def oncall_now(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
         rows = health.oncall(settings_from(config), datetime.now(UTC))
     if as_json:
         for row in rows:
-            out.print(json.dumps(row, ensure_ascii=False), markup=False)
+            print_json(row)
         return
-    table = Table("policy", "brands", "level", "paged", "after", "until", "next")
-    for r in rows:
-        paged = ", ".join(r["people"] + r["channels"])
-        table.add_row(
-            r["policy"], ", ".join(r["brands"]), str(r["level"]), paged,
-            f"{r['after_minutes']} min", (r["until"] or "")[:16], ", ".join(r["next"]),
-        )  # fmt: skip
-    out.print(table)
+    columns = ("policy", "brands", "level", "paged", "after", "until", "next")
+    table = [
+        [
+            r["policy"],
+            ", ".join(r["brands"]),
+            r["level"],
+            ", ".join(r["people"] + r["channels"]),
+            f"{r['after_minutes']} min",
+            utc(r["until"]),
+            ", ".join(r["next"]),
+        ]
+        for r in rows
+    ]
+    print_table(columns, table)
 
 
 def _mount_subcommands() -> None:
@@ -1018,3 +1083,24 @@ def _mount_subcommands() -> None:
 
 
 _mount_subcommands()
+
+
+def _first_sentence(doc: str) -> str:
+    """The first sentence of a docstring's first paragraph, on one line."""
+    paragraph = " ".join(inspect.cleandoc(doc).split("\n\n")[0].split())
+    cut = paragraph.find(". ")
+    return paragraph if cut < 0 else paragraph[: cut + 1]
+
+
+def _short_helps(group: typer.Typer) -> None:
+    """Command lists show each command's whole first sentence (left alone, they are cut
+    mid-sentence at the terminal's width)."""
+    for command in group.registered_commands:
+        if command.short_help is None and command.callback and command.callback.__doc__:
+            command.short_help = _first_sentence(command.callback.__doc__)
+    for sub in group.registered_groups:
+        if sub.typer_instance is not None:
+            _short_helps(sub.typer_instance)
+
+
+_short_helps(app)

@@ -6,7 +6,6 @@ The same operations as the web UI and the JSON API, through the same service lay
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -14,16 +13,18 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
-from rich.table import Table
 
-from monitor.cli import ConfigOpt, JsonOpt, out, parse_since, user_errors
+from monitor.cli import ConfigOpt, JsonOpt, parse_since, user_errors
 from monitor.cli import _with_session as with_session
+from monitor.cli_output import out, print_json, print_table, utc
 from monitor.queue import incidents as incident_service
 from monitor.queue import service
 
-queue_app = typer.Typer(no_args_is_help=True, help="The flagged-post queue: list, show, triage.")
+queue_app = typer.Typer(
+    no_args_is_help=True, rich_markup_mode=None, help="The flagged-post queue: list, show, triage."
+)
 incidents_app = typer.Typer(
-    no_args_is_help=True, help="Complaint storms: list, show, ack, resolve."
+    no_args_is_help=True, rich_markup_mode=None, help="Complaint storms: list, show, ack, resolve."
 )
 T = TypeVar("T")
 
@@ -43,10 +44,6 @@ def _actor(by: str | None) -> str:
 def _run(config: Path | None, fn: Callable[[Any], T]) -> T:
     with user_errors():
         return with_session(config, fn)
-
-
-def _print_json(data: Any) -> None:
-    out.print(json.dumps(data, ensure_ascii=False), markup=False)
 
 
 # --- queue -----------------------------------------------------------------------------------
@@ -83,19 +80,26 @@ def queue_list(
     page = _run(config, lambda s: service.list_queue(s, flt))
     if as_json:
         for row in page.rows:
-            _print_json(row.to_dict())
+            print_json(row.to_dict())
         return
-    table = Table(
+    columns = (
         "post", "brand", "status", "complaint", "lang", "source", "assignee", "title / passage"
-    )
-    for r in page.rows:
-        text = r.title or r.passage
-        table.add_row(
-            r.post_id, r.brand, r.status, f"{r.complaint:.2f}", r.lang or "", r.source,
-            r.assignee or "", " ".join(text.split())[:70],
-        )  # fmt: skip
-    out.print(table)
-    out.print(f"{len(page.rows)} of {page.total}", markup=False)
+    )  # fmt: skip
+    rows = [
+        [
+            r.post_id,
+            r.brand,
+            r.status,
+            f"{r.complaint:.2f}",
+            r.lang or "",
+            r.source,
+            r.assignee or "",
+            r.title or r.passage,
+        ]
+        for r in page.rows
+    ]
+    print_table(columns, rows, clip={"title / passage": 70})
+    out.print(f"{len(page.rows)} of {page.total}")
 
 
 def _brand_of(config: Path | None, post_id: str, brand: str | None) -> str:
@@ -128,7 +132,7 @@ def queue_show(
     brand = _brand_of(config, post_id, brand)
     detail = _run(config, lambda s: service.get_item(s, post_id, brand))
     if as_json:
-        out.print(json.dumps(detail.to_dict(), ensure_ascii=False, indent=2), markup=False)
+        print_json(detail.to_dict(), indent=2)
         return
     row = detail.row
     for key, value in (
@@ -136,14 +140,11 @@ def queue_show(
         ("assignee", row.assignee or ""), ("source", row.source), ("url", row.url),
         ("complaint", f"{row.complaint:.2f}"), ("relabel", detail.relabel or ""),
     ):  # fmt: skip
-        out.print(f"{key:10} {value}", markup=False)
-    out.print(f"\n{row.title or ''}\n{detail.text}\n", markup=False)
-    out.print(f"passage ({detail.passage_source}): {row.passage}", markup=False)
+        out.print(f"{key:10} {value}")
+    out.print(f"\n{row.title or ''}\n{detail.text}\n")
+    out.print(f"passage ({detail.passage_source}): {row.passage}")
     for event in detail.history:
-        out.print(
-            f"  {event.at:%Y-%m-%d %H:%M} {event.actor}: {event.action} {event.detail}",
-            markup=False,
-        )
+        out.print(f"  {utc(event.at)} {event.actor}: {event.action} {event.detail}")
 
 
 def _act(
@@ -161,12 +162,11 @@ def _act(
         lambda s: service.act(s, post_id, brand, action, _actor(by), datetime.now(UTC), **kw),
     )
     if as_json:
-        _print_json(row.to_dict())
+        print_json(row.to_dict())
     else:
         out.print(
             f"{row.post_id} ({row.brand}): {row.status}"
-            + (f", assigned to {row.assignee}" if row.assignee else ""),
-            markup=False,
+            + (f", assigned to {row.assignee}" if row.assignee else "")
         )
 
 
@@ -247,7 +247,7 @@ def queue_relabel(
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Correct the label (used by `stormwatch classifier train`); not_complaint dismisses."""
+    """Correct the label (used by 'stormwatch classifier train'); not_complaint dismisses."""
     _act(config, post_id, brand, "relabel", by, as_json, label=label)
 
 
@@ -288,20 +288,13 @@ def incidents_list(
     views = _run(config, lambda s: incident_service.list_incidents(s, status, brand))
     if as_json:
         for v in views:
-            _print_json(v.to_dict())
+            print_json(v.to_dict())
         return
-    table = Table("id", "brand", "kind", "severity", "status", "opened", "explanation")
-    for v in views:
-        table.add_row(
-            v.id,
-            v.brand,
-            v.kind,
-            v.severity,
-            v.status,
-            f"{v.opened_at:%Y-%m-%d %H:%M}",
-            v.headline[:80],
-        )
-    out.print(table)
+    columns = ("id", "brand", "kind", "severity", "status", "opened", "explanation")
+    rows = [
+        [v.id, v.brand, v.kind, v.severity, v.status, utc(v.opened_at), v.headline] for v in views
+    ]
+    print_table(columns, rows, clip={"explanation": 80})
 
 
 @incidents_app.command("show")
@@ -313,23 +306,21 @@ def incidents_show(
         config, lambda s: incident_service.get_incident(s, incident_id, datetime.now(UTC))
     )
     if as_json:
-        out.print(json.dumps(detail.to_dict(), ensure_ascii=False, indent=2), markup=False)
+        print_json(detail.to_dict(), indent=2)
         return
     v = detail.view
-    for key in ("id", "brand", "kind", "severity", "status", "onset_at", "opened_at"):
-        out.print(f"{key:16} {getattr(v, key)}", markup=False)
-    out.print(f"\n{v.explanation}\n", markup=False)
+    for key in ("id", "brand", "kind", "severity", "status"):
+        out.print(f"{key:16} {getattr(v, key)}")
+    for key in ("onset_at", "opened_at"):
+        out.print(f"{key:16} {utc(getattr(v, key))}")
+    out.print(f"\n{v.explanation}\n")
     for page in detail.pages:
         out.print(
             f"  page {page.step} -> {page.recipient}: {page.status}"
-            f" {page.sent_via or ''} {page.last_reason}",
-            markup=False,
+            f" {page.sent_via or ''} {page.last_reason}"
         )
     for event in detail.history:
-        out.print(
-            f"  {event.at:%Y-%m-%d %H:%M} {event.actor}: {event.action} {event.detail}",
-            markup=False,
-        )
+        out.print(f"  {utc(event.at)} {event.actor}: {event.action} {event.detail}")
 
 
 def _decide(
@@ -340,9 +331,9 @@ def _decide(
         lambda s: incident_service.act(s, incident_id, action, _actor(by), datetime.now(UTC)),
     )
     if as_json:
-        _print_json(view.to_dict())
+        print_json(view.to_dict())
     else:
-        out.print(f"{view.id}: {view.status}", markup=False)
+        out.print(f"{view.id}: {view.status}")
 
 
 @incidents_app.command("ack")

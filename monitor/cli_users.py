@@ -12,7 +12,6 @@ Passwords are never echoed or logged: typed at a hidden prompt, read from stdin 
 
 from __future__ import annotations
 
-import json
 import secrets
 import sys
 from collections.abc import Callable
@@ -22,8 +21,12 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
+from monitor.cli_output import out, print_json, print_table, utc
+
 user_app = typer.Typer(
     no_args_is_help=True,
+    rich_markup_mode=None,
+    short_help="Web UI accounts and login sessions.",
     help="Web UI accounts: add, list, disable, passwords, roles and login sessions.",
 )
 
@@ -59,9 +62,7 @@ def _in_transaction(config: Path | None, fn: Callable[[Any], T]) -> T:
 
 
 def _say(text: str) -> None:
-    from monitor.cli import out
-
-    out.print(text, markup=False)
+    out.print(text)
 
 
 def _stdin_is_tty() -> bool:
@@ -121,22 +122,20 @@ def user_add(
 @user_app.command("list")
 def user_list(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     """Every user with its role and whether it is disabled."""
-    from rich.table import Table
-
     from monitor import accounts
-    from monitor.cli import out, user_errors
+    from monitor.cli import user_errors
 
     with user_errors():
         rows = _in_transaction(config, lambda s: [_user_dict(u) for u in accounts.list_users(s)])
     if as_json:
         for row in rows:
-            _say(json.dumps(row, ensure_ascii=False))
+            print_json(row)
         return
-    table = Table("name", "role", "status", "created")
-    for r in rows:
-        status = "disabled" if r["disabled"] else "active"
-        table.add_row(r["name"], r["role"], status, (r["created_at"] or "")[:16])
-    out.print(table)
+    table = [
+        [r["name"], r["role"], "disabled" if r["disabled"] else "active", utc(r["created_at"])]
+        for r in rows
+    ]
+    print_table(("name", "role", "status", "created"), table)
 
 
 def _user_dict(user: Any) -> dict[str, Any]:
@@ -200,23 +199,27 @@ def user_sessions(
     as_json: JsonOpt = False,
 ) -> None:
     """Live login sessions, most recently used first."""
-    from rich.table import Table
-
-    from monitor.cli import out, user_errors
+    from monitor.cli import user_errors
 
     with user_errors():
         rows = _in_transaction(config, lambda s: _session_dicts(s, name, datetime.now(UTC)))
     if as_json:
         for row in rows:
-            _say(json.dumps(row, ensure_ascii=False))
+            print_json(row)
         return
-    table = Table("user", "session", "client", "created", "last seen", "expires")
-    for r in rows:
-        table.add_row(
-            r["user"], r["session"], r["client"] or "-", r["created_at"][:16],
-            r["last_seen_at"][:16], r["expires_at"][:16],
-        )  # fmt: skip
-    out.print(table)
+    columns = ("user", "session", "client", "created", "last seen", "expires")
+    table = [
+        [
+            r["user"],
+            r["session"],
+            r["client"] or "-",
+            utc(r["created_at"]),
+            utc(r["last_seen_at"]),
+            utc(r["expires_at"]),
+        ]
+        for r in rows
+    ]
+    print_table(columns, table)
 
 
 def _session_dicts(session: Any, name: str | None, now: datetime) -> list[dict[str, Any]]:

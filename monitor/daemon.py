@@ -111,7 +111,10 @@ async def run(
             return bool(body["ready"]), body
 
         add_ops_routes(ui, metrics, ready)
-        jobs.append(serve(ui, settings.web.bind, daemon.stopping, sock=sock))
+        proxies = settings.web.trusted_proxies
+        jobs.append(
+            serve(ui, settings.web.bind, daemon.stopping, sock=sock, trusted_proxies=proxies)
+        )
     await asyncio.gather(*jobs)
 
 
@@ -136,6 +139,7 @@ async def run_web(settings: Settings, stop: asyncio.Event) -> None:
     ui = create_app(settings, engine)
     add_ops_routes(ui, metrics, ready)
     try:
-        await serve(ui, settings.web.bind, stop, sock=sock)
+        proxies = settings.web.trusted_proxies
+        await serve(ui, settings.web.bind, stop, sock=sock, trusted_proxies=proxies)
     finally:
         engine.dispose()

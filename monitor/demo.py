@@ -127,10 +127,15 @@ def _ui_socket(serve: bool) -> Iterator[socket.socket | None]:
 
 
 def _next_steps(console: Console, folder: Path) -> None:
+    """Nothing serves the pages' links after --no-serve: say how to serve them."""
     settings = folder / SETTINGS
     console.print(
         "Next: `stormwatch demo` (without --no-serve) goes on to serve the queue UI; or look "
-        f"around with `stormwatch incidents list --config {settings}` (or `queue list`).",
+        f"around with `stormwatch incidents list --config {settings}` (or `queue list`).\n"
+        f"The links in the pages point at http://127.0.0.1:{config.WEB_PORT}, where nothing "
+        "is served now. To open them, add a login and serve this demo's UI:\n"
+        f"  stormwatch user add demo --role manager --config {settings}\n"
+        f"  stormwatch web --config {settings}",
         highlight=False,
         markup=False,
     )

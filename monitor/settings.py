@@ -13,6 +13,7 @@ that needs it (the database engine, a channel) calls it.
 from __future__ import annotations
 
 import functools
+import ipaddress
 import os
 import re
 import tomllib
@@ -31,7 +32,13 @@ from pydantic import (
 )
 from pydantic_core import core_schema
 
-from alerts.config import AlertsConfig, ChannelConfig, OncallConfig, OutboxConfig
+from alerts.config import (
+    AlertsConfig,
+    ChannelConfig,
+    OncallConfig,
+    OutboxConfig,
+    reference_problems,
+)
 from classifiers.config import ClassifierSettings
 from monitor.errors import ConfigError
 
@@ -235,6 +242,41 @@ class WebSettings(_Section):
     # Signs acknowledge links; set it (e.g. STORMWATCH_WEB__SECRET_KEY) so links survive
     # a restart. Unset: a random key per process.
     secret_key: Secret | None = None
+    # Reverse proxies (addresses or networks) whose X-Forwarded-For and X-Forwarded-Proto
+    # are believed. Empty: those headers are ignored and the peer is the client, so nobody
+    # can dodge the login limit by inventing addresses.
+    trusted_proxies: list[str] = Field(default_factory=list)
+    # Host names the UI answers to besides loopback names, public_url's host and IP
+    # addresses; a request naming any other Host gets 400 (DNS rebinding).
+    allowed_hosts: list[str] = Field(default_factory=list)
+
+    @field_validator("trusted_proxies", "allowed_hosts", mode="before")
+    @classmethod
+    def _comma_list(cls, value: Any) -> Any:
+        """The environment gives one string: ``a,b`` is two entries."""
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, proxies: list[str]) -> list[str]:
+        for proxy in proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{proxy!r} is not an IP address or network (e.g. 10.0.0.5 or 10.0.0.0/24)"
+                ) from None
+        return proxies
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _host_names(cls, hosts: list[str]) -> list[str]:
+        for host in hosts:
+            if not _is_host(host):
+                raise ValueError(f"{host!r} is not a host name (give no scheme, port or path)")
+        return [host.lower().strip("[]") for host in hosts]
 
     @field_validator("bind")
     @classmethod
@@ -243,6 +285,15 @@ class WebSettings(_Section):
         if not host or not port.isdigit() or not 0 < int(port) < 65536:
             raise ValueError("must be HOST:PORT, e.g. 127.0.0.1:8080")
         return bind
+
+
+def _is_host(host: str) -> bool:
+    """A DNS name or an IP address (IPv6 with or without brackets)."""
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+        return True
+    except ValueError:
+        return bool(re.fullmatch(r"[A-Za-z0-9_.-]{1,253}", host))
 
 
 class QueueSettings(_Section):
@@ -358,23 +409,45 @@ def load_settings(
         where = str(path)
         raw = _read_toml(Path(path))
     problems: list[str] = []
-    _overlay_env(raw, environ, problems)
+    from_env = _overlay_env(raw, environ, problems)
     _overlay_source_env(raw, environ, problems)
-    return parse_settings(raw, where, problems)
+    return parse_settings(raw, where, problems, from_env)
 
 
 def parse_settings(
-    raw: dict[str, Any], where: str | None = None, problems: list[str] | None = None
+    raw: dict[str, Any],
+    where: str | None = None,
+    problems: list[str] | None = None,
+    from_env: Mapping[tuple[str, str], str] | None = None,
 ) -> Settings:
+    """Validate ``raw``; ``from_env`` maps (section, key) to the variable that set it, so a
+    problem there names the variable rather than the file."""
     problems = list(problems or []) + cross_check(raw)
     try:
         settings = Settings.model_validate(raw)
-        settings.alerts()  # references between channels, people, schedules and policies
     except ValidationError as exc:
-        problems += [_describe(err) for err in exc.errors()]
+        problems += [_describe(err, from_env or {}) for err in exc.errors()]
+    else:  # references between channels, people, schedules and policies, one line each
+        problems += reference_problems(
+            AlertsConfig.model_construct(
+                channels=settings.channels, oncall=settings.oncall, outbox=settings.outbox
+            )
+        )
     if problems:
+        if from_env and any(f"({name})" in p for p in problems for name in from_env.values()):
+            where = f"{where} and the environment" if where else "the environment"
         raise ConfigError(problems, where)
     return settings
+
+
+def warnings_of(settings: Settings) -> list[str]:
+    """Valid but probably not meant: a config that watches nothing."""
+    found = []
+    if not settings.brands:
+        found.append("brands: none configured, so no post can match: nothing is watched")
+    if not settings.sources:
+        found.append("sources: none configured, so nothing is crawled")
+    return found
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -390,9 +463,13 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError([f"{path}: not valid TOML: {exc}"], str(path)) from None
 
 
-def _overlay_env(raw: dict[str, Any], environ: Mapping[str, str], problems: list[str]) -> None:
+def _overlay_env(
+    raw: dict[str, Any], environ: Mapping[str, str], problems: list[str]
+) -> dict[tuple[str, str], str]:
     """``STORMWATCH_DATABASE__URL=...`` sets ``raw["database"]["url"]``. Only scalar keys of
-    table sections can be set this way (lists of tables such as [[sources]] cannot)."""
+    table sections can be set this way (lists of tables such as [[sources]] cannot).
+    Returns which variable set which (section, key)."""
+    from_env: dict[tuple[str, str], str] = {}
     for name, value in sorted(environ.items()):
         if not name.startswith(ENV_PREFIX) or "__" not in name:
             continue
@@ -404,6 +481,8 @@ def _overlay_env(raw: dict[str, Any], environ: Mapping[str, str], problems: list
             problems.append(f"{name}: [{section}] is not a table, cannot set {key!r} there")
             continue
         table[key] = value
+        from_env[(section, key)] = name
+    return from_env
 
 
 def _overlay_source_env(
@@ -430,8 +509,12 @@ def _env_name(name: str) -> str:
     return re.sub(r"[-.\s]", "_", name).lower()
 
 
-def _describe(err: Any) -> str:
+def _describe(err: Any, from_env: Mapping[tuple[str, str], str]) -> str:
     path = ".".join(str(part) for part in err["loc"]) or "(top level)"
+    loc = [str(part) for part in err["loc"]]
+    variable = from_env.get((loc[0], loc[1])) if len(loc) >= 2 else None
+    if variable:
+        path = f"{path} ({variable})"
     message = err["msg"]
     if message.startswith("Value error, "):
         message = message[len("Value error, ") :]

@@ -96,27 +96,41 @@ HARDENING = {
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     import resource
 
-    counts: dict[str, list[int]] = {name: [0, 0] for name in HARDENING}
-    for outcome in ("passed", "failed", "error"):
-        for report in terminalreporter.stats.get(outcome, []):
-            if getattr(report, "when", "call") != "call" and outcome != "error":
-                continue
-            module = str(getattr(report, "nodeid", "")).split("::")[0].rsplit("/", 1)[-1]
-            for name, modules in HARDENING.items():
-                if module in modules:
-                    counts[name][0] += 1
-                    counts[name][1] += outcome == "passed"
-    if not any(total for total, _ in counts.values()):
+    counts = _hardening_counts(terminalreporter.stats)
+    if not any(sum(row) for row in counts.values()):
         return
     write = terminalreporter.write_line
     write("")
-    write("hardening summary (tests run / passed)")
-    for name, (total, passed) in counts.items():
-        write(f"  {name}: {total} / {passed}")
-    failed = sum(total - passed for total, passed in counts.values())
+    write("hardening summary (tests run / passed / skipped)")
+    for name, (total, passed, skipped) in counts.items():
+        write(f"  {name}: {total} / {passed} / {skipped}")
+    failed = sum(total - passed for total, passed, _ in counts.values())
     write(
         f"  posts lost, duplicate pages, crashes, hangs: {'0' if failed == 0 else 'SEE FAILURES'}"
     )
+    skipped = sum(row[2] for row in counts.values())
+    if skipped:
+        write(f"  skipped: {skipped} hardening tests did not run (why: the short test summary)")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     write(f"  peak memory: test process {peak:.0f} MB, largest child process {children:.0f} MB")
+
+
+def _hardening_counts(stats: dict[str, list[Any]]) -> dict[str, list[int]]:
+    """Per row of HARDENING: [run, passed, skipped]. A skip is reported at setup, so it is
+    counted whatever phase it came from; a run is a test's call phase (or its error)."""
+    counts: dict[str, list[int]] = {name: [0, 0, 0] for name in HARDENING}
+    for outcome in ("passed", "failed", "error", "skipped"):
+        for report in stats.get(outcome, []):
+            if outcome in ("passed", "failed") and getattr(report, "when", "call") != "call":
+                continue
+            module = str(getattr(report, "nodeid", "")).split("::")[0].rsplit("/", 1)[-1]
+            for name, modules in HARDENING.items():
+                if module not in modules:
+                    continue
+                if outcome == "skipped":
+                    counts[name][2] += 1
+                else:
+                    counts[name][0] += 1
+                    counts[name][1] += outcome == "passed"
+    return counts

@@ -194,45 +194,57 @@ def test_unknown_user_still_costs_a_password_verification(
     assert calls == ["verify"]
 
 
-def test_a_failure_is_recorded_per_user_and_per_client_despite_the_rollback(
+def test_a_failure_is_recorded_per_pair_and_per_client_despite_the_rollback(
     any_engine: Engine,
 ) -> None:
     make_user(any_engine)
     refusal(any_engine, password="wrong password!", client="192.0.2.7")
-    assert failures(any_engine, "user:alice") == 1
+    assert failures(any_engine, "pair:192.0.2.7|alice") == 1
     assert failures(any_engine, "client:192.0.2.7") == 1
     refusal(any_engine, password="wrong password!", client=None)
-    assert failures(any_engine, "user:alice") == 2
+    assert failures(any_engine, "pair:-|alice") == 1
 
 
-def test_rate_limit_per_user_refuses_even_the_right_password_then_lifts(
+def test_delays_grow_per_pair_and_refuse_even_the_right_password_there(
     any_engine: Engine,
 ) -> None:
     make_user(any_engine)
-    for i in range(POLICY.max_failures_per_user):  # from different clients
-        refusal(any_engine, password="wrong password!", client=f"10.0.1.{i}", at=T0 + i * SECOND)
-    now = T0 + 10 * SECOND
-    limited = refusal(any_engine, client="10.9.9.9", at=now)
-    assert limited.reason == "rate_limited"
-    assert limited.retry_after == (POLICY.failure_window - 10 * SECOND).total_seconds()
-    refusal(any_engine, password="wrong password!", at=now)  # refused while limited...
-    assert failures(any_engine, "user:alice") == POLICY.max_failures_per_user  # ...not counted
-    still = refusal(any_engine, at=T0 + POLICY.failure_window - SECOND)
-    assert still.reason == "rate_limited"
-    _token, who = attempt(any_engine, at=T0 + POLICY.failure_window + SECOND)
+    free = POLICY.free_failures
+    for i in range(free):  # free failures: no wait at all
+        wrong = refusal(any_engine, password="wrong password!", at=T0 + i * SECOND)
+        assert wrong.reason == "bad_credentials"
+    last = T0 + (free - 1) * SECOND
+    limited = refusal(any_engine, at=last + SECOND)  # the right password, from that address
+    assert (limited.reason, limited.retry_after) == ("rate_limited", 1.0)
+    assert failures(any_engine, "pair:10.0.0.1|alice") == free, "a refused try is not counted"
+    waited = last + POLICY.first_delay
+    assert refusal(any_engine, password="wrong password!", at=waited).reason == "bad_credentials"
+    doubled = refusal(any_engine, at=waited + POLICY.first_delay)
+    assert doubled.retry_after == POLICY.first_delay.total_seconds()
+    _token, who = attempt(any_engine, at=waited + 2 * POLICY.first_delay)
     assert who.name == "alice"
+    assert failures(any_engine, "pair:10.0.0.1|alice") == 0, "a success clears the pair"
 
 
-def test_rate_limit_lifts_when_the_limit_th_newest_failure_leaves_the_window(
-    any_engine: Engine,
-) -> None:
+def test_a_guesser_elsewhere_never_locks_the_user_out(any_engine: Engine) -> None:
+    """The attack a per-user lockout invites: hammer her name during a storm."""
     make_user(any_engine)
-    times = [T0, T0 + 5 * MINUTE, T0 + 6 * MINUTE, T0 + 7 * MINUTE, T0 + 8 * MINUTE]
-    for at in times:
-        refusal(any_engine, password="wrong password!", at=at)
-    # at T0+15m+1s the first failure has left: four remain in the window, below the limit
-    _token, who = attempt(any_engine, at=T0 + POLICY.failure_window + SECOND)
+    for i in range(40):
+        client = f"203.0.113.{i % 2}"
+        refusal(any_engine, password="wrong password!", client=client, at=T0 + i * MINUTE / 4)
+    _token, who = attempt(any_engine, client="10.0.0.1", at=T0 + 10 * MINUTE)
     assert who.name == "alice"
+
+
+def test_the_delay_doubles_up_to_its_cap() -> None:
+    free, first = POLICY.free_failures, POLICY.first_delay
+    assert accounts.pair_delay(free - 1, POLICY) == timedelta(0)
+    assert [accounts.pair_delay(free + k, POLICY) for k in range(3)] == [
+        first,
+        2 * first,
+        4 * first,
+    ]
+    assert accounts.pair_delay(10_000, POLICY) == POLICY.max_delay
 
 
 def test_rate_limit_per_client_across_many_names(any_engine: Engine) -> None:
@@ -248,16 +260,16 @@ def test_rate_limit_per_client_across_many_names(any_engine: Engine) -> None:
     assert who.name == "alice"
 
 
-def test_success_clears_the_users_failures_but_not_the_clients(any_engine: Engine) -> None:
+def test_success_clears_the_pairs_failures_but_not_the_clients(any_engine: Engine) -> None:
     make_user(any_engine)
-    for _ in range(POLICY.max_failures_per_user - 1):
+    for _ in range(POLICY.free_failures):
         refusal(any_engine, password="wrong password!")
-    attempt(any_engine)
-    assert failures(any_engine, "user:alice") == 0
-    assert failures(any_engine, "client:10.0.0.1") == POLICY.max_failures_per_user - 1
-    for _ in range(POLICY.max_failures_per_user - 1):
-        refusal(any_engine, password="wrong password!", client="10.0.0.2")
-    _token, who = attempt(any_engine)  # 4 + 4 failures, but only 4 since the success
+    attempt(any_engine, at=T0 + POLICY.first_delay)
+    assert failures(any_engine, "pair:10.0.0.1|alice") == 0
+    assert failures(any_engine, "client:10.0.0.1") == POLICY.free_failures
+    for _ in range(POLICY.free_failures - 1):
+        refusal(any_engine, password="wrong password!", at=T0 + POLICY.first_delay)
+    _token, who = attempt(any_engine, at=T0 + POLICY.first_delay)  # 2 since the success: free
     assert who.name == "alice"
 
 
@@ -278,8 +290,8 @@ def test_overlong_input_is_refused_without_failing_the_database(any_engine: Engi
     make_user(any_engine)
     assert refusal(any_engine, name="n" * 5000, client="c" * 5000).reason == "bad_credentials"
     assert refusal(any_engine, password="p" * 5000).reason == "bad_credentials"
-    assert failures(any_engine, "user:" + "n" * 200) == 1
-    assert failures(any_engine, "client:" + "c" * 200) == 1
+    assert failures(any_engine, f"pair:{'c' * 64}|{'n' * 200}") == 1
+    assert failures(any_engine, "client:" + "c" * 64) == 1
 
 
 # --- sessions -------------------------------------------------------------------------------

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -29,6 +32,9 @@ SLACK = "slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ"
             "ROUTINGKEY1234567890",
             "pagerduty://****@events.pagerduty.com/v2/enqueue",
         ),
+        ("json://127.0.0.1:9/hook?-token=Query-Secret-1", "Query-Secret-1", "json://127.0.0.1"),
+        ("json://127.0.0.1:9/hook?+X-Token=Head-Secret-1", "Head-Secret-1", "json://127.0.0.1"),
+        ("form://127.0.0.1:9/?:apikey=Body-Secret-1", "Body-Secret-1", "form://127.0.0.1"),
         ("stdout://", None, "stdout://"),
         ("file:///var/log/stormwatch/pages.jsonl", None, "file:///var/log/stormwatch/pages.jsonl"),
     ],
@@ -178,6 +184,21 @@ def test_tampered_ack_tokens_are_refused(mangle: str) -> None:
     }[mangle]
     check = verify_ack(KEY, tampered, "inc-1", "ack", T0)
     assert not check.ok and check.reason in ("bad_signature", "malformed")
+
+
+def forged(key: bytes, payload: str) -> str:
+    """A token for ``payload`` with a valid signature: only the payload's content is bad."""
+    data = payload.encode()
+    mac = hmac.new(key, data, hashlib.sha256).digest()
+    return ".".join(base64.urlsafe_b64encode(x).rstrip(b"=").decode() for x in (data, mac))
+
+
+@pytest.mark.parametrize(
+    "expiry", ["1e999", "-1e999", "1e18", "1.5", "true", '"9"', "null", "-1", "[1]"]
+)
+def test_a_signed_token_with_an_impossible_expiry_is_malformed(expiry: str) -> None:
+    token = forged(KEY, f'{{"i":"inc-1","a":"ack","e":{expiry}}}')
+    assert verify_ack(KEY, token, "inc-1", "ack", T0).reason == "malformed"
 
 
 def test_a_short_signing_key_is_refused() -> None:

@@ -51,6 +51,46 @@ def test_init_then_check_config(tmp_path: Path) -> None:
     assert checked.exit_code == 0 and "OK" in checked.output
 
 
+def test_init_writes_where_config_says_and_check_config_warns_about_an_empty_one(
+    tmp_path: Path,
+) -> None:
+    target = tmp_path / "etc" / "sw.toml"
+    made = runner.invoke(app, ["init", "--config", str(target)])
+    assert made.exit_code == 0 and target.read_text().startswith("#")
+    empty = tmp_path / "empty.toml"
+    empty.write_text("")
+    checked = runner.invoke(app, ["check-config", "-c", str(empty)])
+    assert checked.exit_code == 0 and "OK" in checked.output
+    assert "warning: brands: none configured" in checked.output
+
+
+def all_help(path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], str]]:
+    """``--help`` of the program and of every group and command under it."""
+    shown = runner.invoke(app, [*path, "--help"], env={"COLUMNS": "80"}).output
+    yield path, shown
+    if "Commands:" in shown:
+        for line in shown.split("Commands:")[1].splitlines():
+            if line.startswith("  ") and not line.startswith("   "):
+                yield from all_help((*path, line.split()[0]))
+
+
+def test_help_reads_as_help_for_people() -> None:
+    pages = dict(all_help())
+    assert len(pages) > 40 and "complaint storms" in pages[()]
+    for path, shown in pages.items():
+        assert "`" not in shown and "<bool>" not in shown and "(Typer)" not in shown, path
+        listed = shown.split("Commands:")[1] if "Commands:" in shown else ""
+        assert not [line for line in listed.splitlines() if line.endswith("...")], path
+
+
+def test_crawl_once_does_not_warn_about_the_web_secret_key(tmp_path: Path) -> None:
+    config = tmp_path / "sw.toml"
+    config.write_text(f'[database]\nurl = "sqlite:///{tmp_path}/sw.db"\n[log]\nformat = "text"\n')
+    crawled = runner.invoke(app, ["crawl", "--once", "-c", str(config)])
+    assert crawled.exit_code == 0, crawled.output
+    assert "secret_key" not in crawled.output
+
+
 def test_check_config_lists_every_problem_and_exits_1(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text(
@@ -145,11 +185,25 @@ def test_oncall_now_and_alerts_test_use_the_configured_routes(tmp_path: Path) ->
     )
     who = runner.invoke(app, ["oncall", "now", "--json", "-c", str(config)])
     assert who.exit_code == 0 and json.loads(who.output)["people"] == ["mette"]
+    table = runner.invoke(app, ["oncall", "now", "-c", str(config)]).output.splitlines()
+    row = dict(zip(table[0].split("\t"), table[1].split("\t"), strict=True))
+    assert row["until"].endswith(" UTC") and row["paged"] == "mette"
     sent = runner.invoke(app, ["alerts", "test", "-c", str(config)])
     assert sent.exit_code == 0 and "file" in sent.output and "ok" in sent.output
     assert json.loads(pages.read_text())["step"] == "test"
     missing = runner.invoke(app, ["alerts", "test", "--channel", "nope", "-c", str(config)])
     assert missing.exit_code == 1 and "no channel named 'nope'" in missing.output
+
+
+def test_alerts_test_never_prints_a_webhook_token(tmp_path: Path) -> None:
+    config = tmp_path / "sw.toml"
+    config.write_text(  # port 9 on loopback: nothing listens, the send fails
+        '[[channels]]\nname = "query"\nurl = "json://127.0.0.1:9/hook?-token=Query-Secret-1"\n'
+        '[[channels]]\nname = "header"\nurl = "json://127.0.0.1:9/h?+X-Token=Head-Secret-1"\n'
+    )
+    sent = runner.invoke(app, ["alerts", "test", "-c", str(config)])
+    assert sent.exit_code == 1 and "-token=****" in sent.output
+    assert "Query-Secret-1" not in sent.output and "Head-Secret-1" not in sent.output
 
 
 def test_a_policy_naming_an_unknown_channel_is_a_config_error(tmp_path: Path) -> None:

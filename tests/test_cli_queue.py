@@ -3,6 +3,7 @@ real SQLite database, the history it leaves, and one-line refusals."""
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -10,10 +11,13 @@ import pytest
 from typer.testing import CliRunner
 
 from monitor.cli import app
+from monitor.cli_output import console, print_table
 from monitor.settings import DatabaseSettings
-from monitor.storage.db import make_engine, upgrade
+from monitor.storage.db import make_engine, session_scope, upgrade
+from monitor.storms import save_incident
 from tests.conftest import T0
 from tests.queue_seed import SeedPost, seed
+from tests.test_web_helpers import EXPLANATION, build_template, seed_incident
 
 runner = CliRunner()
 
@@ -94,3 +98,42 @@ def test_refusals_are_one_line_and_change_nothing(config: Path) -> None:
     code, output = cli(config, "queue", "list", "--brand", "Nordtel", "--json")
     open_nordtel = {json.loads(line)["post_id"]: json.loads(line) for line in output.splitlines()}
     assert open_nordtel["both"]["status"] == "new"  # the other brand's row is untouched
+
+
+# --- output: data printed as it is --------------------------------------------------------
+
+THREAD = "Nordtel:thread:20260304T1450Z"  # ":thread:" is an emoji code to rich
+
+
+@pytest.fixture
+def incidents_config(tmp_path: Path) -> Path:
+    db = build_template(tmp_path)
+    engine = make_engine(DatabaseSettings(url=f"sqlite:///{db}"))
+    with session_scope(engine) as session:
+        save_incident(session, seed_incident(THREAD), EXPLANATION, T0)
+    engine.dispose()
+    path = tmp_path / "sw.toml"
+    path.write_text(f'[database]\nurl = "sqlite:///{db}"\n')
+    return path
+
+
+def test_ids_print_as_they_are_in_json_and_piped_rows(incidents_config: Path) -> None:
+    code, output = cli(incidents_config, "incidents", "list", "--json")
+    assert code == 0 and THREAD in {json.loads(line)["id"] for line in output.splitlines()}
+    code, output = cli(incidents_config, "incidents", "list")
+    header, *rows = [line.split("\t") for line in output.splitlines()]
+    assert header == ["id", "brand", "kind", "severity", "status", "opened", "explanation"]
+    thread = next(row for row in rows if row[0] == THREAD)
+    assert thread[5] == "2026-11-02 09:00 UTC"
+    assert thread[6] == " ".join(EXPLANATION.split("\n")[0].split()), "full, never cut"
+    code, output = cli(incidents_config, "incidents", "show", THREAD)
+    assert code == 0 and output.startswith(f"id               {THREAD}\n")
+    assert "opened_at        2026-11-02 09:00 UTC" in output
+
+
+def test_a_terminal_table_shows_brackets_and_colons_as_text() -> None:
+    screen = console(file=io.StringIO(), force_terminal=True, width=200)
+    hint = "add the host to [network] allowed_hosts"
+    print_table(("id", "result"), [[THREAD, hint], ["x", "[red]y[/red]"]], to=screen)
+    shown = screen.file.getvalue()  # type: ignore[attr-defined]
+    assert THREAD in shown and hint in shown and "[red]y[/red]" in shown

@@ -45,7 +45,7 @@ from tests.test_cluster import (
 )
 
 pytestmark = pytest.mark.postgres
-HOLD = 60.0  # seconds a held request waits at most; only ever reached when broken
+HOLD = 120.0  # seconds a held request waits at most; only ever reached when broken
 ITEMS = 2
 TEXT = "Jeg har ventet i tre uger på at Nordtel sender en tekniker, og kundeservice svarer ikke."
 
@@ -120,9 +120,9 @@ def agent(worker: int) -> str:
 
 
 def configs(
-    tmp: Path, url: str, workers: int, sources: dict[str, str], extra: str = ""
+    tmp: Path, url: str, workers: int, sources: dict[str, str], extra: str = "", network: str = ""
 ) -> list[Path]:
-    """One config per worker; only the user agent differs."""
+    """One config per worker; only the user agent differs. ``network``: more [network] keys."""
     hosts = sorted({"127.0.0.1", *(u.split("/")[2].split(":")[0] for u in sources.values())})
     feeds = "".join(
         f'[[sources]]\nname = "{name}"\nkind = "feed"\nurl = "{u}"\ninterval = 3600\n'
@@ -136,7 +136,7 @@ def configs(
             '[runner]\nkind = "cluster"\nconcurrency = 4\nstalled_after = 5\n'
             f'[web]\nsecret_key = "{"s" * 32}"\n'
             f"[network]\nallowed_hosts = {json.dumps(hosts)}\nmin_host_interval = 0.0\n"
-            f'user_agent = "{agent(w)}"\n'
+            f'user_agent = "{agent(w)}"\n{network}'
             '[crawl]\njitter = 0.0\n[log]\nformat = "json"\n'
             '[[brands]]\nname = "Nordtel"\n[[brands]]\nname = "Teleborg"\n' + extra + feeds
         )
@@ -195,11 +195,21 @@ def test_a_killed_process_loses_nothing_its_crawls_are_picked_up(
         return h.headers.get("User-Agent") == victim and web.fetched(victim).total() > before_hold
 
     with feeds(SOURCES_KILL, 6, hold) as web:
-        paths = configs(tmp_path, database, 3, web.urls)
+        # Held fetches must outlast starting the other two processes (~15 s on two busy
+        # cores): a read timeout would record the held crawls as failed, not interrupted.
+        slow = f"read_timeout = {HOLD + 30}\ndeadline = {HOLD + 60}\n"
+        paths = configs(tmp_path, database, 3, web.urls, network=slow)
+        survivors = list(enumerate(paths))[1:]
         logs = Logs()
-        processes = [start(p, logs, i, "--no-web", "--no-classify") for i, p in enumerate(paths)]
+        # The victim starts alone and holds crawls before the others exist: started
+        # together under load, the other two could crawl everything before it got one.
+        processes = [start(paths[0], logs, 0, "--no-web", "--no-classify")]
         try:
             logs.wait("the victim holding a crawl", lambda: bool(web.held(victim)))
+            processes += [start(p, logs, i, "--no-web", "--no-classify") for i, p in survivors]
+            logs.wait(
+                "a survivor crawling", lambda: bool(web.fetched(agent(1)) + web.fetched(agent(2)))
+            )
             assert crawled(database) < SOURCES_KILL, "killed mid-crawl, not after"
             processes[0].send_signal(signal.SIGKILL)
             processes[0].wait(timeout=30)
@@ -213,8 +223,8 @@ def test_a_killed_process_loses_nothing_its_crawls_are_picked_up(
     freed = [line for _, line in logs.messages("freed the job of a dead process")]
     assert any(line.get("task") == "stormwatch.crawl" for line in freed), freed
 
-    survivors = web.fetched(agent(1)) + web.fetched(agent(2))
-    assert set(survivors.values()) == {1}, "no survivor fetched a feed twice"
+    by_survivors = web.fetched(agent(1)) + web.fetched(agent(2))
+    assert set(by_survivors.values()) == {1}, "no survivor fetched a feed twice"
     everything = web.fetched()
     assert set(everything) == {f"/f/{i}.xml" for i in range(SOURCES_KILL)}
     again = {p for p, n in everything.items() if n > 1}

@@ -23,11 +23,12 @@ from alerts.ack import verify_ack
 from alerts.channels import build_channel
 from alerts.page import Page
 from alerts.store import OutboxRow
+from monitor import demo
 from monitor.app import build_app
 from monitor.cli import app
 from monitor.demoscenario import config
 from monitor.demoscenario.mailbox import LocalMailbox, read_mbox, unpaced_email
-from monitor.demoscenario.play import SimClock
+from monitor.demoscenario.play import SimClock, _PageNews
 from monitor.demoscenario.serve import listen_free, serve_ui
 from monitor.demoscenario.story import build_story
 from monitor.demoscenario.texts_storm import BLOG_POST_SLUG
@@ -37,6 +38,7 @@ from monitor.scheduler import Daemon
 from monitor.settings import Secret, load_settings
 from monitor.storage.db import make_engine, read_scope, upgrade
 from monitor.storage.models import IncidentRow, Post, QueueItem, Reading
+from tests.conftest import T0
 
 STORY = build_story()
 TRAILER = re.compile(r" submitted by /u/.* \[link\] \[comments\]$")
@@ -149,6 +151,37 @@ def test_sim_clock_moves_when_told_and_then_with_the_wall_clock() -> None:
 
 
 @pytest.mark.slow
+def shown(markup: str) -> str:
+    screen = Console(file=io.StringIO(), width=200)
+    screen.print(markup)
+    return screen.file.getvalue()  # type: ignore[attr-defined,no-any-return]
+
+
+def test_a_page_line_names_the_brand_and_shows_data_as_text() -> None:
+    page = Page(
+        incident_id="digest:Nordtel", dedup_key="d", step="digest:2026-11-04", brand="Nordtel",
+        kind="flagged", severity="info", title="t", explanation="e", created_at=T0,
+    )  # fmt: skip
+    row = OutboxRow(
+        id=1, incident_id="digest:Nordtel", dedup_key="d", step=page.step, recipient="",
+        channels="[]", due_at=T0, created_at=T0, sent_via="terminal", page=page.to_json(),
+    )  # fmt: skip
+    line = _PageNews.of(row).line()
+    assert shown(line) == "page sent Nordtel digest:2026-11-04 -> the terminal\n"
+    row.status, row.last_reason = "inhibited", "held by [storm] Nordtel:storm:1"
+    assert "held by [storm] Nordtel:storm:1" in shown(_PageNews.of(row).line())
+
+
+def test_no_serve_says_how_to_serve_the_links_in_its_pages(tmp_path: Path) -> None:
+    screen = Console(file=io.StringIO(), width=300)
+    demo._next_steps(screen, tmp_path)
+    said = screen.file.getvalue()  # type: ignore[attr-defined]
+    settings = tmp_path / demo.SETTINGS
+    assert f"point at http://127.0.0.1:{config.WEB_PORT}, where nothing is served" in said
+    assert f"stormwatch web --config {settings}" in said
+    assert f"stormwatch user add demo --role manager --config {settings}" in said
+
+
 def test_demo_pages_a_live_storm_and_opens_the_thread_incident(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["demo", "--no-serve", "--workdir", str(tmp_path)])
     assert result.exit_code == 0, result.output

@@ -11,7 +11,7 @@ import pytest
 
 from monitor.errors import ConfigError
 from monitor.logs import JsonFormatter, configure
-from monitor.settings import Secret, load_settings, mask_url, parse_settings
+from monitor.settings import Secret, load_settings, mask_url, parse_settings, warnings_of
 
 EXAMPLE = Path(__file__).parent.parent / "config" / "stormwatch.example.toml"
 
@@ -153,3 +153,64 @@ def test_cluster_runner_needs_postgresql_and_a_shared_secret_key() -> None:
     with pytest.raises(ConfigError) as unknown:
         parse_settings({"runner": {"kind": "celery"}})
     assert unknown.value.problems[0].startswith("runner.kind:")
+
+
+def test_proxies_and_host_names_are_checked_and_read_from_the_environment() -> None:
+    env = {
+        "STORMWATCH_WEB__TRUSTED_PROXIES": "10.0.0.5, 10.1.0.0/16",
+        "STORMWATCH_WEB__ALLOWED_HOSTS": "Stormwatch.Internal,[fe80::1]",
+    }
+    web = load_settings(None, env).web
+    assert web.trusted_proxies == ["10.0.0.5", "10.1.0.0/16"]
+    assert web.allowed_hosts == ["stormwatch.internal", "fe80::1"]
+    assert load_settings(None, {}).web.trusted_proxies == []
+    with pytest.raises(ConfigError) as caught:
+        parse_settings({"web": {"trusted_proxies": ["proxy.lan"], "allowed_hosts": ["h:80"]}})
+    assert caught.value.problems == [
+        "web.trusted_proxies: 'proxy.lan' is not an IP address or network "
+        "(e.g. 10.0.0.5 or 10.0.0.0/24)",
+        "web.allowed_hosts: 'h:80' is not a host name (give no scheme, port or path)",
+    ]
+
+
+def test_a_schedule_reports_its_rotation_and_its_zone_each_at_its_key(tmp_path: Path) -> None:
+    path = tmp_path / "sw.toml"
+    path.write_text(
+        '[[oncall.people]]\nname = "mette"\nchannels = ["nowhere", "gone"]\n'
+        '[[oncall.schedules]]\nname = "duty"\nrotation = "hourly"\ntimezone = "Mars/Base"\n'
+        'start = "2026-01-05"\nmembers = ["mette"]\n'
+        '[oncall.business_hours]\ntimezone = "Europe/Nowhere"\n'
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path, environ={})
+    assert sorted(p.split(":")[0] for p in caught.value.problems) == [
+        "oncall.business_hours.timezone",
+        "oncall.schedules.0.rotation",
+        "oncall.schedules.0.timezone",
+    ]
+    path.write_text('[[oncall.people]]\nname = "mette"\nchannels = ["nowhere", "gone"]\n')
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path, environ={})
+    assert caught.value.problems == [
+        "oncall.people[0].channels: unknown name 'nowhere'",
+        "oncall.people[0].channels: unknown name 'gone'",
+    ]
+
+
+def test_a_bad_environment_value_names_its_variable(tmp_path: Path) -> None:
+    path = tmp_path / "sw.toml"
+    path.write_text("[network]\nconcurrency = 4\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path, environ={"STORMWATCH_NETWORK__CONCURRENCY": "lots"})
+    [problem] = caught.value.problems
+    assert problem.startswith("network.concurrency (STORMWATCH_NETWORK__CONCURRENCY): ")
+    assert str(caught.value).endswith(f"in {path} and the environment")
+
+
+def test_a_config_that_watches_nothing_is_valid_but_warned_about() -> None:
+    assert warnings_of(parse_settings({})) == [
+        "brands: none configured, so no post can match: nothing is watched",
+        "sources: none configured, so nothing is crawled",
+    ]
+    example = load_settings(EXAMPLE, environ={})
+    assert warnings_of(example) == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 from datetime import UTC, datetime
 
@@ -128,6 +129,25 @@ def test_reddit_json_listing() -> None:
     [post] = adapter_for("reddit").parse(Request(url), json.dumps(listing).encode(), {}).posts
     assert post.url == "https://r.example/r/Denmark/comments/abc/nordtel/"
     assert post.author == "u1" and post.thread_url == post.url
+
+
+def test_reddit_atom_listing_drops_the_submitted_by_trailer() -> None:
+    trailer = (
+        ' &#32; submitted by &#32; <a href="https://r.example/user/u1"> /u/u1 </a> <br/>'
+        ' <span><a href="https://r.example/r/x/1/">[link]</a></span> &#32; '
+        '<span><a href="https://r.example/r/x/1/">[comments]</a></span>'
+    )
+    content = html.escape(f"<p>Nordtel svarer ikke.</p>{trailer}", quote=False)
+    feed = (
+        '<?xml version="1.0" encoding="UTF-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
+        "<title>r/x</title><entry><author><name>/u/u1</name></author>"
+        f'<content type="html">{content}</content><id>t3_1</id>'
+        '<link href="https://r.example/r/x/1/" /><updated>2026-11-02T09:00:00+00:00</updated>'
+        "<title>Nordtel?</title></entry></feed>"
+    )
+    url = "https://r.example/r/x/new/.rss"
+    [post] = adapter_for("reddit").parse(Request(url), feed.encode(), {}).posts
+    assert (post.text, post.author) == ("Nordtel svarer ikke.", "u1")
 
 
 def test_html_page_main_text() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
@@ -13,6 +13,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
+from alerts.store import UTCDateTime
 from monitor.errors import StorageError
 from monitor.parse.text import content_hash
 from monitor.settings import parse_settings
@@ -312,3 +313,9 @@ def test_nul_in_any_field_is_dropped_not_a_failed_batch(any_engine: Engine) -> N
         post = repo.get_post(s, "nul")
     assert post is not None
     assert (post.text, post.title, post.author) == ("Nordtel svarer ikke", "Titel", "Me")
+
+
+def test_a_time_without_a_utc_form_is_a_value_error_naming_it() -> None:
+    early = datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=14)))
+    with pytest.raises(ValueError, match="0001-01-01T00:00:00\\+14:00 is outside"):
+        UTCDateTime().process_bind_param(early, None)

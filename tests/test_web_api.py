@@ -111,6 +111,32 @@ def test_queue_actions(web: World) -> None:
     assert answered["seconds"] == 600.0, "flagged at T0, answered ten minutes later"
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/queue",
+        "/api/v1/queue",
+        "/exports/queue.csv",
+        "/exports/response-times.csv",
+        "/exports/incident-response-times.csv",
+        "/api/v1/response-times",
+    ],
+)
+@pytest.mark.parametrize("since", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"])
+def test_a_time_outside_utc_is_a_clear_400_on_every_filtered_view(
+    web: World, path: str, since: str
+) -> None:
+    answer = web.login("vic").get(path, params={"since": since})
+    assert answer.status_code == 400 and "outside the years 1–9999" in answer.text
+
+
+def test_until_names_itself_when_refused(web: World) -> None:
+    answer = web.login("vic").get(
+        "/api/v1/response-times", params={"until": "9999-12-31T23:59-14:00"}
+    )
+    assert answer.status_code == 400 and answer.json()["error"].startswith("until:")
+
+
 def test_sources_and_oncall(web: World) -> None:
     client = web.login("vic")
     sources = client.get("/api/v1/sources").json()

@@ -158,9 +158,30 @@ def seed(engine: Engine) -> None:
         "comment", "Samme her, Nordtel er nede.", kind="comment", thread_id="plain", title=None
     )
     readings = [_reading(hostile, 0.95, start, start + len(PASSAGE)), _reading(plain, 0.7, 0, 20)]
+    with session_scope(engine) as session:
+        sources = repo.sync_sources(session, settings(), T0)
+        repo.store_posts(session, _id(sources["blog"].id), [hostile, plain, comment], T0)
+        for reading in readings:
+            repo.save_reading(session, reading)
+        session.flush()
+        service.flag(session, readings, 0.5, T0)
+        save_incident(session, seed_incident(INCIDENT), EXPLANATION, T0)
+        for name, role in USERS.items():
+            accounts.add_user(session, name, role, PASSWORD, T0)
+        bad = {
+            "id": sources[HOSTILE_SOURCE].id,
+            "last_error": "<img src=x onerror=alert(4)>",
+            "last_error_kind": "parse",
+            "consecutive_failures": 1,
+        }
+        repo.update_sources(session, [bad])
+
+
+def seed_incident(incident_id: str) -> Incident:
+    """The seeded volume surge on Nordtel (the hostile and the plain post), as ``incident_id``."""
     signal = _signal()
-    incident = Incident(
-        id=INCIDENT,
+    return Incident(
+        id=incident_id,
         brand="Nordtel",
         family="volume",
         kind="volume_surge",
@@ -176,23 +197,6 @@ def seed(engine: Engine) -> None:
         post_ids=["hostile", "plain"],
         timeline=[TimelineEntry(T0, "opened", "volume_surge", "<i>x</i>")],
     )
-    with session_scope(engine) as session:
-        sources = repo.sync_sources(session, settings(), T0)
-        repo.store_posts(session, _id(sources["blog"].id), [hostile, plain, comment], T0)
-        for reading in readings:
-            repo.save_reading(session, reading)
-        session.flush()
-        service.flag(session, readings, 0.5, T0)
-        save_incident(session, incident, EXPLANATION, T0)
-        for name, role in USERS.items():
-            accounts.add_user(session, name, role, PASSWORD, T0)
-        bad = {
-            "id": sources[HOSTILE_SOURCE].id,
-            "last_error": "<img src=x onerror=alert(4)>",
-            "last_error_kind": "parse",
-            "consecutive_failures": 1,
-        }
-        repo.update_sources(session, [bad])
 
 
 def _id(value: int | None) -> int:

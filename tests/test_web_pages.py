@@ -14,6 +14,7 @@ from sqlmodel import select
 from alerts.ack import ack_url
 from monitor.storage.db import session_scope
 from monitor.storage.models import IncidentRow, QueueItem
+from tests.test_alerts_config_ack import forged
 from tests.test_web_helpers import (
     HOSTILE_URL,
     INCIDENT,
@@ -134,6 +135,7 @@ def test_a_paged_ack_link_logs_in_confirms_and_only_then_acts(web: World) -> Non
         ("tamper", "not issued by this Stormwatch"),
         ("expire", "has expired"),
         ("other", "belongs to another incident"),
+        ("overflow", "This link is damaged"),
     ],
 )
 def test_a_bad_ack_link_says_why_and_does_nothing(web: World, change: str, message: str) -> None:
@@ -141,6 +143,8 @@ def test_a_bad_ack_link_says_why_and_does_nothing(web: World, change: str, messa
     key = b"x" * 32 if change == "tamper" else KEY.encode()
     target = "Other:volume:1" if change == "other" else INCIDENT
     token = ack_url("http://t", key, target, now, timedelta(hours=1)).split("token=")[1]
+    if change == "overflow":  # signed with the right key, but "e" is infinity
+        token = forged(key, f'{{"i":"{INCIDENT}","a":"ack","e":1e999}}')
     if change == "expire":
         web.clock.advance(hours=2)
     client = web.login("mia")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import pytest
 from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 
-from monitor.web.security import CSP
+from monitor.web.security import CSP, own_host_names
 from monitor.web.server import listen, serve
 from tests.test_web_helpers import (
     HOSTILE_SOURCE,
@@ -38,7 +39,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def web(template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    yield from open_world(template, tmp_path, monkeypatch, max_failures_per_user=3)
+    yield from open_world(template, tmp_path, monkeypatch, free_failures=3)
 
 
 def routes(world: World) -> list[tuple[str, str]]:
@@ -305,6 +306,31 @@ def test_oversized_bodies_are_refused_before_reading(web: World) -> None:
     assert chunked.headers["content-security-policy"] == CSP
 
 
+@pytest.mark.parametrize("path", ["/login", "/healthz", "/static/app.css", "/api/v1/login"])
+@pytest.mark.parametrize("host", ["rebound.example", "rebound.example:8080", "", "[::1"])
+def test_a_request_for_another_host_name_is_refused(web: World, path: str, host: str) -> None:
+    answer = web.client().get(path, headers={"Host": host})
+    assert answer.status_code == 400 and "[web] allowed_hosts" in answer.text
+    assert answer.headers["content-security-policy"] == CSP
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "testserver", "TESTSERVER:443", "localhost:8080", "127.0.0.1", "[::1]:8080",
+        "192.0.2.7:8080", "[2001:db8::7]",
+    ],
+)  # fmt: skip
+def test_loopback_names_the_public_url_and_addresses_are_served(web: World, host: str) -> None:
+    assert web.client().get("/healthz", headers={"Host": host}).status_code == 200
+
+
+def test_own_host_names_add_a_specific_bind_and_the_allowed_hosts() -> None:
+    assert own_host_names("0.0.0.0", None, []) == {"localhost", "127.0.0.1", "::1"}
+    names = own_host_names("192.0.2.4", "https://sw.example.dk/x", ["intra"])
+    assert names >= {"localhost", "192.0.2.4", "sw.example.dk", "intra"}
+
+
 def test_a_real_server_serves_and_stops_when_told(web: World) -> None:
     async def scenario() -> tuple[int, str, bool]:
         stop = asyncio.Event()
@@ -319,6 +345,49 @@ def test_a_real_server_serves_and_stops_when_told(web: World) -> None:
 
     status, csp, stopped = asyncio.run(scenario())
     assert (status, csp, stopped) == (200, CSP, True)
+
+
+def spray(web: World, trusted_proxies: list[str]) -> list[int]:
+    """25 wrong logins for 25 names through a real server, each claiming another address."""
+
+    async def scenario() -> list[int]:
+        stop = asyncio.Event()
+        sock = listen("127.0.0.1:0")
+        base = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        task = asyncio.create_task(
+            serve(web.app, base, stop, sock=sock, trusted_proxies=trusted_proxies)
+        )
+        statuses = []
+        async with httpx.AsyncClient(base_url=base) as client:
+            for i in range(25):
+                body = {"name": f"guess{i}", "password": "wrong password!"}
+                headers = {"X-Forwarded-For": f"198.51.100.{i}"}
+                answer = await client.post("/api/v1/login", json=body, headers=headers)
+                statuses.append(answer.status_code)
+        stop.set()
+        await asyncio.wait_for(task, timeout=10)
+        return statuses
+
+    return asyncio.run(scenario())
+
+
+def test_a_made_up_forwarded_for_does_not_dodge_the_login_limit(web: World) -> None:
+    statuses = spray(web, trusted_proxies=[])
+    assert statuses[:20] == [401] * 20 and set(statuses[20:]) == {429}
+
+
+def test_a_trusted_proxy_forwards_the_client_address(web: World) -> None:
+    assert spray(web, trusted_proxies=["127.0.0.0/8"]) == [401] * 25
+
+
+def test_the_listening_socket_turns_nagle_off_for_its_connections() -> None:
+    """Else each response's body waits for the client's delayed ACK (benchmarks/RESULTS.md)."""
+    sock = listen("127.0.0.1:0")
+    try:
+        assert sock.proto == socket.IPPROTO_TCP  # asyncio sets TCP_NODELAY only then
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+    finally:
+        sock.close()
 
 
 def test_a_busy_address_is_a_config_error() -> None:

@@ -3,7 +3,9 @@
 Apprise 2.x returns an ``AppriseResult`` (SUCCESS / PARTIAL / FAILURE / NOMATCH / TIMEOUT),
 not a bool, and the cause of a failure appears only in its log. We capture that log per
 send (``result.logs()``), redact it, and put the last warning into ``Delivery.reason``.
-Printing a URL always goes through Apprise's own privacy form (``url(privacy=True)``).
+Printing a URL always goes through Apprise's own privacy form (``url(privacy=True)``), and
+the values of custom arguments (``+header``, ``-query``, ``:payload``), which that form
+leaves in clear, are masked on top.
 
 Retries are the outbox's job (it is durable, Apprise is not), so Apprise's ``retry`` stays
 at its default of 0. A call deadline (``timeout``) is always set.
@@ -27,7 +29,7 @@ from typing import Any, ClassVar
 import apprise
 from apprise.plugins.custom_json import NotifyJSON
 
-from alerts.channels.base import Delivery, Redactor, retryable_status
+from alerts.channels.base import MASK, Delivery, Redactor, retryable_status
 from alerts.channels.email import NotifyEmail, send_email
 from alerts.errors import ChannelConfigError
 from alerts.page import Page, render_subject, render_text
@@ -44,6 +46,8 @@ _NOTIFY_TYPES = {
     "digest": apprise.NotifyType.WARNING,
 }
 _REASON_CHARS = 300
+# ?+X-Token=v, &-token=v, &:key=v (Apprise prints + and : percent-encoded)
+_CUSTOM_ARG = re.compile(r"([?&](?:\+|-|:|%2B|%3A)[^=&#]*=)[^&#]*", re.IGNORECASE)
 
 
 @functools.cache
@@ -56,10 +60,18 @@ def _load_plugins() -> None:
 
 
 def apprise_masked_url(url: str) -> str | None:
-    """Apprise's privacy form of ``url``; ``None`` when Apprise cannot use the URL."""
+    """Apprise's privacy form of ``url``, with the values of custom arguments masked too;
+    ``None`` when Apprise cannot use the URL."""
     _load_plugins()
     plugin = apprise.Apprise.instantiate(url, suppress_exceptions=True)
-    return None if plugin is None else str(plugin.url(privacy=True))
+    return None if plugin is None else _mask_custom_args(str(plugin.url(privacy=True)))
+
+
+def _mask_custom_args(url: str) -> str:
+    """Apprise's privacy form hides the fields each service declares secret, but prints
+    custom headers (``+X-Token=``), query (``-token=``) and payload (``:key=``) arguments
+    as given, and webhooks carry their tokens exactly there."""
+    return _CUSTOM_ARG.sub(lambda m: m.group(1) + MASK, url)
 
 
 class AppriseChannel:

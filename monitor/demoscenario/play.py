@@ -10,6 +10,7 @@ itself), and once per simulated hour a line with the counts.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from rich.console import Console
+from rich.markup import escape
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
@@ -115,6 +117,7 @@ class Watch:
 class _PageNews:
     id: int
     incident_id: str
+    brand: str
     step: str
     recipient: str
     channel: str
@@ -123,16 +126,18 @@ class _PageNews:
     @classmethod
     def of(cls, row: OutboxRow) -> _PageNews:
         held = row.last_reason if row.status == "inhibited" else None
-        return cls(row.id or 0, row.incident_id, row.step, row.recipient, row.sent_via or "",
-                   held)  # fmt: skip
+        brand = str(json.loads(row.page).get("brand", ""))
+        return cls(row.id or 0, row.incident_id, brand, row.step, row.recipient,
+                   row.sent_via or "", held)  # fmt: skip
 
     def line(self) -> str:
+        """Rich markup: every value from the data is escaped."""
         if self.held is not None:
-            return f"[yellow]pages held back[/] for {self.incident_id}: {self.held}"
+            return f"[yellow]pages held back[/] for {escape(self.incident_id)}: {escape(self.held)}"
         who = PEOPLE.get(self.recipient, self.recipient)
         where = f"{who}'s mailbox ({self.channel})" if who else self.channel
         where = "the terminal" if self.channel == "terminal" else where
-        return f"[magenta]page sent[/] {self.step} -> {where}"
+        return f"[magenta]page sent[/] {escape(self.brand)} {escape(self.step)} -> {escape(where)}"
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -17,6 +18,10 @@ from monitor.sources.feed import FeedAdapter
 
 if TYPE_CHECKING:  # only an annotation: keeps pydantic out of the parse workers
     from monitor.settings import SourceSettings
+
+
+# Reddit's RSS/Atom content ends "submitted by /u/name [link] [comments]": not the post.
+_TRAILER = re.compile(r"\s*submitted by\s+/u/[\w-]+\s*\[link\]\s*\[comments\]\s*$")
 
 
 class RedditAdapter:
@@ -34,8 +39,10 @@ class RedditAdapter:
 
 
 def _strip_user(post: RawPost) -> RawPost:
+    """The author without ``/u/``, and the text without the listing's trailer."""
     author = (post.author or "").removeprefix("/u/") or None
-    return replace(post, author=author, thread_url=post.url)
+    text = _TRAILER.sub("", post.text) if post.text else post.text
+    return replace(post, author=author, thread_url=post.url, text=text)
 
 
 def _listing(url: str, body: bytes) -> Parsed:

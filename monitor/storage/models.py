@@ -261,5 +261,5 @@ class LoginFailure(SQLModel, table=True):
 
     __tablename__ = "login_failures"
     id: int | None = Field(default=None, primary_key=True)
-    key: str = Field(max_length=300, index=True)  # "user:NAME" or "client:ADDRESS"
+    key: str = Field(max_length=300, index=True)  # "pair:ADDRESS|NAME" or "client:ADDRESS"
     at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)

@@ -23,7 +23,8 @@ from monitor.settings import Settings
 from monitor.web import errors, routes_api, routes_auth, routes_pages
 from monitor.web.auth import reader
 from monitor.web.context import WebContext
-from monitor.web.security import MAX_BODY_BYTES, SecurityHeaders
+from monitor.web.security import MAX_BODY_BYTES, SecurityHeaders, own_host_names
+from monitor.web.server import split_bind
 
 log = logging.getLogger("stormwatch.web")
 
@@ -71,7 +72,9 @@ def create_app(
         app.include_router(router, max_body_size=MAX_BODY_BYTES, form_limits=FORM_LIMITS)
     _openapi_route(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    app.add_middleware(SecurityHeaders)
+    web = settings.web
+    hosts = own_host_names(split_bind(web.bind)[0], web.public_url, web.allowed_hosts)
+    app.add_middleware(SecurityHeaders, hosts=hosts)
     return app
 
 

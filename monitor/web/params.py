@@ -32,4 +32,4 @@ def since_param(
     web: WebContext = Depends(web_context),
 ) -> tuple[datetime | None, datetime | None]:
     now = web.clock()
-    return parse_since(since, now), parse_since(until, now)
+    return parse_since(since, now), parse_since(until, now, "until")

@@ -9,6 +9,7 @@ replaced, and its session revoked): no session fixation.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -123,9 +124,15 @@ def _refusal(refused: LoginRefused) -> tuple[int, dict[str, str]]:
 
 def _sentence(refused: LoginRefused) -> str:
     if refused.reason == "rate_limited":
-        minutes = max(1, round((refused.retry_after or 60) / 60))
-        return f"Too many failed logins. Try again in {minutes} min, or ask an admin."
+        return f"Too many failed logins. Try again in {_wait_text(refused.retry_after or 60)}."
     return "Wrong user name or password."
+
+
+def _wait_text(seconds: float) -> str:
+    """``8 s`` below a minute, else whole minutes rounded up."""
+    if seconds < 60:
+        return f"{max(1, math.ceil(seconds))} s"
+    return f"{math.ceil(seconds / 60)} min"
 
 
 @router.post("/logout")

@@ -1,8 +1,8 @@
 """What every response carries and what every change must prove.
 
 - ``SecurityHeaders``: an ASGI middleware putting the CSP and friends on every response
-  (errors and static files included), refusing oversized bodies, and turning an unhandled
-  error into a plain 500 that still carries the headers.
+  (errors and static files included), refusing unknown Host names and oversized bodies,
+  and turning an unhandled error into a plain 500 that still carries the headers.
 - CSRF: state changes carry the session's synchronizer token (form field ``csrf_token`` or
   header ``X-CSRF-Token``); the login form, which has no session yet, uses a double-submit
   cookie. Both compare in constant time.
@@ -14,8 +14,10 @@
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import logging
 import secrets
+from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers, MutableHeaders
@@ -41,20 +43,68 @@ CHANGING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 LOGIN_CSRF_COOKIE = "stormwatch_login_csrf"
+UNKNOWN_HOST = (
+    "this server does not answer to that host name; "
+    "add it to [web] allowed_hosts or set [web] public_url"
+)
+
+
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+WILDCARD_BINDS = frozenset({"", "0.0.0.0", "::"})
+
+
+def own_host_names(bind_host: str, public_url: str | None, extra: Iterable[str]) -> frozenset[str]:
+    """The names a request's Host may carry: loopback names, a specific bind address,
+    ``public_url``'s host and ``[web] allowed_hosts``."""
+    names = set(LOOPBACK_HOSTS) | {name.lower() for name in extra}
+    if bind_host.lower() not in WILDCARD_BINDS:
+        names.add(bind_host.lower())
+    if public_url:
+        names.add(urlsplit(public_url).hostname or "")
+    return frozenset(names - {""})
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def host_name(header: str) -> str | None:
+    """``example.org`` of ``Example.org:8080``, ``::1`` of ``[::1]:8080``; None if garbled."""
+    try:
+        return urlsplit("//" + header).hostname if header else None
+    except ValueError:
+        return None
 
 
 class SecurityHeaders:
-    """Adds ``HEADERS`` (and ``Cache-Control``) to every HTTP response of ``app``."""
+    """Adds ``HEADERS`` (and ``Cache-Control``) to every HTTP response of ``app``, and
+    refuses a request whose Host is none of ``hosts``: a page on a hostile domain that
+    re-points its DNS at us (DNS rebinding) sends its own name, never one of ours."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, hosts: frozenset[str] = LOOPBACK_HOSTS) -> None:
         self.app = app
+        self.hosts = hosts
+
+    def allows(self, host: str | None) -> bool:
+        """One of our names, or an IP address: rebinding needs a name the attacker owns,
+        and a page opened by address is its own origin (monitoring scrapes by address)."""
+        return host is not None and (host in self.hosts or _is_ip(host))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         static = scope["path"].startswith("/static/")
-        if _too_large(Headers(scope=scope)):
+        headers = Headers(scope=scope)
+        if not self.allows(host_name(headers.get("host", ""))):
+            log.info("refused a request for an unknown Host: %.80r", headers.get("host"))
+            await _plain(send, 400, UNKNOWN_HOST, static)
+            return
+        if _too_large(headers):
             await _plain(send, 413, "request body too large", static)
             return
         started = False

@@ -1,7 +1,8 @@
 """Serving the app with uvicorn inside the daemon's event loop.
 
 ``serve(app, bind, stop)`` listens on ``bind`` (``HOST:PORT``, ``[::1]:8080`` for IPv6)
-and returns once ``stop`` is set and open requests have finished. Signals are the
+and returns once ``stop`` is set and open requests have finished. Forwarded headers are
+believed only from ``[web] trusted_proxies``. Signals are the
 daemon's business: this server installs no handlers of its own. The socket is bound
 before serving starts, so a busy or forbidden address fails at once as a ConfigError, and
 a caller that passes its own socket (``listen``) can connect as soon as it has it.
@@ -13,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -34,9 +35,12 @@ def listen(bind: str) -> socket.socket:
     """A listening socket on ``bind``; ConfigError when the address cannot be used."""
     host, port = split_bind(bind)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP named explicitly: asyncio turns Nagle off only on sockets that say so,
+    # and with Nagle on, a response's second write waits for the client's delayed ACK.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # Linux: accepted inherit
         sock.bind((host, port))
         sock.listen(128)
     except OSError as exc:
@@ -53,12 +57,21 @@ class _Server(uvicorn.Server):
 
 
 async def serve(
-    app: ASGIApp, bind: str, stop: asyncio.Event, *, sock: socket.socket | None = None
+    app: ASGIApp,
+    bind: str,
+    stop: asyncio.Event,
+    *,
+    sock: socket.socket | None = None,
+    trusted_proxies: Sequence[str] = (),
 ) -> None:
-    """Serve ``app`` until ``stop`` is set (then finish open requests, up to 5 s)."""
+    """Serve ``app`` until ``stop`` is set (then finish open requests, up to 5 s).
+    ``X-Forwarded-For``/``-Proto`` count only from ``trusted_proxies`` (none by default;
+    uvicorn alone would believe them from 127.0.0.1, so a local client could be anyone)."""
     sock = sock or listen(bind)
     config = uvicorn.Config(
         app,
+        proxy_headers=bool(trusted_proxies),
+        forwarded_allow_ips=list(trusted_proxies) or [],
         log_config=None,  # our logging setup (monitor.logs) stays in charge
         access_log=False,
         server_header=False,

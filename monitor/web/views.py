@@ -94,8 +94,9 @@ def passage(text: str, start: int | None, end: int | None) -> Passage:
     return Passage(text[:start], text[start:end], text[end:])
 
 
-def parse_since(value: str | None, now: datetime) -> datetime | None:
-    """``30m``, ``24h``, ``7d``, ``2w`` before ``now``, or an ISO date/time; '' means none."""
+def parse_since(value: str | None, now: datetime, name: str = "since") -> datetime | None:
+    """``30m``, ``24h``, ``7d``, ``2w`` before ``now``, or an ISO date/time; '' means none.
+    Returned in UTC; a time that has no UTC form (``0001-01-01T00:00+14:00``) is refused."""
     if value is None or not value.strip():
         return None
     text = value.strip().lower()
@@ -105,9 +106,14 @@ def parse_since(value: str | None, now: datetime) -> datetime | None:
     moment = _as_datetime(value.strip())
     if moment is None:
         raise WebError(
-            400, "invalid_input", f"since: use e.g. 24h, 7d or 2026-11-02, not {value!r}"
+            400, "invalid_input", f"{name}: use e.g. 24h, 7d or 2026-11-02, not {value!r}"
         )
-    return moment
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise WebError(
+            400, "invalid_input", f"{name}: {value!r} is outside the years 1–9999 in UTC"
+        ) from None
 
 
 @dataclass(frozen=True)
