@@ -163,3 +163,16 @@ def test_explanation_names_the_numbers_sources_threads_and_posts() -> None:
     assert "forum:flashback.org (6)" in text and "t7 (6)" in text and "sv (9)" in text
     lines = [line for line in text.splitlines() if line.startswith("  ")]
     assert len(lines) == 3 and "forum:flashback.org" in lines[0] and "blog:wordpress" in lines[1]
+
+
+def test_a_resolved_incident_says_when_the_surge_ended() -> None:
+    book = IncidentBook(IncidentConfig(quiet_period=timedelta(hours=2)))
+    book.apply(_signal(T0), T0)
+    book.apply(_signal(T0 + timedelta(minutes=40)), T0 + timedelta(minutes=40))
+    incident = book.incidents[0]
+    assert "ended" not in explain(incident, []).headline
+    book.tick(T0 + timedelta(hours=3))
+    assert incident.resolved_at == T0 + timedelta(hours=3)
+    assert explain(incident, []).headline.endswith(
+        "since 2026-03-04 13:30 UTC, ended at 2026-03-04 14:40 UTC"
+    )

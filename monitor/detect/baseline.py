@@ -8,8 +8,27 @@ Decisions:
 - Level: the brand's complaint mass per hour divided by the prior shape, plus
   ``prior_hours`` pseudo-hours at ``prior_per_day``, so a brand with a day of history gets
   the pooled rhythm scaled by its own level. Hours are clipped at ``clip_factor`` x the
-  first-pass expectation (+3 sd + 2) before the second pass: a storm in the history cannot
-  drag the baseline up. Hours the engine marked as inside a surge are left out entirely.
+  first-pass expectation (+3 sd + 2; the larger of the pooled rhythm at the brand's level and
+  the brand's own unclipped mean for that hour of the day) before the second pass: a storm
+  in the history cannot drag the baseline up. Hours the engine marked as inside a surge count
+  at most
+  ``marked_cap`` (2) x that first-pass expectation: capped, never dropped. Dropping them fed
+  on itself on bursty real traffic (fewer hours -> a lower expectation -> more surges -> more
+  hours dropped); a cap computed from the unmarked first pass cannot run away.
+- Recent level: the expectation is scaled by the brand's level over the last ``level_hours``
+  (24) against what the hour-of-week rates expected there (clipped as above, shrunk towards 1
+  by ``level_pseudo`` complaints, within ``level_bounds``), so a level shift that lasts is
+  the new normal within about a day. Once a week of older history exists the hour-of-week
+  rates are fitted on the hours before that day alone (a day inside both sides of the ratio
+  hid half of a shift). :func:`lagged_expectation` gives each past hour the level of the day
+  before it, ``lag`` hours earlier (the slow burn: a rise over days is not absorbed while it
+  builds, and a lasting shift is normal two days later).
+- Dispersion: the negative binomial's size is fitted from the brand's own 15-minute counts
+  over the bucket ring (three days) against this expectation: the robust spread of
+  ``log((x + 0.5) / (mu + 0.5))`` (1.4826 x MAD) squared, less the Poisson part ``1 / mu``,
+  is ``1 / size``. Bounded to [``min_dispersion``, ``max_dispersion``]; with too few
+  15-minute blocks of expected volume it is ``max_dispersion`` (20, the value tuned on the
+  simulator's traffic). Real Twitter mentions fit sizes around 1-6.
 - Shape: two-level Gamma-Poisson shrinkage. The brand's hour-of-day profile (pooled over the
   week) shrinks to the prior with ``pseudo_mass``; each hour-of-week slot shrinks to that
   profile with ``slot_pseudo_mass``. Low volumes (a few complaints a day) therefore lean on
@@ -30,6 +49,7 @@ import numpy as np
 from monitor.detect.history import HOUR_SECONDS, BrandHistory, hour_of, ts
 
 HOURS_PER_WEEK = 168
+_Z = {0.9: 1.2816, 0.95: 1.6449, 0.975: 1.96, 0.99: 2.3263}  # standard normal quantiles
 _HOUR_OF_DAY = [0.25, 0.15, 0.1, 0.1, 0.1, 0.15, 0.35, 0.7, 1.1, 1.4, 1.55, 1.6]
 _HOUR_OF_DAY += [1.6, 1.55, 1.5, 1.45, 1.4, 1.35, 1.3, 1.3, 1.25, 1.1, 0.8, 0.45]
 _DAY_OF_WEEK = [1.1, 1.1, 1.1, 1.1, 1.05, 0.8, 0.85]
@@ -84,6 +104,16 @@ class BaselineConfig:
     clip_factor: float = 3.0
     floor_per_hour: float = 0.01
     tz: str = "Europe/Stockholm"
+    marked_cap: float = 2.0
+    level_hours: int = 24
+    level_pseudo: float = 12.0
+    reference_hours: int = 168
+    level_bounds: tuple[float, float] = (0.25, 4.0)
+    min_dispersion: float = 0.5
+    max_dispersion: float = 20.0
+    dispersion_min_hours: int = 72
+    dispersion_min_mu: float = 1.0
+    dispersion_quantile: float = 0.95
 
 
 @dataclass(frozen=True)
@@ -95,6 +125,8 @@ class Baseline:
     level_per_day: float
     history_hours: int
     tz: str
+    dispersion: float = 20.0  # negative-binomial size fitted from the brand's history
+    level_factor: float = 1.0  # the recent level against the hour-of-week rates
 
     def complaint_rate(self, hour: int) -> float:
         return float(self.complaints[slot_of_hour(hour, self.tz)])
@@ -112,13 +144,14 @@ class Baseline:
 
 
 def baseline_for(history: BrandHistory, now: datetime, config: BaselineConfig) -> Baseline:
-    """The brand's baseline at `now`, fitted at most once per hour."""
-    key = (hour_of(ts(now)), config, len(history.excluded_hours))
-    cached = history.cache.get("baseline")
+    """The brand's baseline at `now`, fitted at most once per hour per config."""
+    key = (hour_of(ts(now)), len(history.surge_hours))
+    fits = history.cache.setdefault("baseline", {})
+    cached = fits.get(config)
     if cached is not None and cached[0] == key:
         return cached[1]
     fitted = fit_baseline(history, now, config)
-    history.cache["baseline"] = (key, fitted)
+    fits[config] = (key, fitted)
     return fitted
 
 
@@ -129,27 +162,147 @@ def fit_baseline(history: BrandHistory, now: datetime, config: BaselineConfig) -
     lo = max(lo, hour_of(history.first_at)) if history.first_at is not None else hi
     hours = range(lo, max(lo, hi))
     mass, mentions = history.hours.series(hours.start, hours.stop)
-    known = np.ones(len(hours), dtype=bool)
-    for hour in history.excluded_hours:
+    marked = np.zeros(len(hours), dtype=bool)
+    for hour in history.surge_hours:
         if hours.start <= hour < hours.stop:
-            known[hour - hours.start] = False
+            marked[hour - hours.start] = True
     slots = slots_of_hours(hours.start, hours.stop, config.tz)
-    complaints, level = _fit_series(mass[known], slots[known], config, config.prior_per_day)
+    complaints, level, factor = _fit_leveled(mass, slots, marked, config, config.prior_per_day)
+    rhythm = _day_rhythm(complaints)[slots]
+    dispersion = fit_dispersion(mass, _capped(mass, rhythm, marked, config), rhythm, config)
     prior_mentions = config.prior_per_day * 5.0
-    mention_rates, _ = _fit_series(mentions[known], slots[known], config, prior_mentions)
-    return Baseline(complaints, mention_rates, level * 24, int(known.sum()), config.tz)
+    mention_rates, _, mention_factor = _fit_leveled(mentions, slots, marked, config, prior_mentions)
+    return Baseline(
+        complaints * factor,
+        mention_rates * mention_factor,
+        level * 24 * factor,
+        len(hours),
+        config.tz,
+        dispersion,
+        factor,
+    )
+
+
+def _fit_leveled(
+    values: np.ndarray,
+    slots: np.ndarray,
+    marked: np.ndarray,
+    config: BaselineConfig,
+    prior_per_day: float,
+) -> tuple[np.ndarray, float, float]:
+    """Rates and level as `_fit_series`, and the recent level factor. With at
+    least `reference_hours` before the recent window the rates are fitted on those alone:
+    otherwise the recent hours would sit in both sides of the factor's ratio."""
+    older = len(values) - config.level_hours
+    if older < config.reference_hours:
+        rates, level, capped = _fit_series(values, slots, marked, config, prior_per_day)
+    else:
+        part = slice(0, older)
+        rates, level, _ = _fit_series(
+            values[part], slots[part], marked[part], config, prior_per_day
+        )
+        capped = _capped(values, rates[slots], marked, config)
+    return rates, level, _recent_level(capped, rates[slots], config)
+
+
+def _capped(
+    values: np.ndarray, expected: np.ndarray, marked: np.ndarray, config: BaselineConfig
+) -> np.ndarray:
+    cap = _clip_cap(expected, config)
+    cap = np.where(marked, np.minimum(cap, config.marked_cap * expected), cap)
+    return np.minimum(values, cap)
 
 
 def _fit_series(
-    values: np.ndarray, slots: np.ndarray, config: BaselineConfig, prior_per_day: float
-) -> tuple[np.ndarray, float]:
+    values: np.ndarray,
+    slots: np.ndarray,
+    marked: np.ndarray,
+    config: BaselineConfig,
+    prior_per_day: float,
+) -> tuple[np.ndarray, float, np.ndarray]:
+    """Rates per slot, the level per hour, and the values as capped for the fit."""
     shape = PRIOR_SHAPE[slots]
-    level = _robust_level(values, shape, config, prior_per_day / 24)
-    cap = _clip_cap(level * shape, config)
-    clipped = np.minimum(values, cap)
+    own = _own_rhythm(values, slots)
+    level = _robust_level(values, shape, own, config, prior_per_day / 24)
+    clipped = _capped(values, np.maximum(level * shape, own), marked, config)
     level = _level(clipped, shape, config, prior_per_day / 24)
     rates = _shrink_shape(clipped, slots, level, config)
-    return np.maximum(rates, config.floor_per_hour), level
+    return np.maximum(rates, config.floor_per_hour), level, clipped
+
+
+def _recent_level(capped: np.ndarray, expected: np.ndarray, config: BaselineConfig) -> float:
+    """The last `level_hours` against their expectation, shrunk towards 1."""
+    start = max(0, len(capped) - config.level_hours)
+    pseudo = config.level_pseudo
+    factor = (capped[start:].sum() + pseudo) / (expected[start:].sum() + pseudo)
+    low, high = config.level_bounds
+    return float(min(max(factor, low), high))
+
+
+def fit_dispersion(
+    values: np.ndarray, capped: np.ndarray, expected: np.ndarray, config: BaselineConfig
+) -> float:
+    """Negative-binomial size from the hours of the fit against what was expected of each
+    (the hour-of-day rhythm times the level of the day before it), from their upper
+    quantile. Pooled over days, the rhythm is not fitted to the very hours it is judged
+    against (an hour-of-week slot holds one to four of them)."""
+    level = _trailing_levels(capped, expected, config.level_hours, config)
+    mu = expected * level
+    usable = mu >= config.dispersion_min_mu
+    if usable.sum() < config.dispersion_min_hours:
+        return config.max_dispersion
+    excess = (values[usable] - mu[usable]) / mu[usable]
+    upper = float(np.quantile(excess, config.dispersion_quantile)) / _Z[config.dispersion_quantile]
+    inverse = upper**2 - float(np.mean(1.0 / mu[usable]))
+    if inverse <= 1.0 / config.max_dispersion:
+        return config.max_dispersion
+    return max(1.0 / inverse, config.min_dispersion)
+
+
+def lagged_expectation(
+    history: BrandHistory,
+    now: datetime,
+    config: BaselineConfig,
+    hours: range,
+    lag: tuple[int, int],
+) -> np.ndarray:
+    """Expected complaints in each of `hours`: the brand's rhythm times its level over the
+    `lag[1]` hours that ended `lag[0]` hours before that hour. The rhythm is the fitted rates'
+    hour-of-day profile (x the prior's day of week): pooled over every day, a level shift
+    moves it all alike, so it divides out of the level (hour-of-week rates hold the shifted
+    days themselves in a few slots and hid part of a shift)."""
+    base = baseline_for(history, now, config)
+    rhythm = _day_rhythm(base.complaints / base.level_factor)
+    delay, window = lag
+    first = hours.start - delay - window
+    span = np.arange(first, hours.stop)
+    mass, _ = history.hours.series(first, hours.stop)
+    rates = rhythm[slots_of_hours(first, hours.stop, config.tz)]
+    known = span >= hour_of(history.first_at or 0.0)  # no zeros from before the first post
+    # surge hours count in full (up to the clip): a lasting shift begins with a surge
+    capped = np.where(known, _capped(mass, rates, np.zeros(len(span), bool), config), rates)
+    levels = _trailing_levels(capped, rates, window, config)
+    return rates[delay + window :] * levels[window : len(levels) - delay]
+
+
+def _day_rhythm(rates: np.ndarray) -> np.ndarray:
+    """Hour-of-week rates pooled to their hour-of-day profile, times the pooled prior's
+    day-of-week factors (a day's own factor would hold the shifted days themselves)."""
+    days = np.asarray(_DAY_OF_WEEK) / np.mean(_DAY_OF_WEEK)
+    return np.outer(days, rates.reshape(7, 24).mean(axis=0)).ravel()
+
+
+def _trailing_levels(
+    capped: np.ndarray, expected: np.ndarray, window: int, config: BaselineConfig
+) -> np.ndarray:
+    """Per hour, the level of the `window` hours before it (as `_recent_level`)."""
+    seen = np.concatenate(([0.0], np.cumsum(capped)))
+    wanted = np.concatenate(([0.0], np.cumsum(expected)))
+    ends = np.arange(len(capped))
+    starts = np.maximum(ends - window, 0)
+    pseudo = config.level_pseudo
+    level = (seen[ends] - seen[starts] + pseudo) / (wanted[ends] - wanted[starts] + pseudo)
+    return np.clip(level, *config.level_bounds)
 
 
 def _level(values: np.ndarray, shape: np.ndarray, config: BaselineConfig, prior: float) -> float:
@@ -157,11 +310,22 @@ def _level(values: np.ndarray, shape: np.ndarray, config: BaselineConfig, prior:
     return float((values.sum() + pseudo * prior) / (shape.sum() + pseudo))
 
 
+def _own_rhythm(values: np.ndarray, slots: np.ndarray) -> np.ndarray:
+    """The brand's mean per hour of day, unclipped, for every hour of the fit: the clip must
+    not cut a brand's busy hours where the pooled Nordic rhythm expects night (a brand
+    whose customers live in other time zones)."""
+    hod = slots % 24
+    total = np.bincount(hod, weights=values, minlength=24)
+    count = np.maximum(np.bincount(hod, minlength=24), 1)
+    return (total / count)[hod]
+
+
 def _robust_level(
-    values: np.ndarray, shape: np.ndarray, config: BaselineConfig, prior: float
+    values: np.ndarray, shape: np.ndarray, own: np.ndarray, config: BaselineConfig, prior: float
 ) -> float:
     first = _level(values, shape, config, prior)
-    return _level(np.minimum(values, _clip_cap(first * shape, config)), shape, config, prior)
+    cap = _clip_cap(np.maximum(first * shape, own), config)
+    return _level(np.minimum(values, cap), shape, config, prior)
 
 
 def _clip_cap(expected: np.ndarray, config: BaselineConfig) -> np.ndarray:

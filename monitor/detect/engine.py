@@ -5,8 +5,10 @@ buffers: O(1) per post; duplicates by ``(brand, post_id)`` within three days are
 ``Detector.evaluate(now)`` runs every detector for every brand and returns the signals;
 ``assess(now)`` returns every decision, fired or not, with its named reason (for logs).
 
-After a volume surge or a rising storm fires, the engine marks the surge's hours so the
-brand's baseline leaves them out (a storm never becomes the new normal through its own hours).
+After a volume surge or a rising storm fires, the engine marks the surge's hours: the brand's
+baseline counts them at most twice their expectation (a storm never becomes the new normal
+through its own hours, and a marked hour never drags the expectation down), and the slow
+burn counts them as zero.
 
 History safety: with ``live_since`` (when Stormwatch started), everything evaluated at a
 ``now`` before it is marked ``history`` (reason ``history_only``) and never pages; after it,
@@ -33,7 +35,7 @@ from monitor.detect.volume import VolumeConfig, VolumeSurge
 from monitor.detect.windows import ExpectedSpike, SpikeCalendar
 
 DEDUP_HOURS = 72
-# Firing surges mark their hours: out of the baseline, zero in the slow burn's CUSUM.
+# Firing surges mark their hours: capped in the baseline, zero in the slow burn's CUSUM.
 SURGE_KINDS = frozenset({"volume_surge", "rising_storm"})
 
 
@@ -110,7 +112,7 @@ class Detector:
                 decisions.append(decision)
                 if decision.signal is not None and decision.kind in SURGE_KINDS:
                     signal = decision.signal
-                    history.exclude_hours(ts(signal.window_start), ts(signal.window_end))
+                    history.mark_surge(ts(signal.window_start), ts(signal.window_end))
         return decisions
 
     def evaluate(self, now: datetime) -> list[Signal]:

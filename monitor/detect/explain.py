@@ -5,7 +5,8 @@ superset is fine: only the incident's post ids and threads are used) and returns
 :class:`Explanation`: structured numbers for the UI/JSON, and ``text`` — plain text, no
 markup (post content is untrusted; the UI escapes it). Lines, in reading order:
 
-1. headline: brand, what (volume surge / slow burn / thread velocity), severity, since when;
+1. headline: brand, what (volume surge / slow burn / thread velocity), severity, since when
+   and, once resolved, when it ended (its last signal);
 2. baseline vs observed and how unusual (ratio, p-value or CUSUM score);
 3. share negative of the incident's posts;
 4. top sources and threads; languages;
@@ -108,8 +109,12 @@ def _headline(incident: Incident) -> str:
     what = " + ".join(WHAT.get(k, k) for k in incident.kinds)
     since = incident.onset_at.strftime("%Y-%m-%d %H:%M UTC")
     origin = " [history]" if incident.origin == "history" else ""
+    ended = ""
+    if incident.resolved_at is not None:  # the surge ended at its last signal, not at the tick
+        ended = f", ended at {incident.last_signal_at:%Y-%m-%d %H:%M} UTC"
     return (
-        f"{incident.brand}: {what} ({incident.severity}, {incident.status}) since {since}{origin}"
+        f"{incident.brand}: {what} ({incident.severity}, {incident.status}) since {since}"
+        f"{ended}{origin}"
     )
 
 

@@ -7,7 +7,7 @@ order (crawl lag) and detectors stay pure functions of ``(history, now)``:
   ids of the complaint posts in each bucket (for incidents and explanations);
 - ``hours``: hourly ring (5 weeks) of the same counts, for the baseline and the slow burn;
 - ``threads``: per thread, the sorted comment times and whether each comment was angry;
-- ``excluded_hours``: hours the engine marked as inside a surge, left out of the baseline.
+- ``surge_hours``: hours the engine marked as inside a surge (capped in the baseline).
 
 Events older than a ring's span are dropped from that ring (reason: too old to matter).
 Times are kept as float UNIX seconds inside; datetimes at the edges.
@@ -173,7 +173,7 @@ class BrandHistory:
         self.hours = Ring(HOUR_DAYS * 24)
         self.threads: dict[str, ThreadState] = {}
         self.thread_buckets: dict[int, set[str]] = {}
-        self.excluded_hours: set[int] = set()
+        self.surge_hours: set[int] = set()
         self.first_at: float | None = None
         self.newest: float = -math.inf
         self.cache: dict[str, Any] = {}  # detectors' memo (e.g. the hourly baseline fit)
@@ -216,11 +216,11 @@ class BrandHistory:
         for index in [i for i in self.thread_buckets if i < oldest]:
             del self.thread_buckets[index]
         oldest_hour = hour_of(now) - HOUR_DAYS * 24
-        self.excluded_hours = {h for h in self.excluded_hours if h >= oldest_hour}
+        self.surge_hours = {h for h in self.surge_hours if h >= oldest_hour}
 
-    def exclude_hours(self, start: float, end: float) -> None:
-        """Leave these hours out of the baseline (they were inside a surge)."""
-        self.excluded_hours.update(range(hour_of(start), hour_of(end) + 1))
+    def mark_surge(self, start: float, end: float) -> None:
+        """These hours were inside a surge: the baseline caps them (see baseline.py)."""
+        self.surge_hours.update(range(hour_of(start), hour_of(end) + 1))
 
     def live_bucket(self) -> int | None:
         """First whole bucket at or after the cut-over, or None when there is none."""

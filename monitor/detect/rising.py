@@ -12,10 +12,14 @@ Per 5-minute bucket of the last ``horizon_hours`` (6) with observed complaint ma
 expectation ``mu`` (the brand's baseline for that hour of the week; the live bucket
 pro-rated): ``llr = x ln(rho) - mu (rho - 1)``. The statistic is the best run ending now,
 ``S = C_now - min_k C_k``, recomputed from the bucket ring on every call (vectorised, no
-hidden state: late posts count, restarts lose nothing). No overdispersion correction is
-needed in the sum: with ``rho`` 4 its drift stays negative unless complaints run at more
-than ``3 / ln 4`` = 2.16x the expectation, far beyond a day's level swing or a baseline
-error. (The p-value reported with a signal uses the volume surge's negative binomial.)
+hidden state: late posts count, restarts lose nothing). With ``rho`` 4 the drift of the
+sum stays negative unless complaints run at more than ``3 / ln 4`` = 2.16x the expectation,
+beyond a day's level swing on smooth traffic; bursty real traffic goes further than that
+for an hour at a time, so each bucket's evidence is divided by the overdispersion the brand
+shows beyond the tuned size, ``(1 + mu_h / size) / (1 + mu_h / dispersion)`` with ``mu_h``
+the hour's expectation (1 at the simulator's traffic), and the run must be improbable under
+the negative binomial with the brand's fitted size: P(>= run) <= ``alpha`` (1e-3; at the
+simulator's smooth traffic the CUSUM threshold decides first) — else ``within_expected``.
 
 Threads are left to the thread-velocity detector: a rising storm is one across many posts,
 so each thread counts with at most ``thread_cap`` (2) complaints over the horizon (named
@@ -71,6 +75,7 @@ class RisingConfig:
     recent_minutes: int = 15
     min_recent: float = 1.0
     dispersion: float = 20.0
+    alpha: float = 1e-4
     thread_cap: float = 2.0
     expected_floor_per_hour: float = 0.01
     max_posts: int = 200
@@ -90,6 +95,7 @@ class Run:
     angry: int
     recent: float
     min_ratio: float
+    dispersion: float
 
     @property
     def ratio(self) -> float:
@@ -116,8 +122,8 @@ class RisingStorm:
         run = self._run(history, now)
         if run is None:
             return Decision(KIND, history.brand, now, "warming_up")
-        reason = self._reason(run)
-        p_value = nbinom_sf(run.observed, run.expected, self.config.dispersion)
+        p_value = nbinom_sf(run.observed, run.expected, run.dispersion)
+        reason = self._reason(run, p_value)
         if reason != KIND:
             return Decision(KIND, history.brand, now, reason, run.observed, run.expected, p_value)
         signal = self._signal(history, now, run, p_value)
@@ -154,7 +160,10 @@ class RisingStorm:
             expected_mentions[-1] *= partial
             expected = expected + spike.allowance(mentions, expected_mentions)
             min_ratio *= spike.ratio_factor
-        return self._cusum(observed, expected, mentions, angry, lo, min_ratio)
+        dispersion = min(self.config.dispersion, base.dispersion)
+        # evidence per bucket shrinks by the overdispersion beyond the tuned size
+        widen = (1 + hourly / dispersion) / (1 + hourly / self.config.dispersion)
+        return self._cusum(observed, expected, mentions, angry, lo, (min_ratio, dispersion), widen)
 
     def _cusum(
         self,
@@ -163,10 +172,11 @@ class RisingStorm:
         mentions: np.ndarray,
         angry: np.ndarray,
         lo: int,
-        min_ratio: float,
+        limits: tuple[float, float],
+        widen: np.ndarray,
     ) -> Run:
         rho = self.config.rho
-        llr = observed * math.log(rho) - expected * (rho - 1)
+        llr = (observed * math.log(rho) - expected * (rho - 1)) / widen
         cumulative = np.concatenate(([0.0], np.cumsum(llr)))
         k = int(np.argmin(cumulative[:-1]))
         recent = self.config.recent_minutes * 60 // BUCKET_SECONDS
@@ -179,10 +189,11 @@ class RisingStorm:
             mentions=round(float(mentions[k:].sum())),
             angry=round(float(angry[k:].sum())),
             recent=float(observed[-recent:].sum()),
-            min_ratio=min_ratio,
+            min_ratio=limits[0],
+            dispersion=limits[1],
         )
 
-    def _reason(self, run: Run) -> str:
+    def _reason(self, run: Run, p_value: float) -> str:
         if run.score < self.config.threshold:
             return "below_threshold"
         if run.observed < self.config.min_count:
@@ -191,6 +202,8 @@ class RisingStorm:
             return "below_min_ratio"
         if run.recent < self.config.min_recent:
             return "not_rising"
+        if p_value > self.config.alpha:
+            return "within_expected"
         return KIND
 
     def _signal(self, history: BrandHistory, now: datetime, run: Run, p_value: float) -> Signal:

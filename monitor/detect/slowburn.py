@@ -3,17 +3,22 @@
 A one-sided Poisson CUSUM on completed hours: per hour the log-likelihood ratio of "the rate
 is ``rho`` (1.5x) the baseline" against "it is the baseline",
 ``llr = x * ln(rho) - mu * (rho - 1)``, divided by the overdispersion factor
-``1 + mu / dispersion`` (at high volumes day-to-day swings, not Poisson noise, dominate) and
+``1 + mu / size`` (at high volumes day-to-day swings, not Poisson noise, dominate; size is
+the brand's fitted one, at most ``dispersion``) and
 capped at ``hourly_cap`` so a single spike (the
 volume detector's job) cannot trip it alone. The statistic is the best cumulative sum over
-any start in the last ``horizon_hours`` (96 h): S = C_now - min_k C_k. It is computed from
-the hourly ring on every call (vectorised, no hidden state), so late posts are included.
+any start in the last ``horizon_hours`` (96 h): S = C_now - min_k C_k. Each hour's
+expectation takes the brand's level over the ``level_hours`` (24) that ended
+``level_lag_hours`` (24) before it: a rise over days is not absorbed while it builds, and a
+level shift that lasts is normal within two days (the burn subsides and the incident
+resolves). It is computed from the hourly ring on every call (vectorised, no hidden
+state), so late posts are included.
 
 Hours the engine marked as inside a volume surge count zero: a surge is the volume detector's
 incident, and must not keep a slow burn alive after it ends.
 
 Fires (``slow_burn``) when S >= ``threshold`` (10), the last ``recent_hours`` (12) are still
-``min_ratio`` x their expectation plus ``min_recent_excess`` (2) complaints (else
+``recent_ratio`` (1.15) x their expectation plus ``min_recent_excess`` (2) complaints (else
 ``burn_subsided``, so an incident can resolve once the creep stops), and the excess
 over the expectation is at least ``min_excess`` complaints (else ``below_min_excess``) and
 the run is at least ``min_ratio`` (1.5x) its expectation (else ``below_min_ratio``).
@@ -28,7 +33,7 @@ from datetime import datetime
 
 import numpy as np
 
-from monitor.detect.baseline import BaselineConfig, baseline_for
+from monitor.detect.baseline import BaselineConfig, baseline_for, lagged_expectation
 from monitor.detect.events import Decision, Severity, Signal
 from monitor.detect.history import (
     BUCKETS_PER_HOUR,
@@ -54,8 +59,11 @@ class SlowBurnConfig:
     min_recent_excess: float = 2.0
     min_excess: float = 8.0
     min_ratio: float = 1.5
+    recent_ratio: float = 1.15
     dispersion: float = 20.0
     max_posts: int = 200
+    level_lag_hours: int = 24
+    level_hours: int = 24
 
 
 @dataclass(frozen=True)
@@ -65,7 +73,7 @@ class Burn:
     end_hour: int
     observed: float
     expected: float
-    recent: float  # recent observed minus min_ratio x recent expected
+    recent: float  # recent observed minus recent_ratio x recent expected
 
 
 class SlowBurn:
@@ -107,7 +115,7 @@ class SlowBurn:
         hours = self._hours(history, now)
         if hours is None:
             return None
-        key = (self.config, self.baseline, hours, history.hours.late, len(history.excluded_hours))
+        key = (self.config, self.baseline, hours, history.hours.late, len(history.surge_hours))
         cached = history.cache.get(KIND)
         if cached is not None and cached[0] == key:
             return cached[1]
@@ -117,15 +125,18 @@ class SlowBurn:
 
     def _cusum(self, history: BrandHistory, now: datetime, hours: range) -> Burn:
         observed, _ = history.hours.series(hours.start, hours.stop)
-        expected = baseline_for(history, now, self.baseline).complaint_rates(hours)
+        base = baseline_for(history, now, self.baseline)
+        lag = (self.config.level_lag_hours, self.config.level_hours)
+        expected = lagged_expectation(history, now, self.baseline, hours, lag)
+        size = min(self.config.dispersion, base.dispersion)
         rho = self.config.rho
         llr = observed * math.log(rho) - expected * (rho - 1)
-        llr = np.minimum(llr / (1 + expected / self.config.dispersion), self.config.hourly_cap)
-        llr[[h - hours.start for h in history.excluded_hours if h in hours]] = 0.0
+        llr = np.minimum(llr / (1 + expected / size), self.config.hourly_cap)
+        llr[[h - hours.start for h in history.surge_hours if h in hours]] = 0.0
         cumulative = np.concatenate(([0.0], np.cumsum(llr)))
         k = int(np.argmin(cumulative[:-1]))
         n = self.config.recent_hours
-        recent_excess = observed[-n:].sum() - self.config.min_ratio * expected[-n:].sum()
+        recent_excess = observed[-n:].sum() - self.config.recent_ratio * expected[-n:].sum()
         return Burn(
             score=float(cumulative[-1] - cumulative[k]),
             start_hour=hours.start + k,
