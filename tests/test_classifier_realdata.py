@@ -335,3 +335,32 @@ def test_platt_recovers_its_parameters_and_the_bias_matches_a_level() -> None:
     assert a == pytest.approx(1.5, abs=0.1) and b == pytest.approx(-1.0, abs=0.1)
     bias = match_bias(logits, 1.5, 0.05)
     assert float((1 / (1 + np.exp(-(1.5 * logits + bias)))).mean()) == pytest.approx(0.05, abs=1e-4)
+
+
+def test_classifier_eval_prints_one_table_for_files_and_real_sets(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from monitor.cli import app
+    from tests.test_classifier_tiny import tiny_classifier_settings
+
+    tiny = tiny_classifier_settings(tmp_path)
+    config = tmp_path / "stormwatch.toml"
+    config.write_text(
+        f'[classifier]\nmodel_dir = "{tiny.model_dir}"\nhead = "{tiny.head}"\nthreads = 1\n'
+    )
+    real = tmp_path / "real"
+    write_set(real, "lcc_da", sentiment_rows())
+    hard = Path(__file__).resolve().parent.parent / "classifiers/data/hard/en.jsonl"
+    runner = CliRunner()
+    shown = runner.invoke(
+        app, ["classifier", "eval", str(hard), "--real", str(real), "--config", str(config)]
+    )
+    assert shown.exit_code == 0, shown.output
+    assert "lcc_da" in shown.output and "en.jsonl"[:-6] in shown.output
+    as_json = runner.invoke(
+        app, ["classifier", "eval", "--real", str(real), "--json", "--config", str(config)]
+    )
+    [row] = json.loads(as_json.output)["rows"]
+    assert row["set"] == "lcc_da" and row["n"] == 8 and 0.0 <= row["auc"] <= 1.0
+    refused = runner.invoke(app, ["classifier", "eval", "--config", str(config)])
+    assert refused.exit_code == 1 and "--real" in refused.output
