@@ -184,4 +184,4 @@ def _text(example: Example) -> str:
 
 
 def _name(path: Path) -> str:
-    return f"{path.parent.name}/{path.name}" if path.is_dir() else path.stem
+    return f"{path.parent.name}/{path.name}" if path.is_dir() else f"{path.parent.name}/{path.stem}"

@@ -356,7 +356,7 @@ def test_classifier_eval_prints_one_table_for_files_and_real_sets(tmp_path: Path
         app, ["classifier", "eval", str(hard), "--real", str(real), "--config", str(config)]
     )
     assert shown.exit_code == 0, shown.output
-    assert "lcc_da" in shown.output and "en.jsonl"[:-6] in shown.output
+    assert "lcc_da" in shown.output and "hard/en" in shown.output
     as_json = runner.invoke(
         app, ["classifier", "eval", "--real", str(real), "--json", "--config", str(config)]
     )
