@@ -22,6 +22,8 @@ $(STAMP): pyproject.toml requirements.lock requirements-torch.lock
 	    --index-url $(TORCH_INDEX) -r requirements-torch.lock
 	$(BIN)/python -m pip install --quiet --no-deps --require-hashes -r requirements.lock
 	$(BIN)/python -m pip install --quiet --no-deps -e .
+	$(BIN)/python -m pip check || { echo "the lock does not satisfy pyproject.toml:" \
+	    "run make lock (needs the network)" >&2; exit 1; }
 	touch $(STAMP)
 
 demo: $(STAMP)                ## the offline demo: a simulated day, a storm, pages, then the UI

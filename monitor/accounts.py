@@ -82,9 +82,9 @@ class AccountPolicy:
     min_password_length: int = 12
     idle_timeout: timedelta = timedelta(hours=12)  # session unused this long -> invalid
     absolute_timeout: timedelta = timedelta(days=7)  # session older than this -> invalid
-    # Per (user name, client address): this many wrong passwords cost nothing, then each
-    # further one makes that pair wait first_delay, doubling, up to max_delay. Never a
-    # lockout of the user as such: a guesser elsewhere cannot keep her out.
+    # Per (user name, client address): after this many wrong passwords the pair waits
+    # first_delay before its next try, doubled by each further one, up to max_delay. Never
+    # a lockout of the user as such: a guesser elsewhere cannot keep her out.
     free_failures: int = 3
     first_delay: timedelta = timedelta(seconds=2)
     max_delay: timedelta = timedelta(minutes=15)

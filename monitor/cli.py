@@ -533,10 +533,14 @@ def demo(
 ) -> None:
     """Offline demo: a simulated day on a local web turns into a complaint storm; the real
     pipeline detects it, pages the terminal and a local mailbox, then serves the queue UI."""
+    from rich.console import Console
+
     from monitor.demo import run_demo
 
+    # The demo's own lines use rich markup (and escape the data they carry).
+    console = Console(highlight=False, soft_wrap=True, emoji=False)
     with user_errors():
-        run_demo(out, workdir=workdir, serve=not no_serve)
+        run_demo(console, workdir=workdir, serve=not no_serve)
 
 
 # --- classification ---------------------------------------------------------------------

@@ -148,6 +148,6 @@ def _intro(console: Console, web: SampleWeb, story: Story, folder: Path) -> None
         f"A simulated web on {web.base_url} (blogs, forum, news, Reddit, alerts) and the real "
         f"daemon on a simulated clock: {day}, five simulated minutes per tick.\n"
         f"Files in {folder}. Loading the language models and the classifier (the first run "
-        "converts the model once, which takes a while)...",
+        "also converts the model, a few seconds)...",
         highlight=False,
     )

@@ -510,8 +510,8 @@ def _env_name(name: str) -> str:
 
 
 def _describe(err: Any, from_env: Mapping[tuple[str, str], str]) -> str:
-    path = ".".join(str(part) for part in err["loc"]) or "(top level)"
     loc = [str(part) for part in err["loc"]]
+    path = ".".join(loc) or "(top level)"
     variable = from_env.get((loc[0], loc[1])) if len(loc) >= 2 else None
     if variable:
         path = f"{path} ({variable})"

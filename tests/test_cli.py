@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -89,6 +90,19 @@ def test_crawl_once_does_not_warn_about_the_web_secret_key(tmp_path: Path) -> No
     crawled = runner.invoke(app, ["crawl", "--once", "-c", str(config)])
     assert crawled.exit_code == 0, crawled.output
     assert "secret_key" not in crawled.output
+
+
+def test_the_demo_keeps_its_own_markup(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI prints data without markup; the demo's console styles its own lines."""
+
+    def fake_demo(console: Any, workdir: Any = None, serve: bool = True) -> None:
+        console.rule("[bold]Stormwatch demo")
+        console.print("[dim]06:00[/] Nordtel:thread:20260304T1450Z")
+
+    monkeypatch.setattr("monitor.demo.run_demo", fake_demo)
+    shown = runner.invoke(app, ["demo", "--no-serve"]).output
+    assert "[bold]" not in shown and "[dim]" not in shown and "Stormwatch demo" in shown
+    assert "06:00 Nordtel:thread:20260304T1450Z" in shown
 
 
 def test_check_config_lists_every_problem_and_exits_1(tmp_path: Path) -> None:

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import ast
+import tomllib
 from pathlib import Path
+
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 ROOT = Path(__file__).parent.parent
 
@@ -84,3 +89,27 @@ def _names(node: ast.Import | ast.ImportFrom) -> set[str]:
     if isinstance(node, ast.ImportFrom):
         return {(node.module or "").split(".")[0]} if node.level == 0 else set()
     return {alias.name.split(".")[0] for alias in node.names}
+
+
+def locked_versions() -> dict[str, Version]:
+    """Name -> pinned version over both lock files (``name==version \\`` lines)."""
+    pins = {}
+    for lock in ("requirements.lock", "requirements-torch.lock"):
+        for line in (ROOT / lock).read_text().splitlines():
+            if "==" in line and not line.startswith((" ", "#")):
+                name, _, version = line.split(" ")[0].partition("==")
+                pins[canonicalize_name(name)] = Version(version)
+    return pins
+
+
+def test_the_lock_pins_every_requirement_of_pyproject_within_its_range() -> None:
+    """`make` installs the lock with --no-deps: a requirement missing there would be
+    missing from every installation. Fix: `make lock`."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = [*project["dependencies"], *project["optional-dependencies"]["dev"]]
+    pins = locked_versions()
+    for text in wanted:
+        requirement = Requirement(text)
+        name = canonicalize_name(requirement.name)
+        assert name in pins, f"{name} is not in requirements.lock: run make lock"
+        assert requirement.specifier.contains(pins[name], prereleases=True), (text, pins[name])

@@ -47,8 +47,6 @@ UNKNOWN_HOST = (
     "this server does not answer to that host name; "
     "add it to [web] allowed_hosts or set [web] public_url"
 )
-
-
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 WILDCARD_BINDS = frozenset({"", "0.0.0.0", "::"})
 
