@@ -459,6 +459,8 @@ def sources_list(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
         error = f"{r['last_error_kind']}: {r['last_error']}" if r["last_error"] else ""
         if r["health"] == "degraded":
             error = f"warning: {r['last_warning']}"
+        if not error and r["quota_used_today"] is not None:
+            error = f"quota: {r['quota_used_today']} units used today (Pacific time)"
         table.add_row(
             r["name"], r["kind"], r["health"], (r["last_success_at"] or "never")[:19],
             str(r["consecutive_failures"]), (r["next_due_at"] or "")[:19], error[:90],

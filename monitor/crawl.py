@@ -44,7 +44,7 @@ from monitor.fetch import Conditional, Fetched, Fetcher, redact_url
 from monitor.read import Candidate, Reader, max_follow
 from monitor.settings import Settings, SourceSettings
 from monitor.sources import ApiAdapter, Request, adapter_for
-from monitor.sources.api import health_reason, load_marks, save_marks
+from monitor.sources.api import health_reason, load_marks, save_marks, spend
 from monitor.storage import repo
 from monitor.storage.db import session_scope
 
@@ -202,7 +202,7 @@ class Crawler:
         except FetchError as exc:
             report = result.report
             report.error, report.error_kind, report.retry_after = (
-                str(exc) if api is None else health_reason(exc, now, api.keyless),
+                str(exc) if api is None else health_reason(exc, now, api.keyless, api.refused),
                 exc.kind,
                 exc.retry_after,
             )
@@ -227,6 +227,7 @@ class Crawler:
                 report.warnings.append(f"{redact_url(request.url)}: asked for again; a loop")
                 continue
             seen.add(request.url)
+            self._spend(conf, request, report, now)
             try:
                 fetched = await self._fetch(conf, request, validators.get(request.url), now)
             except FetchError as exc:
@@ -276,6 +277,16 @@ class Crawler:
         return await self.fetcher.fetch(
             request.url, conditional=conditional, respect_robots=robots, headers=headers
         )
+
+    def _spend(
+        self, conf: SourceSettings, request: Request, report: CrawlReport, now: datetime
+    ) -> None:
+        """Count the platform's quota units for ``request`` (YouTube) in the source's
+        marks, before it is sent: a refused call costs too."""
+        adapter = adapter_for(conf.kind, max_follow=max_follow(self.settings, conf))
+        units = adapter.cost(request) if isinstance(adapter, ApiAdapter) else 0
+        if units and report.marks is not None:
+            report.marks = spend(report.marks, units, now)
 
     def _quota_spent(self, report: CrawlReport, fetched: Fetched, now: datetime) -> bool:
         """True when the answer says no requests are left until its reset (the host then

@@ -690,3 +690,144 @@ def trustpilot_reviews(reviews: list[dict[str, Any]], key: str, unit: str) -> Ha
         return json_reply({"links": links, "reviews": chunk})
 
     return handle
+
+
+# ---------------------------------------------------------------- YouTube Data API v3
+# developers.google.com/youtube/v3: GET /youtube/v3/commentThreads?part=snippet,replies
+# &allThreadsRelatedToChannelId=|videoId=&order=time&maxResults=(max 100)&pageToken=
+# &textFormat=plainText -> {"kind": "youtube#commentThreadListResponse", "nextPageToken"?,
+# "pageInfo", "items": [commentThread]}; GET /youtube/v3/search?part=snippet&q=&type=video
+# &order=date&publishedAfter=&maxResults=(max 50)&pageToken= -> {"items": [{"id":
+# {"kind": "youtube#video", "videoId"}, "snippet": {...}}]}. The key: ``key=`` or the
+# X-goog-api-key header; a bad key is 400 (reason badRequest, API_KEY_INVALID), a spent
+# quota 403 (reason quotaExceeded). Quota: search.list 100 units, commentThreads.list 1.
+
+
+def yt_error(code: int, reason: str, message: str, domain: str = "global") -> Reply:
+    errors = [{"message": message, "domain": domain, "reason": reason}]
+    return json_reply({"error": {"code": code, "message": message, "errors": errors}}, code)
+
+
+def yt_thread(cid: str, video: str, text: str, at: datetime, replies: int = 0) -> dict[str, Any]:
+    when = at.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def comment(ident: str, words: str, parent: str | None = None) -> dict[str, Any]:
+        snippet = {
+            "channelId": "UCnordtel0000000000000a",
+            "videoId": video,
+            "textDisplay": words,
+            "textOriginal": words,
+            "authorDisplayName": f"@viewer-{ident[-4:]}",
+            "authorChannelId": {"value": f"UCviewer{ident[-4:]}"},
+            "canRate": True,
+            "viewerRating": "none",
+            "likeCount": 0,
+            "publishedAt": when,
+            "updatedAt": when,
+        }
+        if parent:
+            snippet["parentId"] = parent
+        return {"kind": "youtube#comment", "etag": "e", "id": ident, "snippet": snippet}
+
+    thread: dict[str, Any] = {
+        "kind": "youtube#commentThread",
+        "etag": "e",
+        "id": cid,
+        "snippet": {
+            "channelId": "UCnordtel0000000000000a",
+            "videoId": video,
+            "topLevelComment": comment(cid, text),
+            "canReply": True,
+            "totalReplyCount": replies,
+            "isPublic": True,
+        },
+    }
+    if replies:
+        answers = [comment(f"{cid}.r{i}", f"Samme her ({i})", cid) for i in range(replies)]
+        thread["replies"] = {"comments": answers}
+    return thread
+
+
+def yt_video(vid: str, title: str, at: datetime, description: str = "") -> dict[str, Any]:
+    when = at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {
+        "kind": "youtube#searchResult",
+        "etag": "e",
+        "id": {"kind": "youtube#video", "videoId": vid},
+        "snippet": {
+            "publishedAt": when,
+            "channelId": "UCtechreview000000000000",
+            "title": title,
+            "description": description,
+            "thumbnails": {"default": {"url": f"https://i.ytimg.com/vi/{vid}/default.jpg"}},
+            "channelTitle": "Tech Review DK",
+            "liveBroadcastContent": "none",
+            "publishTime": when,
+        },
+    }
+
+
+@dataclass
+class YouTubeApi:
+    """Comment threads and videos (live lists), the key it accepts, the units it charged."""
+
+    threads: list[dict[str, Any]]
+    videos: list[dict[str, Any]]
+    key: str
+    units: int = 0
+
+    def handlers(self, platform: FakePlatform) -> None:
+        platform.routes[("GET", "/youtube/v3/commentThreads")] = self.comment_threads
+        platform.routes[("GET", "/youtube/v3/search")] = self.search
+
+    def _refused(self, call: Call) -> Reply | None:
+        if (call.headers.get("x-goog-api-key") or call.arg("key")) != self.key:
+            message = "API key not valid. Please pass a valid API key."
+            return yt_error(400, "badRequest", message)
+        return None
+
+    def comment_threads(self, call: Call) -> Reply:
+        self.units += 1
+        refused = self._refused(call)
+        if refused:
+            return refused
+        video, channel = call.arg("videoId"), call.arg("allThreadsRelatedToChannelId")
+        found = [
+            t
+            for t in self.threads
+            if (video and t["snippet"]["videoId"] == video)
+            or (channel and t["snippet"]["channelId"] == channel)
+        ]
+        found.sort(key=lambda t: t["snippet"]["topLevelComment"]["snippet"]["publishedAt"])
+        found.reverse()
+        per_page = min(int(call.arg("maxResults") or 20), 100)
+        return self._page(call, found, per_page, "youtube#commentThreadListResponse")
+
+    def search(self, call: Call) -> Reply:
+        self.units += 100
+        refused = self._refused(call)
+        if refused:
+            return refused
+        query = (call.arg("q") or "").lower()
+        after = call.arg("publishedAfter") or ""
+        found = [
+            v
+            for v in self.videos
+            if query in (v["snippet"]["title"] + v["snippet"]["description"]).lower()
+            and v["snippet"]["publishedAt"] >= after
+        ]
+        found.sort(key=lambda v: v["snippet"]["publishedAt"], reverse=True)
+        per_page = min(int(call.arg("maxResults") or 5), 50)
+        return self._page(call, found, per_page, "youtube#searchListResponse")
+
+    def _page(self, call: Call, found: list[dict[str, Any]], per_page: int, kind: str) -> Reply:
+        offset = int(call.arg("pageToken", "0").removeprefix("CA") or 0)
+        doc: dict[str, Any] = {
+            "kind": kind,
+            "etag": "e",
+            "pageInfo": {"totalResults": len(found), "resultsPerPage": per_page},
+            "items": found[offset : offset + per_page],
+        }
+        if offset + per_page < len(found):
+            doc["nextPageToken"] = f"CA{offset + per_page}"
+        return json_reply(doc)

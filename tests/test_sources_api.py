@@ -52,6 +52,11 @@ def problems(source: dict[str, object]) -> list[str]:
             {"kind": "trustpilot", "api_key": "k"},
             "sources.0: kind 'trustpilot' needs business_unit",
         ),
+        ({"kind": "youtube", "terms": ["x"]}, "sources.0: kind 'youtube' needs api_key"),
+        (
+            {"kind": "youtube", "api_key": "k"},
+            "sources.0: kind 'youtube' needs channel_id or terms",
+        ),
         (
             {"kind": "appstore", "app_id": "12ab", "countries": ["dk"]},
             "sources.0.app_id: String should match pattern '^[0-9]{1,20}$'",
@@ -151,6 +156,7 @@ _URLS = {
     "mastodon": "https://social.example/api/v2/search?q=x&limit=40&min_id=5",
     "bluesky": "https://bsky.social/xrpc/app.bsky.feed.searchPosts?q=x&cursor=1",
     "trustpilot": "https://api.trustpilot.com/v1/business-units/x/reviews?page=1",
+    "youtube": "https://www.googleapis.com/youtube/v3/commentThreads?videoId=x&pageToken=CA1",
 }
 
 
@@ -165,6 +171,7 @@ def test_no_parser_raises_on_any_json(kind: str, doc: object, cursor: str | None
         "mastodon": {"statuses": doc},
         "bluesky": {"posts": doc, "cursor": "2"},
         "trustpilot": {"reviews": doc},
+        "youtube": {"items": doc, "nextPageToken": "CA2"},
     }[kind]
     for body in (json.dumps(doc), json.dumps(wrapped)):
         for state in (cursor, Walk("s", "5", "9", "1", 2).encode()):
@@ -214,6 +221,7 @@ def test_no_parser_passes_a_nul_on() -> None:
         "mastodon": {"statuses": [fake.mastodon_status(1, nul, "2026-11-02T09:00:00Z")]},
         "bluesky": {"posts": [fake.bsky_post("did:plc:x", "3k1", nul, "2026-11-02T09:00:00Z")]},
         "trustpilot": {"reviews": [{**fake.trustpilot_review("r1", 1, "", T0), "text": nul}]},
+        "youtube": {"items": [fake.yt_thread("Ugz1", "v1", nul, T0)]},
     }
     for kind, doc in docs.items():
         parsed = adapter_for(kind).parse(Request(_URLS[kind]), json.dumps(doc).encode(), {})

@@ -97,3 +97,6 @@ class ApiAdapter(SourceAdapter, Protocol):
     def renew(self, source: SourceSettings, status: int | None) -> bool: ...
 
     keyless: ClassVar[bool]  # sends no credentials: a 401/403 refuses the client itself
+    refused: ClassVar[str | None]  # what a 401/403 means for this kind, if not credentials
+
+    def cost(self, request: Request) -> int: ...
