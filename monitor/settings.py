@@ -47,6 +47,7 @@ API_KINDS = (
     "bluesky",
     "trustpilot",
     "youtube",
+    "x",
 )
 SOURCE_KINDS += API_KINDS
 _API_NEEDS: dict[str, tuple[tuple[str, ...], ...]] = {
@@ -188,6 +189,7 @@ class SourceSettings(_Section):
         "bluesky",
         "trustpilot",
         "youtube",
+        "x",
     ]
     url: str
     interval: float | None = Field(None, ge=1)

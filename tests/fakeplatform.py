@@ -831,3 +831,85 @@ class YouTubeApi:
         if offset + per_page < len(found):
             doc["nextPageToken"] = f"CA{offset + per_page}"
         return json_reply(doc)
+
+
+# ---------------------------------------------------------------- X API v2
+# docs.x.com: GET /2/tweets/search/recent?query=&since_id=|start_time=&max_results=(10-100)
+# &next_token=&tweet.fields=&expansions=author_id&user.fields=username with an app's
+# "Authorization: Bearer" -> {"data": [post], "includes": {"users": [...]}, "meta":
+# {"newest_id", "oldest_id", "result_count", "next_token"?}}, newest first; no match:
+# {"meta": {"result_count": 0}}. Every answer: x-rate-limit-limit/-remaining/-reset (Unix
+# seconds); over the limit 429 {"title": "Too Many Requests", ...}; a bad token 401
+# {"title": "Unauthorized", "type": "about:blank", "status": 401, "detail": "Unauthorized"}.
+
+
+def x_post(pid: int, text: str, at: datetime, reply_to: int | None = None) -> dict[str, Any]:
+    post: dict[str, Any] = {
+        "id": str(pid),
+        "text": text,
+        "created_at": at.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+        "author_id": str(9000 + pid % 7),
+        "conversation_id": str(reply_to or pid),
+        "lang": "da",
+        "edit_history_tweet_ids": [str(pid)],
+    }
+    if reply_to:
+        post["referenced_tweets"] = [{"type": "replied_to", "id": str(reply_to)}]
+    return post
+
+
+@dataclass
+class XApi:
+    """Posts (a live list), the bearer token it accepts, and a 15-minute request window."""
+
+    posts: list[dict[str, Any]]
+    token: str
+    limit: int = 450
+    used: int = 0
+    reset: int = 1793000000
+
+    def handlers(self, platform: FakePlatform) -> None:
+        platform.routes[("GET", "/2/tweets/search/recent")] = self.search
+
+    def _headers(self) -> dict[str, str]:
+        return {
+            "x-rate-limit-limit": str(self.limit),
+            "x-rate-limit-remaining": str(max(self.limit - self.used, 0)),
+            "x-rate-limit-reset": str(self.reset),
+        }
+
+    def search(self, call: Call) -> Reply:
+        self.used += 1
+        if call.headers.get("authorization") != f"Bearer {self.token}":
+            doc = {"title": "Unauthorized", "type": "about:blank", "status": 401,
+                   "detail": "Unauthorized"}  # fmt: skip
+            return json_reply(doc, 401, self._headers())
+        if self.used > self.limit:
+            doc = {"title": "Too Many Requests", "detail": "Too Many Requests",
+                   "type": "about:blank", "status": 429}  # fmt: skip
+            return json_reply(doc, 429, self._headers())
+        query = (call.arg("query") or "").lower()
+        since = int(call.arg("since_id") or 0)
+        start = call.arg("start_time") or ""
+        found = [
+            p
+            for p in self.posts
+            if query in p["text"].lower() and int(p["id"]) > since and p["created_at"] >= start
+        ]
+        found.sort(key=lambda p: int(p["id"]), reverse=True)
+        per_page = min(int(call.arg("max_results") or 10), 100)
+        offset = int(call.arg("next_token", "0").removeprefix("b26v89c19zqg8o3f") or 0)
+        chunk = found[offset : offset + per_page]
+        if not chunk:
+            return json_reply({"meta": {"result_count": 0}}, 200, self._headers())
+        users = sorted({p["author_id"] for p in chunk})
+        meta: dict[str, Any] = {
+            "newest_id": chunk[0]["id"],
+            "oldest_id": chunk[-1]["id"],
+            "result_count": len(chunk),
+        }
+        if offset + per_page < len(found):
+            meta["next_token"] = f"b26v89c19zqg8o3f{offset + per_page}"
+        found_users = [{"id": u, "name": "Kunde", "username": f"kunde{u}"} for u in users]
+        doc = {"data": chunk, "includes": {"users": found_users}, "meta": meta}
+        return json_reply(doc, 200, self._headers())

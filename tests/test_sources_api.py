@@ -53,6 +53,7 @@ def problems(source: dict[str, object]) -> list[str]:
             "sources.0: kind 'trustpilot' needs business_unit",
         ),
         ({"kind": "youtube", "terms": ["x"]}, "sources.0: kind 'youtube' needs api_key"),
+        ({"kind": "x", "terms": ["x"]}, "sources.0: kind 'x' needs token"),
         (
             {"kind": "youtube", "api_key": "k"},
             "sources.0: kind 'youtube' needs channel_id or terms",
@@ -157,6 +158,7 @@ _URLS = {
     "bluesky": "https://bsky.social/xrpc/app.bsky.feed.searchPosts?q=x&cursor=1",
     "trustpilot": "https://api.trustpilot.com/v1/business-units/x/reviews?page=1",
     "youtube": "https://www.googleapis.com/youtube/v3/commentThreads?videoId=x&pageToken=CA1",
+    "x": "https://api.x.com/2/tweets/search/recent?query=x&next_token=t1",
 }
 
 
@@ -172,6 +174,7 @@ def test_no_parser_raises_on_any_json(kind: str, doc: object, cursor: str | None
         "bluesky": {"posts": doc, "cursor": "2"},
         "trustpilot": {"reviews": doc},
         "youtube": {"items": doc, "nextPageToken": "CA2"},
+        "x": {"data": doc, "meta": {"next_token": "t2"}},
     }[kind]
     for body in (json.dumps(doc), json.dumps(wrapped)):
         for state in (cursor, Walk("s", "5", "9", "1", 2).encode()):
@@ -222,6 +225,7 @@ def test_no_parser_passes_a_nul_on() -> None:
         "bluesky": {"posts": [fake.bsky_post("did:plc:x", "3k1", nul, "2026-11-02T09:00:00Z")]},
         "trustpilot": {"reviews": [{**fake.trustpilot_review("r1", 1, "", T0), "text": nul}]},
         "youtube": {"items": [fake.yt_thread("Ugz1", "v1", nul, T0)]},
+        "x": {"data": [fake.x_post(1, nul, T0)], "meta": {"result_count": 1}},
     }
     for kind, doc in docs.items():
         parsed = adapter_for(kind).parse(Request(_URLS[kind]), json.dumps(doc).encode(), {})

@@ -15,6 +15,7 @@ from monitor.sources.mastodon import MastodonAdapter
 from monitor.sources.reddit import RedditAdapter
 from monitor.sources.trustpilot import TrustpilotAdapter
 from monitor.sources.wordpress import WordPressAdapter
+from monitor.sources.x import XAdapter
 from monitor.sources.youtube import YouTubeAdapter
 
 __all__ = ["ApiAdapter", "Parsed", "RawPost", "Request", "SourceAdapter", "adapter_for"]
@@ -36,5 +37,6 @@ def adapter_for(kind: str, *, max_follow: int = 50) -> SourceAdapter:
         "bluesky": BlueskyAdapter(),
         "trustpilot": TrustpilotAdapter(),
         "youtube": YouTubeAdapter(),
+        "x": XAdapter(),
     }
     return registry[kind]
