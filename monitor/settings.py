@@ -48,6 +48,7 @@ API_KINDS = (
     "trustpilot",
     "youtube",
     "x",
+    "google_play",
 )
 SOURCE_KINDS += API_KINDS
 _API_NEEDS: dict[str, tuple[tuple[str, ...], ...]] = {
@@ -190,6 +191,7 @@ class SourceSettings(_Section):
         "trustpilot",
         "youtube",
         "x",
+        "google_play",
     ]
     url: str
     interval: float | None = Field(None, ge=1)

@@ -913,3 +913,79 @@ class XApi:
         found_users = [{"id": u, "name": "Kunde", "username": f"kunde{u}"} for u in users]
         doc = {"data": chunk, "includes": {"users": found_users}, "meta": meta}
         return json_reply(doc, 200, self._headers())
+
+
+# ---------------------------------------------------------------- Google Play Developer API
+# developers.google.com/android-publisher: GET /androidpublisher/v3/applications/{package}
+# /reviews?maxResults=&token=&startIndex=&translationLanguage= with an OAuth access token
+# (scope androidpublisher) -> {"reviews": [{"reviewId", "authorName", "comments":
+# [{"userComment": {"text", "lastModified": {"seconds", "nanos"}, "starRating",
+# "reviewerLanguage", ...}}, {"developerComment": {"text", "lastModified"}}]}],
+# "tokenPagination": {"nextPageToken"}, "pageInfo": {...}}; only reviews with text changed
+# in the last week, the most recently changed first; no reviews: {} (no "reviews" key).
+# Google's error shape: {"error": {"code", "message", "status", "errors": [...]}}.
+
+
+def play_review(
+    rid: str, stars: int, text: str, at: datetime, reply: str | None = None
+) -> dict[str, Any]:
+    def stamp(moment: datetime) -> dict[str, Any]:
+        return {"seconds": str(int(moment.timestamp())), "nanos": 713000000}
+
+    user = {
+        "text": text,
+        "lastModified": stamp(at),
+        "starRating": stars,
+        "reviewerLanguage": "da_DK",
+        "device": "a52q",
+        "androidOsVersion": 33,
+        "appVersionCode": 4021,
+        "appVersionName": "4.2.1",
+        "thumbsUpCount": 0,
+        "thumbsDownCount": 0,
+    }
+    comments: list[dict[str, Any]] = [{"userComment": user}]
+    if reply:
+        comments.append({"developerComment": {"text": reply, "lastModified": stamp(at)}})
+    return {"reviewId": rid, "authorName": f"Kunde {rid[-3:]}", "comments": comments}
+
+
+def google_error(code: int, status: str, message: str) -> Reply:
+    errors = [{"message": message, "domain": "global", "reason": status}]
+    doc = {"error": {"code": code, "message": message, "status": status, "errors": errors}}
+    return json_reply(doc, code)
+
+
+@dataclass
+class PlayApi:
+    """Reviews (a live list) of one package and the access token it accepts."""
+
+    reviews: list[dict[str, Any]]
+    token: str
+    package: str = "dk.nordtel.app"
+
+    def handlers(self, platform: FakePlatform) -> None:
+        path = f"/androidpublisher/v3/applications/{self.package}/reviews"
+        platform.routes[("GET", path)] = self.list
+
+    def list(self, call: Call) -> Reply:
+        if call.headers.get("authorization") != f"Bearer {self.token}":
+            message = "Request had invalid authentication credentials."
+            return google_error(401, "UNAUTHENTICATED", message)
+
+        def changed(review: dict[str, Any]) -> int:
+            return int(review["comments"][0]["userComment"]["lastModified"]["seconds"])
+
+        ordered = sorted(self.reviews, key=changed, reverse=True)
+        per_page = min(int(call.arg("maxResults") or 10), 100)
+        offset = int(call.arg("token", "0").removeprefix("Ch0") or 0)
+        chunk = ordered[offset : offset + per_page]
+        if not chunk:
+            return json_reply({})
+        doc: dict[str, Any] = {
+            "reviews": chunk,
+            "pageInfo": {"totalResults": len(ordered), "resultPerPage": per_page},
+        }
+        if offset + per_page < len(ordered):
+            doc["tokenPagination"] = {"nextPageToken": f"Ch0{offset + per_page}"}
+        return json_reply(doc)

@@ -55,6 +55,10 @@ def problems(source: dict[str, object]) -> list[str]:
         ({"kind": "youtube", "terms": ["x"]}, "sources.0: kind 'youtube' needs api_key"),
         ({"kind": "x", "terms": ["x"]}, "sources.0: kind 'x' needs token"),
         (
+            {"kind": "google_play", "token": "t"},
+            "sources.0: kind 'google_play' needs package_name",
+        ),
+        (
             {"kind": "youtube", "api_key": "k"},
             "sources.0: kind 'youtube' needs channel_id or terms",
         ),
@@ -159,6 +163,7 @@ _URLS = {
     "trustpilot": "https://api.trustpilot.com/v1/business-units/x/reviews?page=1",
     "youtube": "https://www.googleapis.com/youtube/v3/commentThreads?videoId=x&pageToken=CA1",
     "x": "https://api.x.com/2/tweets/search/recent?query=x&next_token=t1",
+    "google_play": "https://androidpublisher.googleapis.com/androidpublisher/v3/applications/a.b/reviews?token=t",
 }
 
 
@@ -175,6 +180,7 @@ def test_no_parser_raises_on_any_json(kind: str, doc: object, cursor: str | None
         "trustpilot": {"reviews": doc},
         "youtube": {"items": doc, "nextPageToken": "CA2"},
         "x": {"data": doc, "meta": {"next_token": "t2"}},
+        "google_play": {"reviews": doc, "tokenPagination": {"nextPageToken": "t2"}},
     }[kind]
     for body in (json.dumps(doc), json.dumps(wrapped)):
         for state in (cursor, Walk("s", "5", "9", "1", 2).encode()):
@@ -226,6 +232,7 @@ def test_no_parser_passes_a_nul_on() -> None:
         "trustpilot": {"reviews": [{**fake.trustpilot_review("r1", 1, "", T0), "text": nul}]},
         "youtube": {"items": [fake.yt_thread("Ugz1", "v1", nul, T0)]},
         "x": {"data": [fake.x_post(1, nul, T0)], "meta": {"result_count": 1}},
+        "google_play": {"reviews": [fake.play_review("r1", 1, nul, T0)]},
     }
     for kind, doc in docs.items():
         parsed = adapter_for(kind).parse(Request(_URLS[kind]), json.dumps(doc).encode(), {})

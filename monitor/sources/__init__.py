@@ -9,6 +9,7 @@ from monitor.sources.base import ApiAdapter, Parsed, RawPost, Request, SourceAda
 from monitor.sources.bluesky import BlueskyAdapter
 from monitor.sources.discourse import DiscourseAdapter
 from monitor.sources.feed import FeedAdapter
+from monitor.sources.google_play import GooglePlayAdapter
 from monitor.sources.hackernews import HackerNewsAdapter
 from monitor.sources.html import HtmlAdapter
 from monitor.sources.mastodon import MastodonAdapter
@@ -38,5 +39,6 @@ def adapter_for(kind: str, *, max_follow: int = 50) -> SourceAdapter:
         "trustpilot": TrustpilotAdapter(),
         "youtube": YouTubeAdapter(),
         "x": XAdapter(),
+        "google_play": GooglePlayAdapter(),
     }
     return registry[kind]
