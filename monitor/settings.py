@@ -49,6 +49,7 @@ API_KINDS = (
     "youtube",
     "x",
     "google_play",
+    "facebook_page",
 )
 SOURCE_KINDS += API_KINDS
 _API_NEEDS: dict[str, tuple[tuple[str, ...], ...]] = {
@@ -192,6 +193,7 @@ class SourceSettings(_Section):
         "youtube",
         "x",
         "google_play",
+        "facebook_page",
     ]
     url: str
     interval: float | None = Field(None, ge=1)

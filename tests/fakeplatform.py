@@ -989,3 +989,109 @@ class PlayApi:
         if offset + per_page < len(ordered):
             doc["tokenPagination"] = {"nextPageToken": f"Ch0{offset + per_page}"}
         return json_reply(doc)
+
+
+# ---------------------------------------------------------------- Facebook Graph API
+# developers.facebook.com/docs/graph-api: GET /v21.0/{page-id}/feed?fields=&limit=&since=
+# &after= and GET /v21.0/{post-id}/comments?fields=&filter=stream&order=reverse_chronological
+# &limit=&after= with a Page access token -> {"data": [...], "paging": {"cursors":
+# {"before", "after"}, "next"?}} (no "next" on the last page). Times "2026-11-02T08:59:00
+# +0000". Errors {"error": {"message", "type": "OAuthException", "code", "error_subcode"?,
+# "fbtrace_id"}}: an expired token is 400 code 190; throttling is 400/403 code 4/17/32/613
+# with X-App-Usage / X-Business-Use-Case-Usage ({"<business id>": [{"type": "pages",
+# "call_count", "total_cputime", "total_time", "estimated_time_to_regain_access"}]}).
+
+
+def fb_time(at: datetime) -> str:
+    return at.strftime("%Y-%m-%dT%H:%M:%S+0000")
+
+
+def fb_post(pid: str, text: str, at: datetime, author: str = "Nordtel") -> dict[str, Any]:
+    return {
+        "id": pid,
+        "message": text,
+        "created_time": fb_time(at),
+        "updated_time": fb_time(at),
+        "from": {"name": author, "id": "1000" + pid[-3:]},
+        "permalink_url": f"https://www.facebook.com/nordtel/posts/{pid.split('_')[-1]}",
+    }
+
+
+def fb_comment(cid: str, text: str, at: datetime, parent: str | None = None) -> dict[str, Any]:
+    comment: dict[str, Any] = {
+        "id": cid,
+        "message": text,
+        "created_time": fb_time(at),
+        "from": {"name": f"Kunde {cid[-3:]}", "id": "2000" + cid[-3:]},
+        "permalink_url": f"https://www.facebook.com/nordtel/posts/x?comment_id={cid}",
+    }
+    if parent:
+        comment["parent"] = {"id": parent}
+    return comment
+
+
+def graph_error(
+    status: int, code: int, message: str, headers: Mapping[str, str] | None = None
+) -> Reply:
+    error = {"message": message, "type": "OAuthException", "code": code, "fbtrace_id": "AbCdEf"}
+    return json_reply({"error": error}, status, headers)
+
+
+@dataclass
+class GraphPage:
+    """A page's posts and each post's comments (live), and the Page token it accepts."""
+
+    page_id: str
+    posts: list[dict[str, Any]]
+    comments: dict[str, list[dict[str, Any]]]
+    token: str
+
+    def handlers(self, platform: FakePlatform) -> None:
+        platform.fallback = self.answer
+
+    def answer(self, call: Call) -> Reply:
+        if call.headers.get("authorization") != f"Bearer {self.token}":
+            message = "Error validating access token: Session has expired on Monday, 02-Nov-26."
+            return graph_error(400, 190, message)
+        parts = call.path.strip("/").split("/")
+        if len(parts) == 3 and parts[1] == self.page_id and parts[2] == "feed":
+            return self._page(call, self._feed(call))
+        known = {p["id"] for p in self.posts}
+        if len(parts) == 3 and parts[2] == "comments" and parts[1] in known:
+            thread = self.comments.get(parts[1], [])
+            found = sorted(thread, key=lambda c: c["created_time"], reverse=True)
+            return self._page(call, found)
+        message = f"Unsupported get request. Object with ID '{parts[-2]}' does not exist"
+        return graph_error(400 if len(parts) > 2 else 404, 100, message)
+
+    def _feed(self, call: Call) -> list[dict[str, Any]]:
+        since = int(call.arg("since") or 0)
+        found = [
+            p
+            for p in self.posts
+            if datetime.strptime(p["created_time"], "%Y-%m-%dT%H:%M:%S%z").timestamp() >= since
+        ]
+        return sorted(found, key=lambda p: p["created_time"], reverse=True)
+
+    def _page(self, call: Call, found: list[dict[str, Any]]) -> Reply:
+        import base64
+
+        limit = min(int(call.arg("limit") or 25), 100)
+        offset = int(base64.b64decode(call.arg("after") or "MA==").decode() or 0)
+        chunk = found[offset : offset + limit]
+
+        def cursor(n: int) -> str:
+            return base64.b64encode(str(n).encode()).decode()
+
+        doc: dict[str, Any] = {"data": chunk}
+        if chunk:
+            doc["paging"] = {"cursors": {"before": cursor(offset), "after": cursor(offset + limit)}}
+        if offset + limit < len(found):
+            keep = [(k, v[0]) for k, v in call.query.items() if k != "after"]
+            # Graph puts the token in "next" when the request had it in its query; the
+            # adapter sends it in a header, and must drop it from any link it follows
+            token = ("access_token", self.token)
+            query = urlencode([*keep, token, ("after", cursor(offset + limit))])
+            doc["paging"]["next"] = f"http://{call.headers.get('host')}{call.path}?{query}"
+        usage = {"call_count": 3, "total_cputime": 1, "total_time": 2}
+        return json_reply(doc, 200, {"X-App-Usage": json.dumps(usage)})

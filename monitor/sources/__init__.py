@@ -8,6 +8,7 @@ from monitor.sources.appstore import AppStoreAdapter
 from monitor.sources.base import ApiAdapter, Parsed, RawPost, Request, SourceAdapter
 from monitor.sources.bluesky import BlueskyAdapter
 from monitor.sources.discourse import DiscourseAdapter
+from monitor.sources.facebook_page import FacebookPageAdapter
 from monitor.sources.feed import FeedAdapter
 from monitor.sources.google_play import GooglePlayAdapter
 from monitor.sources.hackernews import HackerNewsAdapter
@@ -40,5 +41,6 @@ def adapter_for(kind: str, *, max_follow: int = 50) -> SourceAdapter:
         "youtube": YouTubeAdapter(),
         "x": XAdapter(),
         "google_play": GooglePlayAdapter(),
+        "facebook_page": FacebookPageAdapter(),
     }
     return registry[kind]

@@ -115,11 +115,15 @@ class Walk:
 
 
 def health_reason(
-    error: FetchError, now: datetime, keyless: bool = False, refused: str | None = None
+    error: FetchError,
+    now: datetime,
+    keyless: bool = False,
+    refused: str | None = None,
+    refused_on: tuple[int, ...] = (401, 403),
 ) -> str:
     """The source health an operator reads: what happened, in words, then where.
     ``keyless``: the kind sends no credentials, so a 401/403 refuses the client itself;
-    ``refused``: what a 401/403 means for this kind."""
+    ``refused``: what a refusal (``refused_on`` statuses) means for this kind."""
     where = error.url or "the platform"
     status = f"HTTP {error.status}" if error.status else error.kind
     if error.kind == "rate_limited":
@@ -128,7 +132,7 @@ def health_reason(
         return f"rate limited until {_clock(now, error.retry_after)} ({status}): {where}"
     if error.status in (401, 403) and keyless:
         return f"access refused ({status}): the platform refuses this client: {where}"
-    if error.status in (401, 403) and refused:
+    if error.status in refused_on and refused:
         return f"access refused ({status}): {refused}: {where}"
     if error.status in (401, 403):
         return f"credentials rejected ({status}): check the source's credentials: {where}"
@@ -162,6 +166,7 @@ class ApiBase:
 
     keyless: ClassVar[bool] = False
     refused: ClassVar[str | None] = None  # what a 401/403 means, when the kind knows better
+    refused_on: ClassVar[tuple[int, ...]] = (401, 403)  # Graph answers 400 for a bad token
 
     def cost(self, request: Request) -> int:
         """Quota units the platform charges for ``request`` (0: it counts none)."""
