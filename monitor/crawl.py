@@ -278,7 +278,7 @@ class Crawler:
             failed.update(_stream(r) for r in queue)
             if budget <= 0:
                 report.warnings.append(
-                    f"{len(queue)} requests left for the next pass (max_follow reached)"
+                    f"{len(queue)} request(s) left for the next pass (max_follow reached)"
                 )
 
     async def _fetch(

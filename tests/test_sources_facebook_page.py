@@ -70,8 +70,8 @@ def posts(count: int, first: int = 0) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
-def settings_for(fb: FakePlatform, tmp_path: Path) -> Settings:
-    source = {
+def settings_for(fb: FakePlatform, tmp_path: Path, **keys: Any) -> Settings:
+    source = keys | {
         "name": "fb",
         "kind": "facebook_page",
         "url": fb.url("/v21.0"),
@@ -259,3 +259,22 @@ def test_a_feed_cursor_that_loops_stops_without_duplicates(
     [report] = crawl_once(settings_for(fb, tmp_path), sqlite_engine, matchers, T0)
     assert len(fb.calls_to(FEED)) == 2 and len(stored(sqlite_engine)) == 100
     assert "a page repeats newer posts: paging stopped" in report.warnings
+
+
+def test_comments_left_when_max_follow_runs_out_are_read_next_pass(
+    fb: FakePlatform, tmp_path: Path, sqlite_engine: Engine, matchers: Matchers
+) -> None:
+    feed = posts(3)
+    comments = {}
+    for post in feed:  # every post commented on: three comment requests
+        comments[post["id"]] = [fb_comment(f"{post['id']}_c1", "Nede igen", T0)]
+        post["updated_time"] = fb_time(T0 + timedelta(minutes=1))
+    GraphPage(PAGE, feed, comments, TOKEN).handlers(fb)
+    settings = settings_for(fb, tmp_path, max_follow=1)
+    [first] = crawl_once(settings, sqlite_engine, matchers, T0 + timedelta(minutes=5))
+    assert "2 request(s) left for the next pass (max_follow reached)" in first.warnings
+    assert "feed" not in load_marks(source_row(sqlite_engine, "fb").cursor)
+    roomy = settings_for(fb, tmp_path, max_follow=10)
+    crawl_once(roomy, sqlite_engine, matchers, T0 + timedelta(minutes=20))
+    urls = {comment_url(p["id"], f"{p['id']}_c1") for p in feed}
+    assert urls <= set(stored(sqlite_engine))
