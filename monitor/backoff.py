@@ -17,10 +17,16 @@
   (Bluesky: Unix seconds; the IETF draft: seconds from now), ``X-Rate-Limit-Reset`` (X).
   ``quota_spent`` reads the same headers on a *successful* answer: remaining 0 means the
   next request would be refused, so the walk stops and the host waits until the reset.
+- ``throttled_for`` reads Facebook's Graph API usage headers (``X-Business-Use-Case-Usage``,
+  ``X-App-Usage``, ``X-Page-Usage``: JSON percentages of the allowance, and for business
+  use cases ``estimated_time_to_regain_access`` in minutes). Graph refuses a throttled call
+  with a 400/403, not a 429, so the fetcher asks this for every refusal; a 2xx answer at
+  100 % of any allowance ends the walk like ``quota_spent``.
 """
 
 from __future__ import annotations
 
+import json
 import random
 import re
 from collections.abc import Callable, Mapping
@@ -33,6 +39,7 @@ __all__ = [
     "parse_retry_after",
     "quota_spent",
     "rate_limit_wait",
+    "throttled_for",
 ]
 
 RETRY_AFTER_CAP = 24 * 3600.0
@@ -104,10 +111,45 @@ def rate_limit_wait(headers: Mapping[str, str], now: datetime) -> float | None:
 
 def quota_spent(headers: Mapping[str, str], now: datetime) -> float | None:
     """Seconds until the quota resets when a successful answer says none is left (remaining
-    0 and a readable reset); None while requests remain or the headers are absent."""
+    0 and a readable reset, or a Graph allowance used up); None while requests remain or
+    the headers are absent."""
     for name in _REMAINING_HEADERS:
         if headers.get(name, "").strip() == "0":
             return rate_limit_wait({k: v for k, v in headers.items() if k != "retry-after"}, now)
+    return throttled_for(headers)
+
+
+_USAGE_HEADERS = ("x-business-use-case-usage", "x-app-usage", "x-page-usage")
+_GRAPH_WINDOW = 3600.0  # Graph's allowances are rolling one-hour windows
+
+
+def throttled_for(headers: Mapping[str, str]) -> float | None:
+    """Seconds Graph asks us to wait: its estimated time to regain access, or an hour when
+    an allowance is at 100 % without one; None when nothing is used up (or unreadable)."""
+    waits = [w for name in _USAGE_HEADERS for w in _usage_waits(headers.get(name))]
+    return max(waits) if waits else None
+
+
+def _usage_waits(value: str | None) -> list[float]:
+    try:
+        doc = json.loads(value) if value else None
+    except (ValueError, RecursionError):
+        return []
+    entries = (
+        [e for v in doc.values() if isinstance(v, list) for e in v] if isinstance(doc, dict) else []
+    )
+    if isinstance(doc, dict) and not entries:
+        entries = [doc]  # X-App-Usage / X-Page-Usage: one flat object
+    return [w for w in (_entry_wait(e) for e in entries if isinstance(e, dict)) if w is not None]
+
+
+def _entry_wait(entry: dict[str, object]) -> float | None:
+    regain = entry.get("estimated_time_to_regain_access")
+    if isinstance(regain, int | float) and not isinstance(regain, bool) and regain > 0:
+        return min(float(regain) * 60, RETRY_AFTER_CAP)
+    used = [v for k, v in entry.items() if k in ("call_count", "total_cputime", "total_time")]
+    if any(isinstance(v, int | float) and not isinstance(v, bool) and v >= 100 for v in used):
+        return _GRAPH_WINDOW
     return None
 
 

@@ -505,6 +505,8 @@ def _source_row(r: dict[str, Any]) -> list[Any]:
     error = f"{r['last_error_kind']}: {r['last_error']}" if r["last_error"] else ""
     if r["health"] == "degraded":
         error = f"warning: {r['last_warning']}"
+    if not error and r["quota_used_today"] is not None:
+        error = f"quota: {r['quota_used_today']} units used today (Pacific time)"
     return [
         r["name"], r["kind"], r["health"], utc(r["last_success_at"], "never"),
         r["consecutive_failures"], utc(r["next_due_at"]), error,

@@ -44,7 +44,7 @@ from monitor.fetch import Conditional, Fetched, Fetcher, redact_url
 from monitor.read import Candidate, Reader, max_follow
 from monitor.settings import Settings, SourceSettings
 from monitor.sources import ApiAdapter, Request, adapter_for
-from monitor.sources.api import health_reason, load_marks, save_marks
+from monitor.sources.api import Walk, health_reason, load_marks, save_marks, spend
 from monitor.storage import repo
 from monitor.storage.db import session_scope
 
@@ -202,7 +202,7 @@ class Crawler:
         except FetchError as exc:
             report = result.report
             report.error, report.error_kind, report.retry_after = (
-                str(exc) if api is None else health_reason(exc, now, api.keyless),
+                str(exc) if api is None else _reason(exc, now, api),
                 exc.kind,
                 exc.retry_after,
             )
@@ -217,8 +217,25 @@ class Crawler:
         now: datetime,
     ) -> None:
         """Breadth-first over the adapter's requests. The first request failing fails the
-        source; a failing follow-up (one comment feed) is a warning. A URL asked for twice
-        (a paging loop) is fetched once; a spent quota ends the walk."""
+        source; a failing follow-up (one comment feed) is a warning, and its stream (API
+        kinds) keeps the mark it had, so what it would have read is read next pass. A URL
+        asked for twice (a paging loop) is fetched once; a spent quota ends the walk."""
+        loaded = dict(result.report.marks) if result.report.marks is not None else None
+        failed: set[str] = set()
+        try:
+            await self._walk_queue(conf, validators, result, queue, now, failed)
+        finally:
+            _keep_marks(result.report, loaded, failed)
+
+    async def _walk_queue(
+        self,
+        conf: SourceSettings,
+        validators: dict[str, Conditional],
+        result: SourceResult,
+        queue: list[Request],
+        now: datetime,
+        failed: set[str],
+    ) -> None:
         budget = len(queue) + max_follow(self.settings, conf)
         report, first, seen = result.report, True, set[str]()
         while queue and budget > 0:
@@ -227,12 +244,14 @@ class Crawler:
                 report.warnings.append(f"{redact_url(request.url)}: asked for again; a loop")
                 continue
             seen.add(request.url)
+            self._spend(conf, request, report, now)
             try:
                 fetched = await self._fetch(conf, request, validators.get(request.url), now)
             except FetchError as exc:
                 if first or request.role == "index" or exc.kind == "rate_limited":
                     raise
                 report.warnings.append(f"{request.url}: {exc}")
+                failed.add(_stream(request))
                 continue
             first = False
             report.requests += 1
@@ -248,11 +267,19 @@ class Crawler:
             result.candidates += reading.candidates
             if not reading.failed:
                 result.validators.append(fetched)
+            else:
+                failed.add(_stream(request))
             queue.extend(reading.follow)
             if reading.marks and report.marks is not None:
                 report.marks = {**report.marks, **reading.marks}
             if self._quota_spent(report, fetched, now) and queue:
-                return
+                break
+        if queue:  # the quota or the follow budget ran out: these streams read next pass
+            failed.update(_stream(r) for r in queue)
+            if budget <= 0:
+                report.warnings.append(
+                    f"{len(queue)} request(s) left for the next pass (max_follow reached)"
+                )
 
     async def _fetch(
         self, conf: SourceSettings, request: Request, conditional: Conditional | None, now: datetime
@@ -276,6 +303,16 @@ class Crawler:
         return await self.fetcher.fetch(
             request.url, conditional=conditional, respect_robots=robots, headers=headers
         )
+
+    def _spend(
+        self, conf: SourceSettings, request: Request, report: CrawlReport, now: datetime
+    ) -> None:
+        """Count the platform's quota units for ``request`` (YouTube) in the source's
+        marks, before it is sent: a refused call costs too."""
+        adapter = adapter_for(conf.kind, max_follow=max_follow(self.settings, conf))
+        units = adapter.cost(request) if isinstance(adapter, ApiAdapter) else 0
+        if units and report.marks is not None:
+            report.marks = spend(report.marks, units, now)
 
     def _quota_spent(self, report: CrawlReport, fetched: Fetched, now: datetime) -> bool:
         """True when the answer says no requests are left until its reset (the host then
@@ -447,6 +484,26 @@ def health_changes(
         "consecutive_failures": failures,
         "next_due_at": now + timedelta(seconds=delay),
     }
+
+
+def _reason(error: FetchError, now: datetime, api: ApiAdapter) -> str:
+    return health_reason(error, now, api.keyless, api.refused, api.refused_on)
+
+
+def _stream(request: Request) -> str:
+    """The API stream a request walks ("" for none)."""
+    return Walk.decode(request).stream if request.cursor else ""
+
+
+def _keep_marks(report: CrawlReport, loaded: dict[str, str] | None, failed: set[str]) -> None:
+    """A stream with a failed request keeps the mark it had before this pass."""
+    if report.marks is None or loaded is None:
+        return
+    for stream in failed - {""}:
+        if stream in loaded:
+            report.marks[stream] = loaded[stream]
+        else:
+            report.marks.pop(stream, None)
 
 
 def _host(url: str) -> str:

@@ -1,7 +1,9 @@
 """``stormwatch demo``: a simulated day in which an ordinary day turns into a complaint storm.
 
 A local simulated web (monitor.sampleweb: blogs with comment threads, Nordtel's Discourse
-forum, news feeds, Reddit, a Google Alerts feed; Danish, Swedish, Norwegian and English)
+forum, news feeds, Reddit, a Google Alerts feed, a Bluesky PDS searched through
+``app.bsky.feed.searchPosts`` and Trustpilot's review API; Danish, Swedish, Norwegian and
+English)
 publishes the day of :mod:`monitor.demoscenario.story` on a simulated clock, while the real
 daemon runs on the same clock with the embedded defaults: SQLite, the default model, the
 real detectors and the real alert path. Pages go to the terminal (``stdout://``) and, by
@@ -77,7 +79,8 @@ async def _run(console: Console, folder: Path, serve: bool) -> Summary:
         publisher.publish(story.due(None, story.start))  # the days before: history
         web_port = sock.getsockname()[1] if sock else config.WEB_PORT
         raw = config.raw_settings(
-            folder, config.source_table(web.feeds(), web.base_url), mail.port, web_port,
+            folder, config.source_table(web.feeds(), web.base_url, web.platforms()), mail.port,
+            web_port,
             secrets.token_urlsafe(32),
         )  # fmt: skip
         config.write_toml(raw, folder / SETTINGS)
@@ -145,7 +148,8 @@ def _intro(console: Console, web: SampleWeb, story: Story, folder: Path) -> None
     day = story.start.strftime("%A %-d %B %Y")
     console.rule("[bold]Stormwatch demo")
     console.print(
-        f"A simulated web on {web.base_url} (blogs, forum, news, Reddit, alerts) and the real "
+        f"A simulated web on {web.base_url} (blogs, forum, news, Reddit, alerts, Bluesky, "
+        "Trustpilot) and the real "
         f"daemon on a simulated clock: {day}, five simulated minutes per tick.\n"
         f"Files in {folder}. Loading the language models and the classifier (the first run "
         "also converts the model, a few seconds)...",

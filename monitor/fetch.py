@@ -48,7 +48,8 @@ Design decisions, each with its reason:
   Bluesky's createSession) follows no redirects and asks no robots.txt: it is an API call
   the operator configured, not crawling.
 - **Rate limits**: 429/503 wait for Retry-After, else the platform's own reset header
-  (``monitor.backoff.rate_limit_wait``).
+  (``monitor.backoff.rate_limit_wait``); a 4xx carrying Graph's usage headers at their
+  limit is a rate limit too (Facebook throttles with 400/403: ``throttled_for``).
 - **Errors name the URL, never secrets**: messages carry the URL without userinfo and with
   secret-looking query values replaced; request headers never appear.
 """
@@ -76,7 +77,7 @@ import httpx
 from protego import Protego
 
 from monitor import netio
-from monitor.backoff import rate_limit_wait
+from monitor.backoff import rate_limit_wait, throttled_for
 from monitor.errors import FETCH_ERROR_KINDS, FetchError, URLRefused, first_line
 from monitor.urlgate import UrlGate
 
@@ -704,8 +705,11 @@ class Fetcher:
         status = answer.status
         if 200 <= status < 300 or status == 304:
             return answer
-        if status in _RATE_LIMIT_STATUSES:
-            wait = rate_limit_wait(answer.headers, self._now())
+        throttled = throttled_for(answer.headers) if 400 <= status < 500 else None
+        if status in _RATE_LIMIT_STATUSES or throttled is not None:
+            wait = (
+                throttled if throttled is not None else rate_limit_wait(answer.headers, self._now())
+            )
             raise FetchError(
                 "rate_limited",
                 f"{hop.shown}: HTTP {status}, server asks us to slow down",

@@ -47,7 +47,17 @@ _SOURCE_ENV = ENV_PREFIX + "SOURCES__"
 DEFAULT_CONFIG = "stormwatch.toml"
 SOURCE_KINDS: tuple[str, ...] = ("feed", "wordpress", "discourse", "reddit", "html")
 # Platform APIs (monitor/sources/<kind>.py, docs/SOURCES.md): what each needs configured.
-API_KINDS = ("hackernews", "appstore", "mastodon", "bluesky", "trustpilot")
+API_KINDS = (
+    "hackernews",
+    "appstore",
+    "mastodon",
+    "bluesky",
+    "trustpilot",
+    "youtube",
+    "x",
+    "google_play",
+    "facebook_page",
+)
 SOURCE_KINDS += API_KINDS
 _API_NEEDS: dict[str, tuple[tuple[str, ...], ...]] = {
     "hackernews": (("terms",),),
@@ -55,6 +65,10 @@ _API_NEEDS: dict[str, tuple[tuple[str, ...], ...]] = {
     "mastodon": (("terms", "tags"),),
     "bluesky": (("terms",), ("identifier",), ("app_password",)),
     "trustpilot": (("business_unit",), ("api_key",)),
+    "youtube": (("api_key",), ("channel_id", "terms")),
+    "x": (("terms",), ("token",)),
+    "google_play": (("package_name",), ("token",)),
+    "facebook_page": (("page_id",), ("token",)),
 }
 SUPPORTED_LANGUAGES = ("da", "sv", "no", "nb", "nn", "en", "de", "fi")
 _URL_WITH_PASSWORD = re.compile(
@@ -183,6 +197,10 @@ class SourceSettings(_Section):
         "mastodon",
         "bluesky",
         "trustpilot",
+        "youtube",
+        "x",
+        "google_play",
+        "facebook_page",
     ]
     url: str
     interval: float | None = Field(None, ge=1)
@@ -198,6 +216,9 @@ class SourceSettings(_Section):
     app_id: str | None = Field(None, pattern=r"^[0-9]{1,20}$")
     countries: list[str] = Field(default_factory=list)
     business_unit: str | None = Field(None, pattern=r"^[A-Za-z0-9]{1,64}$")
+    channel_id: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{1,64}$")  # youtube
+    package_name: str | None = Field(None, pattern=r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)+$")
+    page_id: str | None = Field(None, pattern=r"^[0-9]{1,30}$")  # facebook_page
     identifier: str | None = None
     token: Secret | None = None
     api_key: Secret | None = None

@@ -690,3 +690,408 @@ def trustpilot_reviews(reviews: list[dict[str, Any]], key: str, unit: str) -> Ha
         return json_reply({"links": links, "reviews": chunk})
 
     return handle
+
+
+# ---------------------------------------------------------------- YouTube Data API v3
+# developers.google.com/youtube/v3: GET /youtube/v3/commentThreads?part=snippet,replies
+# &allThreadsRelatedToChannelId=|videoId=&order=time&maxResults=(max 100)&pageToken=
+# &textFormat=plainText -> {"kind": "youtube#commentThreadListResponse", "nextPageToken"?,
+# "pageInfo", "items": [commentThread]}; GET /youtube/v3/search?part=snippet&q=&type=video
+# &order=date&publishedAfter=&maxResults=(max 50)&pageToken= -> {"items": [{"id":
+# {"kind": "youtube#video", "videoId"}, "snippet": {...}}]}. The key: ``key=`` or the
+# X-goog-api-key header; a bad key is 400 (reason badRequest, API_KEY_INVALID), a spent
+# quota 403 (reason quotaExceeded). Quota: search.list 100 units, commentThreads.list 1.
+
+
+def yt_error(code: int, reason: str, message: str, domain: str = "global") -> Reply:
+    errors = [{"message": message, "domain": domain, "reason": reason}]
+    return json_reply({"error": {"code": code, "message": message, "errors": errors}}, code)
+
+
+def yt_thread(cid: str, video: str, text: str, at: datetime, replies: int = 0) -> dict[str, Any]:
+    when = at.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def comment(ident: str, words: str, parent: str | None = None) -> dict[str, Any]:
+        snippet = {
+            "channelId": "UCnordtel0000000000000a",
+            "videoId": video,
+            "textDisplay": words,
+            "textOriginal": words,
+            "authorDisplayName": f"@viewer-{ident[-4:]}",
+            "authorChannelId": {"value": f"UCviewer{ident[-4:]}"},
+            "canRate": True,
+            "viewerRating": "none",
+            "likeCount": 0,
+            "publishedAt": when,
+            "updatedAt": when,
+        }
+        if parent:
+            snippet["parentId"] = parent
+        return {"kind": "youtube#comment", "etag": "e", "id": ident, "snippet": snippet}
+
+    thread: dict[str, Any] = {
+        "kind": "youtube#commentThread",
+        "etag": "e",
+        "id": cid,
+        "snippet": {
+            "channelId": "UCnordtel0000000000000a",
+            "videoId": video,
+            "topLevelComment": comment(cid, text),
+            "canReply": True,
+            "totalReplyCount": replies,
+            "isPublic": True,
+        },
+    }
+    if replies:
+        answers = [comment(f"{cid}.r{i}", f"Samme her ({i})", cid) for i in range(replies)]
+        thread["replies"] = {"comments": answers}
+    return thread
+
+
+def yt_video(vid: str, title: str, at: datetime, description: str = "") -> dict[str, Any]:
+    when = at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {
+        "kind": "youtube#searchResult",
+        "etag": "e",
+        "id": {"kind": "youtube#video", "videoId": vid},
+        "snippet": {
+            "publishedAt": when,
+            "channelId": "UCtechreview000000000000",
+            "title": title,
+            "description": description,
+            "thumbnails": {"default": {"url": f"https://i.ytimg.com/vi/{vid}/default.jpg"}},
+            "channelTitle": "Tech Review DK",
+            "liveBroadcastContent": "none",
+            "publishTime": when,
+        },
+    }
+
+
+@dataclass
+class YouTubeApi:
+    """Comment threads and videos (live lists), the key it accepts, the units it charged."""
+
+    threads: list[dict[str, Any]]
+    videos: list[dict[str, Any]]
+    key: str
+    units: int = 0
+
+    def handlers(self, platform: FakePlatform) -> None:
+        platform.routes[("GET", "/youtube/v3/commentThreads")] = self.comment_threads
+        platform.routes[("GET", "/youtube/v3/search")] = self.search
+
+    def _refused(self, call: Call) -> Reply | None:
+        if (call.headers.get("x-goog-api-key") or call.arg("key")) != self.key:
+            message = "API key not valid. Please pass a valid API key."
+            return yt_error(400, "badRequest", message)
+        return None
+
+    def comment_threads(self, call: Call) -> Reply:
+        self.units += 1
+        refused = self._refused(call)
+        if refused:
+            return refused
+        video, channel = call.arg("videoId"), call.arg("allThreadsRelatedToChannelId")
+        found = [
+            t
+            for t in self.threads
+            if (video and t["snippet"]["videoId"] == video)
+            or (channel and t["snippet"]["channelId"] == channel)
+        ]
+        found.sort(key=lambda t: t["snippet"]["topLevelComment"]["snippet"]["publishedAt"])
+        found.reverse()
+        per_page = min(int(call.arg("maxResults") or 20), 100)
+        return self._page(call, found, per_page, "youtube#commentThreadListResponse")
+
+    def search(self, call: Call) -> Reply:
+        self.units += 100
+        refused = self._refused(call)
+        if refused:
+            return refused
+        query = (call.arg("q") or "").lower()
+        after = call.arg("publishedAfter") or ""
+        found = [
+            v
+            for v in self.videos
+            if query in (v["snippet"]["title"] + v["snippet"]["description"]).lower()
+            and v["snippet"]["publishedAt"] >= after
+        ]
+        found.sort(key=lambda v: v["snippet"]["publishedAt"], reverse=True)
+        per_page = min(int(call.arg("maxResults") or 5), 50)
+        return self._page(call, found, per_page, "youtube#searchListResponse")
+
+    def _page(self, call: Call, found: list[dict[str, Any]], per_page: int, kind: str) -> Reply:
+        offset = int(call.arg("pageToken", "0").removeprefix("CA") or 0)
+        doc: dict[str, Any] = {
+            "kind": kind,
+            "etag": "e",
+            "pageInfo": {"totalResults": len(found), "resultsPerPage": per_page},
+            "items": found[offset : offset + per_page],
+        }
+        if offset + per_page < len(found):
+            doc["nextPageToken"] = f"CA{offset + per_page}"
+        return json_reply(doc)
+
+
+# ---------------------------------------------------------------- X API v2
+# docs.x.com: GET /2/tweets/search/recent?query=&since_id=|start_time=&max_results=(10-100)
+# &next_token=&tweet.fields=&expansions=author_id&user.fields=username with an app's
+# "Authorization: Bearer" -> {"data": [post], "includes": {"users": [...]}, "meta":
+# {"newest_id", "oldest_id", "result_count", "next_token"?}}, newest first; no match:
+# {"meta": {"result_count": 0}}. Every answer: x-rate-limit-limit/-remaining/-reset (Unix
+# seconds); over the limit 429 {"title": "Too Many Requests", ...}; a bad token 401
+# {"title": "Unauthorized", "type": "about:blank", "status": 401, "detail": "Unauthorized"}.
+
+
+def x_post(pid: int, text: str, at: datetime, reply_to: int | None = None) -> dict[str, Any]:
+    post: dict[str, Any] = {
+        "id": str(pid),
+        "text": text,
+        "created_at": at.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+        "author_id": str(9000 + pid % 7),
+        "conversation_id": str(reply_to or pid),
+        "lang": "da",
+        "edit_history_tweet_ids": [str(pid)],
+    }
+    if reply_to:
+        post["referenced_tweets"] = [{"type": "replied_to", "id": str(reply_to)}]
+    return post
+
+
+@dataclass
+class XApi:
+    """Posts (a live list), the bearer token it accepts, and a 15-minute request window."""
+
+    posts: list[dict[str, Any]]
+    token: str
+    limit: int = 450
+    used: int = 0
+    reset: int = 1793000000
+
+    def handlers(self, platform: FakePlatform) -> None:
+        platform.routes[("GET", "/2/tweets/search/recent")] = self.search
+
+    def _headers(self) -> dict[str, str]:
+        return {
+            "x-rate-limit-limit": str(self.limit),
+            "x-rate-limit-remaining": str(max(self.limit - self.used, 0)),
+            "x-rate-limit-reset": str(self.reset),
+        }
+
+    def search(self, call: Call) -> Reply:
+        self.used += 1
+        if call.headers.get("authorization") != f"Bearer {self.token}":
+            doc = {"title": "Unauthorized", "type": "about:blank", "status": 401,
+                   "detail": "Unauthorized"}  # fmt: skip
+            return json_reply(doc, 401, self._headers())
+        if self.used > self.limit:
+            doc = {"title": "Too Many Requests", "detail": "Too Many Requests",
+                   "type": "about:blank", "status": 429}  # fmt: skip
+            return json_reply(doc, 429, self._headers())
+        query = (call.arg("query") or "").lower()
+        since = int(call.arg("since_id") or 0)
+        start = call.arg("start_time") or ""
+        found = [
+            p
+            for p in self.posts
+            if query in p["text"].lower() and int(p["id"]) > since and p["created_at"] >= start
+        ]
+        found.sort(key=lambda p: int(p["id"]), reverse=True)
+        per_page = min(int(call.arg("max_results") or 10), 100)
+        offset = int(call.arg("next_token", "0").removeprefix("b26v89c19zqg8o3f") or 0)
+        chunk = found[offset : offset + per_page]
+        if not chunk:
+            return json_reply({"meta": {"result_count": 0}}, 200, self._headers())
+        users = sorted({p["author_id"] for p in chunk})
+        meta: dict[str, Any] = {
+            "newest_id": chunk[0]["id"],
+            "oldest_id": chunk[-1]["id"],
+            "result_count": len(chunk),
+        }
+        if offset + per_page < len(found):
+            meta["next_token"] = f"b26v89c19zqg8o3f{offset + per_page}"
+        found_users = [{"id": u, "name": "Kunde", "username": f"kunde{u}"} for u in users]
+        doc = {"data": chunk, "includes": {"users": found_users}, "meta": meta}
+        return json_reply(doc, 200, self._headers())
+
+
+# ---------------------------------------------------------------- Google Play Developer API
+# developers.google.com/android-publisher: GET /androidpublisher/v3/applications/{package}
+# /reviews?maxResults=&token=&startIndex=&translationLanguage= with an OAuth access token
+# (scope androidpublisher) -> {"reviews": [{"reviewId", "authorName", "comments":
+# [{"userComment": {"text", "lastModified": {"seconds", "nanos"}, "starRating",
+# "reviewerLanguage", ...}}, {"developerComment": {"text", "lastModified"}}]}],
+# "tokenPagination": {"nextPageToken"}, "pageInfo": {...}}; only reviews with text changed
+# in the last week, the most recently changed first; no reviews: {} (no "reviews" key).
+# Google's error shape: {"error": {"code", "message", "status", "errors": [...]}}.
+
+
+def play_review(
+    rid: str, stars: int, text: str, at: datetime, reply: str | None = None
+) -> dict[str, Any]:
+    def stamp(moment: datetime) -> dict[str, Any]:
+        return {"seconds": str(int(moment.timestamp())), "nanos": 713000000}
+
+    user = {
+        "text": text,
+        "lastModified": stamp(at),
+        "starRating": stars,
+        "reviewerLanguage": "da_DK",
+        "device": "a52q",
+        "androidOsVersion": 33,
+        "appVersionCode": 4021,
+        "appVersionName": "4.2.1",
+        "thumbsUpCount": 0,
+        "thumbsDownCount": 0,
+    }
+    comments: list[dict[str, Any]] = [{"userComment": user}]
+    if reply:
+        comments.append({"developerComment": {"text": reply, "lastModified": stamp(at)}})
+    return {"reviewId": rid, "authorName": f"Kunde {rid[-3:]}", "comments": comments}
+
+
+def google_error(code: int, status: str, message: str) -> Reply:
+    errors = [{"message": message, "domain": "global", "reason": status}]
+    doc = {"error": {"code": code, "message": message, "status": status, "errors": errors}}
+    return json_reply(doc, code)
+
+
+@dataclass
+class PlayApi:
+    """Reviews (a live list) of one package and the access token it accepts."""
+
+    reviews: list[dict[str, Any]]
+    token: str
+    package: str = "dk.nordtel.app"
+
+    def handlers(self, platform: FakePlatform) -> None:
+        path = f"/androidpublisher/v3/applications/{self.package}/reviews"
+        platform.routes[("GET", path)] = self.list
+
+    def list(self, call: Call) -> Reply:
+        if call.headers.get("authorization") != f"Bearer {self.token}":
+            message = "Request had invalid authentication credentials."
+            return google_error(401, "UNAUTHENTICATED", message)
+
+        def changed(review: dict[str, Any]) -> int:
+            return int(review["comments"][0]["userComment"]["lastModified"]["seconds"])
+
+        ordered = sorted(self.reviews, key=changed, reverse=True)
+        per_page = min(int(call.arg("maxResults") or 10), 100)
+        offset = int(call.arg("token", "0").removeprefix("Ch0") or 0)
+        chunk = ordered[offset : offset + per_page]
+        if not chunk:
+            return json_reply({})
+        doc: dict[str, Any] = {
+            "reviews": chunk,
+            "pageInfo": {"totalResults": len(ordered), "resultPerPage": per_page},
+        }
+        if offset + per_page < len(ordered):
+            doc["tokenPagination"] = {"nextPageToken": f"Ch0{offset + per_page}"}
+        return json_reply(doc)
+
+
+# ---------------------------------------------------------------- Facebook Graph API
+# developers.facebook.com/docs/graph-api: GET /v21.0/{page-id}/feed?fields=&limit=&since=
+# &after= and GET /v21.0/{post-id}/comments?fields=&filter=stream&order=reverse_chronological
+# &limit=&after= with a Page access token -> {"data": [...], "paging": {"cursors":
+# {"before", "after"}, "next"?}} (no "next" on the last page). Times "2026-11-02T08:59:00
+# +0000". Errors {"error": {"message", "type": "OAuthException", "code", "error_subcode"?,
+# "fbtrace_id"}}: an expired token is 400 code 190; throttling is 400/403 code 4/17/32/613
+# with X-App-Usage / X-Business-Use-Case-Usage ({"<business id>": [{"type": "pages",
+# "call_count", "total_cputime", "total_time", "estimated_time_to_regain_access"}]}).
+
+
+def fb_time(at: datetime) -> str:
+    return at.strftime("%Y-%m-%dT%H:%M:%S+0000")
+
+
+def fb_post(pid: str, text: str, at: datetime, author: str = "Nordtel") -> dict[str, Any]:
+    return {
+        "id": pid,
+        "message": text,
+        "created_time": fb_time(at),
+        "updated_time": fb_time(at),
+        "from": {"name": author, "id": "1000" + pid[-3:]},
+        "permalink_url": f"https://www.facebook.com/nordtel/posts/{pid.split('_')[-1]}",
+    }
+
+
+def fb_comment(cid: str, text: str, at: datetime, parent: str | None = None) -> dict[str, Any]:
+    comment: dict[str, Any] = {
+        "id": cid,
+        "message": text,
+        "created_time": fb_time(at),
+        "from": {"name": f"Kunde {cid[-3:]}", "id": "2000" + cid[-3:]},
+        "permalink_url": f"https://www.facebook.com/nordtel/posts/x?comment_id={cid}",
+    }
+    if parent:
+        comment["parent"] = {"id": parent}
+    return comment
+
+
+def graph_error(
+    status: int, code: int, message: str, headers: Mapping[str, str] | None = None
+) -> Reply:
+    error = {"message": message, "type": "OAuthException", "code": code, "fbtrace_id": "AbCdEf"}
+    return json_reply({"error": error}, status, headers)
+
+
+@dataclass
+class GraphPage:
+    """A page's posts and each post's comments (live), and the Page token it accepts."""
+
+    page_id: str
+    posts: list[dict[str, Any]]
+    comments: dict[str, list[dict[str, Any]]]
+    token: str
+
+    def handlers(self, platform: FakePlatform) -> None:
+        platform.fallback = self.answer
+
+    def answer(self, call: Call) -> Reply:
+        if call.headers.get("authorization") != f"Bearer {self.token}":
+            message = "Error validating access token: Session has expired on Monday, 02-Nov-26."
+            return graph_error(400, 190, message)
+        parts = call.path.strip("/").split("/")
+        if len(parts) == 3 and parts[1] == self.page_id and parts[2] == "feed":
+            return self._page(call, self._feed(call))
+        known = {p["id"] for p in self.posts}
+        if len(parts) == 3 and parts[2] == "comments" and parts[1] in known:
+            thread = self.comments.get(parts[1], [])
+            found = sorted(thread, key=lambda c: c["created_time"], reverse=True)
+            return self._page(call, found)
+        message = f"Unsupported get request. Object with ID '{parts[-2]}' does not exist"
+        return graph_error(400 if len(parts) > 2 else 404, 100, message)
+
+    def _feed(self, call: Call) -> list[dict[str, Any]]:
+        since = int(call.arg("since") or 0)
+        found = [
+            p
+            for p in self.posts
+            if datetime.strptime(p["created_time"], "%Y-%m-%dT%H:%M:%S%z").timestamp() >= since
+        ]
+        return sorted(found, key=lambda p: p["created_time"], reverse=True)
+
+    def _page(self, call: Call, found: list[dict[str, Any]]) -> Reply:
+        import base64
+
+        limit = min(int(call.arg("limit") or 25), 100)
+        offset = int(base64.b64decode(call.arg("after") or "MA==").decode() or 0)
+        chunk = found[offset : offset + limit]
+
+        def cursor(n: int) -> str:
+            return base64.b64encode(str(n).encode()).decode()
+
+        doc: dict[str, Any] = {"data": chunk}
+        if chunk:
+            doc["paging"] = {"cursors": {"before": cursor(offset), "after": cursor(offset + limit)}}
+        if offset + limit < len(found):
+            keep = [(k, v[0]) for k, v in call.query.items() if k != "after"]
+            # Graph puts the token in "next" when the request had it in its query; the
+            # adapter sends it in a header, and must drop it from any link it follows
+            token = ("access_token", self.token)
+            query = urlencode([*keep, token, ("after", cursor(offset + limit))])
+            doc["paging"]["next"] = f"http://{call.headers.get('host')}{call.path}?{query}"
+        usage = {"call_count": 3, "total_cputime": 1, "total_time": 2}
+        return json_reply(doc, 200, {"X-App-Usage": json.dumps(usage)})

@@ -88,6 +88,15 @@ def test_the_storm_is_multilingual_and_the_thread_explodes() -> None:
     assert sum(i.mood in ("complaint", "grumble") for i in morning) <= 3
 
 
+def test_the_storm_shows_on_bluesky_and_trustpilot_first() -> None:
+    storm = [i for i in STORY.items if i.phase == "storm" and i.mood == "complaint"]
+    first_review = next(i for i in storm if i.feed == "trustpilot")
+    assert storm[0].feed == "bluesky" and storm[0].at == STORY.onset
+    assert first_review.rating == 1 and first_review.at <= STORY.onset + timedelta(minutes=10)
+    quiet = [i for i in STORY.items if i.feed in ("bluesky", "trustpilot") and i.phase != "storm"]
+    assert {i.mood for i in quiet} == {"praise"} and {i.phase for i in quiet} == {"history", "day"}
+
+
 def test_the_story_plays_on_the_sample_web() -> None:
     from monitor.demoscenario.publisher import Publisher
 
@@ -110,11 +119,15 @@ def test_settings_file_round_trips(tmp_path: Path) -> None:
         {"forum": ("discourse", "/forum/"), "reddit-x": ("reddit", "/r/x/new/.json")},
         "http://127.0.0.1:9",
     )
+    with SampleWeb() as web:
+        sources += config.source_table({}, web.base_url, web.platforms())
     raw = config.raw_settings(tmp_path, sources, 2525, 8080, "k" * 32)
     config.write_toml(raw, tmp_path / "s.toml")
     assert tomllib.loads((tmp_path / "s.toml").read_text()) == raw
     settings = load_settings(tmp_path / "s.toml")
     assert settings.sources[0].brand == "Nordtel" and settings.sources[1].url.endswith(".rss")
+    assert [s.kind for s in settings.sources[2:]] == ["bluesky", "trustpilot"]
+    assert settings.sources[2].app_password is not None and settings.sources[3].api_key
     assert (tmp_path / "s.toml").stat().st_mode & 0o077 == 0  # it holds the secret key
     alerts = settings.alerts()
     assert alerts.policy_for("Nordtel") is not None

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
 
-from monitor.backoff import quota_spent, rate_limit_wait
+from monitor.backoff import quota_spent, rate_limit_wait, throttled_for
 from monitor.cli import app
 from monitor.errors import ConfigError, FetchError
 from monitor.read import make_matchers, read_config
@@ -51,6 +51,24 @@ def problems(source: dict[str, object]) -> list[str]:
         (
             {"kind": "trustpilot", "api_key": "k"},
             "sources.0: kind 'trustpilot' needs business_unit",
+        ),
+        ({"kind": "youtube", "terms": ["x"]}, "sources.0: kind 'youtube' needs api_key"),
+        ({"kind": "x", "terms": ["x"]}, "sources.0: kind 'x' needs token"),
+        (
+            {"kind": "google_play", "token": "t"},
+            "sources.0: kind 'google_play' needs package_name",
+        ),
+        (
+            {"kind": "facebook_page", "page_id": "1"},
+            "sources.0: kind 'facebook_page' needs token",
+        ),
+        (
+            {"kind": "facebook_page", "page_id": "nordtel", "token": "t"},
+            "sources.0.page_id: String should match pattern '^[0-9]{1,30}$'",
+        ),
+        (
+            {"kind": "youtube", "api_key": "k"},
+            "sources.0: kind 'youtube' needs channel_id or terms",
         ),
         (
             {"kind": "appstore", "app_id": "12ab", "countries": ["dk"]},
@@ -110,6 +128,30 @@ def test_rate_limit_wait_reads_each_platforms_headers(
     assert rate_limit_wait(headers, T0) == wait
 
 
+@pytest.mark.parametrize(
+    ("headers", "wait"),
+    [
+        (
+            {
+                "x-business-use-case-usage": '{"1": [{"type": "pages", "call_count": 100, '
+                '"estimated_time_to_regain_access": 17}]}'
+            },
+            17 * 60.0,
+        ),
+        ({"x-app-usage": '{"call_count": 100, "total_cputime": 3, "total_time": 4}'}, 3600.0),
+        ({"x-page-usage": '{"call_count": 99, "total_cputime": 3, "total_time": 4}'}, None),
+        ({"x-app-usage": "not json"}, None),
+        ({"x-business-use-case-usage": '{"1": "x", "2": [1, {"total_time": "100"}]}'}, None),
+        ({}, None),
+    ],
+)
+def test_graph_usage_headers_say_how_long_to_wait(
+    headers: dict[str, str], wait: float | None
+) -> None:
+    assert throttled_for(headers) == wait
+    assert quota_spent(headers, T0) == wait  # a good answer at the limit ends the walk too
+
+
 def test_quota_spent_only_when_none_remain() -> None:
     spent = {"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(NOW + 60), "retry-after": "9"}
     assert quota_spent(spent, T0) == 60.0  # a 200's Retry-After means nothing
@@ -151,6 +193,10 @@ _URLS = {
     "mastodon": "https://social.example/api/v2/search?q=x&limit=40&min_id=5",
     "bluesky": "https://bsky.social/xrpc/app.bsky.feed.searchPosts?q=x&cursor=1",
     "trustpilot": "https://api.trustpilot.com/v1/business-units/x/reviews?page=1",
+    "youtube": "https://www.googleapis.com/youtube/v3/commentThreads?videoId=x&pageToken=CA1",
+    "x": "https://api.x.com/2/tweets/search/recent?query=x&next_token=t1",
+    "google_play": "https://androidpublisher.googleapis.com/androidpublisher/v3/applications/a.b/reviews?token=t",
+    "facebook_page": "https://graph.facebook.com/v21.0/1/feed?after=QVFI",
 }
 
 
@@ -165,6 +211,10 @@ def test_no_parser_raises_on_any_json(kind: str, doc: object, cursor: str | None
         "mastodon": {"statuses": doc},
         "bluesky": {"posts": doc, "cursor": "2"},
         "trustpilot": {"reviews": doc},
+        "youtube": {"items": doc, "nextPageToken": "CA2"},
+        "x": {"data": doc, "meta": {"next_token": "t2"}},
+        "google_play": {"reviews": doc, "tokenPagination": {"nextPageToken": "t2"}},
+        "facebook_page": {"data": doc, "paging": {"next": str(doc)[:50]}},
     }[kind]
     for body in (json.dumps(doc), json.dumps(wrapped)):
         for state in (cursor, Walk("s", "5", "9", "1", 2).encode()):
@@ -214,6 +264,10 @@ def test_no_parser_passes_a_nul_on() -> None:
         "mastodon": {"statuses": [fake.mastodon_status(1, nul, "2026-11-02T09:00:00Z")]},
         "bluesky": {"posts": [fake.bsky_post("did:plc:x", "3k1", nul, "2026-11-02T09:00:00Z")]},
         "trustpilot": {"reviews": [{**fake.trustpilot_review("r1", 1, "", T0), "text": nul}]},
+        "youtube": {"items": [fake.yt_thread("Ugz1", "v1", nul, T0)]},
+        "x": {"data": [fake.x_post(1, nul, T0)], "meta": {"result_count": 1}},
+        "google_play": {"reviews": [fake.play_review("r1", 1, nul, T0)]},
+        "facebook_page": {"data": [fake.fb_post("1_2", nul, T0)]},
     }
     for kind, doc in docs.items():
         parsed = adapter_for(kind).parse(Request(_URLS[kind]), json.dumps(doc).encode(), {})

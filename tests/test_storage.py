@@ -202,6 +202,20 @@ def test_update_sources_applies_each_shape_and_adds_posts(any_engine: Engine) ->
     assert (rows["blog"].last_error, rows["forum"].last_error) == ("HTTP 500", None)
 
 
+def test_update_sources_stores_a_shared_local_time_as_utc(any_engine: Engine) -> None:
+    """One source in a pass: every value is shared and bound once; an aware local time (the
+    demo's clock is Europe/Copenhagen) must still be stored as the same instant in UTC."""
+    from zoneinfo import ZoneInfo
+
+    blog = source_id(any_engine, "blog")
+    local = T0.astimezone(ZoneInfo("Europe/Copenhagen"))
+    with session_scope(any_engine) as s:
+        repo.update_sources(s, [{"id": blog, "next_due_at": local, "last_attempt_at": local}])
+    with session_scope(any_engine) as s:
+        row = repo.source_by_name(s, "blog")
+        assert row is not None and row.next_due_at == T0 == row.last_attempt_at
+
+
 def test_sqlite_concurrent_writers_wait_instead_of_failing(sqlite_engine: Engine) -> None:
     """BEGIN IMMEDIATE + busy_timeout: eight threads writing at once all succeed."""
     sid = source_id(sqlite_engine)

@@ -25,7 +25,8 @@ from monitor.settings import Settings, parse_settings
 # Crawl interval per source name in simulated seconds: every 10 minutes for the blog and
 # the forum, 15 for news and Reddit, 30 for the alerts feed. A little under a multiple of
 # the 5-minute tick, so the crawler's +-10 % jitter never pushes a crawl to the next tick.
-INTERVALS = {"blog": 540, "forum": 540, "google-alerts": 1620}
+# Bluesky is searched every tick and Trustpilot every 10 minutes: the storm shows there first.
+INTERVALS = {"blog": 540, "forum": 540, "google-alerts": 1620, "bluesky": 270, "trustpilot": 540}
 DEFAULT_INTERVAL = 810
 PAGE_INTERVAL = 3300
 PEOPLE = {"mette": "Mette", "sofie": "Sofie", "anders": "Anders"}
@@ -33,7 +34,13 @@ LEVEL_WAIT_MINUTES = 20
 WEB_PORT = 8080  # the UI, or a free port when it is taken
 
 
-def source_table(feeds: dict[str, tuple[str, str]], base_url: str) -> list[dict[str, Any]]:
+def source_table(
+    feeds: dict[str, tuple[str, str]],
+    base_url: str,
+    platforms: dict[str, dict[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
+    """The ``[[sources]]``: the simulated web's feeds (name -> kind, path) and its platform
+    APIs (name -> their source keys, credentials included: ``SampleWeb.platforms``)."""
     sources = []
     for name, (kind, path) in feeds.items():
         if kind == "reddit":
@@ -44,6 +51,8 @@ def source_table(feeds: dict[str, tuple[str, str]], base_url: str) -> list[dict[
         if kind == "discourse":
             source["brand"] = "Nordtel"  # the brand's own community forum
         sources.append(source)
+    for name, keys in (platforms or {}).items():
+        sources.append({"name": name, **keys, "interval": INTERVALS.get(name, DEFAULT_INTERVAL)})
     return sources
 
 

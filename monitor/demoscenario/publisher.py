@@ -48,4 +48,5 @@ class Publisher:
         else:
             slug = slugify(item.title or item.ref, "_") if item.feed.startswith("reddit-") else ""
             web.publish_article(item.feed, item.ref, item.title or "", item.text, published=at,
-                                author=item.author, lang=item.lang, slug=slug)  # fmt: skip
+                                author=item.author, lang=item.lang, slug=slug,
+                                rating=item.rating)  # fmt: skip

@@ -7,8 +7,11 @@ Wednesday 4 March 2026 (Europe/Copenhagen), the day after the sample site's newe
   never paged (it was published before the first crawl);
 - **day** (06:00-16:30): questions, praise, neutral news, the odd complaint, all day;
 - **storm** (from 11:40): a faulty network update takes mobile data and fibre down, and a
-  billing run charges March twice; complaints rise on the forum, Reddit and blogs in
-  Danish, Swedish, Norwegian and English, next to neutral news and Nordtel's own answers;
+  billing run charges March twice; complaints show first on Bluesky (11:40) and as one-star
+  reviews on Trustpilot (11:50), then rise on the forum, Reddit and blogs in Danish,
+  Swedish, Norwegian and English, next to neutral news and Nordtel's own answers;
+- **platforms**: besides the storm, Bluesky has a praising post a day and Trustpilot a
+  good review every few days, so neither source is only ever heard in a storm;
 - **thread** (from 13:20): blogger Jonas Riis writes about it; at 14:30 the post is shared
   and its comments explode (dozens of angry comments in an hour).
 
@@ -57,7 +60,9 @@ class Item:
 
     ``kind``: ``post`` (blog post, ``ref`` = slug), ``comment`` (on blog post ``thread``,
     answering comment ``parent`` if set), ``article`` (on ``feed``, ``ref`` = key),
-    ``topic`` (forum, ``ref`` = slug) or ``reply`` (in topic ``thread``). ``mood`` is what
+    ``topic`` (forum, ``ref`` = slug) or ``reply`` (in topic ``thread``); on the platform
+    feeds ``bluesky`` (a post) and ``trustpilot`` (a review with ``rating`` stars) it is an
+    ``article`` too. ``mood`` is what
     it was written as (complaint, grumble, neutral, praise, news, staff)."""
 
     at: datetime
@@ -72,6 +77,7 @@ class Item:
     phase: str
     thread: str | None = None
     parent: str | None = None
+    rating: int | None = None  # a review's stars (``trustpilot``)
 
 
 @dataclass(frozen=True)
@@ -158,6 +164,7 @@ def build_story(seed: int = 6) -> Story:
     _ordinary_stretch(b, local(DAY, "06:20"), local(DAY, "16:30"), per_hour=2.4, phase="day")
     _storm(b)
     takeoff = _thread(b)
+    _platforms(b, start)  # last: the items above draw the same random numbers as before
     items = tuple(sorted(b.items, key=lambda i: i.at))
     return Story(
         start=start,
@@ -174,7 +181,8 @@ def _beats() -> tuple[Beat, ...]:
     lines = (
         ("06:00", "An ordinary Wednesday: questions, praise, news, the odd complaint."),
         ("11:40", "A faulty network update takes Nordtel's mobile data and fibre down in "
-                  "Jutland, Skåne and around Oslo."),
+                  "Jutland, Skåne and around Oslo. The first angry posts are on Bluesky."),
+        ("11:50", "A one-star review on Trustpilot: \u201cno signal and nobody answers\u201d."),
         ("12:20", "A billing run has charged March twice. Complaints spread: forum, Reddit, "
                   "blogs, in Danish, Swedish, Norwegian and English."),
         ("13:20", f"Blogger Jonas Riis: \u201c{storm.BLOG_POST_TITLE}\u201d"),
@@ -315,3 +323,49 @@ _KUNDESERVICE = (
     "Fejlen i nettet er rettet i det meste af Jylland, og det dobbelte beløb bliver "
     "tilbageført automatisk inden for tre bankdage. /Henrik, Nordtel"
 )
+
+
+# --- Bluesky and Trustpilot ----------------------------------------------------------------
+
+BLUESKY_STORM = ("11:40", "11:43", "11:47", "11:52", "12:04", "12:26", "13:12")
+TRUSTPILOT_STORM = ("11:50", "12:45")
+BLUESKY_DAY = ("08:15", "10:05", "15:20")
+TRUSTPILOT_DAYS_BACK = (7, 4, 2)  # a good review on these days before the demo day
+
+
+def _platforms(b: _Builder, start: datetime) -> None:
+    c = b.c
+    for days_back in range(HISTORY_DAYS, 0, -1):
+        at = local((start - timedelta(days=days_back)).date(), "12:30")
+        _bluesky(b, at + timedelta(minutes=7 * days_back), "praise", "history")
+        if days_back in TRUSTPILOT_DAYS_BACK:
+            _review(b, at + timedelta(hours=3), 5 - days_back % 2, "praise", "history")
+    for hhmm in BLUESKY_DAY:
+        _bluesky(b, local(DAY, hhmm), "praise", "day")
+    _review(b, local(DAY, "09:30"), 5, "praise", "day")
+    for hhmm in BLUESKY_STORM:
+        _bluesky(b, local(DAY, hhmm), "complaint", "storm", c.lang(STORM_LANGS))
+    for hhmm in TRUSTPILOT_STORM:
+        _review(b, local(DAY, hhmm), 1, "complaint", "storm")
+
+
+def _bluesky(b: _Builder, at: datetime, mood: str, phase: str, lang: str = "") -> None:
+    c = b.c
+    lang = lang or c.lang({"da": 0.5, "sv": 0.2, "nb": 0.15, "en": 0.15})
+    text = c.complaint(lang) if mood == "complaint" else c.entry(ordinary.PRAISE, lang)[1]
+    b.counter += 1
+    rkey = f"3mh{b.counter:010x}"  # a record key shaped like atproto's TIDs
+    b.add(Item(at, "article", "bluesky", rkey, None, text, c.author(lang), lang, mood, phase))
+
+
+def _review(b: _Builder, at: datetime, stars: int, mood: str, phase: str) -> None:
+    c = b.c
+    lang = "da" if mood == "complaint" else c.lang({"da": 0.7, "sv": 0.3})
+    if mood == "complaint":
+        title, text = c.title(lang), c.complaint(lang)
+    else:
+        title, text = c.entry(ordinary.PRAISE, lang)
+    b.counter += 1
+    rid = f"{b.counter:024x}"  # Trustpilot review ids are 24 hex digits
+    b.add(Item(at, "article", "trustpilot", rid, title, text, c.author(lang), lang, mood, phase,
+               rating=stars))  # fmt: skip

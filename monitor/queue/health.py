@@ -9,6 +9,7 @@ from sqlmodel import Session
 
 from alerts.oncall import who_is_on_call
 from monitor.settings import Settings
+from monitor.sources.api import quota_used
 from monitor.storage import repo
 from monitor.storage.models import Source
 
@@ -55,6 +56,8 @@ def source_dict(
         "last_warning": source.last_warning,
         "next_due_at": _iso(source.next_due_at),
         "posts_stored": source.posts_stored,
+        # platform quota units spent today (YouTube), from the marks the crawl saved
+        "quota_used_today": quota_used(source.cursor, now) if now else None,
     }
 
 

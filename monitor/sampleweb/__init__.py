@@ -1,8 +1,9 @@
 """A simulated web on 127.0.0.1 for tests and the offline demo.
 
 Blogs (WordPress RSS with comment feeds, Atom), news (RSS, JSON Feed), a Google Alerts
-feed, a Discourse forum, Reddit listings and plain HTML pages about a fictional Nordic
-telecom, plus ``/bad/...`` routes that misbehave on purpose. Standard library only.
+feed, a Discourse forum, Reddit listings, a Bluesky PDS, Trustpilot's review API and plain
+HTML pages about a fictional Nordic telecom, plus ``/bad/...`` routes that misbehave on
+purpose. Standard library only.
 
 Map of the package::
 
@@ -12,6 +13,7 @@ Map of the package::
     feeds.py     RSS / Atom / JSON Feed renderers
     pages.py     HTML pages with boilerplate
     forum.py     Discourse JSON       reddit.py   Reddit Atom and JSON listings
+    social.py    platform APIs: a Bluesky PDS (searchPosts), Trustpilot reviews
     publish.py   new items at an explicit (simulated) time
     bad.py       misbehaving routes   expected.py ground truth for tests
 """

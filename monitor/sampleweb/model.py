@@ -65,6 +65,7 @@ class Article:
     published: datetime
     brands: tuple[str, ...] | None = None
     slug: str = ""  # Reddit only: the permalink's slug
+    rating: int | None = None  # a review's stars, 1-5 (Trustpilot)
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,9 @@ class Site:
     topics: list[Topic]
     reddit: dict[str, list[Article]]
     private: list[Article]
+    # platform APIs (monitor.sampleweb.social): Bluesky posts, Trustpilot reviews
+    bluesky: list[Article] = field(default_factory=list)
+    reviews: list[Article] = field(default_factory=list)
 
     def post(self, slug: str) -> BlogPost:
         for post in self.blog:

@@ -7,8 +7,9 @@ feeds show the simulated clock, not the wall clock. Keys must be new; a name tha
 the site is a ``KeyError``.
 
 Article feeds are named like :meth:`SampleWeb.feeds` names its sources: ``sv-blog``,
-``news-rss``, ``news-json``, ``google-alerts`` (an HTML page the alerts feed lists) and
-``reddit-<sub>`` (a new subreddit is created on first use).
+``news-rss``, ``news-json``, ``google-alerts`` (an HTML page the alerts feed lists),
+``bluesky`` (a post the fake PDS finds), ``trustpilot`` (a review with ``rating`` stars)
+and ``reddit-<sub>`` (a new subreddit is created on first use).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from datetime import UTC, datetime
 
 from monitor.sampleweb.model import Article, BlogPost, Comment, ForumPost, Site, Topic
 
-ARTICLE_FEEDS = ("sv-blog", "news-rss", "news-json", "google-alerts")
+ARTICLE_FEEDS = ("sv-blog", "news-rss", "news-json", "google-alerts", "bluesky", "trustpilot")
 
 
 def utc(published: datetime) -> datetime:
@@ -66,6 +67,8 @@ def article_list(site: Site, feed: str) -> list[Article]:
         "news-rss": site.news_rss,
         "news-json": site.news_json,
         "google-alerts": site.pages,
+        "bluesky": site.bluesky,
+        "trustpilot": site.reviews,
     }
     if feed in fixed:
         return fixed[feed]
@@ -85,6 +88,8 @@ def add_article(site: Site, feed: str, article: Article) -> None:
         raise ValueError(f"{feed} already has an item {article.key!r}")
     if feed.startswith("reddit-") and not article.slug:
         raise ValueError("a Reddit submission needs a slug")
+    if feed == "trustpilot" and article.rating not in (1, 2, 3, 4, 5):
+        raise ValueError("a Trustpilot review needs a rating of 1-5 stars")
     items.append(article)
 
 

@@ -33,9 +33,10 @@ from datetime import datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from monitor.sampleweb import content, publish, routes, urls
+from monitor.sampleweb import content, publish, routes, social, urls
 from monitor.sampleweb.bad import BAD_ROUTES
 from monitor.sampleweb.expected import expected_site
 from monitor.sampleweb.model import (
@@ -50,6 +51,8 @@ from monitor.sampleweb.pages import index_page
 
 __all__ = ["SampleWeb"]
 
+MAX_BODY = 64 * 1024  # a platform login's JSON; a larger POST is refused unread (405)
+
 
 class SampleWeb:
     """A local web of blogs, feeds, a forum and Reddit listings, plus broken routes."""
@@ -62,6 +65,7 @@ class SampleWeb:
         self.drip_interval = 0.5  # seconds between bytes of /bad/slow-drip.xml
         self.stopping = threading.Event()
         self._site = content.build_site(seed)
+        self.accounts = social.Accounts()  # what the fake Bluesky and Trustpilot accept
         self._lock = threading.RLock()
         self._arrivals = threading.Condition(self._lock)
         self._started: list[str] = []
@@ -152,6 +156,20 @@ class SampleWeb:
             f"page-{page}": ("html", urls.page(page)),
         } | self._extra_subreddits()
 
+    def platforms(self) -> dict[str, dict[str, Any]]:
+        """The platform-API sources (name -> their ``[[sources]]`` keys, credentials
+        included): the fake Bluesky PDS and Trustpilot review API. Not in :meth:`feeds`,
+        whose sources need nothing but a kind and a URL."""
+        accounts = self.accounts
+        return {
+            "bluesky": {"kind": "bluesky", "url": self.base_url + social.BSKY,
+                        "terms": ["nordtel"], "identifier": accounts.identifier,
+                        "app_password": accounts.app_password},
+            "trustpilot": {"kind": "trustpilot", "url": self.base_url + social.TRUSTPILOT,
+                           "business_unit": accounts.business_unit,
+                           "api_key": accounts.api_key, "brand": "Nordtel"},
+        }  # fmt: skip
+
     def _extra_subreddits(self) -> dict[str, tuple[str, str]]:
         """Subreddits added by :meth:`publish_article` (the built-in two are above)."""
         with self._lock:
@@ -225,11 +243,14 @@ class SampleWeb:
         author: str,
         lang: str,
         slug: str = "",
+        rating: int | None = None,
     ) -> None:
         """An article on ``feed``: ``sv-blog``, ``news-rss``, ``news-json``,
-        ``google-alerts`` (an HTML page) or ``reddit-<sub>`` (``slug`` required)."""
+        ``google-alerts`` (an HTML page), ``reddit-<sub>`` (``slug`` required), ``bluesky``
+        (a post) or ``trustpilot`` (a review: ``rating`` stars required)."""
         paragraphs = tuple(p.strip() for p in text.split("\n\n") if p.strip())
-        article = Article(key, title, author, lang, paragraphs, published, slug=slug)
+        article = Article(key, title, author, lang, paragraphs, published, slug=slug,
+                          rating=rating)  # fmt: skip
         with self._lock:
             publish.add_article(self._site, feed, article)
 
@@ -266,6 +287,17 @@ class SampleWeb:
             if path == "/":
                 return self._index()
             return routes.render(self._site, self.base_url, path, query)
+
+    def platform(
+        self, method: str, target: str, headers: dict[str, str], body: bytes = b""
+    ) -> social.Reply | None:
+        """A platform API's answer to a request, or None if ``target`` names none."""
+        parts = urlsplit(target)
+        with self._lock:
+            return social.answer(
+                self._site, self.accounts, method, parts.path, parse_qs(parts.query), headers,
+                body,
+            )  # fmt: skip
 
     def _index(self) -> Resource:
         sources = [(f"{name} ({kind})", path) for name, (kind, path) in self.feeds().items()]
@@ -360,16 +392,33 @@ class _Handler(BaseHTTPRequestHandler):
         self._dispatch(head=True)
 
     def do_POST(self) -> None:
+        length = self.headers.get("Content-Length", "0")
+        small = length.isdigit() and int(length) <= MAX_BODY
+        if small and social.is_platform_post(urlsplit(self.path).path):
+            self._platform("POST", self.rfile.read(int(length)))
+            return
         # The request body is never read, so the connection cannot be reused: say so
         # (``Connection: close``), or a keep-alive client sends its next request into a
         # socket being closed and loses it (seen once under load in CI).
         headers = {"Allow": "GET, HEAD", "Connection": "close"}
         self.simple(405, b"method not allowed\n", routes.TEXT, headers)
 
+    def _platform(self, method: str, body: bytes = b"") -> bool:
+        """Answer a platform API request; False if the path names no platform API."""
+        sent = {k.lower(): v for k, v in self.headers.items()}
+        reply = self.server.web.platform(method, self.path, sent, body)
+        if reply is None:
+            return False
+        headers = {k: v for k, v in reply.headers.items() if k != "Content-Type"}
+        self.simple(reply.status, reply.body, reply.headers.get("Content-Type"), headers)
+        return True
+
     def _dispatch(self, head: bool) -> None:
         self.server.web.arrived(self.path)
         try:
             parts = urlsplit(self.path)
+            if not head and self._platform("GET"):
+                return
             if parts.path.startswith("/bad/"):
                 self._bad(parts.path.removeprefix("/bad/"))
             else:

@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
+from zoneinfo import ZoneInfo
 
 from monitor.errors import FetchError
 from monitor.sources.base import Request
@@ -38,7 +39,9 @@ __all__ = [
     "health_reason",
     "load_json",
     "load_marks",
+    "quota_used",
     "save_marks",
+    "spend",
 ]
 
 MAX_PAGES = 10  # per stream and pass; a platform with more new posts than this is behind
@@ -61,6 +64,27 @@ def load_marks(cursor: str | None) -> dict[str, str]:
 
 def save_marks(marks: dict[str, str]) -> str:
     return json.dumps(marks, sort_keys=True, separators=(",", ":"))
+
+
+QUOTA_DAY = ZoneInfo("America/Los_Angeles")  # YouTube's daily quota resets at midnight PT
+
+
+def spend(marks: dict[str, str], units: int, now: datetime) -> dict[str, str]:
+    """``marks`` with ``units`` added to today's quota count (``quota:<date>`` in Pacific
+    time); the counts of earlier days dropped."""
+    key = _quota_key(now)
+    kept = {k: v for k, v in marks.items() if not k.startswith("quota:") or k == key}
+    return {**kept, key: str(int(kept.get(key, "0") or 0) + units)}
+
+
+def quota_used(cursor: str | None, now: datetime) -> int | None:
+    """Quota units spent today (Pacific time) by the source whose marks are ``cursor``."""
+    used = load_marks(cursor).get(_quota_key(now))
+    return int(used) if used is not None and used.isdigit() else None
+
+
+def _quota_key(now: datetime) -> str:
+    return "quota:" + now.astimezone(QUOTA_DAY).date().isoformat()
 
 
 @dataclass(frozen=True)
@@ -90,9 +114,16 @@ class Walk:
 # ---------------------------------------------------------------- health
 
 
-def health_reason(error: FetchError, now: datetime, keyless: bool = False) -> str:
+def health_reason(
+    error: FetchError,
+    now: datetime,
+    keyless: bool = False,
+    refused: str | None = None,
+    refused_on: tuple[int, ...] = (401, 403),
+) -> str:
     """The source health an operator reads: what happened, in words, then where.
-    ``keyless``: the kind sends no credentials, so a 401/403 refuses the client itself."""
+    ``keyless``: the kind sends no credentials, so a 401/403 refuses the client itself;
+    ``refused``: what a refusal (``refused_on`` statuses) means for this kind."""
     where = error.url or "the platform"
     status = f"HTTP {error.status}" if error.status else error.kind
     if error.kind == "rate_limited":
@@ -101,8 +132,12 @@ def health_reason(error: FetchError, now: datetime, keyless: bool = False) -> st
         return f"rate limited until {_clock(now, error.retry_after)} ({status}): {where}"
     if error.status in (401, 403) and keyless:
         return f"access refused ({status}): the platform refuses this client: {where}"
+    if error.status in refused_on and refused:
+        return f"access refused ({status}): {refused}: {where}"
     if error.status in (401, 403):
         return f"credentials rejected ({status}): check the source's credentials: {where}"
+    if error.status == 400:
+        return f"request refused ({status}): check the source's key and ids: {where}"
     if error.status in (404, 410):
         return f"page not found ({status}): check the source's url and ids: {where}"
     if error.status is not None and error.status >= 500:
@@ -125,9 +160,17 @@ class ApiBase:
     """Defaults for API adapters: no credentials, nothing to renew. ``start`` (the plain
     adapter seam, used by tools) resumes from no marks at the current time; the crawler
     calls ``resume`` with the persisted marks and its own clock. ``keyless``: the kind
-    sends no credentials (the health reason of a 401/403 says so)."""
+    sends no credentials (the health reason of a 401/403 says so); ``refused``: what a
+    401/403 means instead of "credentials rejected"; ``cost``: the platform's quota units
+    per request (YouTube), added up per day in the marks under ``quota:<date>``."""
 
     keyless: ClassVar[bool] = False
+    refused: ClassVar[str | None] = None  # what a 401/403 means, when the kind knows better
+    refused_on: ClassVar[tuple[int, ...]] = (401, 403)  # Graph answers 400 for a bad token
+
+    def cost(self, request: Request) -> int:
+        """Quota units the platform charges for ``request`` (0: it counts none)."""
+        return 0
 
     def resume(
         self, source: SourceSettings, marks: Mapping[str, str], now: datetime

@@ -97,3 +97,7 @@ class ApiAdapter(SourceAdapter, Protocol):
     def renew(self, source: SourceSettings, status: int | None) -> bool: ...
 
     keyless: ClassVar[bool]  # sends no credentials: a 401/403 refuses the client itself
+    refused: ClassVar[str | None]  # what a 401/403 means for this kind, if not credentials
+    refused_on: ClassVar[tuple[int, ...]]  # the statuses ``refused`` explains
+
+    def cost(self, request: Request) -> int: ...

@@ -289,7 +289,11 @@ def update_sources(session: Session, changes: Sequence[dict[str, Any]]) -> None:
 def _source_update(varying: Sequence[str], common: dict[str, Any]) -> sa.Update:
     table = _SOURCES
     values: dict[str, Any] = {
-        k: sa.bindparam(f"v_{k}") if k in varying else sa.bindparam(f"c_{k}", common[k])
+        # the column's type on a shared value too: UTCDateTime turns an aware local time
+        # into UTC (bound with the value's own type it was stored an hour off in the demo)
+        k: sa.bindparam(f"v_{k}")
+        if k in varying
+        else sa.bindparam(f"c_{k}", common[k], type_=table.c[k].type)
         for k in [*varying, *common]
         if k not in ("id", POSTS_ADDED)
     }
