@@ -13,8 +13,9 @@ that were over before it end as resolved history incidents (the first-crawl back
 
 ``events_from_jsonl(lines, score)`` reads backtest records (``id, title, text, lang, brand,
 label, published_at, source, url, thread_id, parent_id`` and optional ``complaint`` /
-``negative``); ``score`` classifies, in one batch, the records that carry no ``complaint``.
-Bad lines are skipped with a warning naming the line; it never raises on input.
+``negative`` / ``threshold``, the calibrated complaint threshold of the reading);
+``score`` classifies, in one batch, the records that carry no ``complaint``. Bad lines are
+skipped with a warning naming the line; it never raises on input.
 """
 
 from __future__ import annotations
@@ -222,7 +223,12 @@ def _event(record: Mapping[str, Any]) -> PostEvent:
         title=_text(record.get("title")),
         text_snippet=text[:280],
         url=_text(record.get("url")),
+        threshold=_probability(record.get("threshold")),
     )
+
+
+def _probability(value: Any) -> float | None:
+    return float(value) if _is_probability(value) else None
 
 
 def _text(value: Any) -> str | None:
