@@ -33,6 +33,8 @@ from monitor.detect.incidents import BookUpdate, Incident, IncidentBook, Inciden
 from monitor.detect.windows import ExpectedSpike
 
 STEP = timedelta(minutes=5)
+# page-worthy moments of an incident, as `backtest --json` lists them
+REPORTED_EVENTS = frozenset({"opened", "reopened", "escalated", "went_live", "resolved"})
 Score = Callable[[Sequence[Mapping[str, Any]]], Sequence[tuple[float, float]]]
 
 
@@ -50,7 +52,8 @@ class ReplayResult:
 
 
 def incident_summary(incident: Incident) -> dict[str, Any]:
-    """A JSON-ready summary (what `backtest --json` prints per incident)."""
+    """A JSON-ready summary (what `backtest --json` prints per incident), with every
+    page-worthy event: opened, reopened, escalated, went live and resolved, with times."""
     return {
         "id": incident.id,
         "brand": incident.brand,
@@ -69,6 +72,11 @@ def incident_summary(incident: Incident) -> dict[str, Any]:
         "p_value": incident.peak.p_value,
         "posts": len(incident.post_ids),
         "threads": incident.thread_ids,
+        "events": [
+            {"at": e.at.isoformat(), "event": e.event, "reason": e.reason}
+            for e in incident.timeline
+            if e.event in REPORTED_EVENTS
+        ],
     }
 
 
