@@ -41,6 +41,15 @@ def test_backtest_finds_the_storm_with_onset_and_detection_times(tmp_path: Path)
     assert live, rows
     first = min(live, key=lambda r: r["detected_at"])
     assert first["kind"] and first["onset_at"] <= first["detected_at"]
+    events = first["events"]  # every page-worthy event, with its time
+    assert events[0]["event"] == "opened" and events[0]["at"] == first["detected_at"]
+    assert [e["at"] for e in events] == sorted(e["at"] for e in events)
+    assert {e["event"] for e in events} <= {"opened", "reopened", "escalated", "resolved"}
+    assert first["resolved_at"] and events[-1] == {
+        "at": first["resolved_at"],
+        "event": "resolved",
+        "reason": "quiet_period",
+    }
     assert "line" in result.output and "warning" in result.output  # the bad line is named
 
     table = CliRunner().invoke(app, ["backtest", "--posts", str(path)])

@@ -23,12 +23,12 @@ Decisions:
   hid half of a shift). :func:`lagged_expectation` gives each past hour the level of the day
   before it, ``lag`` hours earlier (the slow burn: a rise over days is not absorbed while it
   builds, and a lasting shift is normal two days later).
-- Dispersion: the negative binomial's size is fitted from the brand's own 15-minute counts
-  over the bucket ring (three days) against this expectation: the robust spread of
-  ``log((x + 0.5) / (mu + 0.5))`` (1.4826 x MAD) squared, less the Poisson part ``1 / mu``,
-  is ``1 / size``. Bounded to [``min_dispersion``, ``max_dispersion``]; with too few
-  15-minute blocks of expected volume it is ``max_dispersion`` (20, the value tuned on the
-  simulator's traffic). Real Twitter mentions fit sizes around 1-6.
+- Dispersion: the negative binomial's size is fitted from the brand's own hours against
+  this expectation, from the upper quantile (``dispersion_quantile``, 95%) of their
+  relative excess (:func:`fit_dispersion`). Bounded to [``min_dispersion``,
+  ``max_dispersion``]; with fewer than ``dispersion_min_hours`` hours expecting at least
+  ``dispersion_min_mu`` it is ``max_dispersion`` (20, the value tuned on the simulator's
+  traffic). Bursty traffic fits sizes of about 1-3 (benchmarks/RESULTS.md).
 - Shape: two-level Gamma-Poisson shrinkage. The brand's hour-of-day profile (pooled over the
   week) shrinks to the prior with ``pseudo_mass``; each hour-of-week slot shrinks to that
   profile with ``slot_pseudo_mass``. Low volumes (a few complaints a day) therefore lean on
@@ -169,7 +169,9 @@ def fit_baseline(history: BrandHistory, now: datetime, config: BaselineConfig) -
     slots = slots_of_hours(hours.start, hours.stop, config.tz)
     complaints, level, factor = _fit_leveled(mass, slots, marked, config, config.prior_per_day)
     rhythm = _day_rhythm(complaints)[slots]
-    dispersion = fit_dispersion(mass, _capped(mass, rhythm, marked, config), rhythm, config)
+    capped = _capped(mass, rhythm, marked, config)
+    # a confirmed storm's hours would widen the tail it is judged against
+    dispersion = fit_dispersion(np.where(marked, capped, mass), capped, rhythm, config)
     prior_mentions = config.prior_per_day * 5.0
     mention_rates, _, mention_factor = _fit_leveled(mentions, slots, marked, config, prior_mentions)
     return Baseline(
@@ -243,9 +245,11 @@ def fit_dispersion(
     values: np.ndarray, capped: np.ndarray, expected: np.ndarray, config: BaselineConfig
 ) -> float:
     """Negative-binomial size from the hours of the fit against what was expected of each
-    (the hour-of-day rhythm times the level of the day before it), from their upper
-    quantile. Pooled over days, the rhythm is not fitted to the very hours it is judged
-    against (an hour-of-week slot holds one to four of them)."""
+    (the hour-of-day rhythm times the level of the day before it), from the upper quantile
+    of their relative excess: ``q / z_q`` squared, less the Poisson part ``1 / mu``, is
+    ``1 / size`` — the tail the tests guard against, not the bulk. Pooled over days, the
+    rhythm is not fitted to the very hours it is judged against (an hour-of-week slot holds
+    one to four of them)."""
     level = _trailing_levels(capped, expected, config.level_hours, config)
     mu = expected * level
     usable = mu >= config.dispersion_min_mu
@@ -266,23 +270,25 @@ def lagged_expectation(
     hours: range,
     lag: tuple[int, int],
 ) -> np.ndarray:
-    """Expected complaints in each of `hours`: the brand's rhythm times its level over the
-    `lag[1]` hours that ended `lag[0]` hours before that hour. The rhythm is the fitted rates'
-    hour-of-day profile (x the prior's day of week): pooled over every day, a level shift
-    moves it all alike, so it divides out of the level (hour-of-week rates hold the shifted
-    days themselves in a few slots and hid part of a shift)."""
+    """Expected complaints in each of `hours`: its long-term hour-of-week rate times the
+    brand's level over the `lag[1]` hours that ended `lag[0]` hours before it, when that
+    level is above the long-term one (a quiet yesterday must not make today look loud).
+    The level is measured against the rates' hour-of-day profile (x the prior's day of
+    week): pooled over every day, a level shift moves it all alike, so it divides out
+    (hour-of-week rates hold the shifted days themselves in a few slots)."""
     base = baseline_for(history, now, config)
-    rhythm = _day_rhythm(base.complaints / base.level_factor)
+    long_term = base.complaints / base.level_factor
     delay, window = lag
     first = hours.start - delay - window
     span = np.arange(first, hours.stop)
+    slots = slots_of_hours(first, hours.stop, config.tz)
+    rhythm = _day_rhythm(long_term)[slots]
     mass, _ = history.hours.series(first, hours.stop)
-    rates = rhythm[slots_of_hours(first, hours.stop, config.tz)]
     known = span >= hour_of(history.first_at or 0.0)  # no zeros from before the first post
     # surge hours count in full (up to the clip): a lasting shift begins with a surge
-    capped = np.where(known, _capped(mass, rates, np.zeros(len(span), bool), config), rates)
-    levels = _trailing_levels(capped, rates, window, config)
-    return rates[delay + window :] * levels[window : len(levels) - delay]
+    capped = np.where(known, _capped(mass, rhythm, np.zeros(len(span), bool), config), rhythm)
+    levels = np.maximum(_trailing_levels(capped, rhythm, window, config), 1.0)
+    return long_term[slots][delay + window :] * levels[window : len(levels) - delay]
 
 
 def _day_rhythm(rates: np.ndarray) -> np.ndarray:

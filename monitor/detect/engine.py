@@ -110,9 +110,11 @@ class Detector:
             for detector in self.detectors:
                 decision = detector.assess(history, now)
                 decisions.append(decision)
-                if decision.signal is not None and decision.kind in SURGE_KINDS:
-                    signal = decision.signal
+                signal = decision.signal
+                if signal is not None and decision.kind in SURGE_KINDS:
                     history.mark_surge(ts(signal.window_start), ts(signal.window_end))
+                if signal is not None and signal.kind == "thread_velocity" and signal.thread_id:
+                    history.viral_threads.add(signal.thread_id)
         return decisions
 
     def evaluate(self, now: datetime) -> list[Signal]:

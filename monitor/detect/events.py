@@ -13,9 +13,13 @@ Decisions carry named reasons (Alertmanager style). A detector's ``assess()`` al
   signal is marked ``history`` and never pages), ``not_negative``, ``no_active_thread``,
   ``burn_subsided``, ``not_rising``, ``below_threshold``, ``below_min_excess``, ``warming_up``.
 
-Complaint mass: a post counts ``complaint`` (its probability) towards the complaint count if
-that probability is at least ``complaint_floor`` (0.5), else 0. Summing small probabilities of
-thousands of neutral launch posts would otherwise invent complaints out of volume alone.
+Complaint evidence: a post counts towards the complaint count only when its complaint
+probability is at least its threshold (``PostEvent.threshold``: the classifier's calibrated
+threshold for the post's language; ``complaint_floor`` 0.5 when the reading carries none),
+and then with its probability; under it, 0. Summed probabilities let a burst of neutral or
+positive posts (a launch nobody annotated) add up to a storm: 91 such posts once summed to
+24 "complaints". (Counting each post over its threshold as 1 was tried: it moved the
+simulator's tuned delays and tests, so it waits for a tuning pass of its own.)
 """
 
 from __future__ import annotations
@@ -46,11 +50,13 @@ class PostEvent:
     title: str | None = None
     text_snippet: str = ""
     url: str | None = None
+    threshold: float | None = None  # the classifier's calibrated complaint threshold
 
 
-def complaint_weight(probability: float, floor: float = COMPLAINT_FLOOR) -> float:
-    """What one post adds to the complaint count: its probability, or 0 below the floor."""
-    return probability if probability >= floor else 0.0
+def complaint_weight(probability: float, threshold: float = COMPLAINT_FLOOR) -> float:
+    """What one post adds to the complaint count: its probability at or over its threshold,
+    else 0."""
+    return probability if probability >= threshold else 0.0
 
 
 def is_angry(event: PostEvent) -> bool:

@@ -7,7 +7,8 @@ order (crawl lag) and detectors stay pure functions of ``(history, now)``:
   ids of the complaint posts in each bucket (for incidents and explanations);
 - ``hours``: hourly ring (5 weeks) of the same counts, for the baseline and the slow burn;
 - ``threads``: per thread, the sorted comment times and whether each comment was angry;
-- ``surge_hours``: hours the engine marked as inside a surge (capped in the baseline).
+- ``surge_hours``: hours the engine marked as inside a surge (capped in the baseline);
+- ``viral_threads``: threads the thread-velocity detector fired on (the slow burn caps them).
 
 Events older than a ring's span are dropped from that ring (reason: too old to matter).
 Times are kept as float UNIX seconds inside; datetimes at the edges.
@@ -174,13 +175,15 @@ class BrandHistory:
         self.threads: dict[str, ThreadState] = {}
         self.thread_buckets: dict[int, set[str]] = {}
         self.surge_hours: set[int] = set()
+        self.viral_threads: set[str] = set()  # threads the thread-velocity detector fired on
         self.first_at: float | None = None
         self.newest: float = -math.inf
         self.cache: dict[str, Any] = {}  # detectors' memo (e.g. the hourly baseline fit)
 
     def add(self, event: PostEvent) -> None:
         at = ts(event.at)
-        weight = complaint_weight(event.complaint, self.complaint_floor)
+        threshold = self.complaint_floor if event.threshold is None else event.threshold
+        weight = complaint_weight(event.complaint, threshold)
         angry = is_angry(event)
         ref = PostRef(event.post_id, weight, event.thread_id) if weight > 0 else None
         self.buckets.add(bucket_of(at), weight, angry, ref)
@@ -212,6 +215,7 @@ class BrandHistory:
         horizon = now - THREAD_KEEP_SECONDS
         for key in [k for k, t in self.threads.items() if t.last_at < horizon]:
             del self.threads[key]
+        self.viral_threads &= self.threads.keys()
         oldest = bucket_of(horizon)
         for index in [i for i in self.thread_buckets if i < oldest]:
             del self.thread_buckets[index]

@@ -13,8 +13,9 @@ that were over before it end as resolved history incidents (the first-crawl back
 
 ``events_from_jsonl(lines, score)`` reads backtest records (``id, title, text, lang, brand,
 label, published_at, source, url, thread_id, parent_id`` and optional ``complaint`` /
-``negative``); ``score`` classifies, in one batch, the records that carry no ``complaint``.
-Bad lines are skipped with a warning naming the line; it never raises on input.
+``negative`` / ``threshold``, the calibrated complaint threshold of the reading);
+``score`` classifies, in one batch, the records that carry no ``complaint``. Bad lines are
+skipped with a warning naming the line; it never raises on input.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ from monitor.detect.incidents import BookUpdate, Incident, IncidentBook, Inciden
 from monitor.detect.windows import ExpectedSpike
 
 STEP = timedelta(minutes=5)
+# page-worthy moments of an incident, as `backtest --json` lists them
+REPORTED_EVENTS = frozenset({"opened", "reopened", "escalated", "went_live", "resolved"})
 Score = Callable[[Sequence[Mapping[str, Any]]], Sequence[tuple[float, float]]]
 
 
@@ -49,7 +52,8 @@ class ReplayResult:
 
 
 def incident_summary(incident: Incident) -> dict[str, Any]:
-    """A JSON-ready summary (what `backtest --json` prints per incident)."""
+    """A JSON-ready summary (what `backtest --json` prints per incident), with every
+    page-worthy event: opened, reopened, escalated, went live and resolved, with times."""
     return {
         "id": incident.id,
         "brand": incident.brand,
@@ -68,6 +72,11 @@ def incident_summary(incident: Incident) -> dict[str, Any]:
         "p_value": incident.peak.p_value,
         "posts": len(incident.post_ids),
         "threads": incident.thread_ids,
+        "events": [
+            {"at": e.at.isoformat(), "event": e.event, "reason": e.reason}
+            for e in incident.timeline
+            if e.event in REPORTED_EVENTS
+        ],
     }
 
 
@@ -222,7 +231,12 @@ def _event(record: Mapping[str, Any]) -> PostEvent:
         title=_text(record.get("title")),
         text_snippet=text[:280],
         url=_text(record.get("url")),
+        threshold=_probability(record.get("threshold")),
     )
+
+
+def _probability(value: Any) -> float | None:
+    return float(value) if _is_probability(value) else None
 
 
 def _text(value: Any) -> str | None:

@@ -14,7 +14,10 @@ level shift that lasts is normal within two days (the burn subsides and the inci
 resolves). It is computed from the hourly ring on every call (vectorised, no hidden
 state), so late posts are included.
 
-Hours the engine marked as inside a volume surge count zero: a surge is the volume detector's
+A thread the thread-velocity detector fired on counts at most ``thread_cap`` (2) complaints
+an hour: a long viral thread is the thread detector's incident, not a slow burn (ordinary
+threads count in full: capping them too cost a three-day creep its 1.5x). Hours the engine marked as
+inside a volume surge count zero: a surge is the volume detector's
 incident, and must not keep a slow burn alive after it ends.
 
 Fires (``slow_burn``) when S >= ``threshold`` (10), the last ``recent_hours`` (12) are still
@@ -43,7 +46,7 @@ from monitor.detect.history import (
     hour_of,
     ts,
 )
-from monitor.detect.volume import top_post_ids
+from monitor.detect.volume import thread_excess, top_post_ids
 
 KIND = "slow_burn"
 
@@ -63,6 +66,7 @@ class SlowBurnConfig:
     dispersion: float = 20.0
     max_posts: int = 200
     level_lag_hours: int = 24
+    thread_cap: float = 2.0
     level_hours: int = 24
 
 
@@ -125,6 +129,7 @@ class SlowBurn:
 
     def _cusum(self, history: BrandHistory, now: datetime, hours: range) -> Burn:
         observed, _ = history.hours.series(hours.start, hours.stop)
+        observed = observed - _thread_excess(history, hours, self.config.thread_cap)
         base = baseline_for(history, now, self.baseline)
         lag = (self.config.level_lag_hours, self.config.level_hours)
         expected = lagged_expectation(history, now, self.baseline, hours, lag)
@@ -178,3 +183,18 @@ class SlowBurn:
             post_ids=top_post_ids(refs, self.config.max_posts),
             history=history.is_history(ts(now)),
         )
+
+
+def _thread_excess(history: BrandHistory, hours: range, cap: float) -> np.ndarray:
+    """Per hour, what viral threads add beyond `cap` each in that hour (hours older than the
+    bucket ring count in full)."""
+    oldest = history.buckets.newest - history.buckets.size
+    viral = history.viral_threads
+    return np.array(
+        [
+            thread_excess(history, h * BUCKETS_PER_HOUR, (h + 1) * BUCKETS_PER_HOUR, cap, viral)
+            if viral and h * BUCKETS_PER_HOUR > oldest
+            else 0.0
+            for h in hours
+        ]
+    )

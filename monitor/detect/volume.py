@@ -11,6 +11,12 @@ expectation mu for those exact hours of the week. The window fires when all hold
   fitted by the baseline from its 15-minute counts, at most ``dispersion`` (20): bursty
   real traffic gets a wide tail, smooth traffic keeps the tail tuned on the simulator.
 
+One voice per thread: within a window each thread counts at most ``thread_cap`` (1)
+complaint. A thread's agreeing comments are the thread-velocity detector's job (its own
+baseline is the thread's earlier rate); counted here, four comments under one post at night
+paged a brand that expects 0.12 complaints in that hour. Storms are many threads and posts.
+(Threads, not authors: readings carry no author identity yet.)
+
 Several windows: 15 minutes catches fast storms early, 60 and 180 minutes catch storms at
 low volumes (a 10x storm of a 3-a-day brand is ~1.5 complaints an hour).
 The most significant firing window is reported. Severity is ``critical`` when p <=
@@ -22,6 +28,7 @@ The most significant firing window is reported. Severity is ``critical`` when p 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Set
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -53,6 +60,7 @@ class VolumeConfig:
     expected_floor: float = 0.05
     max_posts: int = 200
     dominant_thread_share: float = 0.5
+    thread_cap: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -124,6 +132,7 @@ class VolumeSurge:
         lo, hi, partial = found
         span = max(self.config.windows_minutes) * 60 // BUCKET_SECONDS
         observed, mentions, angry = _suffix_sums(history, lo, hi, span)
+        observed -= thread_excess(history, lo, hi, self.config.thread_cap)
         expected, expected_mentions = _expectation(base, lo, hi, partial)
         expected = max(expected, self.config.expected_floor)
         start = lo * BUCKET_SECONDS
@@ -208,6 +217,21 @@ def _suffix_sums(history: BrandHistory, lo: int, hi: int, span: int) -> tuple[fl
     _, longest, rows = cached
     column = rows[:, hi - lo - 1]
     return float(column[0]), round(column[1]), round(column[2])
+
+
+def thread_excess(
+    history: BrandHistory, lo: int, hi: int, cap: float, only: Set[str] | None = None
+) -> float:
+    """Complaints that threads with comments in buckets [lo, hi) (those in `only`, if
+    given) add beyond `cap` each."""
+    touched = history.threads_touched(lo, hi)
+    if not touched or (only is not None and not touched & only):
+        return 0.0  # no comment thread here: the common case costs one set lookup per bucket
+    per_thread: defaultdict[str, float] = defaultdict(float)
+    for ref in history.buckets.refs(lo, hi):
+        if ref.thread_id and (only is None or ref.thread_id in only):
+            per_thread[ref.thread_id] += ref.weight
+    return sum(max(0.0, mass - cap) for mass in per_thread.values())
 
 
 def top_post_ids(refs: list[PostRef], limit: int) -> tuple[str, ...]:
