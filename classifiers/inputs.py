@@ -52,6 +52,7 @@ class Prepared:
     lang: str | None
     spans: Sequence[tuple[int, int]]
     reason: Reason | None
+    others: Sequence[tuple[int, int]] = ()
 
     @property
     def readable(self) -> bool:
@@ -68,9 +69,14 @@ class Prepared:
 
 
 def prepare(
-    record: dict[str, Any], brand: str | None, detector: Detector, spans: SpanFinder
+    record: dict[str, Any],
+    brand: str | None,
+    detector: Detector,
+    spans: SpanFinder,
+    others: SpanFinder | None = None,
 ) -> Prepared:
-    """Check one record (``text``, optional ``title``, ``brand``, ``lang``, ``id``)."""
+    """Check one record (``text``, optional ``title``, ``brand``, ``lang``, ``id``);
+    ``others`` finds the other configured brands' mentions (target-aware clauses)."""
     title = record.get("title") or None
     text = str(record.get("text") or "")
     if not (text.strip() or (title or "").strip()):
@@ -85,7 +91,8 @@ def prepare(
     lang = record.get("lang") or detector.detect(f"{title or ''}\n{text[:2000]}")
     if lang is None and reason is None:
         reason = "unsupported_language"
-    return Prepared(record.get("id"), title, text, lang, found, reason)
+    other = others(text, target) if others is not None and target else []
+    return Prepared(record.get("id"), title, text, lang, found, reason, other)
 
 
 def empty_row(prepared: Prepared) -> dict[str, Any]:

@@ -564,6 +564,14 @@ def classify(
     from monitor.classify import ClassifyStage
 
     with user_errors():
+        if pending and config is None and not config_path(None).exists():
+            # the stored posts live in a configured database; embedded defaults would
+            # silently create an empty ./stormwatch.db and report nothing to do
+            raise StormwatchError(
+                f"classify --pending reads the posts of a configured database, and there is "
+                f"no {config_path(None)} here; give --config FILE (or run it where the "
+                "daemon's stormwatch.toml is)"
+            )
         settings = _settings_or_defaults(config)
         engine = _migrated_engine(settings) if pending else None
         stage = ClassifyStage(settings.classifier, engine, _matcher(settings, brand))
@@ -636,7 +644,7 @@ def classify_records(
     rows: list[dict[str, Any]] = []
     for chunk_start in range(0, len(records), 64):
         chunk = [
-            prepare(r, brand, detector, lambda text, b: _spans(stage, text, b))
+            prepare(r, brand, detector, lambda text, b: _spans(stage, text, b), stage.other_spans)
             for r in records[chunk_start : chunk_start + 64]
         ]
         readable = [c for c in chunk if c.readable]
@@ -649,7 +657,8 @@ def _read(classifier: Any, items: list[Any]) -> list[Any]:
     from classifiers.passages import read_posts
 
     posts = [(c.title, c.text, c.spans) for c in items]
-    return read_posts(classifier, posts, langs=[c.lang for c in items]) if items else []
+    langs, others = [c.lang for c in items], [c.others for c in items]
+    return read_posts(classifier, posts, langs=langs, others=others) if items else []
 
 
 def _spans(stage: Any, text: str, brand: str | None) -> list[tuple[int, int]]:

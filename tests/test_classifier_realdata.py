@@ -364,3 +364,17 @@ def test_classifier_eval_prints_one_table_for_files_and_real_sets(tmp_path: Path
     assert row["set"] == "lcc_da" and row["n"] == 8 and 0.0 <= row["auc"] <= 1.0
     refused = runner.invoke(app, ["classifier", "eval", "--config", str(config)])
     assert refused.exit_code == 1 and "--real" in refused.output
+
+
+def test_classify_pending_without_a_config_refuses_and_creates_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from monitor.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("STORMWATCH_CONFIG", raising=False)
+    done = CliRunner().invoke(app, ["classify", "--pending"])
+    assert done.exit_code == 1 and "--config" in done.output
+    assert list(tmp_path.iterdir()) == []  # no ./stormwatch.db made on the way
