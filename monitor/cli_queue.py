@@ -318,7 +318,7 @@ def incidents_show(
     detail = _run(
         config, lambda s: incident_service.get_incident(s, incident_id, datetime.now(UTC))
     )
-    found, problem = _themes(config, detail.posts) if themes else ([], "")
+    found, problem = _themes(config, detail) if themes else ([], "")
     if as_json:
         data = detail.to_dict()
         if themes:
@@ -343,7 +343,9 @@ def incidents_show(
         _print_themes(found, problem)
 
 
-def _themes(config: Path | None, rows: list[service.QueueRow]) -> tuple[list[Theme], str]:
+def _themes(
+    config: Path | None, detail: incident_service.IncidentDetail
+) -> tuple[list[Theme], str]:
     """The incident's themes, or why there are none (the rest of the incident still prints)."""
     from classifiers.e5.backend import encoder_from_settings
     from classifiers.errors import ClassifierError
@@ -352,7 +354,7 @@ def _themes(config: Path | None, rows: list[service.QueueRow]) -> tuple[list[The
         settings = settings_from(config)
     try:
         encoder = encoder_from_settings(settings.classifier)
-        return themes_for(theme_posts(rows), encoder.embed), ""
+        return themes_for(theme_posts(detail.posts), encoder.embed, [detail.view.brand]), ""
     except ClassifierError as exc:
         return [], f"themes not available: {exc}"
 

@@ -137,26 +137,31 @@ class Theme:
         }
 
 
-def find_themes(posts: Sequence[ThemePost], embeddings: NDArray[np.float32]) -> list[Theme]:
-    """The themes of ``posts`` (rows of ``embeddings`` in the same order), largest first."""
+def find_themes(
+    posts: Sequence[ThemePost], embeddings: NDArray[np.float32], ignore: Iterable[str] = ()
+) -> list[Theme]:
+    """The themes of ``posts`` (rows of ``embeddings`` in the same order), largest first;
+    ``ignore``: words never used in labels (the brand: every post names it)."""
     if len(posts) != len(embeddings):
         raise ValueError(f"{len(posts)} posts but {len(embeddings)} embeddings")
     if not posts:
         return []
     vectors = _normalised(np.asarray(embeddings, dtype=np.float32))
     labels = cluster(vectors)
-    words = label_words(posts, labels)
+    words = label_words(posts, labels, ignore=ignore)
     themes = [_theme(posts, vectors, labels, k, words[k]) for k in range(int(labels.max()) + 1)]
     return sorted(themes, key=lambda t: (-t.size, t.first_at))
 
 
 def themes_for(
-    posts: Sequence[ThemePost], embed: Callable[[Sequence[str]], NDArray[np.float32]]
+    posts: Sequence[ThemePost],
+    embed: Callable[[Sequence[str]], NDArray[np.float32]],
+    ignore: Iterable[str] = (),
 ) -> list[Theme]:
     """Embed the posts' texts with ``embed`` (an Encoder's ``embed``), then find themes."""
     if not posts:
         return []
-    return find_themes(posts, embed([p.text for p in posts]))
+    return find_themes(posts, embed([p.text for p in posts]), ignore)
 
 
 # --- clustering ------------------------------------------------------------------------------
@@ -243,17 +248,21 @@ def tokens(text: str, lang: str | None) -> list[str]:
 
 
 def label_words(
-    posts: Sequence[ThemePost], labels: NDArray[np.int64], top: int = WORDS_PER_LANGUAGE
+    posts: Sequence[ThemePost],
+    labels: NDArray[np.int64],
+    top: int = WORDS_PER_LANGUAGE,
+    ignore: Iterable[str] = (),
 ) -> list[dict[str, list[str]]]:
     """Per theme, per language: its ``top`` words by class-based TF-IDF among the themes'
     texts in that language (term share in the theme x log(1 + average words per theme /
     the term's count over all themes))."""
     themes = int(labels.max()) + 1 if len(labels) else 0
+    skip = {w for phrase in ignore for w in tokens(phrase, None)}
     counts: dict[str, list[Counter[str]]] = {}
     for post, k in zip(posts, labels.tolist(), strict=True):
         lang = post.lang or UNKNOWN_LANG
         counts.setdefault(lang, [Counter() for _ in range(themes)])[k].update(
-            tokens(post.text, post.lang)
+            w for w in tokens(post.text, post.lang) if w not in skip
         )
     result: list[dict[str, list[str]]] = [{} for _ in range(themes)]
     for lang, per_theme in counts.items():

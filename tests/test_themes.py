@@ -154,6 +154,8 @@ def test_incidents_show_has_a_themes_section_through_the_real_encoder(
     first = data["themes"][0]
     assert {"label", "words", "size", "share", "langs", "first_at", "representative"} <= set(first)
     assert first["representative"]["id"] in first["post_ids"]
+    words = [w for t in data["themes"] for ws in t["words"].values() for w in ws]
+    assert words and "nordtel" not in words  # every post names the brand: it tells nothing
 
 
 def test_without_a_model_the_incident_still_shows_and_says_why(tmp_path: Path) -> None:
