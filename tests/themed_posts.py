@@ -100,7 +100,10 @@ class ConceptEncoder:
     encoder_id = "concept-stand-in"
     dim = 48
 
-    def __init__(self, concept_weight: float = 1.0, word_weight: float = 0.35) -> None:
+    def __init__(
+        self, concept_weight: float = 1.0, word_weight: float = 0.35, dim: int = 48
+    ) -> None:
+        self.dim = dim
         self.concept_weight = concept_weight
         self.word_weight = word_weight
         self.calls = 0
