@@ -19,7 +19,7 @@ from monitor.cli import _with_session as with_session
 from monitor.cli_output import out, print_json, print_table, utc
 from monitor.queue import incidents as incident_service
 from monitor.queue import service
-from monitor.themes import Theme, theme_posts, themes_for
+from monitor.themes import Theme, incident_themes
 
 queue_app = typer.Typer(
     no_args_is_help=True, rich_markup_mode=None, help="The flagged-post queue: list, show, triage."
@@ -346,17 +346,13 @@ def incidents_show(
 def _themes(
     config: Path | None, detail: incident_service.IncidentDetail
 ) -> tuple[list[Theme], str]:
-    """The incident's themes, or why there are none (the rest of the incident still prints)."""
     from classifiers.e5.backend import encoder_from_settings
-    from classifiers.errors import ClassifierError
 
     with user_errors():
         settings = settings_from(config)
-    try:
-        encoder = encoder_from_settings(settings.classifier)
-        return themes_for(theme_posts(detail.posts), encoder.embed, [detail.view.brand]), ""
-    except ClassifierError as exc:
-        return [], f"themes not available: {exc}"
+    return incident_themes(
+        detail.posts, detail.view.brand, lambda: encoder_from_settings(settings.classifier)
+    )
 
 
 def _print_themes(found: list[Theme], problem: str) -> None:

@@ -31,6 +31,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 if TYPE_CHECKING:
+    from classifiers.base import Encoder
     from monitor.queue.service import QueueRow
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
     "adjusted_rand_index",
     "cluster",
     "find_themes",
+    "incident_themes",
     "label_words",
     "theme_posts",
     "themes_for",
@@ -338,3 +340,21 @@ def theme_posts(rows: Iterable[QueueRow]) -> list[ThemePost]:
         for r in rows
         if (r.passage or r.title)
     ]
+
+
+def incident_themes(
+    rows: Iterable[QueueRow], brand: str, encoder: Callable[[], Encoder]
+) -> tuple[list[Theme], str]:
+    """An incident's themes, or why there are none (the classifier's one-sentence error, e.g.
+    no model): what the CLI and the API show. ``encoder`` is called only when needed."""
+    from classifiers.errors import ClassifierError
+
+    posts = theme_posts(rows)
+    try:
+        return themes_for(posts, encoder().embed if posts else _nothing, [brand]), ""
+    except ClassifierError as exc:
+        return [], f"themes not available: {exc}"
+
+
+def _nothing(texts: Sequence[str]) -> NDArray[np.float32]:
+    return np.zeros((len(texts), 1), dtype=np.float32)

@@ -5,21 +5,34 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import quote
 
 import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from monitor import accounts
 from monitor.cli import app
 from monitor.settings import DatabaseSettings
 from monitor.storage.db import make_engine, session_scope, upgrade
 from monitor.storms import save_incident
 from monitor.themes import ThemePost, adjusted_rand_index, cluster, find_themes, themes_for
+from monitor.web.app import create_app
 from tests.conftest import T0
 from tests.queue_seed import SeedPost, seed
-from tests.test_web_helpers import EXPLANATION, seed_incident
+from tests.test_web_helpers import (
+    CHEAP,
+    EXPLANATION,
+    Clock,
+    World,
+    build_template,
+    seed_incident,
+)
+from tests.test_web_helpers import INCIDENT as WEB_INCIDENT
+from tests.test_web_helpers import settings as web_settings
 from tests.themed_posts import CONCEPTS, START, THEMES, ConceptEncoder, storm
 
 
@@ -171,3 +184,54 @@ def test_without_a_model_the_incident_still_shows_and_says_why(tmp_path: Path) -
     assert data["themes"] is None and "no config.json" in data["themes_error"]
     plain = runner.invoke(app, ["incidents", "show", INCIDENT, "--json", "-c", str(config)])
     assert "themes" not in json.loads(plain.output)  # not asked for: the model is not loaded
+
+
+# --- the JSON API: GET /api/v1/incidents/{id}?themes=true -------------------------------------
+
+
+def api_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, model_dir: Path) -> World:
+    monkeypatch.setattr(accounts, "HASHER", CHEAP)
+    path = tmp_path / "web.db"
+    shutil.copy(build_template(tmp_path / "t"), path)
+    engine = make_engine(DatabaseSettings(url=f"sqlite:///{path}"))
+    conf = web_settings()
+    classifier = conf.classifier.model_copy(update={"model_dir": str(model_dir), "threads": 1})
+    conf = conf.model_copy(update={"classifier": classifier})
+    clock = Clock()
+    return World(engine, conf, clock, create_app(conf, engine, clock=clock))
+
+
+def test_the_api_adds_themes_when_asked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_model: Path
+) -> None:
+    (tmp_path / "t").mkdir()
+    world = api_world(tmp_path, monkeypatch, tiny_model)
+    try:
+        client = world.login("mia")
+        url = "/api/v1/incidents/" + quote(WEB_INCIDENT, safe="")
+        plain = client.get(url).json()
+        assert "themes" not in plain and "themes_error" not in plain
+        data = client.get(url, params={"themes": "true"}).json()
+        assert data["themes_error"] is None and data["id"] == WEB_INCIDENT
+        posts = sorted(p["post_id"] for p in plain["posts"])
+        assert posts and sorted(p for t in data["themes"] for p in t["post_ids"]) == posts
+        assert {k: v for k, v in data.items() if k not in ("themes", "themes_error")} == plain
+    finally:
+        world.engine.dispose()
+
+
+def test_the_api_says_why_there_are_no_themes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "t").mkdir()
+    world = api_world(tmp_path, monkeypatch, tmp_path / "no-model")
+    try:
+        client = world.login("mia")
+        url = "/api/v1/incidents/" + quote(WEB_INCIDENT, safe="")
+        response = client.get(url, params={"themes": "true"})
+        assert response.status_code == 200
+        data = response.json()
+        assert data["themes"] is None and "no config.json" in data["themes_error"]
+        assert data["posts"]  # the incident itself is all there
+    finally:
+        world.engine.dispose()
