@@ -361,7 +361,8 @@ def _print_themes(found: list[Theme], problem: str) -> None:
         out.print(f"  {problem}")
     for t in found:
         langs = ", ".join(f"{lang} {n}" for lang, n in t.langs.items())
-        out.print(f"  {t.summary()} ({t.share:.0%}; {langs}; since {utc(t.first_at)})")
+        new = "new: " if t.new else ""
+        out.print(f"  {new}{t.summary()} ({t.share:.0%}; {langs}; since {utc(t.first_at)})")
         for lang, words in t.words.items():
             out.print(f"    {lang}: {', '.join(words)}")
         out.print(f"    e.g. {t.representative_id}: {t.representative_text[:160]}")

@@ -24,7 +24,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -55,6 +55,9 @@ MIN_SILHOUETTE = 0.15
 MIN_THEME_SHARE = 0.03  # k is not raised past the point where a theme holds under 3 %
 SILHOUETTE_SAMPLE = 1000  # silhouette on at most this many posts (an evenly spaced sample)
 KMEANS_ROUNDS = 30
+# A theme whose first post comes this long after the storm's first post appeared mid-storm
+# ("new: refunds, 14 posts since 02:10"): the manager hears of it, not only of the total.
+NEW_THEME_AFTER = timedelta(minutes=30)
 WORDS_PER_LANGUAGE = 3
 UNKNOWN_LANG = "und"
 
@@ -121,6 +124,7 @@ class Theme:
     representative_id: str  # the post nearest the theme's centre
     representative_text: str
     post_ids: list[str] = field(default_factory=list)
+    new: bool = False  # it began NEW_THEME_AFTER or more after the storm's first post
 
     def summary(self) -> str:
         """``57 about internet outage odense`` (for pages and one-line listings)."""
@@ -136,6 +140,7 @@ class Theme:
             "first_at": self.first_at.isoformat(),
             "representative": {"id": self.representative_id, "text": self.representative_text},
             "post_ids": self.post_ids,
+            "new": self.new,
         }
 
 
@@ -151,7 +156,10 @@ def find_themes(
     vectors = _normalised(np.asarray(embeddings, dtype=np.float32))
     labels = cluster(vectors)
     words = label_words(posts, labels, ignore=ignore)
-    themes = [_theme(posts, vectors, labels, k, words[k]) for k in range(int(labels.max()) + 1)]
+    start = min(p.at for p in posts)
+    themes = [
+        _theme(posts, vectors, labels, k, words[k], start) for k in range(int(labels.max()) + 1)
+    ]
     return sorted(themes, key=lambda t: (-t.size, t.first_at))
 
 
@@ -297,12 +305,14 @@ def _theme(
     labels: NDArray[np.int64],
     k: int,
     words: dict[str, list[str]],
+    storm_start: datetime,
 ) -> Theme:
     members = np.flatnonzero(labels == k)
     centre = vectors[members].mean(axis=0)
     nearest = posts[int(members[int(np.argmax(vectors[members] @ centre))])]
     langs = Counter(posts[i].lang or UNKNOWN_LANG for i in members.tolist())
     ordered = dict(sorted(langs.items(), key=lambda kv: (-kv[1], kv[0])))
+    first_at = min(posts[i].at for i in members.tolist())
     main = next((lang for lang in ordered if words.get(lang)), None)
     return Theme(
         label=" ".join(words[main]) if main else "(no words)",
@@ -310,10 +320,11 @@ def _theme(
         size=len(members),
         share=len(members) / len(posts),
         langs=ordered,
-        first_at=min(posts[i].at for i in members.tolist()),
+        first_at=first_at,
         representative_id=nearest.id,
         representative_text=nearest.text,
         post_ids=[posts[i].id for i in members.tolist()],
+        new=first_at - storm_start >= NEW_THEME_AFTER,
     )
 
 

@@ -69,9 +69,11 @@ def test_a_theme_carries_its_size_share_start_and_representative_post() -> None:
         assert theme.representative_id in theme.post_ids
         assert theme.representative_text == by_id[theme.representative_id].text
         assert sum(theme.langs.values()) == theme.size
+    new = {THEMES[s.truth[int(t.post_ids[0][1:])]]: t.new for t in themes}
+    assert new == {"outage": False, "billing": True, "agent": True}  # they began 45, 90 min in
     first_billing = s.posts[s.truth.index(THEMES.index("billing"))]
     billing = next(t for t in themes if first_billing.id in t.post_ids)
-    assert billing.first_at == first_billing.at >= START + timedelta(minutes=30)
+    assert billing.first_at == first_billing.at >= START + timedelta(minutes=45)
 
 
 def test_one_shapeless_cloud_stays_one_theme_and_small_input_is_fine() -> None:

@@ -88,7 +88,7 @@ def storm(n: int, weights: Sequence[float] = (0.55, 0.3, 0.15), seed: int = 7) -
         phrase = PHRASES[THEMES[k]][lang][int(rng.integers(3))]
         extra = [SHARED[int(j)] for j in rng.choice(len(SHARED), size=2, replace=False)]
         text = f"{extra[0]}: {phrase} {extra[1]}"
-        at = START + timedelta(minutes=i + k * 30)  # later themes start later
+        at = START + timedelta(minutes=i + k * 45)  # later themes start later
         posts.append(ThemePost(f"p{i}", text, lang, at))
         truth.append(k)
     return Storm(posts, truth)
