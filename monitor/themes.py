@@ -45,6 +45,7 @@ __all__ = [
     "label_words",
     "theme_posts",
     "themes_for",
+    "themes_line",
     "tokens",
 ]
 
@@ -161,6 +162,14 @@ def find_themes(
         _theme(posts, vectors, labels, k, words[k], start) for k in range(int(labels.max()) + 1)
     ]
     return sorted(themes, key=lambda t: (-t.size, t.first_at))
+
+
+def themes_line(themes: Sequence[Theme], limit: int = 3) -> str:
+    """The page's one line: ``57 about internet outage odense, new: 22 about double billing``
+    (the largest ``limit`` themes; the rest counted)."""
+    parts = [("new: " if t.new else "") + t.summary() for t in themes[:limit]]
+    rest = sum(t.size for t in themes[limit:])
+    return ", ".join(parts + ([f"{rest} more"] if rest else []))
 
 
 def themes_for(

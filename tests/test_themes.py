@@ -19,7 +19,14 @@ from monitor.cli import app
 from monitor.settings import DatabaseSettings
 from monitor.storage.db import make_engine, session_scope, upgrade
 from monitor.storms import save_incident
-from monitor.themes import ThemePost, adjusted_rand_index, cluster, find_themes, themes_for
+from monitor.themes import (
+    ThemePost,
+    adjusted_rand_index,
+    cluster,
+    find_themes,
+    themes_for,
+    themes_line,
+)
 from monitor.web.app import create_app
 from tests.conftest import T0
 from tests.queue_seed import SeedPost, seed
@@ -74,6 +81,21 @@ def test_a_theme_carries_its_size_share_start_and_representative_post() -> None:
     first_billing = s.posts[s.truth.index(THEMES.index("billing"))]
     billing = next(t for t in themes if first_billing.id in t.post_ids)
     assert billing.first_at == first_billing.at >= START + timedelta(minutes=45)
+
+
+def test_the_page_line_names_the_largest_themes_and_counts_the_rest() -> None:
+    s = storm(200)
+    themes = themes_for(s.posts, ConceptEncoder().embed, ["Nordtel"])
+    line = themes_line(themes, limit=2)
+    first, second = themes[0], themes[1]
+    assert line == (
+        f"{first.size} about {first.label}, new: {second.size} about {second.label}, "
+        f"{themes[2].size} more"
+    )
+    assert themes_line(themes) == ", ".join(
+        ("new: " if t.new else "") + t.summary() for t in themes
+    )
+    assert themes_line([]) == ""
 
 
 def test_one_shapeless_cloud_stays_one_theme_and_small_input_is_fine() -> None:
