@@ -116,7 +116,7 @@ class ThemePost:
 class Theme:
     """One thing the storm is about."""
 
-    label: str  # the most telling words of its largest language
+    label: str  # the most telling words in its representative post's language
     words: dict[str, list[str]]  # language -> its most telling words there
     size: int
     share: float  # of the incident's posts
@@ -322,7 +322,10 @@ def _theme(
     langs = Counter(posts[i].lang or UNKNOWN_LANG for i in members.tolist())
     ordered = dict(sorted(langs.items(), key=lambda kv: (-kv[1], kv[0])))
     first_at = min(posts[i].at for i in members.tolist())
-    main = next((lang for lang in ordered if words.get(lang)), None)
+    # The label speaks the representative post's language: the largest language of a theme
+    # can be a bloc of another theme's posts pulled in (seen on real e5 embeddings).
+    by_rep = [nearest.lang or UNKNOWN_LANG, *ordered]
+    main = next((lang for lang in by_rep if words.get(lang)), None)
     return Theme(
         label=" ".join(words[main]) if main else "(no words)",
         words={lang: words[lang] for lang in ordered if lang in words},
