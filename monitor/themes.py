@@ -53,7 +53,7 @@ MAX_THEMES = 8
 # Why 0.15: k-means cuts of one shapeless 384-dimensional cloud score below 0.05, storms of
 # separate stories above 0.5 (tests/test_themes.py); one story should not become two halves.
 MIN_SILHOUETTE = 0.15
-MIN_THEME_SHARE = 0.03  # k is not raised past the point where a theme holds under 3 %
+MIN_THEME_SHARE = 0.03  # a cluster under 3 % of the posts joins its nearest theme
 SILHOUETTE_SAMPLE = 1000  # silhouette on at most this many posts (an evenly spaced sample)
 KMEANS_ROUNDS = 30
 # A theme whose first post comes this long after the storm's first post appeared mid-storm
@@ -194,14 +194,33 @@ def cluster(vectors: NDArray[np.float32], max_k: int = MAX_THEMES) -> NDArray[np
     best: tuple[float, NDArray[np.int64]] = (MIN_SILHOUETTE, np.zeros(n, dtype=np.int64))
     sample = _sample(n)
     distances = 1.0 - vectors[sample] @ vectors[sample].T
+    smallest = max(2, MIN_THEME_SHARE * n)
     for k in range(2, min(max_k, n - 1) + 1):
-        labels = _kmeans(vectors, k)
-        if np.bincount(labels, minlength=k).min() < max(2, MIN_THEME_SHARE * n):
-            break  # a larger k only splits off smaller crumbs
-        score = _silhouette(distances, labels[sample], k)
+        labels = _without_crumbs(vectors, _kmeans(vectors, k), smallest)
+        found = int(labels.max()) + 1
+        if found < 2:
+            continue
+        score = _silhouette(distances, labels[sample], found)
         if score > best[0]:
             best = (score, labels)
     return _renumber(best[1])
+
+
+def _without_crumbs(
+    vectors: NDArray[np.float32], labels: NDArray[np.int64], smallest: float
+) -> NDArray[np.int64]:
+    """Clusters under ``smallest`` posts (a stray post the seeding picked) join the nearest
+    real cluster, so they neither count as themes nor stop a larger k from being tried."""
+    sizes = np.bincount(labels)
+    kept = np.flatnonzero(sizes >= smallest)
+    if len(kept) == 0:
+        return np.zeros(len(labels), dtype=np.int64)
+    centres = _normalised(np.vstack([vectors[labels == c].mean(axis=0) for c in kept]))
+    nearest = np.argmax(vectors @ centres.T, axis=1)
+    keep = np.isin(labels, kept)
+    remap = {int(c): i for i, c in enumerate(kept)}
+    fixed = np.array([remap.get(int(v), 0) for v in labels], dtype=np.int64)
+    return np.where(keep, fixed, nearest).astype(np.int64)
 
 
 def _normalised(vectors: NDArray[np.float32]) -> NDArray[np.float32]:

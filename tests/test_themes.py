@@ -259,3 +259,19 @@ def test_the_api_says_why_there_are_no_themes(
         assert data["posts"]  # the incident itself is all there
     finally:
         world.engine.dispose()
+
+
+def test_a_few_stray_posts_do_not_hide_the_themes() -> None:
+    s = storm(300)
+    stray = [ThemePost(f"x{i}", f"zzz qqq {i}", "en", START) for i in range(3)]
+    rng = np.random.default_rng(5)
+    vectors = np.vstack(
+        [
+            ConceptEncoder(word_weight=0.5).embed([p.text for p in s.posts]),
+            rng.standard_normal((3, 48)).astype(np.float32),  # unlike anything else
+        ]
+    )
+    themes = find_themes([*s.posts, *stray], vectors)
+    where = {pid: k for k, t in enumerate(themes) for pid in t.post_ids}
+    assert adjusted_rand_index(s.truth, [where[p.id] for p in s.posts]) >= 0.8
+    assert sum(t.size for t in themes) == 303  # the strays are in some theme, not lost
