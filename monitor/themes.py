@@ -12,6 +12,8 @@ Decisions:
   seeding, no random state), so the same posts always give the same themes.
 - **One theme unless the split is clear**: below ``MIN_SILHOUETTE`` the incident is one
   story and is said so, rather than cut into arbitrary halves.
+- **Crumbs are not themes**: farthest-point seeding likes stray posts; a cluster under
+  ``MIN_THEME_SHARE`` of the posts joins its nearest theme.
 - **Labels by class-based TF-IDF per language**: a theme's words are compared with the
   other themes' words in the same language, so the brand name and words every post shares
   score low; the stop-word lists are short and written here (no external service).
