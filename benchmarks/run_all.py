@@ -25,6 +25,7 @@ SCRIPTS = [
     ("alerts", ["alerts.py"]),
     ("outbox window", ["outbox_window.py"]),  # receiver 2xx -> row marked sent
     ("queue", ["queue_bench.py"]),  # not queue.py: it would shadow Python's queue module
+    ("themes", ["themes.py"]),  # clustering and labels; --real N also times the e5 encoder
     ("cluster", ["cluster.py"]),  # needs PostgreSQL (STORMWATCH_BENCH_PG)
     ("e2e", ["e2e.py"]),  # the real daemon and model, ~15 min; sources polled every 60 s
 ]

@@ -14,11 +14,12 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from monitor.cli import ConfigOpt, JsonOpt, parse_since, user_errors
+from monitor.cli import ConfigOpt, JsonOpt, parse_since, settings_from, user_errors
 from monitor.cli import _with_session as with_session
 from monitor.cli_output import out, print_json, print_table, utc
 from monitor.queue import incidents as incident_service
 from monitor.queue import service
+from monitor.themes import Theme, incident_themes
 
 queue_app = typer.Typer(
     no_args_is_help=True, rich_markup_mode=None, help="The flagged-post queue: list, show, triage."
@@ -297,16 +298,33 @@ def incidents_list(
     print_table(columns, rows, clip={"explanation": 80})
 
 
+ThemesOpt = Annotated[
+    bool,
+    typer.Option(
+        "--themes",
+        help="Also group the posts by what they are about (loads the classifier's encoder).",
+    ),
+]
+
+
 @incidents_app.command("show")
 def incidents_show(
-    incident_id: IncidentArg, config: ConfigOpt = None, as_json: JsonOpt = False
+    incident_id: IncidentArg,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+    themes: ThemesOpt = False,
 ) -> None:
-    """One incident: explanation, posts, pages sent and history."""
+    """One incident: explanation, posts, pages sent and history (--themes: what it is about)."""
     detail = _run(
         config, lambda s: incident_service.get_incident(s, incident_id, datetime.now(UTC))
     )
+    found, problem = _themes(config, detail) if themes else ([], "")
     if as_json:
-        print_json(detail.to_dict(), indent=2)
+        data = detail.to_dict()
+        if themes:
+            data["themes"] = None if problem else [t.to_dict() for t in found]
+            data["themes_error"] = problem or None
+        print_json(data, indent=2)
         return
     v = detail.view
     for key in ("id", "brand", "kind", "severity", "status"):
@@ -321,6 +339,33 @@ def incidents_show(
         )
     for event in detail.history:
         out.print(f"  {utc(event.at)} {event.actor}: {event.action} {event.detail}")
+    if themes:
+        _print_themes(found, problem)
+
+
+def _themes(
+    config: Path | None, detail: incident_service.IncidentDetail
+) -> tuple[list[Theme], str]:
+    from classifiers.e5.backend import encoder_from_settings
+
+    with user_errors():
+        settings = settings_from(config)
+    return incident_themes(
+        detail.posts, detail.view.brand, lambda: encoder_from_settings(settings.classifier)
+    )
+
+
+def _print_themes(found: list[Theme], problem: str) -> None:
+    out.print("\nThemes")
+    if problem:
+        out.print(f"  {problem}")
+    for t in found:
+        langs = ", ".join(f"{lang} {n}" for lang, n in t.langs.items())
+        new = "new: " if t.new else ""
+        out.print(f"  {new}{t.summary()} ({t.share:.0%}; {langs}; since {utc(t.first_at)})")
+        for lang, words in t.words.items():
+            out.print(f"    {lang}: {', '.join(words)}")
+        out.print(f"    e.g. {t.representative_id}: {t.representative_text[:160]}")
 
 
 def _decide(

@@ -8,10 +8,11 @@ numbers and escaped text.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import jinja2
@@ -22,6 +23,9 @@ from starlette.responses import HTMLResponse
 from monitor.accounts import AccountPolicy, Principal
 from monitor.settings import Settings
 from monitor.web import views
+
+if TYPE_CHECKING:
+    from classifiers.base import Encoder
 
 
 def _environment() -> jinja2.Environment:
@@ -51,6 +55,17 @@ class WebContext:
     policy: AccountPolicy
     ack_key: bytes
     templates: jinja2.Environment = field(default_factory=_environment)
+    _encoder: Encoder | None = field(default=None, repr=False)  # built on first use
+    _encoder_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def encoder(self) -> Encoder:
+        """The classifier's encoder for storm themes, built once (its model loads lazily)."""
+        from classifiers.e5.backend import encoder_from_settings
+
+        with self._encoder_lock:
+            if self._encoder is None:
+                self._encoder = encoder_from_settings(self.settings.classifier)
+            return self._encoder
 
     @property
     def secure_cookies(self) -> bool:

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from monitor.accounts import Principal
 from monitor.queue import health, incidents, service
 from monitor.storage.db import read_scope, session_scope
+from monitor.themes import incident_themes
 from monitor.web import views
 from monitor.web.auth import reader, triager
 from monitor.web.context import WebContext, web_context
@@ -98,11 +99,17 @@ for _action in incidents.INCIDENT_ACTIONS:
 @router.get("/incidents/{incident_id:path}", tags=["incidents"])
 def get_incident(
     incident_id: str,
+    themes: bool = Query(False, description="Also what the storm is about (themes)."),
     principal: Principal = Depends(reader),
     web: WebContext = Depends(web_context),
 ) -> dict[str, Any]:
     with read_scope(web.engine) as session:
-        return incidents.get_incident(session, incident_id, web.clock()).to_dict()
+        detail = incidents.get_incident(session, incident_id, web.clock())
+    if not themes:
+        return detail.to_dict()
+    found, problem = incident_themes(detail.posts, detail.view.brand, web.encoder)
+    themes_json = None if problem else [t.to_dict() for t in found]
+    return {**detail.to_dict(), "themes": themes_json, "themes_error": problem or None}
 
 
 # --- the queue -------------------------------------------------------------------------------
