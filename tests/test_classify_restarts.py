@@ -46,11 +46,13 @@ class DiesMidBatch:
     def __init__(self, real: Any, life: int) -> None:
         self.real, self.left = real, life
 
-    def classify(self, texts: Sequence[str]) -> list[Scores]:
+    def classify(
+        self, texts: Sequence[str], langs: Sequence[str | None] | None = None
+    ) -> list[Scores]:
         if len(texts) > self.left:
             raise _Killed
         self.left -= len(texts)
-        return list(self.real.classify(texts))
+        return list(self.real.classify(texts, langs))
 
 
 @pytest.fixture(scope="module")
