@@ -7,13 +7,15 @@ from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import select
 
 from alerts.ack import ack_url
+from monitor.storage import repo
 from monitor.storage.db import session_scope
-from monitor.storage.models import IncidentRow, QueueItem
+from monitor.storage.models import IncidentRow, QueueItem, Source
 from tests.test_alerts_config_ack import forged
 from tests.test_web_helpers import (
     HOSTILE_URL,
@@ -68,6 +70,32 @@ def test_home_goes_to_the_open_incidents(web: World) -> None:
     assert f'href="{INCIDENT_PATH}"' in page
     assert "&lt;script&gt;alert(3)&lt;/script&gt;" in page
     assert_inert(page)
+
+
+def test_times_show_exact_and_relative_in_the_schedules_zone(web: World) -> None:
+    client = web.login("mia")
+    listing = client.get("/incidents").text
+    assert 'opened 10 min ago <span class="exact">· 2026-11-02 10:00 CET</span>' in listing
+    page = client.get(INCIDENT_PATH).text
+    assert 'datetime="2026-11-02T09:00:00+00:00"' in page and " UTC" not in page
+    assert "02 Nov 10:00 CET" in page  # the chart's last hour
+    web.clock.advance(hours=4, minutes=26)
+    client.post(f"{INCIDENT_PATH}/ack", data={"csrf_token": form_csrf(page)})
+    assert "time to acknowledge: 4 h 36 min" in client.get(INCIDENT_PATH).text
+    for path in ("/incidents", INCIDENT_PATH, "/queue", "/posts/plain/Nordtel", "/oncall"):
+        assert not re.search(r"<span title=", client.get(path).text), path  # no hover-only
+
+
+def test_sources_page_reads_a_local_clocks_success_as_past(web: World) -> None:
+    """The demo's crawl runs on a Copenhagen clock; its success 7 minutes ago once read
+    "in 53 min" (the local wall time stored as UTC)."""
+    local = (web.clock() - timedelta(minutes=7)).astimezone(ZoneInfo("Europe/Copenhagen"))
+    with session_scope(web.engine) as session:
+        ids = session.exec(select(Source.id)).all()
+        repo.update_sources(session, [{"id": i, "last_success_at": local} for i in ids])
+    page = web.login("mia").get("/sources").text
+    assert page.count('7 min ago <span class="exact">· 2026-11-02 10:03 CET</span>') == len(ids)
+    assert "in 53 min" not in page
 
 
 def test_incident_page_explains_charts_and_lists_posts(web: World) -> None:

@@ -8,7 +8,7 @@ names in app.css (the CSP forbids inline styles).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 
 from markupsafe import Markup, escape
 
@@ -49,11 +49,11 @@ def _band(scale: _Scale, series: Sequence[SeriesPoint]) -> str:
     return f'<polygon class="band" points="{upper} {lower}"/>'
 
 
-def _label(at: datetime) -> str:
-    return at.strftime("%d %b %H:%M")
+def _label(at: datetime, zone: tzinfo) -> str:
+    return at.astimezone(zone).strftime("%d %b %H:%M")
 
 
-def _axes(scale: _Scale, series: Sequence[SeriesPoint]) -> list[str]:
+def _axes(scale: _Scale, series: Sequence[SeriesPoint], zone: tzinfo) -> list[str]:
     base, top = _fmt(scale.y(0)), _fmt(scale.y(scale.top))
     left, right = _fmt(LEFT), _fmt(WIDTH - RIGHT)
     low = _fmt(HEIGHT - 8)
@@ -62,9 +62,9 @@ def _axes(scale: _Scale, series: Sequence[SeriesPoint]) -> list[str]:
         f'<text class="tick" x="{_fmt(LEFT - 6)}" y="{top}" text-anchor="end">'
         f"{_fmt(scale.top)}</text>",
         f'<text class="tick" x="{_fmt(LEFT - 6)}" y="{base}" text-anchor="end">0</text>',
-        f'<text class="tick" x="{left}" y="{low}">{escape(_label(series[0].at))}</text>',
+        f'<text class="tick" x="{left}" y="{low}">{escape(_label(series[0].at, zone))}</text>',
         f'<text class="tick" x="{right}" y="{low}" text-anchor="end">'
-        f"{escape(_label(series[-1].at))} UTC</text>",
+        f"{escape(_label(series[-1].at, zone))} {escape(_zone_name(series[-1].at, zone))}</text>",
     ]
 
 
@@ -82,18 +82,25 @@ def _onset(scale: _Scale, series: Sequence[SeriesPoint], onset: datetime | None)
     ]
 
 
-def summary(series: Sequence[SeriesPoint]) -> str:
+def _zone_name(at: datetime, zone: tzinfo) -> str:
+    return at.astimezone(zone).strftime("%Z")
+
+
+def summary(series: Sequence[SeriesPoint], zone: tzinfo = UTC) -> str:
     """One sentence saying what the chart shows (its accessible text)."""
     if not series:
         return "No complaint volume recorded for this period."
     peak = max(series, key=lambda p: p.observed)
     return (
-        f"Peak {peak.observed:.1f} complaints per hour at {_label(peak.at)} UTC; "
+        f"Peak {peak.observed:.1f} complaints per hour at {_label(peak.at, zone)} "
+        f"{_zone_name(peak.at, zone)}; "
         f"ordinary for that hour: up to {peak.upper:.1f}."
     )
 
 
-def volume_chart(series: Sequence[SeriesPoint], onset: datetime | None = None) -> Markup:
+def volume_chart(
+    series: Sequence[SeriesPoint], onset: datetime | None = None, zone: tzinfo = UTC
+) -> Markup:
     """An ``<svg>`` of observed hourly complaints (line), the expected level (dashed) and
     the ordinary band (shaded); empty markup for an empty series."""
     if not series:
@@ -102,13 +109,13 @@ def volume_chart(series: Sequence[SeriesPoint], onset: datetime | None = None) -
     scale = _Scale(len(series), top)
     parts = [
         f'<svg class="chart" viewBox="0 0 {_fmt(WIDTH)} {_fmt(HEIGHT)}" role="img" '
-        f'aria-label="{escape(summary(series))}" xmlns="http://www.w3.org/2000/svg">',
-        f"<title>{escape(summary(series))}</title>",
+        f'aria-label="{escape(summary(series, zone))}" xmlns="http://www.w3.org/2000/svg">',
+        f"<title>{escape(summary(series, zone))}</title>",
         _band(scale, series),
         f'<polyline class="expected" points="{scale.points([p.expected for p in series])}"/>',
         f'<polyline class="observed" points="{scale.points([p.observed for p in series])}"/>',
         *_onset(scale, series, onset),
-        *_axes(scale, series),
+        *_axes(scale, series, zone),
         "</svg>",
     ]
     return Markup("\n".join(parts))  # numbers and escaped text only

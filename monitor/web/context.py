@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 from urllib.parse import quote
 
@@ -33,7 +33,8 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters.update(
-        when=views.when,
+        when=_when,
+        iso=views.iso,
         pct=views.pct,
         num=views.num,
         seg=lambda value: quote(str(value), safe=""),
@@ -41,6 +42,12 @@ def _environment() -> jinja2.Environment:
         duration=views.duration,
     )
     return env
+
+
+@jinja2.pass_context
+def _when(context: jinja2.runtime.Context, value: Any) -> str:
+    """``when`` in the zone the page is rendered for (``zone`` in every page's values)."""
+    return views.when(value, context.get("zone") or UTC)
 
 
 @dataclass
@@ -51,6 +58,10 @@ class WebContext:
     policy: AccountPolicy
     ack_key: bytes
     templates: jinja2.Environment = field(default_factory=_environment)
+
+    @property
+    def zone(self) -> tzinfo:
+        return views.display_zone([s.timezone for s in self.settings.oncall.schedules])
 
     @property
     def secure_cookies(self) -> bool:
@@ -70,6 +81,7 @@ class WebContext:
             principal=principal,
             path=request.url.path,
             now=now,
+            zone=self.zone,
             ago=lambda value: views.ago(value, now),
             **values,
         )

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from monitor.queue.service import QueueFilter
 from monitor.web.errors import WebError
@@ -17,8 +18,10 @@ __all__ = [
     "Passage",
     "QueueParams",
     "ago",
+    "display_zone",
     "duration",
     "http_url",
+    "iso",
     "num",
     "parse_since",
     "passage",
@@ -43,10 +46,22 @@ def _as_datetime(value: datetime | str | None) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def when(value: datetime | str | None) -> str:
-    """``2026-11-02 09:00 UTC`` (or an em dash for no time)."""
+def display_zone(schedule_zones: list[str]) -> tzinfo:
+    """The zone pages show times in: the first on-call schedule's (where the managers
+    live), else UTC. Zones were checked when the config loaded."""
+    return ZoneInfo(schedule_zones[0]) if schedule_zones else UTC
+
+
+def when(value: datetime | str | None, zone: tzinfo = UTC) -> str:
+    """``2026-11-02 10:00 CET`` in ``zone`` (or an em dash for no time)."""
     moment = _as_datetime(value)
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if moment else "—"
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z") if moment else "—"
+
+
+def iso(value: datetime | str | None) -> str:
+    """ISO 8601 with the offset, for ``<time datetime>``; '' for no time."""
+    moment = _as_datetime(value)
+    return moment.astimezone(UTC).isoformat() if moment else ""
 
 
 def ago(value: datetime | str | None, now: datetime) -> str:
@@ -61,13 +76,16 @@ def ago(value: datetime | str | None, now: datetime) -> str:
 
 
 def duration(seconds: float | None) -> str:
+    """``7 min``, ``4 h 36 min``, ``3 d 2 h``: two units at most, rounded down."""
     if seconds is None:
         return "—"
-    if seconds < 3600:
-        return f"{max(int(seconds // 60), 0)} min"
-    if seconds < 2 * 86400:
-        return f"{seconds / 3600:.1f} h".replace(".0 h", " h")
-    return f"{int(seconds // 86400)} d"
+    minutes = max(int(seconds // 60), 0)
+    days, hours, minutes = minutes // 1440, minutes // 60 % 24, minutes % 60
+    if days:
+        return f"{days} d {hours} h" if hours else f"{days} d"
+    if hours:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    return f"{minutes} min"
 
 
 def pct(value: float | None) -> str:
