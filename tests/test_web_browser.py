@@ -423,6 +423,54 @@ def test_search_in_danish_finds_stems_and_nordic_letters(site: Site, open_page: 
     watch.check()
 
 
+BUSY_WATCH = """() => {
+  window.busy = new Set();
+  new MutationObserver((changes) => changes.forEach((c) => {
+    if (c.target.classList.contains("htmx-request")) window.busy.add(c.target.id);
+  })).observe(document.body, {subtree: true, attributes: true, attributeFilter: ["class"]});
+}"""
+
+
+def _type_query(page: Page, words: str) -> None:
+    box = page.locator("#q")
+    box.press("Control+a")
+    box.press_sequentially(words)
+
+
+def test_searches_say_what_they_found_and_failures_show(site: Site, open_page: Opener) -> None:
+    page, watch = open_page()
+    page.goto(f"{site.url}/queue")
+    log_in(page)
+    page.wait_for_url(f"{site.url}/queue")
+    page.evaluate(BUSY_WATCH)
+
+    assert _search(page, "kø") == ["s05"]  # two letters: "telefonkø"
+    assert page.evaluate("[...window.busy]") == ["queue-results"]  # the list, not the form
+    assert _search(page, "zzqx") == []
+    expect(page.locator("#queue-results [role=status]")).to_have_text("No open posts match “zzqx”.")
+    watch.check()
+
+    with page.expect_response(lambda r: r.status == 400):
+        _type_query(page, "x")
+    expect(page.locator("#queue-results [role=alert]")).to_contain_text("at least 2 letters")
+    expect(page.locator("#net-status")).to_be_hidden()
+
+    page.route("**/queue?*", lambda route: route.abort())
+    _type_query(page, "fiber")
+    expect(page.locator("#net-status")).to_contain_text("No connection to Stormwatch")
+    page.unroute("**/queue?*")
+    page.route("**/queue?*", lambda route: route.fulfill(status=503, body="down"))
+    _type_query(page, "faktura")
+    expect(page.locator("#net-status")).to_contain_text("The server answered 503")
+    page.unroute("**/queue?*")
+    found = _search(page, "håbløs")
+    assert sorted(found) == ["c1", "s05"]
+    expect(page.locator("#net-status")).to_be_hidden()
+    # the browser and htmx log each failed load; nothing else (no CSP refusal, no error)
+    logged = re.compile(r"^console error: (Failed to load resource|htmx:|Response Status Error)")
+    assert [p for p in watch.problems if not logged.match(p)] == [], watch.problems
+
+
 # --- a hostile post --------------------------------------------------------------------------
 
 

@@ -16,6 +16,7 @@ from alerts.ack import ack_url
 from monitor.storage import repo
 from monitor.storage.db import session_scope
 from monitor.storage.models import IncidentRow, QueueItem, Source
+from monitor.web.views import QueueParams
 from tests.test_alerts_config_ack import forged
 from tests.test_web_helpers import (
     HOSTILE_URL,
@@ -197,9 +198,30 @@ def test_the_queue_ranks_filters_and_refreshes_in_place(web: World) -> None:
     assert "1 post," in found and "/posts/hostile/Nordtel" in found
     assert "0 posts" in client.get("/queue", params={"brand": "Teleborg"}).text
     assert "0 posts" in client.get("/queue", params={"since": "5m"}).text
-    too_short = client.get("/queue", params={"q": "ab"})
-    assert too_short.status_code == 400 and "at least" in too_short.text
+    too_short = client.get("/queue", params={"q": "a"})
+    assert too_short.status_code == 400 and "at least 2 letters" in too_short.text
     assert client.get("/queue", params={"since": "yesterday-ish"}).status_code == 400
+
+
+def test_an_empty_result_names_what_was_searched(web: World) -> None:
+    client = web.login("mia")
+    page = client.get("/queue", params={"q": "kø"}).text
+    assert "No open posts match “kø”." in page and "queue is empty" not in page
+    page = client.get("/queue", params={"q": "zz", "brand": "Nordtel", "since": "5m"}).text
+    assert "No open posts match “zz” with brand Nordtel, in the last 5m." in page
+    assert QueueParams().nothing_found() == "The open queue is empty."
+    assert "No dismissed posts." in client.get("/queue", params={"status": "dismissed"}).text
+
+
+def test_htmx_refusals_come_as_a_sentence_to_swap_in(web: World) -> None:
+    client = web.login("mia")
+    htmx = {"HX-Request": "true"}
+    refused = client.get("/queue", params={"q": "x" * 201}, headers=htmx)
+    assert refused.status_code == 400 and "<html" not in refused.text
+    assert '<p class="notice bad" role="alert">' in refused.text
+    short = client.get("/queue", params={"q": "a"}, headers=htmx)
+    assert short.status_code == 400 and "at least 2 letters" in short.text
+    assert "<html" in client.get("/queue", params={"q": "x" * 201}).text  # a whole page
 
 
 def test_the_queue_pages(web: World) -> None:

@@ -172,3 +172,24 @@ class QueueParams:
 
     def pages(self, total: int) -> int:
         return max(1, -(-total // self.limit))
+
+    def nothing_found(self) -> str:
+        """The empty result in words, naming what was searched: ``No open posts match
+        “kø” with brand Nordtel.`` (an empty search must not read as an empty queue)."""
+        what = {"open": "open posts", "all": "posts"}.get(self.status, f"{self.status} posts")
+        named = (
+            ("brand", self.brand),
+            ("language", self.lang),
+            ("source", self.source),
+            ("assignee", self.assignee),
+        )
+        filters = [f"{name} {value}" for name, value in named if value]
+        if self.since:
+            span = _SPAN.match(self.since.strip().lower())
+            filters.append(f"in the last {self.since}" if span else f"since {self.since}")
+        q = self.q.strip()
+        if not q and not filters:
+            return "The open queue is empty." if self.status == "open" else f"No {what}."
+        matching = f" match “{q}”" if q else ""
+        with_ = f" with {', '.join(filters)}" if filters else ""
+        return f"No {what}{matching}{with_}."
