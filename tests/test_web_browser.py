@@ -515,7 +515,9 @@ def test_a_hostile_post_reads_as_text_and_runs_nothing(site: Site, open_page: Op
     assert_nothing_runs(page)
 
     card.locator("a.title").click()
-    page.wait_for_url("**/posts/pwn/Kvik%20Bank")
+    page.wait_for_url("**/posts/pwn/Kvik%20Bank?back=*")  # the search comes along
+    back = page.get_by_role("link", name="Back to the queue").get_attribute("href")
+    assert back and parse_qs(urlsplit(back).query)["q"] == ["<script>window"]
     expect(page.locator("h1")).to_have_text(PWN_TITLE)
     expect(page.locator(".post-text")).to_contain_text('<img src=x onerror="window.__pwned=2">')
     expect(page.locator(".post-text")).to_contain_text('<a href="javascript:window.__pwned=3">')

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterator
 from datetime import timedelta
@@ -16,6 +17,7 @@ from alerts.ack import ack_url
 from monitor.storage import repo
 from monitor.storage.db import session_scope
 from monitor.storage.models import IncidentRow, QueueItem, Source
+from monitor.web import routes_pages
 from monitor.web.views import QueueParams
 from tests.test_alerts_config_ack import forged
 from tests.test_web_helpers import (
@@ -104,7 +106,9 @@ def test_incident_page_explains_charts_and_lists_posts(web: World) -> None:
     assert '<pre class="explanation">' in page
     svg = page[page.index("<svg") : page.index("</svg>")]
     assert svg.count("<polyline") == 2 and 'class="band"' in svg and "onset" in svg
-    assert 'href="/posts/hostile/Nordtel"' in page and 'href="/posts/plain/Nordtel"' in page
+    assert (
+        'href="/posts/hostile/Nordtel?back=' in page and 'href="/posts/plain/Nordtel?back=' in page
+    )
     assert f'action="{INCIDENT_PATH}/ack"' in page
     assert_inert(page)
 
@@ -222,6 +226,36 @@ def test_htmx_refusals_come_as_a_sentence_to_swap_in(web: World) -> None:
     short = client.get("/queue", params={"q": "a"}, headers=htmx)
     assert short.status_code == 400 and "at least 2 letters" in short.text
     assert "<html" in client.get("/queue", params={"q": "x" * 201}).text  # a whole page
+
+
+def test_an_incident_is_worked_through_the_queue_and_back_keeps_the_filters(
+    web: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(routes_pages, "INCIDENT_PREVIEW", 1)
+    client = web.login("mia")
+
+    def get(path: str) -> str:
+        return html.unescape(client.get(path).text)
+
+    filtered = "status=all&incident=" + quote(INCIDENT, safe="")
+    page = get(INCIDENT_PATH)
+    assert f'href="/queue?{filtered}"' in page and "The 1 most urgent of 2." in page
+    queue = get(f"/queue?{filtered}")
+    assert "The posts of" in queue and "2 posts" in queue
+    assert f'name="incident" value="{INCIDENT}"' in queue  # kept when other filters change
+    back = "?back=" + quote(filtered, safe="")
+    assert f'href="/posts/plain/Nordtel{back}"' in queue
+    assert "0 posts" in get("/queue?incident=elsewhere")
+
+    post = get(f"/posts/plain/Nordtel{back}")
+    assert f'<a href="/queue?{filtered}">Back to the queue</a>' in post
+    assert f'name="back" value="{filtered}"' in post
+    csrf: str = client.csrf  # type: ignore[attr-defined]
+    done = client.post("/posts/plain/Nordtel/ack", data={"csrf_token": csrf, "back": filtered})
+    assert done.headers["location"] == f"/posts/plain/Nordtel?done=ack&back={quote(filtered)}"
+    assert f'<a href="/queue?{filtered}">Back to the queue</a>' in get(done.headers["location"])
+    hostile = get("/posts/plain/Nordtel?back=" + quote("x=1&q=fiber&next=//evil"))
+    assert '<a href="/queue?q=fiber">Back to the queue</a>' in hostile
 
 
 def test_the_queue_pages(web: World) -> None:

@@ -68,6 +68,7 @@ class QueueFilter:
     q: str | None = None
     limit: int = 50
     offset: int = 0
+    incident: str | None = None  # the posts an incident gathered (its workspace)
 
 
 @dataclass(frozen=True)
@@ -348,6 +349,8 @@ def _conditions(flt: QueueFilter) -> Iterable[sa.ColumnElement[bool]]:
         yield col(QueueItem.lang) == flt.lang
     if flt.assignee:
         yield col(QueueItem.assignee) == flt.assignee
+    if flt.incident:
+        yield col(QueueItem.incident_id) == flt.incident
     if flt.since:
         yield col(QueueItem.published_at) >= flt.since
     if flt.until:

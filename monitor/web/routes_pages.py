@@ -10,9 +10,10 @@ anything — link previews fetch the acknowledge links in pages.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote, urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
+from sqlmodel import Session
 from starlette.responses import RedirectResponse, Response
 
 from alerts.ack import AckCheck, verify_ack
@@ -20,6 +21,7 @@ from monitor.accounts import Principal
 from monitor.errors import QueueError
 from monitor.queue import health, incidents, service
 from monitor.storage.db import read_scope, session_scope
+from monitor.storage.models import IncidentRow
 from monitor.web import views
 from monitor.web.auth import reader, triager
 from monitor.web.chart import summary as chart_summary
@@ -31,6 +33,7 @@ from monitor.web.params import queue_params, since_param
 router = APIRouter(include_in_schema=False)
 
 RECENT_RESOLVED = 20
+INCIDENT_PREVIEW = 5  # the most urgent posts on the incident page; the queue pages the rest
 DONE = {
     "ack": "Acknowledged.",
     "assign": "Assigned.",
@@ -85,6 +88,8 @@ def _incident_page(
         chart_text=chart_summary(detail.series, web.zone),
         post_url=post_url,
         incident_url=incident_url,
+        queue_query=views.QueueParams(status="all", incident=incident_id).query(),
+        INCIDENT_PREVIEW=INCIDENT_PREVIEW,
         **kw,
     )
 
@@ -189,6 +194,7 @@ def queue_page(
     error, status = None, 200
     with read_scope(web.engine) as session:
         facets = service.facets(session)
+        incident = _incident_view(session, params.incident)
         try:
             page = service.list_queue(session, flt)
         except QueueError as exc:
@@ -205,9 +211,25 @@ def queue_page(
         facets=facets,
         error=error,
         post_url=post_url,
+        incident=incident,
+        incident_url=incident_url,
     )
     response.headers["Vary"] = "HX-Request"
     return response
+
+
+def _incident_view(session: Session, incident_id: str) -> incidents.IncidentView | None:
+    """The incident a filtered queue is showing, to name it; None if none or unknown."""
+    row = session.get(IncidentRow, incident_id) if incident_id else None
+    return incidents.view(row) if row else None
+
+
+def back_query(value: str) -> str:
+    """The queue's filters a post page was opened from, kept only as known filters (the
+    value comes from the address bar: it goes back into a link, nothing else)."""
+    known = set(views.QueueParams().__dict__)
+    kept = [(k, v) for k, v in parse_qsl(value)[:20] if k in known and len(v) <= 200]
+    return urlencode(kept)
 
 
 def _actions(status: str) -> tuple[str, ...]:
@@ -217,7 +239,13 @@ def _actions(status: str) -> tuple[str, ...]:
 
 
 def _post_page(
-    request: Request, web: WebContext, post_id: str, brand: str, status: int = 200, **kw: Any
+    request: Request,
+    web: WebContext,
+    post_id: str,
+    brand: str,
+    status: int = 200,
+    back: str = "",
+    **kw: Any,
 ) -> Response:
     with read_scope(web.engine) as session:
         item = service.get_item(session, post_id, brand)
@@ -233,6 +261,7 @@ def _post_page(
         action_url=post_url(post_id, brand),
         post_url=post_url,
         incident_url=incident_url,
+        back=back_query(back),
         **kw,
     )
 
@@ -243,10 +272,11 @@ def post_page(
     post_id: str,
     brand: str,
     done: str = "",
+    back: str = Query("", max_length=2000),
     principal: Principal = Depends(reader),
     web: WebContext = Depends(web_context),
 ) -> Response:
-    return _post_page(request, web, post_id, brand, done=DONE.get(done))
+    return _post_page(request, web, post_id, brand, back=back, done=DONE.get(done))
 
 
 @router.post("/posts/{post_id}/{brand:path}/{action}")
@@ -258,6 +288,7 @@ def post_action(
     assignee: str = Form("", max_length=200),
     note: str = Form("", max_length=service.MAX_NOTE),
     label: str = Form("", max_length=40),
+    back: str = Form("", max_length=2000),
     principal: Principal = Depends(triager),
     web: WebContext = Depends(web_context),
 ) -> Response:
@@ -279,8 +310,9 @@ def post_action(
     except QueueError as exc:
         if exc.kind == "not_found":
             raise
-        return _post_page(request, web, post_id, brand, QUEUE_STATUS[exc.kind], error=exc)
-    return RedirectResponse(post_url(post_id, brand) + f"?done={action}", status_code=303)
+        return _post_page(request, web, post_id, brand, QUEUE_STATUS[exc.kind], back, error=exc)
+    query = urlencode({"done": action} | ({"back": kept} if (kept := back_query(back)) else {}))
+    return RedirectResponse(post_url(post_id, brand) + "?" + query, status_code=303)
 
 
 # --- operators -------------------------------------------------------------------------------

@@ -147,6 +147,7 @@ class QueueParams:
     q: str = ""
     page: int = 1
     limit: int = PAGE_SIZE
+    incident: str = ""
 
     def to_filter(self, now: datetime) -> QueueFilter:
         if self.page < 1 or not 1 <= self.limit <= MAX_PAGE_SIZE:
@@ -161,6 +162,7 @@ class QueueParams:
             q=self.q.strip() or None,
             limit=self.limit,
             offset=(self.page - 1) * self.limit,
+            incident=self.incident or None,
         )
 
     def query(self, **changes: Any) -> str:
@@ -169,6 +171,11 @@ class QueueParams:
         defaults = QueueParams().__dict__
         kept = {k: v for k, v in values.items() if v != defaults[k]}
         return urlencode(kept)
+
+    def back(self) -> str:
+        """``?back=...`` for links to a post, so its "Back to the queue" keeps these filters."""
+        query = self.query()
+        return "?" + urlencode({"back": query}) if query else ""
 
     def pages(self, total: int) -> int:
         return max(1, -(-total // self.limit))
@@ -184,6 +191,8 @@ class QueueParams:
             ("assignee", self.assignee),
         )
         filters = [f"{name} {value}" for name, value in named if value]
+        if self.incident:
+            filters.append("in this incident")
         if self.since:
             span = _SPAN.match(self.since.strip().lower())
             filters.append(f"in the last {self.since}" if span else f"since {self.since}")
