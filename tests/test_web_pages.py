@@ -29,6 +29,7 @@ from tests.test_web_helpers import (
     Tags,
     World,
     assert_inert,
+    build_showcase,
     build_template,
     login_token,
     open_world,
@@ -258,6 +259,27 @@ def test_an_incident_is_worked_through_the_queue_and_back_keeps_the_filters(
     assert '<a href="/queue?q=fiber">Back to the queue</a>' in hostile
 
 
+@pytest.fixture(scope="module")
+def showcase_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_showcase(tmp_path_factory.mktemp("showcase"))
+
+
+def test_urgency_is_one_number_everywhere_sorted_as_shown(
+    showcase_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The queue once showed 3.50, 3.44, 3.37, 3.41 under "most urgent first" (the raw
+    urgency, sorted by the urgency faded with age) and the post page "344%"."""
+    for world in open_world(showcase_template, tmp_path, monkeypatch):
+        client = world.login("mia")
+        page = client.get("/queue", params={"status": "all", "limit": 200}).text
+        shown = [float(u) for u in re.findall(r'class="urgency">urgency ([\d.]+)<', page)]
+        assert len(shown) > 10 and shown == sorted(shown, reverse=True)
+        first = re.search(r'<a class="title" href="([^"?]+)', page)
+        assert first
+        post = client.get(first.group(1)).text
+        assert f'<span class="urgency">{shown[0]:.2f}</span> now' in post
+
+
 def test_the_queue_pages(web: World) -> None:
     client = web.login("mia")
     first = client.get("/queue", params={"limit": 1}).text
@@ -301,6 +323,12 @@ def test_triage_from_the_post_page(web: World) -> None:
     assert refused.status_code == 409 and "cannot acknowledge" in refused.text
     empty = client.post(f"{base}/note", data={"csrf_token": token, "note": " "})
     assert empty.status_code == 400 and "needs some text" in empty.text
+    form = client.get(base).text
+    assert '<option value="" selected disabled>choose: right or wrong?</option>' in form
+    assert not re.search(r'<option value="\w+"[^>]* selected', form)  # no default verdict
+    unchosen = client.post(f"{base}/relabel", data={"csrf_token": token, "label": ""})
+    assert unchosen.status_code == 400 and "label must be one of" in unchosen.text
+    assert status_of(web, "plain") == "responded"
     relabel = client.post(f"{base}/relabel", data={"csrf_token": token, "label": "not_complaint"})
     assert relabel.status_code == 303 and status_of(web, "plain") == "dismissed"
     assert "Reopen" in client.get(base).text

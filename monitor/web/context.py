@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from monitor.accounts import AccountPolicy, Principal
+from monitor.queue.ranking import decayed
 from monitor.settings import Settings
 from monitor.web import views
 
@@ -83,6 +84,8 @@ class WebContext:
             now=now,
             zone=self.zone,
             ago=lambda value: views.ago(value, now),
+            # the urgency the queue sorts by (faded with age), on every page the same number
+            urgency_now=lambda row: f"{decayed(row.urgency, row.published_at, now):.2f}",
             **values,
         )
         return HTMLResponse(page, status_code=status, headers=dict(headers or {}))
