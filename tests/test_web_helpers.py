@@ -43,7 +43,7 @@ from monitor.storms import save_incident
 from monitor.web import create_app
 from monitor.web.chart import volume_chart
 from monitor.web.security import http_url, safe_next
-from monitor.web.views import display_zone, duration, parse_since, passage, when
+from monitor.web.views import display_zone, duration, heading, parse_since, passage, when
 from tests.conftest import T0
 
 NOW = T0 + timedelta(minutes=10)
@@ -783,3 +783,12 @@ def test_chart_labels_its_axis_in_the_viewers_zone() -> None:
     points = [SeriesPoint(T0 + timedelta(hours=h), 1.0, 1.0, 2.0) for h in range(3)]
     svg = str(volume_chart(points, zone=display_zone(["Europe/Copenhagen"])))
     assert "02 Nov 10:00" in svg and "02 Nov 12:00 CET" in svg and "UTC" not in svg
+
+
+def test_a_post_without_a_title_is_headed_by_its_thread_or_first_words() -> None:
+    assert heading(" Nordtel nede ", ["Andet"], "x") == "Nordtel nede"
+    assert heading(None, [None, "Nordtel nede igen"], "Samme her") == "Re: Nordtel nede igen"
+    words = "Samme her, Nordtel er nede i hele Aarhus siden i morges og ingen svarer"
+    assert heading("", [], words) == "Samme her, Nordtel er nede i hele Aarhus siden i …"
+    assert heading(None, [], "Kort svar.") == "Kort svar."
+    assert heading(None, [], " ") == "(empty post)"

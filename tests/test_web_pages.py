@@ -336,6 +336,18 @@ def test_triage_from_the_post_page(web: World) -> None:
     assert client.get("/posts/nope/Nordtel").status_code == 404
 
 
+def test_a_dismissal_can_be_undone_from_the_page_it_lands_on(web: World) -> None:
+    client = web.login("mia")
+    csrf: str = client.csrf  # type: ignore[attr-defined]
+    base = "/posts/plain/Nordtel"
+    assert "Undo" not in client.get(base).text
+    done = client.post(f"{base}/dismiss", data={"csrf_token": csrf})
+    page = client.get(done.headers["location"]).text
+    assert "Dismissed." in page and f'action="{base}/reopen" class="undo"' in page
+    client.post(f"{base}/reopen", data={"csrf_token": csrf})
+    assert status_of(web, "plain") not in ("dismissed", "resolved")
+
+
 def test_sources_and_oncall_pages(web: World) -> None:
     client = web.login("vic")
     sources = client.get("/sources").text

@@ -256,6 +256,7 @@ def _post_page(
         item=item,
         row=item.row,
         passage=views.passage(item.text, item.passage_start, item.passage_end),
+        heading=views.heading(item.row.title, [t.title for t in item.thread], item.text),
         link=views.http_url(item.row.url),
         actions=_actions(item.row.status),
         action_url=post_url(post_id, brand),
@@ -276,7 +277,8 @@ def post_page(
     principal: Principal = Depends(reader),
     web: WebContext = Depends(web_context),
 ) -> Response:
-    return _post_page(request, web, post_id, brand, back=back, done=DONE.get(done))
+    undo = done == "dismiss"  # a dismissal is one tap away from being undone
+    return _post_page(request, web, post_id, brand, back=back, done=DONE.get(done), undo=undo)
 
 
 @router.post("/posts/{post_id}/{brand:path}/{action}")

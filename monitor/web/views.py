@@ -20,6 +20,7 @@ __all__ = [
     "ago",
     "display_zone",
     "duration",
+    "heading",
     "http_url",
     "iso",
     "num",
@@ -94,6 +95,23 @@ def pct(value: float | None) -> str:
 
 def num(value: float | None) -> str:
     return "—" if value is None else f"{value:.2f}"
+
+
+HEADING_WORDS = 10
+
+
+def heading(title: str | None, thread_titles: list[str | None], text: str) -> str:
+    """A post's heading: its title; a comment's, its thread's ("Re: ..."); else its first
+    words (comments were all headed "(no title)")."""
+    if title and title.strip():
+        return title.strip()
+    thread_title = next((t.strip() for t in thread_titles if t and t.strip()), None)
+    if thread_title:
+        return f"Re: {thread_title}"
+    words = text.split()
+    if not words:
+        return "(empty post)"
+    return " ".join(words[:HEADING_WORDS]) + (" …" if len(words) > HEADING_WORDS else "")
 
 
 @dataclass(frozen=True)
