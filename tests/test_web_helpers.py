@@ -782,7 +782,7 @@ def test_times_show_in_the_schedule_zone_else_utc() -> None:
 def test_chart_labels_its_axis_in_the_viewers_zone() -> None:
     points = [SeriesPoint(T0 + timedelta(hours=h), 1.0, 1.0, 2.0) for h in range(3)]
     svg = str(volume_chart(points, zone=display_zone(["Europe/Copenhagen"])))
-    assert "02 Nov 10:00" in svg and "02 Nov 12:00 CET" in svg and "UTC" not in svg
+    assert ">02 Nov 10:00</text>" in svg and ">12:00 CET</text>" in svg and "UTC" not in svg
 
 
 def test_a_post_without_a_title_is_headed_by_its_thread_or_first_words() -> None:
@@ -792,3 +792,15 @@ def test_a_post_without_a_title_is_headed_by_its_thread_or_first_words() -> None
     assert heading("", [], words) == "Samme her, Nordtel er nede i hele Aarhus siden i …"
     assert heading(None, [], "Kort svar.") == "Kort svar."
     assert heading(None, [], " ") == "(empty post)"
+
+
+def test_chart_draws_the_running_hour_as_partial_with_labelled_ticks_and_values() -> None:
+    points = [SeriesPoint(T0 + timedelta(hours=h), 10.0, 2.0, 4.0) for h in range(29)]
+    zone = display_zone(["Europe/Copenhagen"])
+    running = str(volume_chart(points, zone=zone, now=T0 + timedelta(hours=28, minutes=20)))
+    assert running.count('class="observed partial"') == 1 and ">so far</text>" in running
+    times = re.findall(r'y="232.0" text-anchor="\w+">([^<]+)</text>', running)
+    assert times == ["02 Nov 10:00", "17:00", "03 Nov 00:00", "07:00", "14:00 CET"]
+    assert running.count("<circle") == 29 and "<title>02 Nov 10:00: 10.0 complaints" in running
+    done = str(volume_chart(points, zone=zone, now=T0 + timedelta(hours=29)))
+    assert "partial" not in done and "so far" not in done

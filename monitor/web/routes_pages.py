@@ -84,7 +84,7 @@ def _incident_page(
         status=status,
         detail=detail,
         incident=detail.view,
-        chart=volume_chart(detail.series, detail.view.onset_at, web.zone),
+        chart=volume_chart(detail.series, detail.view.onset_at, web.zone, web.clock()),
         chart_text=chart_summary(detail.series, web.zone),
         post_url=post_url,
         incident_url=incident_url,
