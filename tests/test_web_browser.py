@@ -587,6 +587,10 @@ def test_screenshots_of_the_queue_and_an_incident(
     log_in(phone)
     phone.wait_for_url(f"{site.url}/queue")
     expect(phone.locator("#queue-results li.card").first).to_be_visible()
+    # filters folded behind one button: the first post starts above the fold
+    expect(phone.locator("select[name=status]")).to_be_hidden()
+    first = phone.locator("#queue-results li.card").first.bounding_box()
+    assert first and first["y"] + 120 < PHONE["height"], first
     _no_sideways_scroll(phone)
     _shoot(phone, out / "queue-phone.png")
     for path in (
@@ -597,6 +601,14 @@ def test_screenshots_of_the_queue_and_an_incident(
     ):
         phone.goto(path)
         _no_sideways_scroll(phone)
+    phone.goto(f"{site.url}/queue")
+    phone.get_by_text("Filters").click()
+    with phone.expect_response(lambda r: "status=all" in r.url and r.status == 200):
+        phone.select_option("select[name=status]", "all")
+    phone.wait_for_url("**/queue?*status=all*")
+    phone.reload()  # a filtered queue opens with its filters shown and counted
+    expect(phone.locator("details.more-filters summary")).to_have_text("Filters (1 set)")
+    expect(phone.locator("select[name=status]")).to_be_visible()
     phone_watch.check()
     for name in ("queue.png", "incident.png", "queue-phone.png"):
         assert (out / name).stat().st_size > 10_000, name

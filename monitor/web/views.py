@@ -190,6 +190,12 @@ class QueueParams:
         kept = {k: v for k, v in values.items() if v != defaults[k]}
         return urlencode(kept)
 
+    def filters_set(self) -> int:
+        """How many of the folded filters differ from their defaults (the phone's button
+        says so, and opens when any is set)."""
+        names = ("status", "brand", "lang", "source", "assignee", "since")
+        return sum(getattr(self, n) != getattr(QueueParams(), n) for n in names)
+
     def back(self) -> str:
         """``?back=...`` for links to a post, so its "Back to the queue" keeps these filters."""
         query = self.query()

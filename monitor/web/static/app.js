@@ -35,6 +35,12 @@
     tell("");
   });
 
+  // The queue's filters fold behind one button on phones; wider screens show them all.
+  var fold = document.querySelector("details.more-filters");
+  if (fold && window.matchMedia && window.matchMedia("(min-width: 48rem)").matches) {
+    fold.open = true;
+  }
+
   // <form data-confirm="..."> asks before submitting.
   document.addEventListener("submit", function (event) {
     var form = event.target;
