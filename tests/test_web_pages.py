@@ -313,6 +313,8 @@ def test_triage_from_the_post_page(web: World) -> None:
     ack = client.post(f"{base}/ack", data={"csrf_token": token})
     assert ack.status_code == 303 and ack.headers["location"] == f"{base}?done=ack"
     assert status_of(web, "plain") == "acknowledged"
+    people = re.findall(r'<option value="(\w+)"', client.get(base).text.split('name="assignee"')[1])
+    assert people[:4] == ["ada", "mette", "mia", "vic"]  # users and on-call people, no typing
     client.post(f"{base}/assign", data={"csrf_token": token, "assignee": "jonas"})
     client.post(f"{base}/note", data={"csrf_token": token, "note": "Ringet op <b>kl 10</b>"})
     client.post(f"{base}/respond", data={"csrf_token": token})
@@ -326,7 +328,8 @@ def test_triage_from_the_post_page(web: World) -> None:
     assert empty.status_code == 400 and "needs some text" in empty.text
     form = client.get(base).text
     assert '<option value="" selected disabled>choose: right or wrong?</option>' in form
-    assert not re.search(r'<option value="\w+"[^>]* selected', form)  # no default verdict
+    labels = form.split('name="label"')[1].split("</select>")[0]
+    assert not re.search(r'<option value="\w+"[^>]* selected', labels)  # no default verdict
     unchosen = client.post(f"{base}/relabel", data={"csrf_token": token, "label": ""})
     assert unchosen.status_code == 400 and "label must be one of" in unchosen.text
     assert status_of(web, "plain") == "responded"

@@ -17,6 +17,7 @@ from sqlmodel import Session
 from starlette.responses import RedirectResponse, Response
 
 from alerts.ack import AckCheck, verify_ack
+from monitor import accounts
 from monitor.accounts import Principal
 from monitor.errors import QueueError
 from monitor.queue import health, incidents, service
@@ -249,9 +250,12 @@ def _post_page(
 ) -> Response:
     with read_scope(web.engine) as session:
         item = service.get_item(session, post_id, brand)
+        users = [u.name for u in accounts.list_users(session) if not u.disabled]
+    people = [p.name for p in web.settings.oncall.people]
     return web.render(
         request,
         "post.html",
+        assignees=sorted({*users, *people, *([item.row.assignee] if item.row.assignee else [])}),
         status=status,
         item=item,
         row=item.row,
