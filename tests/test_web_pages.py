@@ -82,6 +82,7 @@ def test_times_show_exact_and_relative_in_the_schedules_zone(web: World) -> None
     assert 'opened 10 min ago <span class="exact">· 2026-11-02 10:00 CET</span>' in listing
     page = client.get(INCIDENT_PATH).text
     assert 'datetime="2026-11-02T09:00:00+00:00"' in page and " UTC" not in page
+    assert 'began 1 h 10 min ago <span class="exact">· 2026-11-02 09:00 CET' in page  # onset
     assert ">10:00 CET</text>" in page  # the chart's last hour
     web.clock.advance(hours=4, minutes=26)
     client.post(f"{INCIDENT_PATH}/ack", data={"csrf_token": form_csrf(page)})
