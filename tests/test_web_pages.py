@@ -341,6 +341,14 @@ def test_triage_from_the_post_page(web: World) -> None:
     assert client.get("/posts/nope/Nordtel").status_code == 404
 
 
+def test_triage_buttons_are_grouped_by_what_they_do(web: World) -> None:
+    page = web.login("mia").get("/posts/plain/Nordtel").text
+    row = page[page.index('<div class="actions">') : page.index("</div>", page.index("Dismiss"))]
+    assert ">Acknowledge</button>" in row and ">Resolve</button>" in row and "note" not in row
+    assert page.index(">Dismiss</button>") < page.index(">Mark answered</button>")
+    assert "<label>How it was answered (optional) <input" in page
+
+
 def test_a_dismissal_can_be_undone_from_the_page_it_lands_on(web: World) -> None:
     client = web.login("mia")
     csrf: str = client.csrf  # type: ignore[attr-defined]
