@@ -257,6 +257,12 @@ def test_an_incident_is_worked_through_the_queue_and_back_keeps_the_filters(
     done = client.post("/posts/plain/Nordtel/ack", data={"csrf_token": csrf, "back": filtered})
     assert done.headers["location"] == f"/posts/plain/Nordtel?done=ack&back={quote(filtered)}"
     assert f'<a href="/queue?{filtered}">Back to the queue</a>' in get(done.headers["location"])
+    # the next post in the same filtered list, after an action too; none after the last
+    first, second = re.findall(r'<a class="title" href="(/posts/[^"?]+)', queue)
+    opened = get(f"{first}{back}")
+    assert f'<a href="{second}{back}" rel="next">Next post →</a>' in opened
+    assert 'rel="next"' not in get(f"{second}{back}")
+    assert 'rel="next"' not in get(f"{first}?back=" + quote("page=x&status=all"))
     hostile = get("/posts/plain/Nordtel?back=" + quote("x=1&q=fiber&next=//evil"))
     assert '<a href="/queue?q=fiber">Back to the queue</a>' in hostile
 

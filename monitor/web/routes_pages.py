@@ -9,6 +9,8 @@ anything — link previews fetch the acknowledge links in pages.
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
 
@@ -225,6 +227,39 @@ def _incident_view(session: Session, incident_id: str) -> incidents.IncidentView
     return incidents.view(row) if row else None
 
 
+def next_post(session: Session, back: str, key: tuple[str, str], now: datetime) -> str | None:
+    """The link to the post after ``key`` in the queue it was opened from (its filters kept),
+    so a storm is worked post by post; None without such a queue or at its end."""
+    params = _params_of(back)
+    if params is None:
+        return None
+    try:
+        flt = replace(params.to_filter(now), limit=views.MAX_PAGE_SIZE)
+    except WebError:  # a bad page or time in the address: no next link, the page still shows
+        return None
+    try:
+        rows = service.list_queue(session, flt).rows
+    except QueueError:
+        return None
+    keys = [(r.post_id, r.brand) for r in rows]
+    later = keys[keys.index(key) + 1 :] if key in keys else keys
+    following = next((k for k in later if k != key), None)
+    return post_url(*following) + params.back() if following else None
+
+
+def _params_of(back: str) -> views.QueueParams | None:
+    values: dict[str, Any] = dict(parse_qsl(back_query(back)))
+    if not values:
+        return None
+    try:
+        for number in ("page", "limit"):
+            if number in values:
+                values[number] = int(values[number])
+    except ValueError:
+        return None
+    return views.QueueParams(**values)
+
+
 def back_query(value: str) -> str:
     """The queue's filters a post page was opened from, kept only as known filters (the
     value comes from the address bar: it goes back into a link, nothing else)."""
@@ -251,6 +286,7 @@ def _post_page(
     with read_scope(web.engine) as session:
         item = service.get_item(session, post_id, brand)
         users = [u.name for u in accounts.list_users(session) if not u.disabled]
+        following = next_post(session, back, (post_id, brand), web.clock())
     people = [p.name for p in web.settings.oncall.people]
     return web.render(
         request,
@@ -267,6 +303,7 @@ def _post_page(
         post_url=post_url,
         incident_url=incident_url,
         back=back_query(back),
+        next_post=following,
         **kw,
     )
 
