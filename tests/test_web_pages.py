@@ -288,6 +288,22 @@ def test_urgency_is_one_number_everywhere_sorted_as_shown(
         assert f'<span class="urgency">{shown[0]:.2f}</span> now' in post
 
 
+def test_open_pages_poll_for_newly_flagged_posts_without_moving_anything(web: World) -> None:
+    client = web.login("mia")
+    seen = quote(web.clock().isoformat(), safe="")
+    assert f'hx-get="/queue/new?seen={seen}" hx-trigger="every 30s"' in client.get("/queue").text
+    incident = html.unescape(client.get(INCIDENT_PATH).text)
+    assert f'hx-get="/queue/new?status=all&incident={quote(INCIDENT, safe="")}&seen=' in incident
+    assert client.get(f"/queue/new?seen={seen}").text.strip() == ""
+    earlier = quote((web.clock() - timedelta(minutes=11)).isoformat(), safe="")
+    bar = client.get(f"/queue/new?seen={earlier}").text
+    assert "2 new posts flagged since this page was loaded" in bar and 'href="/queue"' in bar
+    linked = client.get(f"/queue/new?brand=Nordtel&seen={earlier}").text
+    assert 'href="/queue?brand=Nordtel"' in linked
+    assert client.get("/queue/new?brand=Teleborg&seen=" + earlier).text.strip() == ""
+    assert client.get("/queue/new?seen=soon").status_code == 400
+
+
 def test_the_queue_pages(web: World) -> None:
     client = web.login("mia")
     first = client.get("/queue", params={"limit": 1}).text

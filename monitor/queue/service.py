@@ -357,6 +357,14 @@ def _conditions(flt: QueueFilter) -> Iterable[sa.ColumnElement[bool]]:
         yield col(QueueItem.published_at) < flt.until
 
 
+def count_flagged_after(session: Session, flt: QueueFilter, after: datetime) -> int:
+    """How many posts matching ``flt`` were flagged after ``after`` (the "new posts" bar of a
+    page open while a storm grows)."""
+    dialect = session.get_bind().dialect.name
+    query = _filtered(sa.select(sa.func.count()).select_from(QueueItem), flt, dialect)
+    return int(session.execute(query.where(col(QueueItem.flagged_at) > after)).scalar_one())
+
+
 def list_queue(session: Session, flt: QueueFilter) -> QueuePage:
     """Flagged posts, most urgent first (age-decayed urgency: see ranking).
 

@@ -268,6 +268,23 @@ def back_query(value: str) -> str:
     return urlencode(kept)
 
 
+@router.get("/queue/new")
+def queue_new(
+    request: Request,
+    seen: str = Query("", max_length=40),
+    params: views.QueueParams = Depends(queue_params),
+    principal: Principal = Depends(reader),
+    web: WebContext = Depends(web_context),
+) -> Response:
+    """Polled by an open queue or incident page: a bar saying how many posts were flagged
+    since the page was drawn, linking to them; nothing moves on the page itself."""
+    now = web.clock()
+    after = views.parse_since(seen, now, "seen") or now
+    with read_scope(web.engine) as session:
+        count = service.count_flagged_after(session, params.to_filter(now), after)
+    return web.render(request, "_new_posts.html", count=count, params=params)
+
+
 def _actions(status: str) -> tuple[str, ...]:
     if status in ("resolved", "dismissed"):
         return CLOSED_ACTIONS
