@@ -46,7 +46,7 @@ from sqlmodel import col, select
 from alerts.ack import ack_url
 from monitor.queue import incidents, service
 from monitor.storage.db import session_scope
-from monitor.storage.models import Relabel
+from monitor.storage.models import QueueItem, Relabel
 from monitor.web.app import ack_key_of
 from monitor.web.server import listen, serve
 from monitor.web.views import when
@@ -469,6 +469,26 @@ def test_searches_say_what_they_found_and_failures_show(site: Site, open_page: O
     # the browser and htmx log each failed load; nothing else (no CSP refusal, no error)
     logged = re.compile(r"^console error: (Failed to load resource|htmx:|Response Status Error)")
     assert [p for p in watch.problems if not logged.match(p)] == [], watch.problems
+
+
+def test_a_new_post_arrives_as_a_bar_and_the_list_stays_put(site: Site, open_page: Opener) -> None:
+    page, watch = open_page()
+    page.clock.install()  # the page's timers run when told (no waiting 30 s)
+    page.goto(f"{site.url}/queue")
+    log_in(page)
+    page.wait_for_url(f"{site.url}/queue")
+    before = listed(page)
+    with session_scope(site.world.engine) as session:  # a post flagged after the page drew
+        last = session.exec(select(QueueItem).where(col(QueueItem.post_id) == before[-1])).one()
+        last.flagged_at = NOW + timedelta(minutes=1)
+        session.add(last)
+    with page.expect_response(lambda r: "/queue/new?" in r.url and r.status == 200):
+        page.clock.run_for(31_000)
+    expect(page.locator("#new-posts a.new-posts")).to_have_text(
+        "1 new post flagged since this page was loaded — show it"
+    )
+    assert listed(page) == before  # nothing moved under the reader
+    watch.check()
 
 
 # --- a hostile post --------------------------------------------------------------------------
