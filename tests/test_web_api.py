@@ -86,6 +86,9 @@ def test_queue_list_filters_and_item(web: World) -> None:
     assert item["title"] == HOSTILE_TITLE, "JSON carries the raw text; escaping is the page's job"
     assert item["text"][item["passage_start"] : item["passage_end"]] == PASSAGE
     assert client.get("/api/v1/queue/nope/Nordtel").status_code == 404
+    linked = client.get("/api/v1/queue", params={"incident": INCIDENT, "status": "all"}).json()
+    assert {r["post_id"] for r in linked["rows"]} == {"hostile", "plain"}
+    assert client.get("/api/v1/queue", params={"incident": "elsewhere"}).json()["total"] == 0
     invalid = client.get("/api/v1/queue", params={"limit": 0})
     assert invalid.status_code == 400 and invalid.json()["kind"] == "invalid_input"
 

@@ -28,6 +28,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import (
@@ -45,7 +46,7 @@ from sqlmodel import col, select
 from alerts.ack import ack_url
 from monitor.queue import incidents, service
 from monitor.storage.db import session_scope
-from monitor.storage.models import Relabel
+from monitor.storage.models import QueueItem, Relabel
 from monitor.web.app import ack_key_of
 from monitor.web.server import listen, serve
 from monitor.web.views import when
@@ -317,7 +318,7 @@ def test_assign_answer_and_relabel_through_the_forms(site: Site, open_page: Open
     page.get_by_role("link", name="Nordtel down for hours").click()
     page.wait_for_url("**/posts/s06/Nordtel")
     expect(page.locator(".badge.status-new")).to_be_visible()
-    page.get_by_label("Assign to").fill("ada")
+    page.get_by_label("Assign to").select_option("ada")  # picked from users, never typed
     page.get_by_role("button", name="Assign", exact=True).click()
     page.wait_for_url("**/posts/s06/Nordtel?done=assign")
     expect(page.get_by_role("status")).to_have_text("Assigned.")
@@ -332,7 +333,8 @@ def test_assign_answer_and_relabel_through_the_forms(site: Site, open_page: Open
     page.wait_for_url("**/posts/s06/Nordtel?done=respond")
     expect(page.get_by_role("status")).to_have_text("Marked as answered.")
     expect(page.locator("article .badge")).to_have_text("responded")
-    expect(page.locator(".facts dt:text-is('First response') + dd")).to_have_text(when(NOW))
+    first = page.locator(".facts dt:text-is('First response') + dd")
+    expect(first).to_have_text(f"just now · {when(NOW, ZoneInfo('Europe/Copenhagen'))}")
     expect(page.locator("table.history")).to_contain_text(note)
 
     answered = item(world, "s06", "Nordtel")
@@ -421,6 +423,74 @@ def test_search_in_danish_finds_stems_and_nordic_letters(site: Site, open_page: 
     watch.check()
 
 
+BUSY_WATCH = """() => {
+  window.busy = new Set();
+  new MutationObserver((changes) => changes.forEach((c) => {
+    if (c.target.classList.contains("htmx-request")) window.busy.add(c.target.id);
+  })).observe(document.body, {subtree: true, attributes: true, attributeFilter: ["class"]});
+}"""
+
+
+def _type_query(page: Page, words: str) -> None:
+    box = page.locator("#q")
+    box.press("Control+a")
+    box.press_sequentially(words)
+
+
+def test_searches_say_what_they_found_and_failures_show(site: Site, open_page: Opener) -> None:
+    page, watch = open_page()
+    page.goto(f"{site.url}/queue")
+    log_in(page)
+    page.wait_for_url(f"{site.url}/queue")
+    page.evaluate(BUSY_WATCH)
+
+    assert _search(page, "kø") == ["s05"]  # two letters: "telefonkø"
+    assert page.evaluate("[...window.busy]") == ["queue-results"]  # the list, not the form
+    assert _search(page, "zzqx") == []
+    expect(page.locator("#queue-results [role=status]")).to_have_text("No open posts match “zzqx”.")
+    watch.check()
+
+    with page.expect_response(lambda r: r.status == 400):
+        _type_query(page, "x")
+    expect(page.locator("#queue-results [role=alert]")).to_contain_text("at least 2 letters")
+    expect(page.locator("#net-status")).to_be_hidden()
+
+    page.route("**/queue?*", lambda route: route.abort())
+    _type_query(page, "fiber")
+    expect(page.locator("#net-status")).to_contain_text("No connection to Stormwatch")
+    page.unroute("**/queue?*")
+    page.route("**/queue?*", lambda route: route.fulfill(status=503, body="down"))
+    _type_query(page, "faktura")
+    expect(page.locator("#net-status")).to_contain_text("The server answered 503")
+    page.unroute("**/queue?*")
+    found = _search(page, "håbløs")
+    assert sorted(found) == ["c1", "s05"]
+    expect(page.locator("#net-status")).to_be_hidden()
+    # the browser and htmx log each failed load; nothing else (no CSP refusal, no error)
+    logged = re.compile(r"^console error: (Failed to load resource|htmx:|Response Status Error)")
+    assert [p for p in watch.problems if not logged.match(p)] == [], watch.problems
+
+
+def test_a_new_post_arrives_as_a_bar_and_the_list_stays_put(site: Site, open_page: Opener) -> None:
+    page, watch = open_page()
+    page.clock.install()  # the page's timers run when told (no waiting 30 s)
+    page.goto(f"{site.url}/queue")
+    log_in(page)
+    page.wait_for_url(f"{site.url}/queue")
+    before = listed(page)
+    with session_scope(site.world.engine) as session:  # a post flagged after the page drew
+        last = session.exec(select(QueueItem).where(col(QueueItem.post_id) == before[-1])).one()
+        last.flagged_at = NOW + timedelta(minutes=1)
+        session.add(last)
+    with page.expect_response(lambda r: "/queue/new?" in r.url and r.status == 200):
+        page.clock.run_for(31_000)
+    expect(page.locator("#new-posts a.new-posts")).to_have_text(
+        "1 new post flagged since this page was loaded — show it"
+    )
+    assert listed(page) == before  # nothing moved under the reader
+    watch.check()
+
+
 # --- a hostile post --------------------------------------------------------------------------
 
 
@@ -465,7 +535,9 @@ def test_a_hostile_post_reads_as_text_and_runs_nothing(site: Site, open_page: Op
     assert_nothing_runs(page)
 
     card.locator("a.title").click()
-    page.wait_for_url("**/posts/pwn/Kvik%20Bank")
+    page.wait_for_url("**/posts/pwn/Kvik%20Bank?back=*")  # the search comes along
+    back = page.get_by_role("link", name="Back to the queue").get_attribute("href")
+    assert back and parse_qs(urlsplit(back).query)["q"] == ["<script>window"]
     expect(page.locator("h1")).to_have_text(PWN_TITLE)
     expect(page.locator(".post-text")).to_contain_text('<img src=x onerror="window.__pwned=2">')
     expect(page.locator(".post-text")).to_contain_text('<a href="javascript:window.__pwned=3">')
@@ -518,7 +590,7 @@ def test_screenshots_of_the_queue_and_an_incident(
 
     page.goto(incident)
     chart = page.locator("figure.chartbox")
-    expect(chart.locator("svg.chart polyline.observed")).to_be_attached()
+    expect(chart.locator("svg.chart polyline.observed:not(.partial)")).to_be_attached()
     expect(chart.locator("svg.chart polygon.band")).to_be_attached()
     _no_sideways_scroll(page)
     box = chart.bounding_box()
@@ -535,6 +607,10 @@ def test_screenshots_of_the_queue_and_an_incident(
     log_in(phone)
     phone.wait_for_url(f"{site.url}/queue")
     expect(phone.locator("#queue-results li.card").first).to_be_visible()
+    # filters folded behind one button: the first post starts above the fold
+    expect(phone.locator("select[name=status]")).to_be_hidden()
+    first = phone.locator("#queue-results li.card").first.bounding_box()
+    assert first and first["y"] + 120 < PHONE["height"], first
     _no_sideways_scroll(phone)
     _shoot(phone, out / "queue-phone.png")
     for path in (
@@ -545,6 +621,14 @@ def test_screenshots_of_the_queue_and_an_incident(
     ):
         phone.goto(path)
         _no_sideways_scroll(phone)
+    phone.goto(f"{site.url}/queue")
+    phone.get_by_text("Filters").click()
+    with phone.expect_response(lambda r: "status=all" in r.url and r.status == 200):
+        phone.select_option("select[name=status]", "all")
+    phone.wait_for_url("**/queue?*status=all*")
+    phone.reload()  # a filtered queue opens with its filters shown and counted
+    expect(phone.locator("details.more-filters summary")).to_have_text("Filters (1 set)")
+    expect(phone.locator("select[name=status]")).to_be_visible()
     phone_watch.check()
     for name in ("queue.png", "incident.png", "queue-phone.png"):
         assert (out / name).stat().st_size > 10_000, name

@@ -43,7 +43,7 @@ from monitor.storms import save_incident
 from monitor.web import create_app
 from monitor.web.chart import volume_chart
 from monitor.web.security import http_url, safe_next
-from monitor.web.views import parse_since, passage
+from monitor.web.views import display_zone, duration, heading, parse_since, passage, when
 from tests.conftest import T0
 
 NOW = T0 + timedelta(minutes=10)
@@ -760,3 +760,47 @@ def test_chart_is_numbers_and_escaped_text_only() -> None:
     assert svg.startswith("<svg") and svg.count("<polyline") == 2 and "<polygon" in svg
     assert "onset" in svg and "Peak 25.0 complaints per hour" in svg
     assert str(volume_chart([])) == ""
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(None, "—"), (-5, "0 min"), (59, "0 min"), (420, "7 min"), (3600, "1 h"),
+     (16_560, "4 h 36 min"), (16_536, "4 h 35 min"), (86_400, "1 d"), (266_400, "3 d 2 h")],
+)  # fmt: skip
+def test_durations_read_as_hours_and_minutes(seconds: float | None, text: str) -> None:
+    assert duration(seconds) == text
+
+
+def test_times_show_in_the_schedule_zone_else_utc() -> None:
+    copenhagen = display_zone(["Europe/Copenhagen", "Europe/Oslo"])
+    assert when(T0, copenhagen) == "2026-11-02 10:00 CET"
+    assert when(T0 - timedelta(days=200), copenhagen) == "2026-04-16 11:00 CEST"
+    assert when(T0, display_zone([])) == "2026-11-02 09:00 UTC"
+    assert when(None, copenhagen) == "—"
+
+
+def test_chart_labels_its_axis_in_the_viewers_zone() -> None:
+    points = [SeriesPoint(T0 + timedelta(hours=h), 1.0, 1.0, 2.0) for h in range(3)]
+    svg = str(volume_chart(points, zone=display_zone(["Europe/Copenhagen"])))
+    assert ">02 Nov 10:00</text>" in svg and ">12:00 CET</text>" in svg and "UTC" not in svg
+
+
+def test_a_post_without_a_title_is_headed_by_its_thread_or_first_words() -> None:
+    assert heading(" Nordtel nede ", ["Andet"], "x") == "Nordtel nede"
+    assert heading(None, [None, "Nordtel nede igen"], "Samme her") == "Re: Nordtel nede igen"
+    words = "Samme her, Nordtel er nede i hele Aarhus siden i morges og ingen svarer"
+    assert heading("", [], words) == "Samme her, Nordtel er nede i hele Aarhus siden i …"
+    assert heading(None, [], "Kort svar.") == "Kort svar."
+    assert heading(None, [], " ") == "(empty post)"
+
+
+def test_chart_draws_the_running_hour_as_partial_with_labelled_ticks_and_values() -> None:
+    points = [SeriesPoint(T0 + timedelta(hours=h), 10.0, 2.0, 4.0) for h in range(29)]
+    zone = display_zone(["Europe/Copenhagen"])
+    running = str(volume_chart(points, zone=zone, now=T0 + timedelta(hours=28, minutes=20)))
+    assert running.count('class="observed partial"') == 1 and ">so far</text>" in running
+    times = re.findall(r'y="232.0" text-anchor="\w+">([^<]+)</text>', running)
+    assert times == ["02 Nov 10:00", "17:00", "03 Nov 00:00", "07:00", "14:00 CET"]
+    assert running.count("<circle") == 29 and "<title>02 Nov 10:00: 10.0 complaints" in running
+    done = str(volume_chart(points, zone=zone, now=T0 + timedelta(hours=29)))
+    assert "partial" not in done and "so far" not in done

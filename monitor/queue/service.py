@@ -68,6 +68,7 @@ class QueueFilter:
     q: str | None = None
     limit: int = 50
     offset: int = 0
+    incident: str | None = None  # the posts an incident gathered (its workspace)
 
 
 @dataclass(frozen=True)
@@ -348,10 +349,20 @@ def _conditions(flt: QueueFilter) -> Iterable[sa.ColumnElement[bool]]:
         yield col(QueueItem.lang) == flt.lang
     if flt.assignee:
         yield col(QueueItem.assignee) == flt.assignee
+    if flt.incident:
+        yield col(QueueItem.incident_id) == flt.incident
     if flt.since:
         yield col(QueueItem.published_at) >= flt.since
     if flt.until:
         yield col(QueueItem.published_at) < flt.until
+
+
+def count_flagged_after(session: Session, flt: QueueFilter, after: datetime) -> int:
+    """How many posts matching ``flt`` were flagged after ``after`` (the "new posts" bar of a
+    page open while a storm grows)."""
+    dialect = session.get_bind().dialect.name
+    query = _filtered(sa.select(sa.func.count()).select_from(QueueItem), flt, dialect)
+    return int(session.execute(query.where(col(QueueItem.flagged_at) > after)).scalar_one())
 
 
 def list_queue(session: Session, flt: QueueFilter) -> QueuePage:

@@ -17,9 +17,10 @@ import sqlalchemy as sa
 _SEARCH_TABLE_PREFIX = "posts_fts"
 _SEARCH_INDEX = "ix_posts_search"
 _WORD = re.compile(r"\w+", re.UNICODE)
-# Why 3: the trigram tokenizer cannot match a shorter term; dropping 1-2 letter words keeps
-# "ikke på nettet" meaningful instead of matching nothing.
-MIN_TERM = 3
+# Why 2: "kø" (queue) and "tv" are real complaints; one-letter words say nothing.
+MIN_TERM = 2
+# The trigram tokenizer cannot match a shorter term: those go through LIKE (see _short).
+TRIGRAM = 3
 MAX_TERMS = 8
 
 
@@ -46,13 +47,7 @@ def matching_post_ids(dialect: str, query: str) -> sa.Select[Any] | None:
     if not words:
         return None
     if dialect == "sqlite":
-        expr = " AND ".join('"' + w.replace('"', "") + '"' for w in words)
-        fts = sa.table("posts_fts", sa.column("post_id"), sa.column("posts_fts"))
-        return (
-            sa.select(fts.c.post_id)
-            .where(sa.text("posts_fts MATCH :fts_query"))
-            .params(fts_query=expr)
-        )
+        return _sqlite(words)
     tsquery = " & ".join(w + ":*" for w in words)
     posts = sa.table("posts", sa.column("id"), sa.column("title"), sa.column("text"))
     document = sa.func.to_tsvector(
@@ -63,3 +58,32 @@ def matching_post_ids(dialect: str, query: str) -> sa.Select[Any] | None:
         sa.func.to_tsquery(sa.literal_column("'simple'::regconfig"), tsquery)
     )
     return sa.select(posts.c.id).where(condition)
+
+
+def _sqlite(words: list[str]) -> sa.Select[Any]:
+    fts = sa.table("posts_fts", sa.column("post_id"), sa.column("title"), sa.column("text"))
+    query = sa.select(fts.c.post_id)
+    long = [w for w in words if len(w) >= TRIGRAM]
+    if long:
+        expr = " AND ".join('"' + w.replace('"', "") + '"' for w in long)
+        query = query.where(sa.text("posts_fts MATCH :fts_query")).params(fts_query=expr)
+    for word in (w for w in words if len(w) < TRIGRAM):
+        patterns = [f"%{_escape_like(v)}%" for v in _case_variants(word)]
+        query = query.where(
+            sa.or_(*(c.like(p, escape="\\") for p in patterns for c in (fts.c.title, fts.c.text)))
+        )
+    return query
+
+
+def _case_variants(word: str) -> list[str]:
+    """Every upper/lower spelling of the word's non-ASCII letters: SQLite's LIKE folds
+    only ASCII, and "KØ" must match "kø" (a short word has at most four)."""
+    variants = [""]
+    for char in word:
+        forms = {char, char.upper()} if not char.isascii() else {char}
+        variants = [v + f for v in variants for f in sorted(forms)]
+    return variants
+
+
+def _escape_like(word: str) -> str:
+    return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -8,7 +8,7 @@ names in app.css (the CSP forbids inline styles).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from markupsafe import Markup, escape
 
@@ -49,22 +49,71 @@ def _band(scale: _Scale, series: Sequence[SeriesPoint]) -> str:
     return f'<polygon class="band" points="{upper} {lower}"/>'
 
 
-def _label(at: datetime) -> str:
-    return at.strftime("%d %b %H:%M")
+def _label(at: datetime, zone: tzinfo) -> str:
+    return at.astimezone(zone).strftime("%d %b %H:%M")
 
 
-def _axes(scale: _Scale, series: Sequence[SeriesPoint]) -> list[str]:
+TICKS = 5  # time labels along the axis (two on a 29-hour axis said too little)
+HOUR = timedelta(hours=1)
+
+
+def _tick_indices(count: int) -> list[int]:
+    return sorted({round(i * (count - 1) / (TICKS - 1)) for i in range(TICKS)})
+
+
+def _tick_text(
+    series: Sequence[SeriesPoint], index: int, previous: int | None, zone: tzinfo
+) -> str:
+    local = series[index].at.astimezone(zone)
+    same_day = previous is not None and series[previous].at.astimezone(zone).date() == local.date()
+    text = local.strftime("%H:%M") if same_day else local.strftime("%d %b %H:%M")
+    return text + (" " + local.strftime("%Z") if index == len(series) - 1 else "")
+
+
+def _axes(scale: _Scale, series: Sequence[SeriesPoint], zone: tzinfo) -> list[str]:
     base, top = _fmt(scale.y(0)), _fmt(scale.y(scale.top))
     left, right = _fmt(LEFT), _fmt(WIDTH - RIGHT)
     low = _fmt(HEIGHT - 8)
-    return [
+    parts = [
         f'<line class="axis" x1="{left}" y1="{base}" x2="{right}" y2="{base}"/>',
         f'<text class="tick" x="{_fmt(LEFT - 6)}" y="{top}" text-anchor="end">'
         f"{_fmt(scale.top)}</text>",
         f'<text class="tick" x="{_fmt(LEFT - 6)}" y="{base}" text-anchor="end">0</text>',
-        f'<text class="tick" x="{left}" y="{low}">{escape(_label(series[0].at))}</text>',
-        f'<text class="tick" x="{right}" y="{low}" text-anchor="end">'
-        f"{escape(_label(series[-1].at))} UTC</text>",
+    ]
+    indices = _tick_indices(len(series))
+    for n, index in enumerate(indices):
+        anchor = "start" if n == 0 else "end" if index == len(series) - 1 else "middle"
+        text = _tick_text(series, index, indices[n - 1] if n else None, zone)
+        parts.append(
+            f'<text class="tick" x="{_fmt(scale.x(index))}" y="{low}" text-anchor="{anchor}">'
+            f"{escape(text)}</text>"
+        )
+    return parts
+
+
+def _observed(scale: _Scale, series: Sequence[SeriesPoint], partial: bool) -> list[str]:
+    """The observed line; the hour still running dashed and marked "so far" (drawn like the
+    others it read as the storm dying down)."""
+    values = [p.observed for p in series]
+    if not partial:
+        return [f'<polyline class="observed" points="{scale.points(values)}"/>']
+    last = len(values) - 1
+    x, y = _fmt(scale.x(last)), _fmt(scale.y(values[-1]))
+    running = scale.points(values[-2:], start=last - 1)
+    return [
+        f'<polyline class="observed" points="{scale.points(values[:-1])}"/>',
+        f'<polyline class="observed partial" points="{running}"/>',
+        f'<text class="tick" x="{x}" y="{y}" dy="-6" text-anchor="end">so far</text>',
+    ]
+
+
+def _spots(scale: _Scale, series: Sequence[SeriesPoint], zone: tzinfo) -> list[str]:
+    """A target per hour whose title gives its values on hover."""
+    return [
+        f'<circle class="spot" cx="{_fmt(scale.x(i))}" cy="{_fmt(scale.y(p.observed))}" r="5">'
+        f"<title>{escape(_label(p.at, zone))}: {p.observed:.1f} complaints "
+        f"(ordinary up to {p.upper:.1f})</title></circle>"
+        for i, p in enumerate(series)
     ]
 
 
@@ -82,33 +131,45 @@ def _onset(scale: _Scale, series: Sequence[SeriesPoint], onset: datetime | None)
     ]
 
 
-def summary(series: Sequence[SeriesPoint]) -> str:
+def _zone_name(at: datetime, zone: tzinfo) -> str:
+    return at.astimezone(zone).strftime("%Z")
+
+
+def summary(series: Sequence[SeriesPoint], zone: tzinfo = UTC) -> str:
     """One sentence saying what the chart shows (its accessible text)."""
     if not series:
         return "No complaint volume recorded for this period."
     peak = max(series, key=lambda p: p.observed)
     return (
-        f"Peak {peak.observed:.1f} complaints per hour at {_label(peak.at)} UTC; "
+        f"Peak {peak.observed:.1f} complaints per hour at {_label(peak.at, zone)} "
+        f"{_zone_name(peak.at, zone)}; "
         f"ordinary for that hour: up to {peak.upper:.1f}."
     )
 
 
-def volume_chart(series: Sequence[SeriesPoint], onset: datetime | None = None) -> Markup:
+def volume_chart(
+    series: Sequence[SeriesPoint],
+    onset: datetime | None = None,
+    zone: tzinfo = UTC,
+    now: datetime | None = None,
+) -> Markup:
     """An ``<svg>`` of observed hourly complaints (line), the expected level (dashed) and
     the ordinary band (shaded); empty markup for an empty series."""
     if not series:
         return Markup("")
     top = max(max(p.observed for p in series), max(p.upper for p in series)) * 1.1
     scale = _Scale(len(series), top)
+    partial = now is not None and len(series) > 1 and series[-1].at + HOUR > now
     parts = [
         f'<svg class="chart" viewBox="0 0 {_fmt(WIDTH)} {_fmt(HEIGHT)}" role="img" '
-        f'aria-label="{escape(summary(series))}" xmlns="http://www.w3.org/2000/svg">',
-        f"<title>{escape(summary(series))}</title>",
+        f'aria-label="{escape(summary(series, zone))}" xmlns="http://www.w3.org/2000/svg">',
+        f"<title>{escape(summary(series, zone))}</title>",
         _band(scale, series),
         f'<polyline class="expected" points="{scale.points([p.expected for p in series])}"/>',
-        f'<polyline class="observed" points="{scale.points([p.observed for p in series])}"/>',
+        *_observed(scale, series, partial),
         *_onset(scale, series, onset),
-        *_axes(scale, series),
+        *_axes(scale, series, zone),
+        *_spots(scale, series, zone),
         "</svg>",
     ]
     return Markup("\n".join(parts))  # numbers and escaped text only

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from monitor.accounts import AccountPolicy, Principal
+from monitor.queue.ranking import decayed
 from monitor.settings import Settings
 from monitor.web import views
 
@@ -37,7 +38,8 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters.update(
-        when=views.when,
+        when=_when,
+        iso=views.iso,
         pct=views.pct,
         num=views.num,
         seg=lambda value: quote(str(value), safe=""),
@@ -45,6 +47,12 @@ def _environment() -> jinja2.Environment:
         duration=views.duration,
     )
     return env
+
+
+@jinja2.pass_context
+def _when(context: jinja2.runtime.Context, value: Any) -> str:
+    """``when`` in the zone the page is rendered for (``zone`` in every page's values)."""
+    return views.when(value, context.get("zone") or UTC)
 
 
 @dataclass
@@ -68,6 +76,10 @@ class WebContext:
             return self._encoder
 
     @property
+    def zone(self) -> tzinfo:
+        return views.display_zone([s.timezone for s in self.settings.oncall.schedules])
+
+    @property
     def secure_cookies(self) -> bool:
         return (self.settings.web.public_url or "").lower().startswith("https://")
 
@@ -85,7 +97,10 @@ class WebContext:
             principal=principal,
             path=request.url.path,
             now=now,
+            zone=self.zone,
             ago=lambda value: views.ago(value, now),
+            # the urgency the queue sorts by (faded with age), on every page the same number
+            urgency_now=lambda row: f"{decayed(row.urgency, row.published_at, now):.2f}",
             **values,
         )
         return HTMLResponse(page, status_code=status, headers=dict(headers or {}))

@@ -58,9 +58,9 @@ def error_response(request: Request, error: WebError) -> Response:
     if error.status == 401:
         return login_redirect(request)
     web: WebContext = request.app.state.web
-    return web.render(
-        request, "error.html", status=error.status, headers=error.headers, error=error
-    )
+    # htmx swaps a 4xx into the part of the page it updates: the sentence alone, no layout
+    template = "_error.html" if request.headers.get("hx-request") else "error.html"
+    return web.render(request, template, status=error.status, headers=error.headers, error=error)
 
 
 def login_redirect(request: Request) -> Response:

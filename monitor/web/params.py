@@ -22,8 +22,9 @@ def queue_params(
     q: str = Query("", max_length=_TEXT, description="full-text search"),
     page: int = Query(1, ge=1, le=100_000),
     limit: int = Query(PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE),
+    incident: str = Query("", max_length=_TEXT, description="one incident's posts"),
 ) -> QueueParams:
-    return QueueParams(brand, status, lang, source, assignee, since, q, page, limit)
+    return QueueParams(brand, status, lang, source, assignee, since, q, page, limit, incident)
 
 
 def since_param(

@@ -9,17 +9,22 @@ anything — link previews fetch the acknowledge links in pages.
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import datetime
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote, urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
+from sqlmodel import Session
 from starlette.responses import RedirectResponse, Response
 
 from alerts.ack import AckCheck, verify_ack
+from monitor import accounts
 from monitor.accounts import Principal
 from monitor.errors import QueueError
 from monitor.queue import health, incidents, service
 from monitor.storage.db import read_scope, session_scope
+from monitor.storage.models import IncidentRow
 from monitor.web import views
 from monitor.web.auth import reader, triager
 from monitor.web.chart import summary as chart_summary
@@ -31,6 +36,7 @@ from monitor.web.params import queue_params, since_param
 router = APIRouter(include_in_schema=False)
 
 RECENT_RESOLVED = 20
+INCIDENT_PREVIEW = 5  # the most urgent posts on the incident page; the queue pages the rest
 DONE = {
     "ack": "Acknowledged.",
     "assign": "Assigned.",
@@ -81,10 +87,12 @@ def _incident_page(
         status=status,
         detail=detail,
         incident=detail.view,
-        chart=volume_chart(detail.series, detail.view.onset_at),
-        chart_text=chart_summary(detail.series),
+        chart=volume_chart(detail.series, detail.view.onset_at, web.zone, web.clock()),
+        chart_text=chart_summary(detail.series, web.zone),
         post_url=post_url,
         incident_url=incident_url,
+        queue_query=views.QueueParams(status="all", incident=incident_id).query(),
+        INCIDENT_PREVIEW=INCIDENT_PREVIEW,
         **kw,
     )
 
@@ -189,6 +197,7 @@ def queue_page(
     error, status = None, 200
     with read_scope(web.engine) as session:
         facets = service.facets(session)
+        incident = _incident_view(session, params.incident)
         try:
             page = service.list_queue(session, flt)
         except QueueError as exc:
@@ -205,9 +214,75 @@ def queue_page(
         facets=facets,
         error=error,
         post_url=post_url,
+        incident=incident,
+        incident_url=incident_url,
     )
     response.headers["Vary"] = "HX-Request"
     return response
+
+
+def _incident_view(session: Session, incident_id: str) -> incidents.IncidentView | None:
+    """The incident a filtered queue is showing, to name it; None if none or unknown."""
+    row = session.get(IncidentRow, incident_id) if incident_id else None
+    return incidents.view(row) if row else None
+
+
+def next_post(session: Session, back: str, key: tuple[str, str], now: datetime) -> str | None:
+    """The link to the post after ``key`` in the queue it was opened from (its filters kept),
+    so a storm is worked post by post; None without such a queue or at its end."""
+    params = _params_of(back)
+    if params is None:
+        return None
+    try:
+        flt = replace(params.to_filter(now), limit=views.MAX_PAGE_SIZE)
+    except WebError:  # a bad page or time in the address: no next link, the page still shows
+        return None
+    try:
+        rows = service.list_queue(session, flt).rows
+    except QueueError:
+        return None
+    keys = [(r.post_id, r.brand) for r in rows]
+    later = keys[keys.index(key) + 1 :] if key in keys else keys
+    following = next((k for k in later if k != key), None)
+    return post_url(*following) + params.back() if following else None
+
+
+def _params_of(back: str) -> views.QueueParams | None:
+    values: dict[str, Any] = dict(parse_qsl(back_query(back)))
+    if not values:
+        return None
+    try:
+        for number in ("page", "limit"):
+            if number in values:
+                values[number] = int(values[number])
+    except ValueError:
+        return None
+    return views.QueueParams(**values)
+
+
+def back_query(value: str) -> str:
+    """The queue's filters a post page was opened from, kept only as known filters (the
+    value comes from the address bar: it goes back into a link, nothing else)."""
+    known = set(views.QueueParams().__dict__)
+    kept = [(k, v) for k, v in parse_qsl(value)[:20] if k in known and len(v) <= 200]
+    return urlencode(kept)
+
+
+@router.get("/queue/new")
+def queue_new(
+    request: Request,
+    seen: str = Query("", max_length=40),
+    params: views.QueueParams = Depends(queue_params),
+    principal: Principal = Depends(reader),
+    web: WebContext = Depends(web_context),
+) -> Response:
+    """Polled by an open queue or incident page: a bar saying how many posts were flagged
+    since the page was drawn, linking to them; nothing moves on the page itself."""
+    now = web.clock()
+    after = views.parse_since(seen, now, "seen") or now
+    with read_scope(web.engine) as session:
+        count = service.count_flagged_after(session, params.to_filter(now), after)
+    return web.render(request, "_new_posts.html", count=count, params=params)
 
 
 def _actions(status: str) -> tuple[str, ...]:
@@ -217,22 +292,35 @@ def _actions(status: str) -> tuple[str, ...]:
 
 
 def _post_page(
-    request: Request, web: WebContext, post_id: str, brand: str, status: int = 200, **kw: Any
+    request: Request,
+    web: WebContext,
+    post_id: str,
+    brand: str,
+    status: int = 200,
+    back: str = "",
+    **kw: Any,
 ) -> Response:
     with read_scope(web.engine) as session:
         item = service.get_item(session, post_id, brand)
+        users = [u.name for u in accounts.list_users(session) if not u.disabled]
+        following = next_post(session, back, (post_id, brand), web.clock())
+    people = [p.name for p in web.settings.oncall.people]
     return web.render(
         request,
         "post.html",
+        assignees=sorted({*users, *people, *([item.row.assignee] if item.row.assignee else [])}),
         status=status,
         item=item,
         row=item.row,
         passage=views.passage(item.text, item.passage_start, item.passage_end),
+        heading=views.heading(item.row.title, [t.title for t in item.thread], item.text),
         link=views.http_url(item.row.url),
         actions=_actions(item.row.status),
         action_url=post_url(post_id, brand),
         post_url=post_url,
         incident_url=incident_url,
+        back=back_query(back),
+        next_post=following,
         **kw,
     )
 
@@ -243,10 +331,12 @@ def post_page(
     post_id: str,
     brand: str,
     done: str = "",
+    back: str = Query("", max_length=2000),
     principal: Principal = Depends(reader),
     web: WebContext = Depends(web_context),
 ) -> Response:
-    return _post_page(request, web, post_id, brand, done=DONE.get(done))
+    undo = done == "dismiss"  # a dismissal is one tap away from being undone
+    return _post_page(request, web, post_id, brand, back=back, done=DONE.get(done), undo=undo)
 
 
 @router.post("/posts/{post_id}/{brand:path}/{action}")
@@ -258,6 +348,7 @@ def post_action(
     assignee: str = Form("", max_length=200),
     note: str = Form("", max_length=service.MAX_NOTE),
     label: str = Form("", max_length=40),
+    back: str = Form("", max_length=2000),
     principal: Principal = Depends(triager),
     web: WebContext = Depends(web_context),
 ) -> Response:
@@ -279,8 +370,9 @@ def post_action(
     except QueueError as exc:
         if exc.kind == "not_found":
             raise
-        return _post_page(request, web, post_id, brand, QUEUE_STATUS[exc.kind], error=exc)
-    return RedirectResponse(post_url(post_id, brand) + f"?done={action}", status_code=303)
+        return _post_page(request, web, post_id, brand, QUEUE_STATUS[exc.kind], back, error=exc)
+    query = urlencode({"done": action} | ({"back": kept} if (kept := back_query(back)) else {}))
+    return RedirectResponse(post_url(post_id, brand) + "?" + query, status_code=303)
 
 
 # --- operators -------------------------------------------------------------------------------

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from monitor.queue.service import QueueFilter
 from monitor.web.errors import WebError
@@ -17,8 +18,11 @@ __all__ = [
     "Passage",
     "QueueParams",
     "ago",
+    "display_zone",
     "duration",
+    "heading",
     "http_url",
+    "iso",
     "num",
     "parse_since",
     "passage",
@@ -43,10 +47,22 @@ def _as_datetime(value: datetime | str | None) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def when(value: datetime | str | None) -> str:
-    """``2026-11-02 09:00 UTC`` (or an em dash for no time)."""
+def display_zone(schedule_zones: list[str]) -> tzinfo:
+    """The zone pages show times in: the first on-call schedule's (where the managers
+    live), else UTC. Zones were checked when the config loaded."""
+    return ZoneInfo(schedule_zones[0]) if schedule_zones else UTC
+
+
+def when(value: datetime | str | None, zone: tzinfo = UTC) -> str:
+    """``2026-11-02 10:00 CET`` in ``zone`` (or an em dash for no time)."""
     moment = _as_datetime(value)
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if moment else "—"
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z") if moment else "—"
+
+
+def iso(value: datetime | str | None) -> str:
+    """ISO 8601 with the offset, for ``<time datetime>``; '' for no time."""
+    moment = _as_datetime(value)
+    return moment.astimezone(UTC).isoformat() if moment else ""
 
 
 def ago(value: datetime | str | None, now: datetime) -> str:
@@ -61,13 +77,16 @@ def ago(value: datetime | str | None, now: datetime) -> str:
 
 
 def duration(seconds: float | None) -> str:
+    """``7 min``, ``4 h 36 min``, ``3 d 2 h``: two units at most, rounded down."""
     if seconds is None:
         return "—"
-    if seconds < 3600:
-        return f"{max(int(seconds // 60), 0)} min"
-    if seconds < 2 * 86400:
-        return f"{seconds / 3600:.1f} h".replace(".0 h", " h")
-    return f"{int(seconds // 86400)} d"
+    minutes = max(int(seconds // 60), 0)
+    days, hours, minutes = minutes // 1440, minutes // 60 % 24, minutes % 60
+    if days:
+        return f"{days} d {hours} h" if hours else f"{days} d"
+    if hours:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    return f"{minutes} min"
 
 
 def pct(value: float | None) -> str:
@@ -76,6 +95,23 @@ def pct(value: float | None) -> str:
 
 def num(value: float | None) -> str:
     return "—" if value is None else f"{value:.2f}"
+
+
+HEADING_WORDS = 10
+
+
+def heading(title: str | None, thread_titles: list[str | None], text: str) -> str:
+    """A post's heading: its title; a comment's, its thread's ("Re: ..."); else its first
+    words (comments were all headed "(no title)")."""
+    if title and title.strip():
+        return title.strip()
+    thread_title = next((t.strip() for t in thread_titles if t and t.strip()), None)
+    if thread_title:
+        return f"Re: {thread_title}"
+    words = text.split()
+    if not words:
+        return "(empty post)"
+    return " ".join(words[:HEADING_WORDS]) + (" …" if len(words) > HEADING_WORDS else "")
 
 
 @dataclass(frozen=True)
@@ -129,6 +165,7 @@ class QueueParams:
     q: str = ""
     page: int = 1
     limit: int = PAGE_SIZE
+    incident: str = ""
 
     def to_filter(self, now: datetime) -> QueueFilter:
         if self.page < 1 or not 1 <= self.limit <= MAX_PAGE_SIZE:
@@ -143,6 +180,7 @@ class QueueParams:
             q=self.q.strip() or None,
             limit=self.limit,
             offset=(self.page - 1) * self.limit,
+            incident=self.incident or None,
         )
 
     def query(self, **changes: Any) -> str:
@@ -152,5 +190,39 @@ class QueueParams:
         kept = {k: v for k, v in values.items() if v != defaults[k]}
         return urlencode(kept)
 
+    def filters_set(self) -> int:
+        """How many of the folded filters differ from their defaults (the phone's button
+        says so, and opens when any is set)."""
+        names = ("status", "brand", "lang", "source", "assignee", "since")
+        return sum(getattr(self, n) != getattr(QueueParams(), n) for n in names)
+
+    def back(self) -> str:
+        """``?back=...`` for links to a post, so its "Back to the queue" keeps these filters."""
+        query = self.query()
+        return "?" + urlencode({"back": query}) if query else ""
+
     def pages(self, total: int) -> int:
         return max(1, -(-total // self.limit))
+
+    def nothing_found(self) -> str:
+        """The empty result in words, naming what was searched: ``No open posts match
+        “kø” with brand Nordtel.`` (an empty search must not read as an empty queue)."""
+        what = {"open": "open posts", "all": "posts"}.get(self.status, f"{self.status} posts")
+        named = (
+            ("brand", self.brand),
+            ("language", self.lang),
+            ("source", self.source),
+            ("assignee", self.assignee),
+        )
+        filters = [f"{name} {value}" for name, value in named if value]
+        if self.incident:
+            filters.append("in this incident")
+        if self.since:
+            span = _SPAN.match(self.since.strip().lower())
+            filters.append(f"in the last {self.since}" if span else f"since {self.since}")
+        q = self.q.strip()
+        if not q and not filters:
+            return "The open queue is empty." if self.status == "open" else f"No {what}."
+        matching = f" match “{q}”" if q else ""
+        with_ = f" with {', '.join(filters)}" if filters else ""
+        return f"No {what}{matching}{with_}."

@@ -11,6 +11,36 @@
     );
   }
 
+  // A failed htmx request says so above the page (a 4xx is swapped in as the server's
+  // own sentence; these are the rest): the list below is then what it was before.
+  var status = document.getElementById("net-status");
+  function tell(text) {
+    if (status) {
+      status.textContent = text;
+      status.hidden = !text;
+    }
+  }
+  document.addEventListener("htmx:responseError", function (event) {
+    var xhr = event.detail && event.detail.xhr;
+    var code = xhr ? xhr.status + (xhr.statusText ? " " + xhr.statusText : "") : "an error";
+    tell("The server answered " + code + ": the list below was not updated. Try again in a moment.");
+  });
+  document.addEventListener("htmx:sendError", function () {
+    tell("No connection to Stormwatch: the list below may be out of date. It updates when you change a filter again.");
+  });
+  document.addEventListener("htmx:timeout", function () {
+    tell("Stormwatch did not answer in time: the list below may be out of date. Try again.");
+  });
+  document.addEventListener("htmx:beforeRequest", function () {
+    tell("");
+  });
+
+  // The queue's filters fold behind one button on phones; wider screens show them all.
+  var fold = document.querySelector("details.more-filters");
+  if (fold && window.matchMedia && window.matchMedia("(min-width: 48rem)").matches) {
+    fold.open = true;
+  }
+
   // <form data-confirm="..."> asks before submitting.
   document.addEventListener("submit", function (event) {
     var form = event.target;
