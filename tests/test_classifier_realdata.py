@@ -304,11 +304,19 @@ def test_real_sets_train_and_calibrate_the_head_and_it_loads_calibrated(tmp_path
     assert head.calibration["da"][0] == head.calibration["en"][0]  # one slope, own bias
     head.save(tmp_path / "head.npz")
     loaded = load_head(tmp_path / "head.npz")
-    x = encoder.embed(["Tre uger uden internet"] * 2)
-    _, danish_and_english = loaded.predict(x, ["da", "en"])
+    logits = np.array([0.3, 0.3, 0.3])
+    calibrated = loaded.calibrate(logits, ["da", "en", "fi"])
+    (a_da, b_da), (a_en, b_en) = loaded.calibration["da"], loaded.calibration["en"]
+    assert calibrated[0] == pytest.approx(1 / (1 + np.exp(-(a_da * 0.3 + b_da))))
+    assert calibrated[1] == pytest.approx(1 / (1 + np.exp(-(a_en * 0.3 + b_en))))
+    assert calibrated[2] == pytest.approx(calibrated[1])  # no Finnish calibration: English's
+    x = encoder.embed(["Tre uger uden internet"])
     _, raw = replace_calibration(loaded).predict(x)
-    assert danish_and_english[0] != pytest.approx(raw[0])  # applied at load, per language
-    assert danish_and_english[0] != pytest.approx(danish_and_english[1])
+    _, danish = loaded.predict(x, ["da"])
+    from classifiers.calibrate import raw_logits
+
+    expected = 1 / (1 + np.exp(-np.clip(a_da * raw_logits(raw)[0] + b_da, -500, 500)))
+    assert danish[0] == pytest.approx(expected, abs=1e-6)
 
     write_set(train_dir, "dapol_da", sentiment_rows())
     with pytest.raises(LicenceError, match="dapol_da"):

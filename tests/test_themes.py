@@ -174,7 +174,8 @@ def test_incidents_show_has_a_themes_section_through_the_real_encoder(
     config = themed_config(tmp_path, f'model_dir = "{tiny_model}"\nthreads = 1')
     result = runner.invoke(app, ["incidents", "show", INCIDENT, "--themes", "-c", str(config)])
     assert result.exit_code == 0, result.output
-    head, _, section = result.output.partition("\nThemes\n")
+    # stdout only: a log line on stderr (logging configured by an earlier test) is not output
+    head, _, section = result.stdout.partition("\nThemes\n")
     assert head.startswith(f"id               {INCIDENT}\n") and section
     sizes = [int(line.split()[0]) for line in section.splitlines() if line[2:3].isdigit()]
     assert sum(sizes) == len(SEEDED), section
