@@ -6,9 +6,12 @@ tick then observes the readings made since the last tick, evaluates every detect
 ``now``, applies the signals to the book, resolves quiet incidents, and writes every
 incident that changed. So a restart loses neither history nor open incidents.
 
-History safety: ``live_since`` is when Stormwatch first stored a post (its first crawl).
-Posts published before it are the backlog: storms among them are recorded as history
-incidents and never page.
+History safety, with an explicit cut-over: ``live_since`` is when Stormwatch first stored a
+post (its first crawl) less ``FIRST_CRAWL_LOOKBACK`` (30 minutes). Posts published before
+it are the backlog: they teach the baseline, storms among them are history and never page.
+Posts of the half hour before the first crawl are "what is happening right now": a fresh
+install that starts during a storm counts them and pages on it (never on days-old backlog).
+Why 30 minutes, with figures: benchmarks/first_crawl.py and benchmarks/RESULTS.md.
 
 Acknowledging or resolving happens elsewhere (CLI, UI: ``monitor.queue.incidents.act``),
 which writes the notices of that decision to the outbox in the same transaction
@@ -39,6 +42,7 @@ from monitor.storage.models import IncidentRow, Post, Reading, Source
 log = logging.getLogger("stormwatch.detect")
 
 HISTORY = timedelta(days=28)
+FIRST_CRAWL_LOOKBACK = timedelta(minutes=30)  # the cut-over: see the module docstring
 
 
 class DetectStage:
@@ -50,7 +54,7 @@ class DetectStage:
 
     def start(self, now: datetime) -> None:
         with session_scope(self.engine) as session:
-            live_since = first_fetch(session) or now
+            live_since = (first_fetch(session) or now) - FIRST_CRAWL_LOOKBACK
             self.watermark = latest_reading(session)
             events = readings_until(session, self.watermark, since=now - HISTORY)
             incidents = [codec.loads(row.state) for row in open_rows(session)]

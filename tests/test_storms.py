@@ -27,44 +27,55 @@ STEP = timedelta(minutes=5)
 
 
 def store(engine: Engine, events: Iterable[PostEvent], fetched: datetime | None) -> None:
+    """Posts and their readings, as the crawler and classifier store them; one crawl (all
+    fetched at ``fetched``) goes in as one batch."""
     settings = parse_settings({"sources": [{"name": "sim", "kind": "feed", "url": "http://x/f"}]})
     with session_scope(engine) as s:
         sid = repo.sync_sources(s, settings, fetched or datetime.now().astimezone())["sim"].id
         assert sid is not None
-        for e in events:
-            text = e.text_snippet or e.post_id
-            record = repo.PostRecord(
-                id=e.post_id[:32],
-                canonical_url=f"http://x/{e.post_id}",
-                kind="comment" if e.is_comment else "post",
-                thread_id=(e.thread_id or e.post_id)[:32],
-                parent_id=None,
-                external_id=None,
-                author=None,
-                title=e.title,
-                text=text,
-                published_at=e.at,
-                lang=e.lang,
-                brands=(e.brand,),
-                brand_reason="mention",
-                content_hash=content_hash(e.title, text),
-            )
-            repo.store_posts(s, sid, [record], fetched or e.at)
-            s.add(
-                Reading(
-                    post_id=record.id,
-                    brand=e.brand,
-                    content_hash=record.content_hash,
-                    model="sim",
-                    negative=e.negative,
-                    neutral=1 - e.negative,
-                    positive=0.0,
-                    complaint=e.complaint,
-                    label="complaint" if e.complaint >= 0.5 else "not_complaint",
-                    passage=text,
-                    classified_at=fetched or e.at,
-                )
-            )
+        pairs = [(e, _record(e)) for e in events]
+        if fetched is not None:
+            repo.store_posts(s, sid, [r for _, r in pairs], fetched)
+        for e, record in pairs:
+            if fetched is None:
+                repo.store_posts(s, sid, [record], e.at)
+            s.add(_reading(e, record, fetched or e.at))
+
+
+def _record(e: PostEvent) -> repo.PostRecord:
+    text = e.text_snippet or e.post_id
+    return repo.PostRecord(
+        id=e.post_id[:32],
+        canonical_url=f"http://x/{e.post_id}",
+        kind="comment" if e.is_comment else "post",
+        thread_id=(e.thread_id or e.post_id)[:32],
+        parent_id=None,
+        external_id=None,
+        author=None,
+        title=e.title,
+        text=text,
+        published_at=e.at,
+        lang=e.lang,
+        brands=(e.brand,),
+        brand_reason="mention",
+        content_hash=content_hash(e.title, text),
+    )
+
+
+def _reading(e: PostEvent, record: repo.PostRecord, at: datetime) -> Reading:
+    return Reading(
+        post_id=record.id,
+        brand=e.brand,
+        content_hash=record.content_hash,
+        model="sim",
+        negative=e.negative,
+        neutral=1 - e.negative,
+        positive=0.0,
+        complaint=e.complaint,
+        label="complaint" if e.complaint >= 0.5 else "not_complaint",
+        passage=record.text,
+        classified_at=at,
+    )
 
 
 def test_storm_opens_one_persisted_incident_that_survives_a_restart_and_is_acked(
@@ -202,3 +213,27 @@ def test_an_opened_storm_pages_at_once_escalates_on_time_and_ack_stops_it(
     assert [
         r for r in map(json.loads, log.read_text().splitlines()) if r["step"].startswith("repeat")
     ] == []
+
+
+def test_a_storm_that_began_just_before_the_first_crawl_pages_on_the_first_tick(
+    sqlite_engine: Engine,
+) -> None:
+    """A fresh install starts 25 minutes into a storm: the half hour before the first crawl
+    counts as now (the cut-over, monitor.storms.FIRST_CRAWL_LOOKBACK), so the storm pages on
+    the first tick (it paged 10 minutes later when all of it was history); the days-old
+    backlog before it only teaches the baseline."""
+    scenario = simulate.storm(seed=0, tier="high", peak=10.0, ramp_hours=0.5, warmup_days=7)
+    onset = scenario.onsets()["Acme"]
+    assert onset is not None
+    crawl = onset + timedelta(minutes=25)
+    events = [e for e in scenario.events if e.brand == "Acme" and e.at <= crawl]
+    store(sqlite_engine, events, fetched=crawl)  # the first crawl: seven days and the storm
+
+    stage = DetectStage(sqlite_engine)
+    stage.start(crawl)
+    [update] = [u for u in stage.step(crawl) if u.action == "opened"]
+    assert update.pages and update.incident.origin == "live"
+    assert update.incident.onset_at >= crawl - timedelta(minutes=30), "paged on recent posts"
+    assert stage.detector is not None and stage.detector.live_since == crawl - timedelta(
+        minutes=30
+    ), "never on days-old backlog: the cut-over is half an hour before the first crawl"
