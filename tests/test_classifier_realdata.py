@@ -386,3 +386,52 @@ def test_classify_pending_without_a_config_refuses_and_creates_nothing(
     done = CliRunner().invoke(app, ["classify", "--pending"])
     assert done.exit_code == 1 and "--config" in done.output
     assert list(tmp_path.iterdir()) == []  # no ./stormwatch.db made on the way
+
+
+def test_classifier_train_takes_real_sets_refuses_licences_and_checks_on_real_dev(
+    tmp_path: Path,
+) -> None:
+    from typer.testing import CliRunner
+
+    from monitor.cli import app
+    from tests.test_classifier_tiny import build_tiny_bert
+
+    folder = build_tiny_bert(tmp_path / "tiny-e5")
+    train = tmp_path / "train.jsonl"
+    train.write_text(
+        "".join(
+            json.dumps({"id": f"t{i}", "lang": "en", "text": t, "brand": "Nordtel", **lab}) + "\n"
+            for i, (t, lab) in enumerate(
+                [
+                    ("Nordtel never answers", {"label": "complaint", "sentiment": "negative"}),
+                    ("Nordtel charged me twice", {"label": "complaint", "sentiment": "negative"}),
+                    (
+                        "Thanks Nordtel, all fixed",
+                        {"label": "not_complaint", "sentiment": "positive"},
+                    ),
+                    ("Nordtel opens a shop", {"label": "not_complaint", "sentiment": "neutral"}),
+                ]
+            )
+        )
+    )
+    config = tmp_path / "stormwatch.toml"
+    config.write_text(f'[classifier]\nmodel_dir = "{folder}"\nthreads = 1\n')
+    shippable, other = tmp_path / "ok", tmp_path / "nc"
+    write_set(shippable, "lcc_da", sentiment_rows())
+    write_set(other, "dapol_da", sentiment_rows())
+    cal = tmp_path / "cal"
+    write_set(cal, "preotiuc_complaints_en", complaint_rows("en"))
+    common = ["classifier", "train", "--frozen", "--no-relabels", "--examples", str(train)]
+    common += ["-c", str(config), "-o", str(tmp_path / "h.npz"), "--force"]
+    runner = CliRunner()
+    refused = runner.invoke(app, [*common, "--real", str(other)])
+    assert (
+        refused.exit_code == 1 and "dapol_da" in refused.output and "--experiment" in refused.output
+    )
+    assert not (tmp_path / "h.npz").exists()
+    done = runner.invoke(app, [*common, "--real", str(shippable), "--calibration", str(cal)])
+    assert done.exit_code == 0, done.output
+    # the check reads the real dev splits (of both the training and the calibration sets)
+    assert "lcc_da" in done.stdout and "preotiuc_complaints_en" in done.stdout
+    head = load_head(tmp_path / "h.npz")
+    assert head.counts["real"] == {"lcc_da": 8} and "en" in head.calibration
