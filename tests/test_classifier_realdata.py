@@ -8,7 +8,7 @@ repository); the classifier is a word-counting stand-in where a model is not the
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -345,7 +345,23 @@ def test_platt_recovers_its_parameters_and_the_bias_matches_a_level() -> None:
     assert float((1 / (1 + np.exp(-(1.5 * logits + bias)))).mean()) == pytest.approx(0.05, abs=1e-4)
 
 
-def test_classifier_eval_prints_one_table_for_files_and_real_sets(tmp_path: Path) -> None:
+@pytest.fixture
+def logs_on_stderr() -> Iterator[None]:
+    """Log lines on stderr for this test: an earlier test in the same process may have set
+    the daemon's logging (stdout), and a CLI's --json output must be read alone."""
+    import sys
+
+    from monitor.logs import configure
+    from monitor.settings import parse_settings
+
+    configure(parse_settings({}).log, stream=sys.stderr)
+    yield
+    configure(parse_settings({}).log)
+
+
+def test_classifier_eval_prints_one_table_for_files_and_real_sets(
+    tmp_path: Path, logs_on_stderr: None
+) -> None:
     from typer.testing import CliRunner
 
     from monitor.cli import app
@@ -368,7 +384,7 @@ def test_classifier_eval_prints_one_table_for_files_and_real_sets(tmp_path: Path
     as_json = runner.invoke(
         app, ["classifier", "eval", "--real", str(real), "--json", "--config", str(config)]
     )
-    [row] = json.loads(as_json.output)["rows"]
+    [row] = json.loads(as_json.stdout)["rows"]
     assert row["set"] == "lcc_da" and row["n"] == 8 and 0.0 <= row["auc"] <= 1.0
     refused = runner.invoke(app, ["classifier", "eval", "--config", str(config)])
     assert refused.exit_code == 1 and "--real" in refused.output
@@ -390,6 +406,7 @@ def test_classify_pending_without_a_config_refuses_and_creates_nothing(
 
 def test_classifier_train_takes_real_sets_refuses_licences_and_checks_on_real_dev(
     tmp_path: Path,
+    logs_on_stderr: None,
 ) -> None:
     from typer.testing import CliRunner
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import shutil
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import quote
@@ -168,8 +169,22 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_tiny_bert(tmp_path_factory.mktemp("tiny") / "tiny-e5")
 
 
+@pytest.fixture
+def logs_on_stderr() -> Iterator[None]:
+    """Log lines on stderr for this test: an earlier test in the same process may have set
+    the daemon's logging (stdout), and a CLI's --json output must be read alone."""
+    import sys
+
+    from monitor.logs import configure
+    from monitor.settings import parse_settings
+
+    configure(parse_settings({}).log, stream=sys.stderr)
+    yield
+    configure(parse_settings({}).log)
+
+
 def test_incidents_show_has_a_themes_section_through_the_real_encoder(
-    tmp_path: Path, tiny_model: Path
+    tmp_path: Path, tiny_model: Path, logs_on_stderr: None
 ) -> None:
     config = themed_config(tmp_path, f'model_dir = "{tiny_model}"\nthreads = 1')
     result = runner.invoke(app, ["incidents", "show", INCIDENT, "--themes", "-c", str(config)])
@@ -184,7 +199,7 @@ def test_incidents_show_has_a_themes_section_through_the_real_encoder(
     result = runner.invoke(
         app, ["incidents", "show", INCIDENT, "--themes", "--json", "-c", str(config)]
     )
-    data = json.loads(result.output)
+    data = json.loads(result.stdout)  # logs go to stderr
     assert data["themes_error"] is None
     assert sorted(p for t in data["themes"] for p in t["post_ids"]) == sorted(
         p for p, _, _ in SEEDED
@@ -196,7 +211,9 @@ def test_incidents_show_has_a_themes_section_through_the_real_encoder(
     assert words and "nordtel" not in words  # every post names the brand: it tells nothing
 
 
-def test_without_a_model_the_incident_still_shows_and_says_why(tmp_path: Path) -> None:
+def test_without_a_model_the_incident_still_shows_and_says_why(
+    tmp_path: Path, logs_on_stderr: None
+) -> None:
     config = themed_config(tmp_path, f'model_dir = "{tmp_path / "no-model"}"')
     result = runner.invoke(app, ["incidents", "show", INCIDENT, "--themes", "-c", str(config)])
     assert result.exit_code == 0, result.output
@@ -205,10 +222,10 @@ def test_without_a_model_the_incident_still_shows_and_says_why(tmp_path: Path) -
     result = runner.invoke(
         app, ["incidents", "show", INCIDENT, "--themes", "--json", "-c", str(config)]
     )
-    data = json.loads(result.output)
+    data = json.loads(result.stdout)  # logs go to stderr
     assert data["themes"] is None and "no config.json" in data["themes_error"]
     plain = runner.invoke(app, ["incidents", "show", INCIDENT, "--json", "-c", str(config)])
-    assert "themes" not in json.loads(plain.output)  # not asked for: the model is not loaded
+    assert "themes" not in json.loads(plain.stdout)  # not asked for: the model is not loaded
 
 
 # --- the JSON API: GET /api/v1/incidents/{id}?themes=true -------------------------------------
