@@ -133,3 +133,78 @@ def test_without_a_storm_the_newest_posts_are_read_first(
     stage = ClassifyStage(tiny, sqlite_engine, MATCHER, commit_every=8)
     stage.run_once(T0 + timedelta(days=1), limit=16)  # a day later: nothing is rising
     assert read(sqlite_engine) == {f"storm-{n}" for n in range(STORM - 16, STORM)}
+
+
+class ReadsAsSimulated:
+    """The scenario's own complaint probability for each text (the classifier is not the
+    point here: the storm must be read first and page once it is read)."""
+
+    def __init__(self, by_text: dict[str, float]) -> None:
+        self.by_text = by_text
+
+    def classify(
+        self, texts: Sequence[str], langs: Sequence[str | None] | None = None
+    ) -> list[Scores]:
+        out = []
+        for text in texts:
+            p = self.by_text.get(text, 0.05)
+            out.append(Scores(negative=p, neutral=1 - p, positive=0.0, complaint=p))
+        return out
+
+
+def test_a_crash_looping_daemon_pages_the_storm_within_a_tick_of_reading_it(
+    sqlite_engine: Engine,
+) -> None:
+    from monitor.detect import simulate
+    from monitor.storms import DetectStage
+    from tests.test_storms import _record, store
+
+    scenario = simulate.storm(seed=0, tier="high", peak=10.0, ramp_hours=0.5, warmup_days=7)
+    onset = scenario.onsets()["Acme"]
+    assert onset is not None
+    crawl = onset + timedelta(minutes=30)
+    events = [e for e in scenario.events if e.brand == "Acme" and e.at <= crawl]
+    read_until = onset - timedelta(hours=2)
+    # a running install: the week before is read; the last two hours and the storm wait
+    store(sqlite_engine, [e for e in events if e.at < read_until], fetched=read_until)
+    backlog = [e for e in events if e.at >= read_until]
+    records = [_record(e) for e in backlog]
+    settings = parse_settings({"sources": [{"name": "sim", "kind": "feed", "url": "http://x/f"}]})
+    with session_scope(sqlite_engine) as s:
+        sid = repo.sync_sources(s, settings, crawl)["sim"].id
+        assert sid is not None
+        repo.store_posts(s, sid, records, crawl)
+    truth = {r.text: e.complaint for r, e in zip(records, backlog, strict=True)}
+    storm_posts = {r.id for r, e in zip(records, backlog, strict=True) if e.at >= onset}
+    matcher = BrandMatcher([BrandSpec("Acme", ("Acme",))])
+    model = ClassifyStage(ClassifierSettings(), sqlite_engine, matcher).model_id
+    with session_scope(sqlite_engine) as s:  # the week before was read by this same model
+        for reading in s.exec(select(Reading)):
+            reading.model = model
+    opened_at = read_at = None
+    for restart in range(10):
+        now = crawl + timedelta(minutes=restart)
+        stage = ClassifyStage(
+            ClassifierSettings(),
+            sqlite_engine,
+            matcher,
+            # each process dies at its 41st passage: after one commit of 16 titled posts
+            loader=lambda _s: DiesMidBatch(ReadsAsSimulated(truth), 40),
+            commit_every=16,
+        )
+        try:
+            for tick in range(50):
+                if not stage.run_once(now + timedelta(seconds=tick)).classified:
+                    break
+        except _Killed:
+            pass
+        if read_at is None and storm_posts <= read(sqlite_engine):
+            read_at = restart
+        detect = DetectStage(sqlite_engine)  # a new process: a new detect stage too
+        opened = [u for u in detect.step(now) if u.action == "opened" and u.pages]
+        if opened and opened_at is None:
+            opened_at = restart
+    assert read_at is not None and opened_at is not None, (read_at, opened_at)
+    # paged by the second process's tick, while kills go on and before the storm's last
+    # posts are read (measured: read by the 7th process, paged in the 2nd)
+    assert opened_at <= min(read_at, 1), (read_at, opened_at)
