@@ -199,6 +199,17 @@ def source_row(engine: Engine, name: str) -> Any:
         return row
 
 
+def places_showing(
+    secret: str, engine: Engine, row: Any, report: Any, settings: Settings, log_text: str
+) -> list[str]:
+    """Everything a failed crawl shows or stores (logs, report, last error, settings, stored
+    URLs) that contains ``secret``: a test asserts it is empty."""
+    with session_scope(engine) as session:
+        urls = [v.url for v in repo.validators_of(session, [row.id])]
+    shown = [log_text, str(report), row.last_error, repr(settings), settings.model_dump_json()]
+    return [text for text in [*shown, *urls] if secret in text]
+
+
 def host_backoff(engine: Engine) -> dict[str, datetime]:
     with session_scope(engine) as session:
         return {h.host: h.backoff_until for h in session.exec(_all_hosts()) if h.backoff_until}

@@ -17,8 +17,6 @@ from monitor.canonical import canonical_url
 from monitor.read import Matchers, make_matchers, read_config
 from monitor.settings import Settings
 from monitor.sources.api import load_marks
-from monitor.storage import repo
-from monitor.storage.db import session_scope
 from tests.conftest import T0
 from tests.fakeplatform import (
     FakePlatform,
@@ -29,6 +27,7 @@ from tests.fakeplatform import (
     host_backoff,
     json_reply,
     make_settings,
+    places_showing,
     play_review,
     running,
     source_row,
@@ -144,10 +143,7 @@ def test_an_expired_token_is_refused_with_the_reason_and_never_shown(
         [report] = crawl_once(settings, sqlite_engine, matchers, T0)
     row = source_row(sqlite_engine, "play")
     assert row.last_error.startswith("access refused (HTTP 401): the access token is expired")
-    with session_scope(sqlite_engine) as session:
-        urls = [v.url for v in repo.validators_of(session, [row.id])]
-    shown = [caplog.text, str(report), row.last_error, repr(settings), settings.model_dump_json()]
-    assert not [text for text in [*shown, *urls] if TOKEN in text]
+    assert not places_showing(TOKEN, sqlite_engine, row, report, settings, caplog.text)
 
 
 def test_429_waits_for_retry_after_and_keeps_the_mark(

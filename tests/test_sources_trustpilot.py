@@ -15,8 +15,6 @@ from sqlalchemy.engine import Engine
 from monitor.read import Matchers, make_matchers, read_config
 from monitor.settings import Settings
 from monitor.sources.api import load_marks
-from monitor.storage import repo
-from monitor.storage.db import session_scope
 from tests.conftest import T0
 from tests.fakeplatform import (
     FakePlatform,
@@ -25,6 +23,7 @@ from tests.fakeplatform import (
     host_backoff,
     json_reply,
     make_settings,
+    places_showing,
     running,
     source_row,
     stored,
@@ -118,10 +117,7 @@ def test_a_bad_key_is_credentials_rejected_and_never_shown(
         [report] = crawl_once(settings, sqlite_engine, matchers, T0)
     row = source_row(sqlite_engine, "tp")
     assert row.last_error.startswith("credentials rejected (HTTP 401)")
-    with session_scope(sqlite_engine) as session:
-        urls = [v.url for v in repo.validators_of(session, [row.id])]
-    shown = [caplog.text, str(report), row.last_error, repr(settings), settings.model_dump_json()]
-    assert not [text for text in [*shown, *urls] if KEY in text]
+    assert not places_showing(KEY, sqlite_engine, row, report, settings, caplog.text)
 
 
 def test_429_waits_for_retry_after_and_keeps_the_mark(

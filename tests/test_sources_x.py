@@ -16,8 +16,6 @@ from sqlalchemy.engine import Engine
 from monitor.read import Matchers, make_matchers, read_config
 from monitor.settings import Settings
 from monitor.sources.api import load_marks
-from monitor.storage import repo
-from monitor.storage.db import session_scope
 from tests.conftest import T0
 from tests.fakeplatform import (
     FakePlatform,
@@ -27,6 +25,7 @@ from tests.fakeplatform import (
     host_backoff,
     json_reply,
     make_settings,
+    places_showing,
     running,
     source_row,
     stored,
@@ -125,10 +124,7 @@ def test_a_bad_token_is_credentials_rejected_and_never_shown(
         [report] = crawl_once(settings, sqlite_engine, matchers, T0)
     row = source_row(sqlite_engine, "x")
     assert row.last_error.startswith("credentials rejected (HTTP 401)")
-    with session_scope(sqlite_engine) as session:
-        urls = [v.url for v in repo.validators_of(session, [row.id])]
-    shown = [caplog.text, str(report), row.last_error, repr(settings), settings.model_dump_json()]
-    assert not [text for text in [*shown, *urls] if TOKEN in text]
+    assert not places_showing(TOKEN, sqlite_engine, row, report, settings, caplog.text)
 
 
 def test_a_page_with_none_remaining_ends_the_walk_until_the_reset(
