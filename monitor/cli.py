@@ -846,7 +846,7 @@ def classifier_train(
     if report is not None:
         out.print(f"held-out complaint F1: {report.summary()}")
     if check and (real or calibration):
-        out.print(_real_check(settings, written, [*(real or []), *(calibration or [])]))
+        out.print(_real_check(settings, encoder, head, [*(real or []), *(calibration or [])]))
     if missed:
         _refuse_below_target(missed, target, written, force)
 
@@ -895,13 +895,14 @@ def _held_out_check(settings: Settings, encoder: Any, head: Any) -> Any:
     return evaluate_classifier(classifier, examples, window=settings.classifier.window_sentences)
 
 
-def _real_check(settings: Settings, head_path: Path, dirs: list[Path]) -> str:
-    """The new head on the real sets' dev splits and the hard cases (never trained on)."""
+def _real_check(settings: Settings, encoder: Any, head: Any, dirs: list[Path]) -> str:
+    """The new head on the real sets' dev splits and the hard cases (never trained on), with
+    the encoder already loaded for training (not a second copy of the model)."""
     from classifiers.dataset import hard_path, packaged_paths
+    from classifiers.e5.backend import E5Classifier
     from classifiers.realeval import evaluate_sets
-    from classifiers.registry import load_classifier
 
-    classifier = load_classifier(settings.classifier.model_copy(update={"head": str(head_path)}))
+    classifier = E5Classifier(settings.classifier, encoder=encoder, head=head)
     files = [packaged_paths("eval")[0].parent, hard_path()]
     table = evaluate_sets(classifier, files, dirs, window=settings.classifier.window_sentences)
     return table.render()
