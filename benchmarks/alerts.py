@@ -1,7 +1,7 @@
 """Alert latency and outbox throughput against a local webhook receiver.
 
 1. Incident-to-page: for each of 100 storms, commit the incident row the way the detect
-   stage does (``monitor.storms.save_incident``), then run one paging tick
+   stage does (``monitor.stages.detect.save_incident``), then run one paging tick
    (``PagingStage.step``: plan from the incidents table, write the outbox, drain), and time
    until the receiver has the request. 20 other open, acknowledged incidents are planned
    on every tick too (a busy day). Prints median and p95 in ms, and the median plan time.
@@ -43,11 +43,11 @@ from alerts.outbox import drain, enqueue  # noqa: E402
 from alerts.page import Page, PostRef, dedup_key_for  # noqa: E402
 from monitor.detect.events import Signal  # noqa: E402
 from monitor.detect.incidents import IncidentBook  # noqa: E402
-from monitor.paging import PagingStage  # noqa: E402
 from monitor.settings import DatabaseSettings, Settings, parse_settings  # noqa: E402
+from monitor.stages.detect import save_incident  # noqa: E402
+from monitor.stages.page import PagingStage  # noqa: E402
 from monitor.storage.db import make_engine, session_scope, upgrade  # noqa: E402
 from monitor.storage.models import IncidentRow  # noqa: E402
-from monitor.storms import save_incident  # noqa: E402
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 INCIDENTS, PAGES, BACKGROUND = 100, 500, 20

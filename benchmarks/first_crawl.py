@@ -1,7 +1,7 @@
 """A first crawl during a storm: may posts published just before it page?
 
 The daemon's history safety makes every post published before the first crawl history
-(``monitor.storms``: the detector's ``live_since``); storms among them never page. This
+(``monitor.stages.detect``: the detector's ``live_since``); storms among them never page. This
 measures what a look-back of L minutes before the first crawl (``live_since`` = first crawl
 - L) changes, on the scenario simulator (``monitor.detect.simulate``, the detectors of
 ``monitor.detect``):

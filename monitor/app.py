@@ -9,15 +9,15 @@ from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 
-from monitor.classify import ClassifyStage
-from monitor.crawl import Crawler
 from monitor.fetch import Fetcher, FetchPolicy
 from monitor.native import limit_arenas
-from monitor.paging import PagingStage
-from monitor.read import make_matchers, make_reader, read_config
 from monitor.settings import NetworkSettings, Settings
+from monitor.stages.classify import ClassifyStage
+from monitor.stages.crawl import Crawler
+from monitor.stages.detect import DetectStage
+from monitor.stages.page import PagingStage
+from monitor.stages.read import make_matchers, make_reader, read_config
 from monitor.storage.db import make_engine
-from monitor.storms import DetectStage
 from monitor.urlgate import UrlGate
 
 

@@ -454,9 +454,9 @@ def sources_test(
 
 async def _trial(settings: Settings, name: str) -> Any:
     from monitor.app import fetch_policy
-    from monitor.crawl import Crawler
     from monitor.fetch import Fetcher
-    from monitor.read import ThreadReader, make_matchers, read_config
+    from monitor.stages.crawl import Crawler
+    from monitor.stages.read import ThreadReader, make_matchers, read_config
 
     config = read_config(settings)
     async with Fetcher(fetch_policy(settings.network)) as fetcher:
@@ -561,7 +561,7 @@ def classify(
     config: ConfigOpt = None,
 ) -> None:
     """JSON lines: id, lang, sentiment, complaint, label (and the passage that decided)."""
-    from monitor.classify import ClassifyStage
+    from monitor.stages.classify import ClassifyStage
 
     with user_errors():
         if pending and config is None and not config_path(None).exists():
@@ -998,7 +998,7 @@ def backtest(
 def _scorer(settings: Settings) -> Callable[[Any], list[tuple[float, float]]]:
     """Classify, in one batch, the records that carry no complaint probability (read for the
     record's brand: the passages around its mentions)."""
-    from monitor.classify import ClassifyStage
+    from monitor.stages.classify import ClassifyStage
 
     def score(records: Any) -> list[tuple[float, float]]:
         brands = [str(r.get("brand") or "") for r in records]

@@ -1,10 +1,10 @@
 """``stormwatch run`` and ``stormwatch web``: the daemon and the web UI in one event loop.
 
-The web UI (monitor.web) and the pipeline ticks (monitor.scheduler) share the loop; model
+The web UI (monitor.web) and the pipeline ticks (monitor.runner.embedded) share the loop; model
 and database work run in threads, so pages stay responsive while the model reads. Two
 operator endpoints are added here, where the daemon's state is known:
 
-- ``/readyz``: 200 when the last tick got through (monitor.scheduler.Health), else 503
+- ``/readyz``: 200 when the last tick got through (monitor.runner.embedded.Health), else 503
   with the reason — a load balancer or systemd health check stops sending managers to a
   daemon that cannot reach its database;
 - ``/metrics``: Prometheus text (monitor.metrics). No login: bind the UI to a private
@@ -26,12 +26,12 @@ from fastapi.responses import JSONResponse, Response
 from monitor.app import App, build_app
 from monitor.errors import ConfigError
 from monitor.metrics import CONTENT_TYPE, Metrics
-from monitor.scheduler import Daemon
+from monitor.runner.embedded import Daemon
 from monitor.settings import Settings, load_settings
 from monitor.storage.db import make_engine, read_scope, upgrade
 
 if TYPE_CHECKING:
-    from monitor.cluster import ClusterRunner
+    from monitor.runner.cluster import ClusterRunner
 
 log = logging.getLogger("stormwatch.daemon")
 
@@ -95,8 +95,10 @@ async def run(
     await asyncio.to_thread(upgrade, app.engine)
     metrics = Metrics(app.engine, utcnow)
     daemon: Daemon | ClusterRunner
-    if settings.runner.kind == "cluster":  # several processes share the work (monitor.cluster)
-        from monitor.cluster import ClusterRunner
+    if (
+        settings.runner.kind == "cluster"
+    ):  # several processes share the work (monitor.runner.cluster)
+        from monitor.runner.cluster import ClusterRunner
 
         daemon = ClusterRunner(app, tick=tick, classify=classify, metrics=metrics)
     else:

@@ -36,8 +36,8 @@ from monitor.demoscenario.publisher import Publisher
 from monitor.demoscenario.report import Summary, print_summary, summarize
 from monitor.demoscenario.story import Story, build_story
 from monitor.errors import StormwatchError
+from monitor.runner.embedded import Daemon
 from monitor.sampleweb import SampleWeb
-from monitor.scheduler import Daemon
 from monitor.storage.db import upgrade
 
 DEFAULT_FOLDER = Path("stormwatch-demo")

@@ -166,7 +166,7 @@ class CrawlSettings(_Section):
     max_follow: int = Field(50, ge=0)
     languages: list[str] = Field(default_factory=lambda: ["da", "sv", "no", "en", "de", "fi"])
     keep_unmatched: bool = False
-    # Worker processes that parse and match responses (monitor.read); 0 = a thread here.
+    # Worker processes that parse and match responses (monitor.stages.read); 0 = a thread here.
     parse_processes: int = Field(1, ge=0, le=16)
 
     @field_validator("languages")

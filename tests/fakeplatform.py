@@ -29,10 +29,10 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 from sqlalchemy.engine import Engine
 
 from monitor.app import fetch_policy
-from monitor.crawl import Crawler, CrawlReport
 from monitor.fetch import Fetcher
-from monitor.read import Matchers, ProcessReader, ThreadReader, read_config
 from monitor.settings import Settings, parse_settings
+from monitor.stages.crawl import Crawler, CrawlReport
+from monitor.stages.read import Matchers, ProcessReader, ThreadReader, read_config
 from monitor.storage import repo
 from monitor.storage.db import session_scope
 

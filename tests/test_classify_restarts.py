@@ -21,10 +21,10 @@ from sqlmodel import select
 from classifiers.base import Scores
 from classifiers.config import ClassifierSettings
 from classifiers.registry import load_classifier
-from monitor.classify import ClassifyStage, rising_brands
 from monitor.match.brands import BrandMatcher, BrandSpec
 from monitor.parse.text import content_hash
 from monitor.settings import parse_settings
+from monitor.stages.classify import ClassifyStage, rising_brands
 from monitor.storage import repo
 from monitor.storage.db import session_scope
 from monitor.storage.models import Reading
@@ -156,7 +156,7 @@ def test_a_crash_looping_daemon_pages_the_storm_within_a_tick_of_reading_it(
     sqlite_engine: Engine,
 ) -> None:
     from monitor.detect import simulate
-    from monitor.storms import DetectStage
+    from monitor.stages.detect import DetectStage
     from tests.test_storms import _record, store
 
     scenario = simulate.storm(seed=0, tier="high", peak=10.0, ramp_hours=0.5, warmup_days=7)

@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from classifiers.config import ClassifierSettings
-from monitor.classify import ClassifyStage
 from monitor.match.brands import BrandMatcher, BrandSpec
 from monitor.settings import parse_settings
+from monitor.stages.classify import ClassifyStage
 from monitor.storage import repo
 from monitor.storage.db import session_scope
 from tests.conftest import T0

@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 from monitor.cli import app
 from monitor.cli_output import console, print_table
 from monitor.settings import DatabaseSettings
+from monitor.stages.detect import save_incident
 from monitor.storage.db import make_engine, session_scope, upgrade
-from monitor.storms import save_incident
 from tests.conftest import T0
 from tests.queue_seed import SeedPost, seed
 from tests.test_web_helpers import EXPLANATION, build_template, seed_incident

@@ -21,10 +21,10 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from monitor.app import App, build_app
-from monitor.crawl import CrawlReport
-from monitor.read import ProcessReader, ThreadReader
 from monitor.sampleweb import SampleWeb
 from monitor.settings import DatabaseSettings, Settings
+from monitor.stages.crawl import CrawlReport
+from monitor.stages.read import ProcessReader, ThreadReader
 from monitor.storage import repo
 from monitor.storage.db import make_engine, session_scope, upgrade
 from tests.conftest import T0
@@ -184,7 +184,7 @@ def test_closing_the_app_stops_the_workers(web: SampleWeb, tmp_path: Path) -> No
 
 ORPHAN_SCRIPT = """
 import sys
-from monitor.read import ProcessReader, read_config
+from monitor.stages.read import ProcessReader, read_config
 from monitor.settings import parse_settings
 
 if __name__ == "__main__":

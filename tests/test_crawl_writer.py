@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
-from monitor.crawl import CrawlReport, PassWriter, Plan, SourceResult
+from monitor.stages.crawl import CrawlReport, PassWriter, Plan, SourceResult
 
 
 class HeldWriter(PassWriter):

@@ -33,8 +33,8 @@ from monitor.demoscenario.serve import listen_free, serve_ui
 from monitor.demoscenario.story import build_story
 from monitor.demoscenario.texts_storm import BLOG_POST_SLUG
 from monitor.detect import codec
+from monitor.runner.embedded import Daemon
 from monitor.sampleweb import SampleWeb
-from monitor.scheduler import Daemon
 from monitor.settings import Secret, load_settings
 from monitor.storage.db import make_engine, read_scope, upgrade
 from monitor.storage.models import IncidentRow, Post, QueueItem, Reading

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
 from alerts.store import OutboxRow
-from monitor.paging import PagingStage
+from monitor.stages.page import PagingStage
 from monitor.storage.db import session_scope
 from monitor.storage.models import IncidentRow
 from tests.queue_seed import SeedPost, seed

@@ -1,7 +1,7 @@
 """Grouping in the daemon's paging stage, on a real database with real local receivers.
 
 Incidents are made the daemon's way (``IncidentBook`` signals saved with
-``monitor.storms.save_incident``); acknowledging and resolving go through the function the
+``monitor.stages.detect.save_incident``); acknowledging and resolving go through the function the
 CLI and the web UI call (``monitor.queue.incidents.act``). Time is injected: a tick is
 ``PagingStage.step(now)`` at a simulated minute, and nothing sleeps.
 
@@ -31,11 +31,11 @@ from alerts.page import dedup_key_for
 from alerts.store import OutboxRow
 from monitor.detect.events import Severity, Signal
 from monitor.detect.incidents import Incident, IncidentBook
-from monitor.paging import PagingStage
 from monitor.queue.incidents import act, pages
 from monitor.settings import Settings, parse_settings
+from monitor.stages.detect import save_incident
+from monitor.stages.page import PagingStage
 from monitor.storage.db import session_scope
-from monitor.storms import save_incident
 from tests.test_alerts_receivers import T0, Hit, Receiver, http_receiver
 
 PD_KEY = "R0UTINGKEY0123456789abcdefABCDEF"

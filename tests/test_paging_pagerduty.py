@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from alerts.page import dedup_key_for
 from monitor.cli import app
-from monitor.paging import PagingStage
+from monitor.stages.page import PagingStage
 from monitor.storage.db import session_scope
 from monitor.storage.models import IncidentRow
 from tests.test_alerts_receivers import T0, Receiver, http_receiver

@@ -34,8 +34,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from alerts.store import DeliveryRow, OutboxRow
-from monitor.paging import PagingStage
 from monitor.settings import DatabaseSettings
+from monitor.stages.page import PagingStage
 from monitor.storage.db import make_engine, session_scope
 from tests.test_alerts_receivers import T0, http_receiver
 from tests.test_paging_grouping import Storms, paging_settings, signal

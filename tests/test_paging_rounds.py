@@ -27,11 +27,11 @@ from alerts.page import dedup_key_for
 from alerts.store import OutboxRow
 from monitor.detect import simulate
 from monitor.detect.events import PostEvent
-from monitor.paging import PagingStage
 from monitor.queue.incidents import act
+from monitor.stages.detect import DetectStage
+from monitor.stages.page import PagingStage
 from monitor.storage.db import session_scope
 from monitor.storage.models import IncidentRow
-from monitor.storms import DetectStage
 from tests.test_alerts_receivers import Hit, Receiver, http_receiver
 from tests.test_paging_grouping import describe, paging_settings
 from tests.test_storms import STEP, store

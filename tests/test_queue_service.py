@@ -16,9 +16,9 @@ from monitor.detect.events import Signal
 from monitor.detect.incidents import IncidentBook
 from monitor.errors import QueueError
 from monitor.queue import incidents, ranking, service
+from monitor.stages.detect import save_incident
 from monitor.storage.db import session_scope
 from monitor.storage.models import QueueItem, Relabel
-from monitor.storms import save_incident
 from tests.conftest import T0
 from tests.queue_seed import SeedPost, seed
 

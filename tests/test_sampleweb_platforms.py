@@ -16,8 +16,8 @@ from sqlalchemy.engine import Engine
 from monitor.demoscenario import config
 from monitor.demoscenario.publisher import Publisher
 from monitor.demoscenario.story import DAY, build_story, local
-from monitor.read import make_matchers, read_config
 from monitor.sampleweb import SampleWeb
+from monitor.stages.read import make_matchers, read_config
 from tests.fakeplatform import crawl_once, make_settings, stored
 
 STORY = build_story()

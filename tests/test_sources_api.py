@@ -16,10 +16,10 @@ from typer.testing import CliRunner
 from monitor.backoff import quota_spent, rate_limit_wait, throttled_for
 from monitor.cli import app
 from monitor.errors import ConfigError, FetchError
-from monitor.read import make_matchers, read_config
 from monitor.settings import API_KINDS, load_settings, parse_settings
 from monitor.sources import Request, adapter_for
 from monitor.sources.api import Walk, health_reason
+from monitor.stages.read import make_matchers, read_config
 from tests.conftest import T0
 from tests.fakeplatform import Reply, crawl_once, hn_search, hn_story, make_settings, running
 

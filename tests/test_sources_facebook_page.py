@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 
-from monitor.read import Matchers, make_matchers, read_config
 from monitor.settings import Settings
 from monitor.sources.api import load_marks
+from monitor.stages.read import Matchers, make_matchers, read_config
 from tests.conftest import T0
 from tests.fakeplatform import (
     FakePlatform,

@@ -16,9 +16,9 @@ from sqlalchemy.engine import Engine
 
 from monitor.app import fetch_policy
 from monitor.fetch import Fetcher
-from monitor.read import Matchers, make_matchers, read_config
 from monitor.settings import Settings, load_settings
 from monitor.sources.api import load_marks
+from monitor.stages.read import Matchers, make_matchers, read_config
 from monitor.storage import repo
 from monitor.storage.db import session_scope
 from tests.conftest import T0

@@ -16,9 +16,9 @@ from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
 
 from monitor.cli import app
-from monitor.read import Matchers, make_matchers, read_config
 from monitor.settings import Settings
 from monitor.sources.api import load_marks, quota_used
+from monitor.stages.read import Matchers, make_matchers, read_config
 from monitor.storage import repo
 from monitor.storage.db import session_scope
 from tests.conftest import T0

@@ -15,13 +15,13 @@ from typer.testing import CliRunner
 
 from monitor.cli import app
 from monitor.detect import PostEvent, simulate
-from monitor.paging import PagingStage
 from monitor.parse.text import content_hash
 from monitor.settings import Settings, parse_settings
+from monitor.stages.detect import DetectStage
+from monitor.stages.page import PagingStage
 from monitor.storage import repo
 from monitor.storage.db import session_scope
 from monitor.storage.models import IncidentRow, Reading
-from monitor.storms import DetectStage
 
 STEP = timedelta(minutes=5)
 
@@ -219,7 +219,7 @@ def test_a_storm_that_began_just_before_the_first_crawl_pages_on_the_first_tick(
     sqlite_engine: Engine,
 ) -> None:
     """A fresh install starts 25 minutes into a storm: the half hour before the first crawl
-    counts as now (the cut-over, monitor.storms.FIRST_CRAWL_LOOKBACK), so the storm pages on
+    counts as now (the cut-over, monitor.stages.detect.FIRST_CRAWL_LOOKBACK), so the storm pages on
     the first tick (it paged 10 minutes later when all of it was history); the days-old
     backlog before it only teaches the baseline."""
     scenario = simulate.storm(seed=0, tier="high", peak=10.0, ramp_hours=0.5, warmup_days=7)

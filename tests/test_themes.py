@@ -18,8 +18,8 @@ from typer.testing import CliRunner
 from monitor import accounts
 from monitor.cli import app
 from monitor.settings import DatabaseSettings
+from monitor.stages.detect import save_incident
 from monitor.storage.db import make_engine, session_scope, upgrade
-from monitor.storms import save_incident
 from monitor.themes import (
     ThemePost,
     adjusted_rand_index,

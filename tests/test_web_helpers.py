@@ -36,10 +36,10 @@ from monitor.parse.text import content_hash
 from monitor.queue import service
 from monitor.queue.incidents import SeriesPoint
 from monitor.settings import DatabaseSettings, Settings, parse_settings
+from monitor.stages.detect import save_incident
 from monitor.storage import repo
 from monitor.storage.db import make_engine, session_scope, upgrade
 from monitor.storage.models import Reading, Source
-from monitor.storms import save_incident
 from monitor.web import create_app
 from monitor.web.chart import volume_chart
 from monitor.web.security import http_url, safe_next

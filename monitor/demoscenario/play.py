@@ -1,7 +1,7 @@
 """Playing the demo day: the simulated web and the real daemon on one simulated clock.
 
 Each step (five simulated minutes) publishes what is due on the site, then runs one
-:meth:`monitor.scheduler.Daemon.tick` with the simulated clock: crawl the sources that are
+:meth:`monitor.runner.embedded.Daemon.tick` with the simulated clock: crawl the sources that are
 due, classify what is new, detect, page. After the tick the terminal gets what happened:
 story beats, incidents opened, pages sent (the ``terminal`` channel prints each page
 itself), and once per simulated hour a line with the counts.
@@ -27,7 +27,7 @@ from alerts.store import OutboxRow
 from monitor.demoscenario.config import PEOPLE
 from monitor.demoscenario.publisher import Publisher
 from monitor.demoscenario.story import TZ, Beat, Story
-from monitor.scheduler import Daemon
+from monitor.runner.embedded import Daemon
 from monitor.storage.db import read_scope
 from monitor.storage.models import IncidentRow, Post, QueueItem, Reading
 

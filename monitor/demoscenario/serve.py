@@ -23,7 +23,7 @@ from monitor.accounts import add_user
 from monitor.demoscenario.config import WEB_PORT
 from monitor.demoscenario.play import SimClock
 from monitor.errors import ConfigError
-from monitor.scheduler import Daemon
+from monitor.runner.embedded import Daemon
 from monitor.storage.db import session_scope
 
 DEMO_USER = "demo"

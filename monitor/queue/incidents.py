@@ -2,7 +2,7 @@
 
 Acknowledging or resolving here writes the decision, an audit event, and its notices to the
 outbox (to everyone the round's pages reached; unsent escalation cancelled) in one
-transaction (monitor.paging.record_decision), so the notices go out whatever the detector
+transaction (monitor.stages.page.record_decision), so the notices go out whatever the detector
 decides next; the daemon's detect stage takes the decision into its incident book on its
 next tick — the same path as `stormwatch incidents ack`.
 """
@@ -20,8 +20,8 @@ from sqlmodel import Session, col, select
 from alerts.store import OutboxRow, UTCDateTime
 from monitor.detect import codec
 from monitor.errors import QueueError
-from monitor.paging import record_decision
 from monitor.queue.service import Event, QueueRow, history, iso, rows_for
+from monitor.stages.page import record_decision
 from monitor.storage.models import AuditEvent, IncidentRow, Post, PostBrand, QueueItem, Reading
 
 INCIDENT_ACTIONS = ("ack", "resolve")

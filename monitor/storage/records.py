@@ -1,6 +1,6 @@
 """What the crawl hands the store: plain records, importable without the database stack.
 
-The crawl's parse workers (:mod:`monitor.read`) build these in another process; keeping
+The crawl's parse workers (:mod:`monitor.stages.read`) build these in another process; keeping
 them out of :mod:`monitor.storage.repo` keeps SQLAlchemy and SQLModel out of the workers.
 """
 

@@ -37,7 +37,7 @@ def utc_now() -> datetime:
 
 
 def ack_key_of(settings: Settings) -> bytes | None:
-    """The acknowledge-link key exactly as the paging stage derives it (monitor.paging)."""
+    """The acknowledge-link key exactly as the paging stage derives it (monitor.stages.page)."""
     key = settings.web.secret_key
     return key.reveal().encode() if key else None
 

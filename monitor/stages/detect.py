@@ -15,7 +15,7 @@ Why 30 minutes, with figures: benchmarks/first_crawl.py and benchmarks/RESULTS.m
 
 Acknowledging or resolving happens elsewhere (CLI, UI: ``monitor.queue.incidents.act``),
 which writes the notices of that decision to the outbox in the same transaction
-(``monitor.paging.record_decision``). Each tick first takes those decisions from the
+(``monitor.stages.page.record_decision``). Each tick first takes those decisions from the
 database into the book (an acknowledgement and a resolve made in the same tick both), and
 takes again any decision made while the tick ran before writing an incident back, so a
 person's decision is never overwritten. A person's resolve closes that *round* for good: a

@@ -8,7 +8,7 @@ One pass over a set of sources:
    adapter names the first requests; each response is parsed into posts and further
    requests (comment feeds, forum topics); posts are matched to brands and a language.
    Parsing and matching run off the event loop, in worker processes by default
-   (:mod:`monitor.read`: the second core parses while this process fetches and stores).
+   (:mod:`monitor.stages.read`: the second core parses while this process fetches and stores).
 3. ``PassWriter`` stores the results in batches: a source's posts, its validators and its
    health (last success or last error and its kind, consecutive failures, next due time
    with backoff) go into the SAME transaction. A crash therefore never leaves a validator
@@ -41,10 +41,10 @@ from sqlmodel import Session
 from monitor.backoff import next_delay, quota_spent
 from monitor.errors import FetchError
 from monitor.fetch import Conditional, Fetched, Fetcher, redact_url
-from monitor.read import Candidate, Reader, max_follow
 from monitor.settings import Settings, SourceSettings
 from monitor.sources import ApiAdapter, Request, adapter_for
 from monitor.sources.api import Walk, health_reason, load_marks, save_marks, spend
+from monitor.stages.read import Candidate, Reader, max_follow
 from monitor.storage import repo
 from monitor.storage.db import session_scope
 
@@ -120,7 +120,7 @@ class Crawler:
     ) -> list[CrawlReport]:
         """Crawl the named sources now, due or not (``crawl --once``). ``sync=False`` takes
         the sources table as it is instead of matching it to the config first (cluster
-        mode, monitor.cluster: its tick does that once per period, not once per source)."""
+        mode, monitor.runner.cluster: its tick does that once per period, not once per source)."""
         plan = await asyncio.to_thread(self._plan, now, list(names), sync)
         return await self._crawl(plan, now)
 

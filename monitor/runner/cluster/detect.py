@@ -1,7 +1,7 @@
 """The detect stage when several processes take turns running it.
 
 The ``detect`` lock lets one process at a time run the detector, but not always the same
-one. Each process keeps its own :class:`~monitor.storms.DetectStage` (the detector's four
+one. Each process keeps its own :class:`~monitor.stages.detect.DetectStage` (the detector's four
 weeks of history are costly to rebuild on every run) and, before each run, takes the
 incident book from the database again: open incidents, and those resolved within the
 cooldown (a returning storm re-opens them rather than paging anew). Another process may
@@ -10,7 +10,7 @@ decides whether a signal grows an incident or opens a new one (and pages again).
 
 The detector itself catches up on its own: it reads the readings classified after the
 newest one it saw, whoever classified them, up to a watermark read before them (a
-classifier on another process may be committing meanwhile; monitor.storms). One
+classifier on another process may be committing meanwhile; monitor.stages.detect). One
 classifier runs at a time and stamps its readings when it starts, so with the machines'
 clocks in step (NTP) no reading lands behind a watermark. Readings are never re-read:
 the detector would count a post published days ago a second time.
@@ -29,9 +29,9 @@ from sqlmodel import Session, col, select
 
 from monitor.detect import BookUpdate, IncidentBook, IncidentConfig, codec
 from monitor.detect.incidents import Incident
+from monitor.stages.detect import DetectStage
 from monitor.storage.db import session_scope
 from monitor.storage.models import IncidentRow
-from monitor.storms import DetectStage
 
 
 def step(stage: DetectStage, now: datetime) -> list[BookUpdate]:

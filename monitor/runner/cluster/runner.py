@@ -34,7 +34,9 @@ from procrastinate.jobs import Status
 
 from monitor import systemd
 from monitor.app import App
-from monitor.cluster.queue import (
+from monitor.errors import first_line
+from monitor.metrics import Metrics
+from monitor.runner.cluster.queue import (
     CLASSIFY_QUEUE,
     CONTROL_QUEUE,
     CRAWL_QUEUE,
@@ -42,10 +44,8 @@ from monitor.cluster.queue import (
     ensure_schema,
     tick_cron,
 )
-from monitor.cluster.work import Work
-from monitor.errors import first_line
-from monitor.metrics import Metrics
-from monitor.scheduler import Health
+from monitor.runner.cluster.work import Work
+from monitor.runner.embedded import Health
 from monitor.settings import Settings
 
 log = logging.getLogger("stormwatch.cluster")
@@ -57,7 +57,7 @@ def utcnow() -> datetime:
 
 
 class ClusterRunner:
-    """The cluster counterpart of monitor.scheduler.Daemon, with the same ``health``,
+    """The cluster counterpart of monitor.runner.embedded.Daemon, with the same ``health``,
     ``metrics``, ``tick_seconds``, ``stopping``, ``run()`` and ``stop()``: monitor.daemon
     serves /readyz and /metrics alike in both modes. ``health.last_tick_at`` is the last
     time this process reached the job queue (the tick itself runs on one process)."""

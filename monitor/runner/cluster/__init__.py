@@ -7,6 +7,6 @@ share the pipeline through procrastinate, a job queue in the same PostgreSQL dat
     runner.py  ClusterRunner: this process's workers, heartbeat, recovery from dead ones
 """
 
-from monitor.cluster.runner import ClusterRunner, run_cluster
+from monitor.runner.cluster.runner import ClusterRunner, run_cluster
 
 __all__ = ["ClusterRunner", "run_cluster"]

@@ -5,10 +5,10 @@
     crawl     Crawler.crawl([source], sync=False) if the source is still due (a named
               reason otherwise); the tick has synced the sources table already
     classify  ClassifyStage.run_once
-    detect    DetectStage.step, after catching up (monitor.cluster.detect)
+    detect    DetectStage.step, after catching up (monitor.runner.cluster.detect)
     page      PagingStage.step: plan due pages into the outbox, drain it
 
-Every stage is guarded as in monitor.scheduler: a failure is logged with its first line,
+Every stage is guarded as in monitor.runner.embedded: a failure is logged with its first line,
 counted and shown by /readyz, and the job ends with that reason as its result (work not
 done is still in the database: the next tick queues it again). Database and model work
 run in worker threads, never on the event loop the web UI shares. ``now`` is read once
@@ -29,10 +29,10 @@ from procrastinate.exceptions import AlreadyEnqueued
 from sqlmodel import col, select
 
 from monitor.app import App
-from monitor.cluster import detect
-from monitor.cluster.queue import CLASSIFY, CRAWL, DETECT, PAGE, host_lock
 from monitor.metrics import Metrics
-from monitor.scheduler import Health, log_incident_updates, run_stage
+from monitor.runner.cluster import detect
+from monitor.runner.cluster.queue import CLASSIFY, CRAWL, DETECT, PAGE, host_lock
+from monitor.runner.embedded import Health, log_incident_updates, run_stage
 from monitor.storage import repo
 from monitor.storage.db import session_scope
 from monitor.storage.models import Source

@@ -52,7 +52,7 @@ SCHEMA_LOCK = 0x53_54_4F_52_4D_51  # pg_advisory_lock key ("STORMQ")
 
 
 class Jobs(Protocol):
-    """What the queue's tasks do (monitor.cluster.work.Work); each returns a short note
+    """What the queue's tasks do (monitor.runner.cluster.work.Work); each returns a short note
     that procrastinate logs with the job's outcome."""
 
     async def tick(self) -> str: ...
