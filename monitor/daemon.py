@@ -16,28 +16,22 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse, Response
 
 from monitor.app import App, build_app
+from monitor.clock import utcnow
 from monitor.errors import ConfigError
 from monitor.metrics import CONTENT_TYPE, Metrics
+from monitor.runner import Runner
 from monitor.runner.embedded import Daemon
 from monitor.settings import Settings, load_settings
 from monitor.storage.db import make_engine, read_scope, upgrade
 
-if TYPE_CHECKING:
-    from monitor.runner.cluster import ClusterRunner
-
 log = logging.getLogger("stormwatch.daemon")
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def add_ops_routes(
@@ -94,16 +88,15 @@ async def run(
     app = build_app(settings)
     await asyncio.to_thread(upgrade, app.engine)
     metrics = Metrics(app.engine, utcnow)
-    daemon: Daemon | ClusterRunner
-    if (
-        settings.runner.kind == "cluster"
-    ):  # several processes share the work (monitor.runner.cluster)
+    daemon: Runner
+    if settings.runner.kind == "cluster":  # several processes share the work
         from monitor.runner.cluster import ClusterRunner
 
         daemon = ClusterRunner(app, tick=tick, classify=classify, metrics=metrics)
     else:
-        daemon = Daemon(app, tick=tick, classify=classify, metrics=metrics)
-        daemon.reloader = make_reloader(config_path, daemon)
+        embedded = Daemon(app, tick=tick, classify=classify, metrics=metrics)
+        embedded.reloader = make_reloader(config_path, embedded)
+        daemon = embedded
     jobs = [daemon.run()]
     if sock is not None:
         ui = create_app(settings, app.engine, ack_key=app.paging.key)

@@ -40,7 +40,7 @@ from monitor.runner.cluster import detect
 from monitor.runner.cluster.queue import CRAWL, build_queue, ensure_schema, host_lock
 from monitor.runner.cluster.runner import free_stalled_jobs
 from monitor.runner.cluster.work import Work
-from monitor.runner.embedded import Health
+from monitor.runner.ticks import Health
 from monitor.sampleweb import SampleWeb
 from monitor.settings import DatabaseSettings, load_settings
 from monitor.stages.detect import DetectStage, save_incident

@@ -28,6 +28,7 @@ from typing import Protocol
 from monitor.detect.baseline import BaselineConfig
 from monitor.detect.events import COMPLAINT_FLOOR, Decision, PostEvent, Signal
 from monitor.detect.history import HOUR_SECONDS, BrandHistory, hour_of, ts
+from monitor.detect.reasons import SignalKind
 from monitor.detect.rising import RisingConfig, RisingStorm
 from monitor.detect.slowburn import SlowBurn, SlowBurnConfig
 from monitor.detect.thread import ThreadConfig, ThreadVelocity
@@ -40,7 +41,7 @@ SURGE_KINDS = frozenset({"volume_surge", "rising_storm"})
 
 
 class BrandDetector(Protocol):
-    kind: str
+    kind: SignalKind
 
     def assess(self, history: BrandHistory, now: datetime) -> Decision: ...
 

@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
+from monitor.detect.reasons import Quiet, SignalKind
+
 Severity = Literal["warning", "critical"]
 SEVERITY_RANK: dict[str, int] = {"warning": 1, "critical": 2}
 COMPLAINT_FLOOR = 0.5
@@ -95,10 +97,10 @@ class Signal:
 class Decision:
     """The outcome of one detector for one brand at one `now`, fired or not, with a reason."""
 
-    kind: str
+    kind: SignalKind
     brand: str
     at: datetime
-    reason: str
+    reason: SignalKind | Quiet
     observed: float = 0.0
     expected: float = 0.0
     p_value: float | None = None

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from monitor.detect.events import SEVERITY_RANK, Severity, Signal
+from monitor.detect.reasons import Action, BookReason
 
 FAMILIES: dict[str, str] = {
     "volume_surge": "storm",
@@ -35,7 +36,7 @@ FAMILIES: dict[str, str] = {
     "slow_burn": "storm",
     "thread_velocity": "thread",
 }
-PAGING_ACTIONS = frozenset({"opened", "reopened", "went_live"})
+PAGING_ACTIONS = frozenset({Action.OPENED, Action.REOPENED, Action.WENT_LIVE})
 
 
 @dataclass(frozen=True)
@@ -90,8 +91,8 @@ class Incident:
 @dataclass(frozen=True)
 class BookUpdate:
     incident: Incident
-    action: str
-    reason: str
+    action: Action
+    reason: BookReason
     rearmed: bool = False  # an acknowledged incident went back to triggered
 
     @property
@@ -130,17 +131,19 @@ class IncidentBook:
         updates = []
         for incident in self.open_incidents():
             if now - incident.last_signal_at >= self.config.quiet_period:
-                updates.append(self._close(incident, now, "quiet_period"))
+                updates.append(self._close(incident, now, BookReason.QUIET_PERIOD))
         return updates
 
     def acknowledge(self, incident_id: str, now: datetime, by: str = "") -> BookUpdate:
         incident = self.get(incident_id)
         incident.status = "acknowledged"
         incident.acknowledged_at = now
-        incident.timeline.append(TimelineEntry(now, "acknowledged", "manager", by))
-        return BookUpdate(incident, "acknowledged", "manager")
+        incident.timeline.append(TimelineEntry(now, Action.ACKNOWLEDGED, BookReason.MANAGER, by))
+        return BookUpdate(incident, Action.ACKNOWLEDGED, BookReason.MANAGER)
 
-    def resolve(self, incident_id: str, now: datetime, reason: str = "manual") -> BookUpdate:
+    def resolve(
+        self, incident_id: str, now: datetime, reason: BookReason = BookReason.MANUAL
+    ) -> BookUpdate:
         return self._close(self.get(incident_id), now, reason)
 
     def _open_for(self, signal: Signal, family: str) -> Incident | None:
@@ -178,9 +181,9 @@ class IncidentBook:
             kinds=[signal.kind],
         )
         self._absorb(incident, signal)
-        incident.timeline.append(TimelineEntry(now, "opened", signal.reason, _detail(signal)))
+        incident.timeline.append(TimelineEntry(now, Action.OPENED, signal.reason, _detail(signal)))
         self.incidents.append(incident)
-        return BookUpdate(incident, "opened", "new_incident")
+        return BookUpdate(incident, Action.OPENED, BookReason.NEW_INCIDENT)
 
     def _grow(self, incident: Incident, signal: Signal, now: datetime) -> BookUpdate:
         escalated = SEVERITY_RANK[signal.severity] > SEVERITY_RANK[incident.severity]
@@ -192,16 +195,20 @@ class IncidentBook:
         if went_live:
             incident.origin = "live"
             incident.status = "triggered"
-            return self._note(incident, now, "went_live", "live_signal", signal)
+            return self._note(incident, now, Action.WENT_LIVE, BookReason.LIVE_SIGNAL, signal)
         if escalated:
             rearmed = incident.status == "acknowledged"
             incident.severity = signal.severity
             incident.status = "triggered"
-            update = self._note(incident, now, "escalated", "severity_increased", signal)
+            update = self._note(
+                incident, now, Action.ESCALATED, BookReason.SEVERITY_INCREASED, signal
+            )
             return BookUpdate(incident, update.action, update.reason, rearmed)
         if now - noted >= self.config.grow_note_every:
-            incident.timeline.append(TimelineEntry(now, "grown", signal.reason, _detail(signal)))
-        return BookUpdate(incident, "grown", "same_family_open")
+            incident.timeline.append(
+                TimelineEntry(now, Action.GROWN, signal.reason, _detail(signal))
+            )
+        return BookUpdate(incident, Action.GROWN, BookReason.SAME_FAMILY_OPEN)
 
     def _reopen(self, incident: Incident, signal: Signal, now: datetime) -> BookUpdate:
         incident.status = "triggered"
@@ -213,10 +220,10 @@ class IncidentBook:
         self._absorb(incident, signal)
         incident.last_signal_at = now
         incident.signal_count += 1
-        return self._note(incident, now, "reopened", "within_cooldown", signal)
+        return self._note(incident, now, Action.REOPENED, BookReason.WITHIN_COOLDOWN, signal)
 
     def _note(
-        self, incident: Incident, now: datetime, event: str, reason: str, signal: Signal
+        self, incident: Incident, now: datetime, event: Action, reason: BookReason, signal: Signal
     ) -> BookUpdate:
         incident.timeline.append(TimelineEntry(now, event, reason, _detail(signal)))
         return BookUpdate(incident, event, reason)
@@ -233,11 +240,11 @@ class IncidentBook:
         if signal.thread_id and signal.thread_id not in incident.thread_ids:
             incident.thread_ids.append(signal.thread_id)
 
-    def _close(self, incident: Incident, now: datetime, reason: str) -> BookUpdate:
+    def _close(self, incident: Incident, now: datetime, reason: BookReason) -> BookUpdate:
         incident.status = "resolved"
         incident.resolved_at = now
-        incident.timeline.append(TimelineEntry(now, "resolved", reason))
-        return BookUpdate(incident, "resolved", reason)
+        incident.timeline.append(TimelineEntry(now, Action.RESOLVED, reason))
+        return BookUpdate(incident, Action.RESOLVED, reason)
 
 
 def _strength(signal: Signal) -> tuple[int, float]:

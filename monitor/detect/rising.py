@@ -57,11 +57,12 @@ from monitor.detect.history import (
     from_ts,
     ts,
 )
+from monitor.detect.reasons import Quiet, SignalKind
 from monitor.detect.stats import nbinom_sf
 from monitor.detect.volume import dominant_thread, top_post_ids
 from monitor.detect.windows import SpikeCalendar
 
-KIND = "rising_storm"
+KIND = SignalKind.RISING_STORM
 
 
 @dataclass(frozen=True)
@@ -121,13 +122,13 @@ class RisingStorm:
     def assess(self, history: BrandHistory, now: datetime) -> Decision:
         run = self._run(history, now)
         if run is None:
-            return Decision(KIND, history.brand, now, "warming_up")
+            return Decision(KIND, history.brand, now, Quiet.WARMING_UP)
         p_value = nbinom_sf(run.observed, run.expected, run.dispersion)
         reason = self._reason(run, p_value)
         if reason != KIND:
             return Decision(KIND, history.brand, now, reason, run.observed, run.expected, p_value)
         signal = self._signal(history, now, run, p_value)
-        reason = "history_only" if signal.history else KIND
+        reason = Quiet.HISTORY_ONLY if signal.history else KIND
         return Decision(
             KIND, history.brand, now, reason, run.observed, run.expected, p_value, signal
         )
@@ -193,17 +194,17 @@ class RisingStorm:
             dispersion=limits[1],
         )
 
-    def _reason(self, run: Run, p_value: float) -> str:
+    def _reason(self, run: Run, p_value: float) -> Quiet | SignalKind:
         if run.score < self.config.threshold:
-            return "below_threshold"
+            return Quiet.BELOW_THRESHOLD
         if run.observed < self.config.min_count:
-            return "below_min_count"
+            return Quiet.BELOW_MIN_COUNT
         if run.ratio < run.min_ratio:
-            return "below_min_ratio"
+            return Quiet.BELOW_MIN_RATIO
         if run.recent < self.config.min_recent:
-            return "not_rising"
+            return Quiet.NOT_RISING
         if p_value > self.config.alpha:
-            return "within_expected"
+            return Quiet.WITHIN_EXPECTED
         return KIND
 
     def _signal(self, history: BrandHistory, now: datetime, run: Run, p_value: float) -> Signal:

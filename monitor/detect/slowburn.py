@@ -46,9 +46,10 @@ from monitor.detect.history import (
     hour_of,
     ts,
 )
+from monitor.detect.reasons import Quiet, SignalKind
 from monitor.detect.volume import thread_excess, top_post_ids
 
-KIND = "slow_burn"
+KIND = SignalKind.SLOW_BURN
 
 
 @dataclass(frozen=True)
@@ -95,12 +96,12 @@ class SlowBurn:
     def assess(self, history: BrandHistory, now: datetime) -> Decision:
         burn = self._burn(history, now)
         if burn is None:
-            return Decision(KIND, history.brand, now, "warming_up")
+            return Decision(KIND, history.brand, now, Quiet.WARMING_UP)
         reason = self._reason(burn)
         if reason != KIND:
             return Decision(KIND, history.brand, now, reason, burn.observed, burn.expected)
         signal = self._signal(history, now, burn)
-        reason = "history_only" if signal.history else KIND
+        reason = Quiet.HISTORY_ONLY if signal.history else KIND
         return Decision(
             KIND, history.brand, now, reason, burn.observed, burn.expected, None, signal
         )
@@ -151,15 +152,15 @@ class SlowBurn:
             recent=float(recent_excess),
         )
 
-    def _reason(self, burn: Burn) -> str:
+    def _reason(self, burn: Burn) -> Quiet | SignalKind:
         if burn.score < self.config.threshold:
-            return "below_threshold"
+            return Quiet.BELOW_THRESHOLD
         if burn.recent < self.config.min_recent_excess:
-            return "burn_subsided"
+            return Quiet.BURN_SUBSIDED
         if burn.observed - burn.expected < self.config.min_excess:
-            return "below_min_excess"
+            return Quiet.BELOW_MIN_EXCESS
         if burn.observed < self.config.min_ratio * burn.expected:
-            return "below_min_ratio"
+            return Quiet.BELOW_MIN_RATIO
         return KIND
 
     def _signal(self, history: BrandHistory, now: datetime, burn: Burn) -> Signal:

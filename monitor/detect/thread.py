@@ -24,9 +24,10 @@ from datetime import datetime
 
 from monitor.detect.events import Decision, Severity, Signal
 from monitor.detect.history import BrandHistory, ThreadState, bucket_of, from_ts, ts
+from monitor.detect.reasons import Quiet, SignalKind
 from monitor.detect.stats import binom_sf, poisson_sf
 
-KIND = "thread_velocity"
+KIND = SignalKind.THREAD_VELOCITY
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ class ThreadVelocity:
     def assess(self, history: BrandHistory, now: datetime) -> Decision:
         counts = self._counts(history, now)
         if not counts:
-            return Decision(KIND, history.brand, now, "no_active_thread")
+            return Decision(KIND, history.brand, now, Quiet.NO_ACTIVE_THREAD)
         usual = _usual_angry_share(history, self.config.default_angry_share)
         verdicts = [(self._test(c, usual), c) for c in counts]
         firing = [c for v, c in verdicts if v == KIND]
@@ -80,7 +81,7 @@ class ThreadVelocity:
             )
         best = min(firing, key=lambda c: c.p_value)
         signal = self._signal(history, now, best)
-        reason = "history_only" if signal.history else KIND
+        reason = Quiet.HISTORY_ONLY if signal.history else KIND
         return Decision(
             KIND, history.brand, now, reason, best.recent, best.expected, best.p_value, signal
         )
@@ -108,18 +109,18 @@ class ThreadVelocity:
         share = sum(angry) / len(angry) if angry else 0.0
         return ThreadCount(thread, start, end, len(angry), expected, share, tuple(post_ids))
 
-    def _test(self, count: ThreadCount, usual: float) -> str:
+    def _test(self, count: ThreadCount, usual: float) -> Quiet | SignalKind:
         if count.recent < self.config.min_count:
-            return "below_min_count"
+            return Quiet.BELOW_MIN_COUNT
         if count.recent / count.expected < self.config.min_ratio:
-            return "below_min_ratio"
+            return Quiet.BELOW_MIN_RATIO
         if count.p_value > self.config.alpha:
-            return "within_expected"
+            return Quiet.WITHIN_EXPECTED
         if count.angry_share < self.config.min_angry_share:
-            return "not_negative"
+            return Quiet.NOT_NEGATIVE
         angry = round(count.angry_share * count.recent)
         if binom_sf(angry, count.recent, usual) > self.config.angry_alpha:
-            return "not_negative"
+            return Quiet.NOT_NEGATIVE
         return KIND
 
     def _signal(self, history: BrandHistory, now: datetime, count: ThreadCount) -> Signal:

@@ -42,10 +42,11 @@ from monitor.detect.history import (
     from_ts,
     ts,
 )
+from monitor.detect.reasons import Quiet, SignalKind
 from monitor.detect.stats import nbinom_sf
 from monitor.detect.windows import ExpectedSpike, SpikeCalendar
 
-KIND = "volume_surge"
+KIND = SignalKind.VOLUME_SURGE
 
 
 @dataclass(frozen=True)
@@ -110,14 +111,14 @@ class VolumeSurge:
             c for w in self.config.windows_minutes if (c := self._count(history, now, w, base))
         ]
         if not counts:
-            return Decision(KIND, history.brand, now, "warming_up")
+            return Decision(KIND, history.brand, now, Quiet.WARMING_UP)
         verdicts = [(self._verdict(c, spike), c) for c in counts]
         firing = [(c.p_value, c) for v, c in verdicts if v == KIND]
         if not firing:
             return self._held_back(history.brand, now, verdicts)
         p_value, best = min(firing, key=lambda pc: pc[0])
         signal = self._signal(history, now, best, p_value)
-        reason = "history_only" if signal.history else KIND
+        reason = Quiet.HISTORY_ONLY if signal.history else KIND
         return Decision(
             KIND, history.brand, now, reason, best.observed, best.expected, p_value, signal
         )
@@ -141,28 +142,33 @@ class VolumeSurge:
             start, end, lo, hi, observed, mentions, angry, expected, expected_mentions, dispersion
         )
 
-    def _verdict(self, count: WindowCount, spike: ExpectedSpike | None) -> str:
+    def _verdict(self, count: WindowCount, spike: ExpectedSpike | None) -> Quiet | SignalKind:
         plain = self._test(count, self.config.min_ratio)
         if spike is None or plain != KIND:
             return plain
         extra = spike.allowance(count.mentions, count.expected_mentions)
         raised = replace(count, expected=count.expected + extra)
         verdict = self._test(raised, self.config.min_ratio * spike.ratio_factor)
-        return KIND if verdict == KIND else "expected_spike_window"
+        return KIND if verdict == KIND else Quiet.EXPECTED_SPIKE_WINDOW
 
-    def _test(self, count: WindowCount, min_ratio: float) -> str:
+    def _test(self, count: WindowCount, min_ratio: float) -> Quiet | SignalKind:
         if count.observed < self.config.min_count:
-            return "below_min_count"
+            return Quiet.BELOW_MIN_COUNT
         if count.ratio < min_ratio:
-            return "below_min_ratio"
+            return Quiet.BELOW_MIN_RATIO
         if count.p_value > self.config.alpha:
-            return "within_expected"
+            return Quiet.WITHIN_EXPECTED
         return KIND
 
     def _held_back(
-        self, brand: str, now: datetime, verdicts: list[tuple[str, WindowCount]]
+        self, brand: str, now: datetime, verdicts: list[tuple[Quiet | SignalKind, WindowCount]]
     ) -> Decision:
-        order = ["expected_spike_window", "within_expected", "below_min_ratio", "below_min_count"]
+        order: list[Quiet | SignalKind] = [
+            Quiet.EXPECTED_SPIKE_WINDOW,
+            Quiet.WITHIN_EXPECTED,
+            Quiet.BELOW_MIN_RATIO,
+            Quiet.BELOW_MIN_COUNT,
+        ]
         reason, count = min(verdicts, key=lambda vc: order.index(vc[0]))
         p_value = count.p_value
         return Decision(KIND, brand, now, reason, count.observed, count.expected, p_value)

@@ -26,114 +26,22 @@ import asyncio
 import logging
 import signal
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from monitor import systemd
 from monitor.app import App
+from monitor.clock import utcnow
 from monitor.errors import first_line
 from monitor.metrics import Metrics
+from monitor.runner.ticks import Health, Ledger
 from monitor.storage.db import analyze
 
 log = logging.getLogger("stormwatch.scheduler")
-T = TypeVar("T")
-STAGES = ("crawl", "classify", "detect", "page")
 ANALYZE_EVERY = timedelta(days=1)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-@dataclass
-class StageState:
-    ok: bool | None = None  # None: not run yet
-    last_ok_at: datetime | None = None
-    last_error: str | None = None
-
-
-@dataclass
-class Health:
-    """What /readyz reports: started, and every stage's last outcome."""
-
-    started: bool = False
-    last_tick_at: datetime | None = None
-    stages: dict[str, StageState] = field(default_factory=lambda: {s: StageState() for s in STAGES})
-    classifier: str | None = None  # why the classifier is unavailable, if it is
-
-    def ready(self, now: datetime, tick: float) -> tuple[bool, str]:
-        """Ready when started, the last tick is recent and crawl/detect/page got through.
-        A missing classifier does not make the daemon unready: it still crawls and pages
-        on what was already read (reported as ``classifier``)."""
-        if not self.started:
-            return False, "starting"
-        stale = timedelta(seconds=max(60.0, tick * 5))
-        if self.last_tick_at is None or now - self.last_tick_at > stale:
-            return False, "no recent tick"
-        failing = [n for n, s in self.stages.items() if s.ok is False and n != "classify"]
-        if failing:
-            return False, f"failing: {', '.join(failing)} ({self.stages[failing[0]].last_error})"
-        return True, "ok"
-
-    def to_dict(self, now: datetime, tick: float) -> dict[str, Any]:
-        ok, reason = self.ready(now, tick)
-        return {
-            "ready": ok,
-            "reason": reason,
-            "last_tick_at": self.last_tick_at.isoformat() if self.last_tick_at else None,
-            "classifier": self.classifier or "available",
-            "stages": {
-                name: {
-                    "ok": s.ok,
-                    "last_ok_at": s.last_ok_at.isoformat() if s.last_ok_at else None,
-                    "last_error": s.last_error,
-                }
-                for name, s in self.stages.items()
-            },
-        }
-
-
-async def run_stage(
-    name: str,
-    run: Callable[[], Awaitable[T]],
-    health: Health,
-    metrics: Metrics,
-    clock: Callable[[], datetime],
-) -> T | None:
-    """Run one pipeline stage guarded: a stage that raises is logged with its first line,
-    counted, and shown by /readyz, and None is returned so the next stage still runs (the
-    work not done is still in the database). Shared by the embedded daemon's tick and the
-    cluster's jobs, so both report a failure the same way."""
-    state = health.stages[name]
-    started = time.perf_counter()
-    try:
-        result = await run()
-    except Exception as exc:  # one failing stage must not stop the others
-        state.ok, state.last_error = False, first_line(exc)
-        metrics.stage_errors.labels(name).inc()
-        log.error("stage failed", extra={"stage": name, "reason": state.last_error})
-        return None
-    finally:
-        metrics.stage_seconds.labels(name).observe(time.perf_counter() - started)
-    state.ok, state.last_ok_at, state.last_error = True, clock(), None
-    return result
-
-
-def log_incident_updates(updates: list[Any]) -> None:
-    """One ``incident`` log line per detector update (opened, grew, resolved, ...)."""
-    for update in updates:
-        log.info(
-            "incident",
-            extra={
-                "incident": update.incident.id,
-                "action": update.action,
-                "reason": update.reason,
-            },
-        )
 
 
 class Daemon:
@@ -153,6 +61,7 @@ class Daemon:
         self.clock = clock
         self.metrics = metrics or Metrics()
         self.health = Health()
+        self.ledger = Ledger(self.health, self.metrics, clock)
         self.reloader = reload
         self.stopping = asyncio.Event()
         self._reload_requested = False
@@ -168,22 +77,22 @@ class Daemon:
             return
         if self._reload_requested:
             self._apply_reload()
-        reports = await self._stage("crawl", lambda: self.app.crawler.crawl_due(self.clock()))
+        app, ledger = self.app, self.ledger
+        reports = await ledger.stage("crawl", lambda: app.crawler.run(self.clock()))
         if reports:
-            self.metrics.crawled(reports)
+            ledger.crawled(reports)
             failed = sum(1 for r in reports if r.error)
             log.info("tick", extra={"sources": len(reports), "failed": failed})
         if self.classify:
-            await self._classify()
-        updates = await self._stage("detect", lambda: asyncio.to_thread(self._detect))
+            read = await ledger.stage("classify", lambda: app.classify.run(self.clock()))
+            if read is not None:
+                ledger.classified(read)
+        updates = await ledger.stage("detect", lambda: app.storms.run(self.clock()))
         if updates is not None:
-            self.metrics.detected(updates)
-            log_incident_updates(updates)
-        sent = await self._stage(
-            "page", lambda: asyncio.to_thread(self.app.paging.step, self.clock())
-        )
+            ledger.detected(updates)
+        sent = await ledger.stage("page", lambda: app.paging.run(self.clock()))
         if sent is not None:
-            self.metrics.paged(sent)
+            ledger.paged(sent)
         await self._maintain()
         self.health.last_tick_at = self.clock()
         self.metrics.last_tick.set(time.time())
@@ -201,42 +110,13 @@ class Daemon:
         except Exception as exc:
             log.warning("analyze failed", extra={"reason": first_line(exc)})
 
-    async def _classify(self) -> None:
-        read = await self._stage(
-            "classify", lambda: asyncio.to_thread(self.app.classify.run_once, self.clock())
-        )
-        if read is None:
-            return
-        self.metrics.read(read)
-        self.health.classifier = read.unavailable
-        if read.unavailable:
-            self.health.stages["classify"].ok = False
-            self.health.stages["classify"].last_error = read.unavailable
-        elif read.classified:
-            log.info(
-                "classified",
-                extra={
-                    "posts": read.classified,
-                    "complaints": read.complaints,
-                    "flagged": read.flagged,
-                },
-            )
-
-    def _detect(self) -> list[Any]:
-        if self.app.storms.detector is None:  # the database was away at start
-            self.app.storms.start(self.clock())
-        return self.app.storms.step(self.clock())
-
-    async def _stage(self, name: str, run: Callable[[], Awaitable[T]]) -> T | None:
-        return await run_stage(name, run, self.health, self.metrics, self.clock)
-
     async def _guarded_tick(self) -> None:
         task = asyncio.current_task()
         assert task is not None
         self._running.add(task)
         try:
             await self.tick()
-        except Exception:  # belt and braces: _stage already guards every stage
+        except Exception:  # belt and braces: the ledger already guards every stage
             log.exception("tick failed")
         finally:
             self._running.discard(task)
@@ -249,15 +129,9 @@ class Daemon:
         fetch deadlines), and
         rebuild the detector from the database. A classifier that cannot load is reported
         now and retried every tick; a database that is away is retried every tick."""
-        from classifiers.errors import ClassifierError
-
         self.app.crawler.reader.load()
         if self.classify:
-            try:
-                self.app.classify.classifier()
-            except ClassifierError as exc:
-                self.health.classifier = str(exc)
-                log.error("classifier unavailable; crawling goes on", extra={"reason": str(exc)})
+            self.ledger.load_classifier(self.app.classify)
         try:
             self.app.storms.start(self.clock())
         except Exception as exc:

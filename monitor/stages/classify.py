@@ -25,6 +25,7 @@ first crawl's backlog never keeps a storm's posts waiting behind days-old posts.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import hashlib
 import logging
@@ -103,6 +104,10 @@ class ClassifyReport:
 
 
 class ClassifyStage:
+    """The classify stage: read pending (post, brand) pairs with the model."""
+
+    name = "classify"
+
     def __init__(
         self,
         settings: ClassifierSettings,
@@ -138,6 +143,10 @@ class ClassifyStage:
                     load()
                 self._classifier = classifier
             return self._classifier
+
+    async def run(self, now: datetime) -> ClassifyReport:
+        """:class:`monitor.stages.Stage`: one batch, the model in a worker thread."""
+        return await asyncio.to_thread(self.run_once, now)
 
     def run_once(self, now: datetime, limit: int = 256) -> ClassifyReport:
         """Classify up to ``limit`` pending (post, brand) pairs, rising brands' and the

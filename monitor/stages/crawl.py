@@ -91,6 +91,10 @@ class Plan:
 
 
 class Crawler:
+    """The crawl stage (``name = "crawl"``): fetch due sources, read them, store posts."""
+
+    name = "crawl"
+
     def __init__(
         self,
         settings: Settings,
@@ -109,6 +113,10 @@ class Crawler:
         self.rand = rand
         self.batch_posts = batch_posts
         self.batch_sources = batch_sources
+
+    async def run(self, now: datetime) -> list[CrawlReport]:
+        """:class:`monitor.stages.Stage`: one pass over the due sources."""
+        return await self.crawl_due(now)
 
     async def crawl_due(self, now: datetime) -> list[CrawlReport]:
         """Crawl every enabled source whose next due time has come."""

@@ -25,6 +25,7 @@ which pages afresh and says that the storm continues after it was resolved.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -35,6 +36,7 @@ from sqlmodel import Session, col, select
 
 from monitor.detect import BookUpdate, Detector, IncidentBook, PostEvent, codec, explain
 from monitor.detect.incidents import Incident
+from monitor.detect.reasons import BookReason
 from monitor.queue import service as queue
 from monitor.storage.db import session_scope
 from monitor.storage.models import IncidentRow, Post, Reading, Source
@@ -46,6 +48,10 @@ FIRST_CRAWL_LOOKBACK = timedelta(minutes=30)  # the cut-over: see the module doc
 
 
 class DetectStage:
+    """The detect stage: feed new readings to the detector, keep the incident book."""
+
+    name = "detect"
+
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.detector: Detector | None = None
@@ -61,6 +67,11 @@ class DetectStage:
         self.detector = Detector(live_since=live_since)
         self.detector.observe(events)
         self.book = IncidentBook(incidents=incidents)
+
+    async def run(self, now: datetime) -> list[BookUpdate]:
+        """:class:`monitor.stages.Stage`: one step in a worker thread (a detector that
+        could not start because the database was away is started here)."""
+        return await asyncio.to_thread(self.step, now)
 
     def step(self, now: datetime) -> list[BookUpdate]:
         """Observe new readings, evaluate, update incidents; return what changed."""
@@ -112,7 +123,7 @@ def take_decisions(book: IncidentBook, incident: Incident, row: IncidentRow, now
         changed = True
     resolved = row.resolved_at or now
     if row.status == "resolved" and incident.is_open and ("resolved", resolved) not in known:
-        book.resolve(incident.id, resolved, "manual")
+        book.resolve(incident.id, resolved, BookReason.MANUAL)
         changed = True
     return changed
 

@@ -58,6 +58,7 @@ no policy covers is not paged, and says so in the log (named reason ``no_policy`
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import secrets
@@ -107,6 +108,10 @@ _SEVERITY_NAMES = {rank: name for name, rank in SEVERITY_RANK.items()}
 
 
 class PagingStage:
+    """The page stage: plan due pages into the outbox, then drain it."""
+
+    name = "page"
+
     def __init__(self, settings: Settings, engine: Engine) -> None:
         self.config: AlertsConfig = settings.alerts()
         self.engine = engine
@@ -182,6 +187,10 @@ class PagingStage:
 
     def send(self, now: datetime) -> DrainReport:
         return drain(self.engine, self.channels, now, settings=self.config.outbox)
+
+    async def run(self, now: datetime) -> DrainReport:
+        """:class:`monitor.stages.Stage`: one plan-and-send in a worker thread."""
+        return await asyncio.to_thread(self.step, now)
 
     def step(self, now: datetime) -> DrainReport:
         self.plan(now)

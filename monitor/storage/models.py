@@ -7,7 +7,7 @@ seen in two feeds, or re-published with tracking parameters, is one row.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -114,10 +114,6 @@ class PostEdit(SQLModel, table=True):
     old_title: str | None = Field(default=None, max_length=1000)
     old_text: str = Field(default="", sa_type=sa.Text)
     old_hash: str = Field(max_length=64)
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)
 
 
 class Reading(SQLModel, table=True):

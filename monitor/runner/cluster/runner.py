@@ -26,7 +26,7 @@ import logging
 import signal
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import procrastinate
@@ -34,6 +34,7 @@ from procrastinate.jobs import Status
 
 from monitor import systemd
 from monitor.app import App
+from monitor.clock import utcnow
 from monitor.errors import first_line
 from monitor.metrics import Metrics
 from monitor.runner.cluster.queue import (
@@ -45,15 +46,11 @@ from monitor.runner.cluster.queue import (
     tick_cron,
 )
 from monitor.runner.cluster.work import Work
-from monitor.runner.embedded import Health
+from monitor.runner.ticks import Health
 from monitor.settings import Settings
 
 log = logging.getLogger("stormwatch.cluster")
 CONTROL_CONCURRENCY = 4  # tick, classify, detect and page may run side by side
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class ClusterRunner:
@@ -106,16 +103,9 @@ class ClusterRunner:
         """As the embedded daemon: load the language models (and the classifier when this
         process classifies) before the first job, not in the middle of fetches. The
         detector is built by the first detect job this process runs."""
-        from classifiers.errors import ClassifierError
-
         self.app.crawler.reader.load()
-        if not self.classify:
-            return
-        try:
-            self.app.classify.classifier()
-        except ClassifierError as exc:
-            self.health.classifier = str(exc)
-            log.error("classifier unavailable; crawling goes on", extra={"reason": str(exc)})
+        if self.classify:
+            self.work.ledger.load_classifier(self.app.classify)
 
     async def _serve(self, queue: procrastinate.App) -> None:
         workers = [

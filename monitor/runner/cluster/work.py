@@ -32,7 +32,7 @@ from monitor.app import App
 from monitor.metrics import Metrics
 from monitor.runner.cluster import detect
 from monitor.runner.cluster.queue import CLASSIFY, CRAWL, DETECT, PAGE, host_lock
-from monitor.runner.embedded import Health, log_incident_updates, run_stage
+from monitor.runner.ticks import Health, Ledger
 from monitor.storage import repo
 from monitor.storage.db import session_scope
 from monitor.storage.models import Source
@@ -61,6 +61,7 @@ class Work:
         self.health = health
         self.metrics = metrics
         self.clock = clock
+        self.ledger = Ledger(health, metrics, clock)
 
     # --- tick -------------------------------------------------------------------------
 
@@ -123,7 +124,7 @@ class Work:
         )
         if reports is None:
             return self._failed("crawl")
-        self.metrics.crawled(reports)
+        self.ledger.crawled(reports)
         for report in reports:
             fields = {"source": source, "requests": report.requests, "new": len(report.new)}
             log.info("crawled", extra={**fields, "error": report.error, "skipped": report.skipped})
@@ -145,26 +146,12 @@ class Work:
 
     async def classify(self) -> str:
         stage = self.app.classify
-        read = await self._stage(
-            "classify", lambda: asyncio.to_thread(stage.run_once, self.clock())
-        )
+        read = await self._stage("classify", lambda: stage.run(self.clock()))
         if read is None:
             return self._failed("classify")
-        self.metrics.read(read)
-        self.health.classifier = read.unavailable
+        self.ledger.classified(read)
         if read.unavailable:
-            self.health.stages["classify"].ok = False
-            self.health.stages["classify"].last_error = read.unavailable
             return f"classifier unavailable: {read.unavailable}"
-        if read.classified:
-            log.info(
-                "classified",
-                extra={
-                    "posts": read.classified,
-                    "complaints": read.complaints,
-                    "flagged": read.flagged,
-                },
-            )
         return f"{read.classified} classified"
 
     async def detect(self) -> str:
@@ -172,22 +159,19 @@ class Work:
         updates = await self._stage("detect", lambda: asyncio.to_thread(detect.step, stage, now))
         if updates is None:
             return self._failed("detect")
-        self.metrics.detected(updates)
-        log_incident_updates(updates)
+        self.ledger.detected(updates)
         return f"{len(updates)} incident update(s)"
 
     async def page(self) -> str:
         paging, now = self.app.paging, self.clock()
-        sent = await self._stage("page", lambda: asyncio.to_thread(paging.step, now))
+        sent = await self._stage("page", lambda: paging.run(now))
         if sent is None:
             return self._failed("page")
-        self.metrics.paged(sent)
+        self.ledger.paged(sent)
         return f"{sent.sent} sent, {sent.retried} to retry"
 
     def _failed(self, stage: str) -> str:
-        return f"{stage} failed: {self.health.stages[stage].last_error}"
+        return self.ledger.failed(stage)
 
     async def _stage(self, name: str, run: Callable[[], Awaitable[T]]) -> T | None:
-        """Run one stage; record its outcome in /readyz and the metrics (as the embedded
-        daemon does). None when it raised."""
-        return await run_stage(name, run, self.health, self.metrics, self.clock)
+        return await self.ledger.stage(name, run)
