@@ -105,6 +105,7 @@ class DeliveryRow(SQLModel, table=True):
     duration_ms: float = 0.0
 
 
+# SQLAlchemy's declarative base sets __table__ at class creation; SQLModel does not declare it.
 OUTBOX: sa.Table = OutboxRow.__table__  # type: ignore[attr-defined]
 DELIVERIES: sa.Table = DeliveryRow.__table__  # type: ignore[attr-defined]
 

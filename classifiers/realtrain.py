@@ -105,7 +105,7 @@ def _raw_logits(
     settings: ClassifierSettings, encoder: Encoder, head: Head, posts: Sequence[RealExample]
 ) -> np.ndarray:
     """Uncalibrated complaint logits, each post read as the daemon reads it."""
-    classifier = E5Classifier(settings, encoder=encoder, head=replace(head, calibration={}))  # type: ignore[arg-type]
+    classifier = E5Classifier(settings, encoder=encoder, head=replace(head, calibration={}))
     examples = [p.example for p in posts]
     readings = read_posts(
         classifier,

@@ -33,7 +33,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from classifiers.adapter import Adapter, merge_adapter
-from classifiers.base import Scores
+from classifiers.base import Encoder, Scores
 from classifiers.cache import CachedEncoder, EmbeddingCache
 from classifiers.config import ClassifierSettings
 from classifiers.e5.locate import ModelSource, resolve_model
@@ -192,7 +192,7 @@ class E5Classifier:
         self,
         settings: ClassifierSettings,
         *,
-        encoder: E5Encoder | None = None,
+        encoder: Encoder | None = None,
         head: Head | None = None,
         cache: EmbeddingCache | None = None,
     ) -> None:

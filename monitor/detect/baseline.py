@@ -57,7 +57,8 @@ _DAY_OF_WEEK = [1.1, 1.1, 1.1, 1.1, 1.05, 0.8, 0.85]
 
 def _prior_shape() -> np.ndarray:
     shape = np.outer(_DAY_OF_WEEK, _HOUR_OF_DAY).ravel()
-    return shape / shape.mean()
+    prior: np.ndarray = shape / shape.mean()
+    return prior
 
 
 PRIOR_SHAPE = _prior_shape()
@@ -135,7 +136,8 @@ class Baseline:
         return float(self.mentions[slot_of_hour(hour, self.tz)])
 
     def complaint_rates(self, hours: range) -> np.ndarray:
-        return self.complaints[slots_of_hours(hours.start, hours.stop, self.tz)]
+        rates: np.ndarray = self.complaints[slots_of_hours(hours.start, hours.stop, self.tz)]
+        return rates
 
     @property
     def share(self) -> float:
@@ -146,7 +148,7 @@ class Baseline:
 def baseline_for(history: BrandHistory, now: datetime, config: BaselineConfig) -> Baseline:
     """The brand's baseline at `now`, fitted at most once per hour per config."""
     key = (hour_of(ts(now)), len(history.surge_hours))
-    fits = history.cache.setdefault("baseline", {})
+    fits: dict[BaselineConfig, tuple[object, Baseline]] = history.cache.setdefault("baseline", {})
     cached = fits.get(config)
     if cached is not None and cached[0] == key:
         return cached[1]
@@ -212,7 +214,8 @@ def _capped(
 ) -> np.ndarray:
     cap = _clip_cap(expected, config)
     cap = np.where(marked, np.minimum(cap, config.marked_cap * expected), cap)
-    return np.minimum(values, cap)
+    capped: np.ndarray = np.minimum(values, cap)
+    return capped
 
 
 def _fit_series(
@@ -288,7 +291,8 @@ def lagged_expectation(
     # surge hours count in full (up to the clip): a lasting shift begins with a surge
     capped = np.where(known, _capped(mass, rhythm, np.zeros(len(span), bool), config), rhythm)
     levels = np.maximum(_trailing_levels(capped, rhythm, window, config), 1.0)
-    return long_term[slots][delay + window :] * levels[window : len(levels) - delay]
+    expected: np.ndarray = long_term[slots][delay + window :] * levels[window : len(levels) - delay]
+    return expected
 
 
 def _day_rhythm(rates: np.ndarray) -> np.ndarray:
@@ -323,7 +327,8 @@ def _own_rhythm(values: np.ndarray, slots: np.ndarray) -> np.ndarray:
     hod = slots % 24
     total = np.bincount(hod, weights=values, minlength=24)
     count = np.maximum(np.bincount(hod, minlength=24), 1)
-    return (total / count)[hod]
+    means: np.ndarray = (total / count)[hod]
+    return means
 
 
 def _robust_level(
@@ -335,7 +340,8 @@ def _robust_level(
 
 
 def _clip_cap(expected: np.ndarray, config: BaselineConfig) -> np.ndarray:
-    return config.clip_factor * expected + 3 * np.sqrt(expected) + 2
+    cap: np.ndarray = config.clip_factor * expected + 3 * np.sqrt(expected) + 2
+    return cap
 
 
 def _shrink_shape(

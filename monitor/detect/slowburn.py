@@ -121,7 +121,7 @@ class SlowBurn:
         if hours is None:
             return None
         key = (self.config, self.baseline, hours, history.hours.late, len(history.surge_hours))
-        cached = history.cache.get(KIND)
+        cached: tuple[object, Burn] | None = history.cache.get(KIND)
         if cached is not None and cached[0] == key:
             return cached[1]
         burn = self._cusum(history, now, hours)

@@ -291,6 +291,7 @@ def link_incident(session: Session, incident_id: str, brand: str, post_ids: Iter
         )
         .values(incident_id=incident_id)
     )
+    # An UPDATE's result is a CursorResult, which has rowcount; Session.execute is typed wider.
     return int(session.execute(update).rowcount or 0)  # type: ignore[attr-defined]
 
 

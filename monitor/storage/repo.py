@@ -25,7 +25,7 @@ from monitor.storage.models import (
     Relabel,
     Source,
 )
-from monitor.storage.records import PostRecord
+from monitor.storage.records import PostRecord as PostRecord  # callers use repo.PostRecord
 
 # Rows per multi-row INSERT of posts: 17 columns x 1,900 = 32,300 bound parameters, under
 # SQLite's 32,766 (and PostgreSQL's 65,535). As many as fit, because on SQLite each
@@ -38,6 +38,7 @@ POST_INSERT_CHUNK = 1900
 # conversions (a .values(list) statement was compiled afresh every time: most of the
 # crawl's storage cost). The table's, not the ORM entity's: an ORM bulk insert sorts
 # every row's keys against the mapper first, a tenth of the writer's time.
+# (SQLAlchemy sets __table__ at class creation; SQLModel does not declare it: hence the ignores.)
 _POSTS: sa.Table = Post.__table__  # type: ignore[attr-defined]
 INSERT_POSTS: sa.sql.dml.ReturningInsert[Any] = (
     sa.insert(_POSTS)
