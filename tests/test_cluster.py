@@ -38,9 +38,9 @@ from monitor.cluster import detect
 from monitor.cluster.queue import CRAWL, build_queue, ensure_schema, host_lock
 from monitor.cluster.runner import free_stalled_jobs
 from monitor.cluster.work import Work
+from monitor.demo.sampleweb import SampleWeb
 from monitor.detect import IncidentBook, Signal, simulate
 from monitor.metrics import Metrics
-from monitor.sampleweb import SampleWeb
 from monitor.scheduler import Health
 from monitor.settings import DatabaseSettings, load_settings
 from monitor.storage.db import make_engine, session_scope, upgrade

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 from monitor.app import build_app
 from monitor.canonical import post_id
 from monitor.crawl import CrawlReport
-from monitor.sampleweb import ExpectedItem, SampleWeb
+from monitor.demo.sampleweb import ExpectedItem, SampleWeb
 from monitor.settings import Settings, parse_settings
 from monitor.storage import repo
 from monitor.storage.db import session_scope

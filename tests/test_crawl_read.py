@@ -22,8 +22,8 @@ from sqlalchemy.engine import Engine
 
 from monitor.app import App, build_app
 from monitor.crawl import CrawlReport
+from monitor.demo.sampleweb import SampleWeb
 from monitor.read import ProcessReader, ThreadReader
-from monitor.sampleweb import SampleWeb
 from monitor.settings import DatabaseSettings, Settings
 from monitor.storage import repo
 from monitor.storage.db import make_engine, session_scope, upgrade

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from monitor.app import build_app
+from monitor.demo.sampleweb import SampleWeb
 from monitor.metrics import Metrics
-from monitor.sampleweb import SampleWeb
 from monitor.scheduler import Daemon
 from monitor.settings import Settings, parse_settings
 from monitor.storage import repo

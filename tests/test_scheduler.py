@@ -16,8 +16,8 @@ import pytest
 from classifiers.config import ClassifierSettings
 from monitor import systemd
 from monitor.app import build_app
+from monitor.demo.sampleweb import SampleWeb
 from monitor.metrics import Metrics
-from monitor.sampleweb import SampleWeb
 from monitor.scheduler import Daemon
 from monitor.settings import Settings, parse_settings
 from monitor.storage.db import upgrade
