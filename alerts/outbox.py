@@ -31,11 +31,12 @@ and another pass takes the row). *Exactly-once* holds for the outbox's own bookk
 record; concurrent drains never claim the same row). It cannot hold end to end: if a
 sender dies after the remote side accepted but before step 3 commits, the page is sent
 again after the lease. Step 3 on success is therefore two plain statements right after the
-response (a few milliseconds; benchmarks/outbox_window.py), and every delivery carries the
-page's idempotency key (incident, round, step, recipient; ``Page.idempotency_key``): the
-``Idempotency-Key`` header and body field of a webhook, a line in a chat message, an
-e-mail's Message-ID; PagerDuty merges by ``dedup_key``. A receiver that deduplicates by it
-acts once (docs/OPERATIONS.md). Keep ``lease_seconds`` above the longest channel timeout.
+response (a short window; benchmarks/outbox_window.py measures it), and every delivery
+carries the page's idempotency key (incident, round, step, recipient;
+``Page.idempotency_key``): the ``Idempotency-Key`` header and body field of a webhook, a line
+in a chat message, an e-mail's Message-ID; PagerDuty merges by ``dedup_key``. A receiver
+that deduplicates by it acts once (docs/OPERATIONS.md). Keep ``lease_seconds`` above the
+longest channel timeout.
 """
 
 from __future__ import annotations

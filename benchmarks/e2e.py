@@ -2,7 +2,7 @@
 
 The real daemon (``python -m monitor run -c CFG --no-web``: APScheduler, 5 s ticks, the
 default e5 model, SQLite in a temp dir, the default detectors) reads three Reddit listings
-of the local sample web (monitor.sampleweb), each polled every 60 s (+-10 % jitter, the
+of the local sample web (monitor.demo.sampleweb), each polled every 60 s (+-10 % jitter, the
 default). Its one channel is Apprise ``json://`` to an HTTP receiver in this process that
 timestamps every arrival. The daemon's clock is the wall clock.
 
@@ -15,7 +15,7 @@ first crawl (the detectors' cut-over) has started.
 
 A trial: wait a random 0-60 s (so the burst falls at a random phase of the crawl cycle),
 then publish 6 complaint posts about the trial's brand, one every 10 s, spread over the
-three listings in Danish, Swedish and Norwegian (texts from monitor.demoscenario).
+three listings in Danish, Swedish and Norwegian (texts from monitor.demo.scenario).
 
 Start of the clock: the publication of the post that makes the surge detectable, i.e. the
 burst post at which the brand's probability-weighted complaint count (the sum of the
@@ -61,13 +61,13 @@ from typing import IO, Any  # noqa: E402
 
 from sqlmodel import col, select  # noqa: E402
 
-from monitor.demoscenario import texts_ordinary as ordinary  # noqa: E402
-from monitor.demoscenario.compose import Composer  # noqa: E402
-from monitor.demoscenario.config import write_toml  # noqa: E402
-from monitor.demoscenario.story import slugify  # noqa: E402
+from monitor.demo.sampleweb import SampleWeb  # noqa: E402
+from monitor.demo.sampleweb import urls as web_urls  # noqa: E402
+from monitor.demo.scenario import texts_ordinary as ordinary  # noqa: E402
+from monitor.demo.scenario.compose import Composer  # noqa: E402
+from monitor.demo.scenario.config import write_toml  # noqa: E402
+from monitor.demo.scenario.story import slugify  # noqa: E402
 from monitor.detect.volume import VolumeConfig  # noqa: E402
-from monitor.sampleweb import SampleWeb  # noqa: E402
-from monitor.sampleweb import urls as web_urls  # noqa: E402
 from monitor.settings import DatabaseSettings  # noqa: E402
 from monitor.storage.db import make_engine, read_scope  # noqa: E402
 from monitor.storage.models import Post, Reading  # noqa: E402

@@ -49,8 +49,8 @@ from typing import IO, Any  # noqa: E402
 
 import sqlalchemy as sa  # noqa: E402
 
-from monitor.demoscenario.config import write_toml  # noqa: E402
-from monitor.sampleweb import SampleWeb  # noqa: E402
+from monitor.demo.sampleweb import SampleWeb  # noqa: E402
+from monitor.demo.scenario.config import write_toml  # noqa: E402
 from monitor.settings import DatabaseSettings  # noqa: E402
 from monitor.storage.db import make_engine  # noqa: E402
 

@@ -20,6 +20,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 SCRIPTS = [
     ("crawl", ["crawl.py"]),
+    ("brands", ["brands.py"]),  # brand matching, posts/s
     ("classify", ["classify.py"]),
     ("detect", ["detect.py"]),
     ("alerts", ["alerts.py"]),

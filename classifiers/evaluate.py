@@ -1,7 +1,7 @@
 """Evaluation of complaint-vs-not and sentiment, per language and overall.
 
-- **Per language** because the targets are per language (FACTS.md: English is the weakest)
-  and an average hides a language that fails.
+- **Per language** because the targets are per language (:data:`F1_TARGETS`) and an average
+  hides a language that fails (docs/ARCHITECTURE.md, "Quality per language").
 - **Macro** F1 = mean of the per-language F1 (every language counts the same); **micro** F1
   = F1 of the pooled confusion matrix (every post counts the same).
 - Undefined ratios (no predicted or no true complaints) are 0.0, so a report is always

@@ -5,9 +5,9 @@ Two multinomial logistic regressions sharing one standardisation of the embeddin
 
 Decisions:
 
-- **Logistic regression, in numpy**: FACTS.md measured that quality comes from the labelled
-  examples, not the head; a linear model on ~600 examples trains in well under a second,
-  is deterministic, needs no torch at predict time and is easy to inspect.
+- **Logistic regression, in numpy**: quality comes from the labelled examples, not the head
+  (docs/ARCHITECTURE.md, "The model"); a linear model on a few hundred examples trains in
+  moments, is deterministic, needs no torch at predict time and is easy to inspect.
 - **Newton's method on the full Hessian**: with 384 features and 2-3 classes the Hessian
   is ~1,155 square, so each step is one small linear solve and training converges in a
   dozen steps to the exact optimum — no learning rate to tune, same head on every machine.
@@ -17,7 +17,7 @@ Decisions:
 - **An optional extra weight on complaints** (``complaint_weight``, default 1.0 = plain
   balanced weights): missing a complaint costs a team more than reading one extra post, and
   5-fold cross-validation on the train set showed the balanced head under-calls complaints
-  (its F1-best threshold was ~0.4-0.45, not 0.5); weighting complaints moves the decision
+  (its F1-best threshold was below 0.5); weighting complaints moves the decision
   boundary inside the head, so the configured threshold keeps its meaning.
 - **A small versioned file** (``.npz``, no pickle): arrays plus one JSON ``meta`` string with
   ``format_version``, the ``encoder`` id and embedding ``dim`` it was made for, label names,

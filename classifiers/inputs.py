@@ -2,7 +2,7 @@
 
 A classifier always returns numbers; whether those numbers mean anything depends on the
 input. Each row of ``stormwatch classify`` therefore says why it needs care, instead of a
-silent 0.82 for an empty string:
+silent, confident-looking score for an empty string:
 
 - ``empty``: nothing to read (no scores at all);
 - ``truncated``: longer than :data:`MAX_TEXT_CHARS`; only the start was read;

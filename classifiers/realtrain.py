@@ -7,8 +7,8 @@ Decisions (figures in benchmarks/RESULTS.md, "classifier"):
   ``experiment=True`` a refused set may train, and the head records ``"experiment": true``
   so it is never mistaken for one that may ship.
 - **Sets are sampled to at most** ``per_set`` **posts** (a fixed-seed shuffle, so a retrain
-  reads the same posts): a few thousand posts per set move the head no further than 1,500
-  did, and embedding is the cost (~20 posts/s on 2 cores).
+  reads the same posts): a few thousand posts per set move the head no further than
+  :data:`PER_SET` did, and embedding is the cost.
 - **The L2 strength with real sets is** :data:`REAL_L2` rather than the cross-validated value
   on the own examples: cross-validation on the own examples prefers a weak penalty that
   fits their one style; on real dev sets the stronger penalty generalises better.

@@ -14,7 +14,7 @@ Secrets: passwords are hashed with argon2id; the cookie holds a random token and
 SHA-256 is stored (``WebSession.id``). Neither a password nor a token ever appears in an
 exception, a log line or a repr.
 
-Tests may swap the hasher for a cheaper one (the default costs ~50 ms a hash)::
+Tests may swap the hasher for a cheaper one (the default is deliberately slow)::
 
     monkeypatch.setattr(accounts, "HASHER", PasswordHasher(time_cost=1, memory_cost=1024))
 """

@@ -43,3 +43,9 @@ def parse_since(value: str | None, now: datetime, name: str = "since") -> dateti
         return moment.astimezone(UTC)
     except OverflowError:
         raise SinceError(f"{name}: {value!r} is outside the years 1–9999 in UTC") from None
+
+
+def is_span(value: str) -> bool:
+    """Whether ``value`` is a span before now (``24h``) rather than a date, so a sentence
+    can say "in the last 24h" or "since 2026-11-02"."""
+    return _SPAN.fullmatch(value.strip().lower()) is not None

@@ -2,10 +2,9 @@
 
 glibc gives every thread that allocates its own malloc arena (up to 8 x cores). The crawl
 parses feeds and writes batches on worker threads, so freed memory ends up scattered over
-many arenas that are rarely handed back: measured on the crawl benchmark at 4,000 feeds,
-peak RSS 494 MB with the default, 419 MB with two arenas (speed was not measured apart;
-the 10,000-feed first sweep took 121.3 s after this and the writer's backpressure, 118.0 s
-before both). ``MALLOC_ARENA_MAX=2`` is the setting commonly recommended for Ruby and Java
+many arenas that are rarely handed back, and two arenas lower the crawl's peak RSS
+markedly (benchmarks/crawl.py; figures in benchmarks/RESULTS.md, "Malloc arenas").
+``MALLOC_ARENA_MAX=2`` is the setting commonly recommended for Ruby and Java
 services for the same reason. ``limit_arenas()`` applies it at start-up (before the worker
 threads exist); an operator's own ``MALLOC_ARENA_MAX`` in the environment wins.
 """

@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from monitor.cli import app
-from monitor.sampleweb import SampleWeb
+from monitor.demo.sampleweb import SampleWeb
 
 runner = CliRunner()
 

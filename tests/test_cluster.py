@@ -34,14 +34,14 @@ from sqlmodel import Session, select
 from alerts.outbox import enqueue
 from alerts.page import Page
 from monitor.app import App, build_app
+from monitor.demo.sampleweb import SampleWeb
 from monitor.detect import IncidentBook, Signal, simulate
 from monitor.metrics import Metrics
 from monitor.runner.cluster import detect
 from monitor.runner.cluster.queue import CRAWL, build_queue, ensure_schema, host_lock
 from monitor.runner.cluster.runner import free_stalled_jobs
 from monitor.runner.cluster.work import Work
-from monitor.runner.ticks import Health
-from monitor.sampleweb import SampleWeb
+from monitor.runner.embedded import Health
 from monitor.settings import DatabaseSettings, load_settings
 from monitor.stages.detect import DetectStage, save_incident
 from monitor.storage.db import make_engine, session_scope, upgrade

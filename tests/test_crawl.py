@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 
 from monitor.app import build_app
 from monitor.canonical import post_id
-from monitor.sampleweb import ExpectedItem, SampleWeb
+from monitor.demo.sampleweb import ExpectedItem, SampleWeb
 from monitor.settings import Settings, parse_settings
 from monitor.stages.crawl import CrawlReport
 from monitor.storage import repo

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
 
 from monitor.cli import app
-from monitor.sampleweb import SampleWeb
+from monitor.demo.sampleweb import SampleWeb
 from monitor.storage import repo
 from monitor.storage.db import session_scope
 from tests.test_crawl import crawl, make_settings

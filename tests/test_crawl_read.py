@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from monitor.app import App, build_app
-from monitor.sampleweb import SampleWeb
+from monitor.demo.sampleweb import SampleWeb
 from monitor.settings import DatabaseSettings, Settings
 from monitor.stages.crawl import CrawlReport
 from monitor.stages.read import ProcessReader, ThreadReader

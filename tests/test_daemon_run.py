@@ -17,7 +17,7 @@ from typing import IO
 
 import pytest
 
-from monitor.sampleweb import SampleWeb
+from monitor.demo.sampleweb import SampleWeb
 from tests.test_cli import config_for
 
 

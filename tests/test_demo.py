@@ -23,18 +23,18 @@ from alerts.ack import verify_ack
 from alerts.channels import build_channel
 from alerts.page import Page
 from alerts.store import OutboxRow
-from monitor import demo
 from monitor.app import build_app
 from monitor.cli import app
-from monitor.demoscenario import config
-from monitor.demoscenario.mailbox import LocalMailbox, read_mbox, unpaced_email
-from monitor.demoscenario.play import SimClock, _PageNews
-from monitor.demoscenario.serve import listen_free, serve_ui
-from monitor.demoscenario.story import build_story
-from monitor.demoscenario.texts_storm import BLOG_POST_SLUG
+from monitor.demo import run as demo
+from monitor.demo.sampleweb import SampleWeb
+from monitor.demo.scenario import config
+from monitor.demo.scenario.mailbox import LocalMailbox, read_mbox, unpaced_email
+from monitor.demo.scenario.play import SimClock, _PageNews
+from monitor.demo.scenario.serve import listen_free, serve_ui
+from monitor.demo.scenario.story import build_story
+from monitor.demo.scenario.texts_storm import BLOG_POST_SLUG
 from monitor.detect import codec
 from monitor.runner.embedded import Daemon
-from monitor.sampleweb import SampleWeb
 from monitor.settings import Secret, load_settings
 from monitor.storage.db import make_engine, read_scope, upgrade
 from monitor.storage.models import IncidentRow, Post, QueueItem, Reading
@@ -98,7 +98,7 @@ def test_the_storm_shows_on_bluesky_and_trustpilot_first() -> None:
 
 
 def test_the_story_plays_on_the_sample_web() -> None:
-    from monitor.demoscenario.publisher import Publisher
+    from monitor.demo.scenario.publisher import Publisher
 
     with SampleWeb() as web:
         publisher = Publisher(web)

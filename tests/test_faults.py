@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 
 from monitor.app import build_app
+from monitor.demo.sampleweb import SampleWeb
 from monitor.metrics import Metrics
 from monitor.runner.embedded import Daemon
-from monitor.sampleweb import SampleWeb
 from monitor.settings import Settings, parse_settings
 from monitor.storage import repo
 from monitor.storage.db import session_scope, upgrade

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from monitor.sampleweb import SampleWeb
+from monitor.demo.sampleweb import SampleWeb
 from tests.test_cli import config_for
 from tests.test_daemon_run import free_port, get, wait_for
 

@@ -18,9 +18,9 @@ import httpx
 import pytest
 from protego import Protego
 
-from monitor.sampleweb import SampleWeb
-from monitor.sampleweb.bad import BAD_ROUTES, LATIN1_TITLE
-from monitor.sampleweb.content import ANGRY_SLUG, build_site, mentions
+from monitor.demo.sampleweb import SampleWeb
+from monitor.demo.sampleweb.bad import BAD_ROUTES, LATIN1_TITLE
+from monitor.demo.sampleweb.content import ANGRY_SLUG, build_site, mentions
 
 MiB = 1024 * 1024
 

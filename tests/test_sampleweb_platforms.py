@@ -13,10 +13,10 @@ import httpx
 import pytest
 from sqlalchemy.engine import Engine
 
-from monitor.demoscenario import config
-from monitor.demoscenario.publisher import Publisher
-from monitor.demoscenario.story import DAY, build_story, local
-from monitor.sampleweb import SampleWeb
+from monitor.demo.sampleweb import SampleWeb
+from monitor.demo.scenario import config
+from monitor.demo.scenario.publisher import Publisher
+from monitor.demo.scenario.story import DAY, build_story, local
 from monitor.stages.read import make_matchers, read_config
 from tests.fakeplatform import crawl_once, make_settings, stored
 

@@ -12,7 +12,7 @@ import feedparser
 import httpx
 import pytest
 
-from monitor.sampleweb import SampleWeb
+from monitor.demo.sampleweb import SampleWeb
 
 WHEN = datetime(2026, 3, 4, 12, 5, tzinfo=timezone(timedelta(hours=1)))  # 11:05 UTC
 

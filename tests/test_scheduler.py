@@ -16,9 +16,9 @@ import pytest
 from classifiers.config import ClassifierSettings
 from monitor import systemd
 from monitor.app import build_app
+from monitor.demo.sampleweb import SampleWeb
 from monitor.metrics import Metrics
 from monitor.runner.embedded import Daemon
-from monitor.sampleweb import SampleWeb
 from monitor.settings import Settings, parse_settings
 from monitor.storage.db import upgrade
 from tests.test_classifier_tiny import tiny_classifier_settings

@@ -48,8 +48,8 @@ from monitor.queue import incidents, service
 from monitor.storage.db import session_scope
 from monitor.storage.models import QueueItem, Relabel
 from monitor.web.app import ack_key_of
+from monitor.web.format import when
 from monitor.web.server import listen, serve
-from monitor.web.views import when
 from tests.test_web_helpers import (
     NOW,
     PASSWORD,

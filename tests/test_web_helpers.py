@@ -29,6 +29,7 @@ from alerts.page import dedup_key_for
 from alerts.store import OutboxRow
 from monitor import accounts
 from monitor.accounts import AccountPolicy
+from monitor.clock import parse_since
 from monitor.detect.events import PostEvent, Signal
 from monitor.detect.explain import explain
 from monitor.detect.incidents import Incident, TimelineEntry
@@ -42,8 +43,8 @@ from monitor.storage.db import make_engine, session_scope, upgrade
 from monitor.storage.models import Reading, Source
 from monitor.web import create_app
 from monitor.web.chart import volume_chart
+from monitor.web.format import display_zone, duration, heading, passage, when
 from monitor.web.security import http_url, safe_next
-from monitor.web.views import display_zone, duration, heading, parse_since, passage, when
 from tests.conftest import T0
 
 NOW = T0 + timedelta(minutes=10)

@@ -18,7 +18,7 @@ from monitor.storage import repo
 from monitor.storage.db import session_scope
 from monitor.storage.models import IncidentRow, QueueItem, Source
 from monitor.web import routes_pages
-from monitor.web.views import QueueParams
+from monitor.web.params import QueueParams
 from tests.test_alerts_config_ack import forged
 from tests.test_web_helpers import (
     HOSTILE_URL,

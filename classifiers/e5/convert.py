@@ -22,8 +22,8 @@ Decisions:
 - **Checked on every load** against ``manifest.json``; a damaged folder is moved aside,
   deleted and rebuilt (conversion takes seconds, so rebuilding is cheaper than diagnosing).
 - **Streamed**: tensors are dequantised one at a time (the word embeddings in row chunks)
-  and written straight into the safetensors file, so peak memory stays well under the
-  ~1 GB of building the whole state dict first — the machine is shared.
+  and written straight into the safetensors file, so peak memory stays well under what
+  building the whole state dict first would take — the machine is shared.
 - **The pooler is written as zeros**: the file has no pooler and Stormwatch mean-pools;
   writing it keeps transformers from warning about (and randomly initialising) a layer that
   is never used.

@@ -2,8 +2,8 @@
 
 A storm that grows to 10x over one or two hours spends its first half hour at 2-4x normal:
 no single 15/30/60-minute window is improbable enough to page without also paging on
-ordinary days (measured in ``benchmarks/detect.py``: loosening the volume test's ``alpha``
-from 1e-5 to 1e-3 bought ~5 minutes and 2-3 false pages a month). The evidence is there,
+ordinary days (``benchmarks/detect.py``: loosening the volume test's ``alpha`` from 1e-5 to
+1e-3 bought a few minutes at the price of false pages every month). The evidence is there,
 though — spread over consecutive buckets. A one-sided Poisson CUSUM (Page 1954, Lucas 1985)
 accumulates it, and is the quickest test for a given false-alarm rate when the rise is
 about ``rho`` times normal.

@@ -14,8 +14,8 @@ expectation mu for those exact hours of the week. The window fires when all hold
 One voice per thread: within a window each thread counts at most ``thread_cap`` (1)
 complaint. A thread's agreeing comments are the thread-velocity detector's job (its own
 baseline is the thread's earlier rate); counted here, four comments under one post at night
-paged a brand that expects 0.12 complaints in that hour. Storms are many threads and posts.
-(Threads, not authors: readings carry no author identity yet.)
+paged a brand that expects a fraction of one complaint in that hour. Storms are many
+threads and posts. (Threads, not authors: readings carry no author identity yet.)
 
 Several windows: 15 minutes catches fast storms early, 60 and 180 minutes catch storms at
 low volumes (a 10x storm of a 3-a-day brand is ~1.5 complaints an hour).

@@ -61,10 +61,8 @@ Performance
     literal character (the left boundary is checked in Python), so ``re`` can skip ahead.
     Folding lowers ASCII runs in C and looks up only non-ASCII characters in a cached table,
     recording where a character folded to zero or several characters; spans are mapped back
-    through those records with a binary search. Measured on 2 cores: ~45,000 short posts/s
-    with 5 brands; ~5,000/s for 600-character Danish posts (folding dominates).
-    Run ``python monitor/match/brands.py`` for the micro-benchmark (``-m`` works too, with a
-    harmless runpy warning because the package imports this module).
+    through those records with a binary search. Long posts cost most in folding;
+    ``benchmarks/brands.py`` prints posts per second for short and long posts.
 """
 
 from __future__ import annotations
@@ -325,40 +323,3 @@ class BrandMatcher:
             if any(brand.mentions(f) for f in folded):
                 names.setdefault(brand.name, None)
         return list(names)
-
-
-_BENCH_POSTS = (
-    "Nordtel har lukket min mobil uden varsel, og kundeservice svarer ikke. Elendigt!",
-    "Har någon annan problem med fibern idag? Hela området verkar vara nere sedan i morse.",
-    "Byttet til Fjordnett i fjor og har ikke angret ett sekund. Anbefales!",
-    "Just got my bill from Telvia and they charged me twice for roaming. Again. #fail",
-    "Onko kenelläkään muulla ongelmia Nordtelin verkon kanssa tänään? Ei toimi mikään.",
-    "Die Rechnung von Nordtel ist schon wieder falsch, und die Hotline ist nie erreichbar.",
-    "Vi var på koncert i Nordtel Arena i går – fantastisk lyd, men elendig parkering.",
-    "Ringte www.baltcom.se/support tre gånger, ingen svarade. Byter operatör nu.",
-)
-
-
-def _bench(seconds: float = 2.0) -> None:
-    """Print matched posts per second for 5 brands over short realistic posts."""
-    import time
-
-    brands = [
-        BrandSpec("Nordtel", ("Nordtel", "Nord Tel", "nordtel.dk", "nordtel.se", "@nordtel"),
-                  ("Nordtel Arena", "nordtelarena")),
-        BrandSpec("Telvia", ("Telvia", "telvia.com", "#telviafail")),
-        BrandSpec("Fjordnett", ("Fjordnett", "Fjord Nett", "fjordnett.no")),
-        BrandSpec("Baltcom", ("Baltcom", "baltcom.se", "baltcom.fi")),
-        BrandSpec("Suomiverkko", ("Suomiverkko", "SV Verkko")),
-    ]  # fmt: skip
-    matcher = BrandMatcher(brands)
-    done, started = 0, time.perf_counter()
-    while (elapsed := time.perf_counter() - started) < seconds:
-        for post in _BENCH_POSTS:
-            matcher.match(post)
-        done += len(_BENCH_POSTS)
-    print(f"BrandMatcher.match: {done / elapsed:,.0f} posts/s (5 brands, ~85-char posts)")
-
-
-if __name__ == "__main__":
-    _bench()

@@ -22,22 +22,19 @@ both faster to load and more accurate than all 75 languages). Decisions:
 - Before detection, HTML entities are decoded (so ``p&aring;`` reads "på" rather than losing
   the letter), then URLs, e-mail addresses, @handles and #hashtags are removed: they are
   names, not language, and brand names would otherwise pull towards one language.
-- Two lingua detectors: the low-accuracy mode (trigrams only, ~3x faster) and the full
-  models. Every text goes through the trigram pass first; from ``LONG_TEXT`` characters its
-  answer stands (as accurate as the full models there), and a shorter text goes on to the
-  full models only when the trigram pass is not near-certain (top confidence below
-  ``TRIGRAMS_SURE``). Measured on the 1,284 labelled posts of classifiers/data: the full
-  models on every short text got 1,245 right, the cascade 1,247 (no answer changed from
-  right to wrong; two unsure ones became right) in ~75% of the time; on the crawl
-  benchmark's posts 291 instead of 410 microseconds a post (220 of 1,420 short texts went
-  on to the full models).
-- lingua is built on first use (about 1.5 s and ~250 MB for da, sv, nb+nn, en, de, fi) with
+- Two lingua detectors: the low-accuracy mode (trigrams only, several times faster) and
+  the full models. Every text goes through the trigram pass first; from ``LONG_TEXT``
+  characters its answer stands (as accurate as the full models there), and a shorter text
+  goes on to the full models only when the trigram pass is not near-certain (top confidence
+  below ``TRIGRAMS_SURE``): on the labelled posts of classifiers/data the cascade is as
+  right as the full models on every short text, at a fraction of the time (figures:
+  benchmarks/RESULTS.md, "Language identification").
+- lingua is built on first use (seconds and a few hundred MB for six languages) with
   its models preloaded, under a lock, so concurrent first calls build it once. `load()`
   does it eagerly, e.g. at daemon start.
 - Batches are detected one text after another, not through lingua's ``*_in_parallel``
   API: the crawl detects in a worker process while the other core fetches and stores, and
-  the parallel API's thread pool only added CPU there (300 benchmark feeds' posts: 1.85
-  CPU seconds in parallel against 1.55 one by one).
+  the parallel API's thread pool only added CPU there.
 """
 
 from __future__ import annotations
@@ -68,14 +65,13 @@ _NOISE = re.compile(
 
 MAX_CHARS = 600
 # From this many characters (after cleaning) lingua's low-accuracy mode (trigrams only) is
-# as accurate as the full models and ~3x faster: measured on the 959 labelled examples, on
-# texts >= 120 characters, 675 vs 676 of 681 right. Shorter texts get the full models.
+# as accurate as the full models on the labelled examples, and faster. Shorter texts may
+# need the full models (TRIGRAMS_SURE).
 LONG_TEXT = 120
 # A text shorter than LONG_TEXT whose trigram-only pass gives its top language at least
-# this confidence keeps that answer. Measured on the 1,284 labelled posts (412 of them
-# short) against the full models: at 0.95, 11 answers changed and at 0.99, 7, some of them
-# to wrong ("Aurora Air lost my luggage. Zero help." became Swedish); at 0.999, 2, both
-# from unsure to right, with 156 short texts going on to the full models.
+# this confidence keeps that answer: lower thresholds turned some answers wrong ("Aurora
+# Air lost my luggage. Zero help." became Swedish), this one changed none for the worse
+# (benchmarks/RESULTS.md, "Language identification").
 TRIGRAMS_SURE = 0.999
 
 

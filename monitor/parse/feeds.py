@@ -3,7 +3,8 @@
 feedparser's own fetching has no timeout, so it never fetches here. Its HTML sanitiser is
 off: post HTML never survives into storage (plain text only), so sanitising it is waste.
 ``bozo`` is common and often benign (an encoding override); we count it as a warning and
-fail the document only when no entries come out of it (FACTS.md).
+fail the document only when no entries come out of it (docs/ARCHITECTURE.md, "Sources and
+parsing").
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ def parse_feed(body: bytes, headers: Mapping[str, str]) -> FeedDocument:
     if body.lstrip()[:1] == b"{":
         return parse_json_feed(body)
     # No HTML sanitising: we keep only plain text (html_to_text drops scripts, styles and
-    # every tag), so cleaning markup we then throw away would cost ~20 % of the parse.
+    # every tag), so cleaning markup we then throw away would be a good part of the parse.
     parsed = feedparser.parse(
         body, response_headers=dict(headers), sanitize_html=False, resolve_relative_uris=False
     )

@@ -31,7 +31,7 @@ def html_to_text(fragment: str | None) -> str:
     """Visible text of an HTML fragment, paragraphs separated by one blank line.
 
     Regular expressions rather than an HTML parser: the crawl calls this for every title
-    and body (hundreds of thousands per sweep) and an HTMLParser costs ~20x more. That is
+    and body (hundreds of thousands per sweep) and an HTMLParser costs many times more. That is
     safe here because the output is plain text that is escaped again wherever it is shown;
     nothing of the markup survives, and every pattern is linear (no nested quantifiers)."""
     if not fragment:

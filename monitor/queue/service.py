@@ -372,7 +372,7 @@ def list_queue(session: Session, flt: QueueFilter) -> QueuePage:
     Keys first: the page's (post, brand) keys are chosen from ``queue_items`` alone (the
     covering index ``ix_queue_status_rank`` answers filter, order and limit), and only those
     rows are joined to posts, sources and readings — joining every match before sorting
-    cost ~0.6 s at 100,000 posts. With a search, the total comes from ``count(*) OVER ()``
+    grew with the queue. With a search, the total comes from ``count(*) OVER ()``
     in the same statement, so the full-text lookup runs once (benchmarks/queue_bench.py)."""
     dialect = session.get_bind().dialect.name
     limit = max(1, min(flt.limit, MAX_PAGE))

@@ -6,7 +6,8 @@ One *tick* job every ``tick`` seconds runs the pipeline once::
 
 Each source's own interval, jitter and backoff live in the database (``next_due_at``), so a
 restart resumes the same schedule and several intervals need no separate jobs. APScheduler's
-defaults would silently skip a tick if the loop were late (FACTS.md: misfire_grace_time=1);
+defaults would silently skip a tick if the loop were late (a one-second misfire grace time:
+docs/ARCHITECTURE.md, "Runners");
 we give a generous grace time, coalesce missed ticks, and never run two ticks at once.
 
 Each stage is guarded on its own: a stage that raises (the database away, a channel library

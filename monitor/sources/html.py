@@ -1,6 +1,7 @@
 """Plain HTML pages (a review page, a news article without a feed): the page is one post,
 its main text extracted by trafilatura. Comments on such pages come as one blob without
-authors or dates (FACTS.md), so they are not split into posts; use a feed or API instead."""
+authors or dates (docs/ARCHITECTURE.md, "Sources and parsing"), so they are not split into
+posts; use a feed or API instead."""
 
 from __future__ import annotations
 

@@ -20,8 +20,8 @@ fetches themselves: per-source transactions cost more than a 304 answer does.
 The writer double-buffers: one batch is written (in a worker thread) while the next one
 fills, and a source only hands its result over while it still holds its fetch slot. When
 the next batch is full before the previous write is done, fetching waits (backpressure).
-Without it, fetching outran the store and every parsed feed waited in memory: at 6,000
-feeds 400 MB of Python objects at the peak, which this bounds to two batches.
+Without it, fetching outran the store and every parsed feed waited in memory at once;
+this bounds what waits to two batches.
 """
 
 from __future__ import annotations
@@ -134,8 +134,8 @@ class Crawler:
 
     async def _crawl(self, plan: Plan, now: datetime) -> list[CrawlReport]:
         """``[network] concurrency`` lanes take the pass's sources one at a time, not a
-        task per source waiting on a semaphore: a 304 sweep of 3,000 sources cost this
-        process 1.64 instead of 1.80 CPU seconds (median of 8 alternating sweeps)."""
+        task per source waiting on a semaphore: fewer waiting tasks cost this process less
+        CPU in a sweep of 304s (benchmarks/RESULTS.md, "Crawl lanes")."""
         writer = PassWriter(self, now, plan)
         reports: dict[str, CrawlReport] = {}
         names = iter(plan.ids)  # shared: each name is taken by exactly one lane

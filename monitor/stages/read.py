@@ -5,9 +5,9 @@ language, plus the follow-up requests it names. It is pure CPU work with no data
 Where it runs is a :class:`Reader`:
 
 - :class:`ProcessReader` (``[crawl] parse_processes`` >= 1, the default 1): in worker
-  processes. Measured on a first sweep of 10,000 feeds in one process, feedparser took
-  28% of the samples and language identification 14%, storage 22%; all three hold the GIL,
-  so on the thread they took turns on one core while the second idled. A worker process
+  processes. In one process, feedparser, language identification and storage are each a
+  large share of a first sweep and all three hold the GIL, so on the thread they took turns
+  on one core while the second idled (benchmarks/RESULTS.md, "Parse workers"). A worker process
   parses on the second core while this process fetches and stores.
 - :class:`ThreadReader` (``parse_processes = 0``): in a worker thread of this process (one
   core, no extra process; for machines with one core or tight memory).
@@ -19,7 +19,7 @@ Decisions:
   language matchers from the settings and loads lingua before its first read.
 - **Light workers**: a worker gets a :class:`ReadConfig` (brands, languages, per-source
   kind and limits as plain data) and imports only the adapters, the matchers and the record
-  type — not pydantic, SQLAlchemy, httpx or the alert channels (~60 MB less per worker).
+  type — not pydantic, SQLAlchemy, httpx or the alert channels (less memory per worker).
 - **Small messages**: in goes the source's name, the request and the response (body bytes,
   headers as a plain dict); out come the candidate records, follow-ups, warnings and the
   unmatched count — never the parsed posts twice.

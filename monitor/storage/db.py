@@ -1,11 +1,11 @@
 """Engines and migrations for SQLite (the embedded default) and PostgreSQL (psycopg 3).
 
-SQLite decisions (FACTS.md): WAL so readers never block the writer; ``busy_timeout`` so a
-second writer waits instead of failing; and every write transaction opened with ``BEGIN
-IMMEDIATE`` — a deferred transaction that later upgrades to a write lock gets "database is
-locked" at once despite the timeout, which is the classic SQLite pitfall. Read-only work
-(pages, API reads, metrics) uses ``read_scope``: a deferred BEGIN that never waits for a
-writer under WAL.
+SQLite decisions (docs/ARCHITECTURE.md, "SQLite"): WAL so readers never block the writer;
+``busy_timeout`` so a second writer waits instead of failing; and every write transaction
+opened with ``BEGIN IMMEDIATE`` — a deferred transaction that later upgrades to a write lock
+gets "database is locked" at once despite the timeout, which is the classic SQLite pitfall.
+Read-only work (pages, API reads, metrics) uses ``read_scope``: a deferred BEGIN that never
+waits for a writer under WAL.
 """
 
 from __future__ import annotations
@@ -146,9 +146,10 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 def analyze(engine: Engine) -> None:
     """Refresh the query planner's statistics. Without them SQLite guesses that
-    ``status = 'new'`` matches ~10 rows and walks the whole queue for a 20-row search (0.5 s
-    at 100,000 posts; 10 ms with statistics). Run at upgrade and daily by the daemon: the
-    first start sees an empty database, so statistics taken then are soon wrong."""
+    ``status = 'new'`` matches a handful of rows and walks the whole queue for one page of
+    a search (benchmarks/RESULTS.md, "Planner statistics"). Run at upgrade and daily by the
+    daemon: the first start sees an empty database, so statistics taken then are soon
+    wrong."""
     try:
         with engine.begin() as conn:
             conn.exec_driver_sql("ANALYZE")

@@ -30,14 +30,14 @@ from monitor.storage.records import PostRecord as PostRecord  # callers use repo
 # Rows per multi-row INSERT of posts: 17 columns x 1,900 = 32,300 bound parameters, under
 # SQLite's 32,766 (and PostgreSQL's 65,535). As many as fit, because on SQLite each
 # statement flushes the search index's pending terms into a new segment (see
-# _insert_many): a crawl batch of 2,000 posts in two statements instead of four cost 30%
-# less to store at 160,000 posts, and the gap grows with the index.
+# _insert_many): fewer, larger statements store a crawl batch for less, and the gap grows
+# with the index (benchmarks/RESULTS.md, "Storing posts").
 POST_INSERT_CHUNK = 1900
 # With RETURNING, SQLAlchemy sends an executemany as "insertmanyvalues": multi-row INSERTs
 # of POST_INSERT_CHUNK rows from one cached compilation, with the column types' own
 # conversions (a .values(list) statement was compiled afresh every time: most of the
 # crawl's storage cost). The table's, not the ORM entity's: an ORM bulk insert sorts
-# every row's keys against the mapper first, a tenth of the writer's time.
+# every row's keys against the mapper first, a noticeable share of the writer's time.
 # (SQLAlchemy sets __table__ at class creation; SQLModel does not declare it: hence the ignores.)
 _POSTS: sa.Table = Post.__table__  # type: ignore[attr-defined]
 INSERT_POSTS: sa.sql.dml.ReturningInsert[Any] = (
@@ -467,8 +467,8 @@ def _insert_many(
     Posts go in as multi-row ``INSERT ... VALUES`` statements, not an executemany: on
     SQLite every statement that fires the search trigger opens a savepoint, and FTS5
     flushes its pending terms to a new segment at each one, so a row-per-statement insert
-    re-merged the search index for every post (15-20 ms a post at 26,000 posts, growing
-    with the index; ~0.1 ms as one statement per chunk: benchmarks/queue_bench.py)."""
+    re-merged the search index for every post, at a cost growing with the index
+    (benchmarks/queue_bench.py; figures in benchmarks/RESULTS.md, "Storing posts")."""
     if not records:
         return
     values = [_post_values(source_id, r, now) for source_id, r in records]

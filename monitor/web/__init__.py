@@ -5,7 +5,8 @@
 - ``security``: headers on every response, CSRF, origin and redirect checks;
 - ``auth``: who is asking (session cookie) and may they change things;
 - ``routes_auth`` (login/logout, /healthz), ``routes_pages`` (HTML), ``routes_api`` (/api/v1);
-- ``chart``: the incident chart as server-side SVG; ``views``/``params``: shared helpers.
+- ``chart``: the incident chart as server-side SVG; ``format``: how pages show
+  times and numbers; ``params``: what a request asks for.
 
 Post content is untrusted: it only ever reaches a page through autoescaped templates, and
 links to originals only when their scheme is http(s).

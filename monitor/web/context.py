@@ -23,7 +23,8 @@ from starlette.responses import HTMLResponse
 from monitor.accounts import AccountPolicy, Principal
 from monitor.queue.ranking import decayed
 from monitor.settings import Settings
-from monitor.web import views
+from monitor.web.format import ago, display_zone, duration, iso, num, pct, when
+from monitor.web.security import http_url
 
 if TYPE_CHECKING:
     from classifiers.base import Encoder
@@ -39,12 +40,12 @@ def _environment() -> jinja2.Environment:
     )
     env.filters.update(
         when=_when,
-        iso=views.iso,
-        pct=views.pct,
-        num=views.num,
+        iso=iso,
+        pct=pct,
+        num=num,
         seg=lambda value: quote(str(value), safe=""),
-        href=views.http_url,
-        duration=views.duration,
+        href=http_url,
+        duration=duration,
     )
     return env
 
@@ -52,7 +53,7 @@ def _environment() -> jinja2.Environment:
 @jinja2.pass_context
 def _when(context: jinja2.runtime.Context, value: Any) -> str:
     """``when`` in the zone the page is rendered for (``zone`` in every page's values)."""
-    return views.when(value, context.get("zone") or UTC)
+    return when(value, context.get("zone") or UTC)
 
 
 @dataclass
@@ -77,7 +78,7 @@ class WebContext:
 
     @property
     def zone(self) -> tzinfo:
-        return views.display_zone([s.timezone for s in self.settings.oncall.schedules])
+        return display_zone([s.timezone for s in self.settings.oncall.schedules])
 
     @property
     def secure_cookies(self) -> bool:
@@ -98,7 +99,7 @@ class WebContext:
             path=request.url.path,
             now=now,
             zone=self.zone,
-            ago=lambda value: views.ago(value, now),
+            ago=lambda value: ago(value, now),
             # the urgency the queue sorts by (faded with age), on every page the same number
             urgency_now=lambda row: f"{decayed(row.urgency, row.published_at, now):.2f}",
             **values,

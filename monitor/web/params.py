@@ -1,15 +1,109 @@
-"""Query parameters shared by pages, exports and the API (one definition, one validation)."""
+"""What a request asks for: the query parameters shared by pages, exports and the API (one
+definition, one validation), and the queue's filters as the query string carries them."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import Depends, Query
 
+from monitor.clock import SinceError, is_span, parse_since
+from monitor.queue.service import QueueFilter
 from monitor.web.context import WebContext, web_context
-from monitor.web.views import MAX_PAGE_SIZE, PAGE_SIZE, QueueParams, parse_since
+from monitor.web.errors import WebError
 
+PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
 _TEXT = 200
+
+
+def since_of(value: str | None, now: datetime, name: str = "since") -> datetime | None:
+    """:func:`monitor.clock.parse_since` for a request: a value it refuses is a 400 with
+    its sentence."""
+    try:
+        return parse_since(value, now, name)
+    except SinceError as error:
+        raise WebError(400, "invalid_input", str(error)) from None
+
+
+@dataclass(frozen=True)
+class QueueParams:
+    """The queue's filters as the query string carries them (the same on page and API)."""
+
+    brand: str = ""
+    status: str = "open"
+    lang: str = ""
+    source: str = ""
+    assignee: str = ""
+    since: str = ""
+    q: str = ""
+    page: int = 1
+    limit: int = PAGE_SIZE
+    incident: str = ""
+
+    def to_filter(self, now: datetime) -> QueueFilter:
+        if self.page < 1 or not 1 <= self.limit <= MAX_PAGE_SIZE:
+            raise WebError(400, "invalid_input", f"page must be ≥ 1, limit 1–{MAX_PAGE_SIZE}")
+        return QueueFilter(
+            brand=self.brand or None,
+            status=self.status or "open",
+            lang=self.lang or None,
+            source=self.source or None,
+            assignee=self.assignee or None,
+            since=since_of(self.since, now),
+            q=self.q.strip() or None,
+            limit=self.limit,
+            offset=(self.page - 1) * self.limit,
+            incident=self.incident or None,
+        )
+
+    def query(self, **changes: Any) -> str:
+        """The query string of these filters with ``changes`` (defaults left out)."""
+        values = {**self.__dict__, **changes}
+        defaults = QueueParams().__dict__
+        kept = {k: v for k, v in values.items() if v != defaults[k]}
+        return urlencode(kept)
+
+    def filters_set(self) -> int:
+        """How many of the folded filters differ from their defaults (the phone's button
+        says so, and opens when any is set)."""
+        names = ("status", "brand", "lang", "source", "assignee", "since")
+        return sum(getattr(self, n) != getattr(QueueParams(), n) for n in names)
+
+    def back(self) -> str:
+        """``?back=...`` for links to a post, so its "Back to the queue" keeps these filters."""
+        query = self.query()
+        return "?" + urlencode({"back": query}) if query else ""
+
+    def pages(self, total: int) -> int:
+        return max(1, -(-total // self.limit))
+
+    def nothing_found(self) -> str:
+        """The empty result in words, naming what was searched: ``No open posts match
+        “kø” with brand Nordtel.`` (an empty search must not read as an empty queue)."""
+        what = {"open": "open posts", "all": "posts"}.get(self.status, f"{self.status} posts")
+        named = (
+            ("brand", self.brand),
+            ("language", self.lang),
+            ("source", self.source),
+            ("assignee", self.assignee),
+        )
+        filters = [f"{name} {value}" for name, value in named if value]
+        if self.incident:
+            filters.append("in this incident")
+        if self.since:
+            filters.append(
+                f"in the last {self.since}" if is_span(self.since) else f"since {self.since}"
+            )
+        q = self.q.strip()
+        if not q and not filters:
+            return "The open queue is empty." if self.status == "open" else f"No {what}."
+        matching = f" match “{q}”" if q else ""
+        with_ = f" with {', '.join(filters)}" if filters else ""
+        return f"No {what}{matching}{with_}."
 
 
 def queue_params(
@@ -33,4 +127,4 @@ def since_param(
     web: WebContext = Depends(web_context),
 ) -> tuple[datetime | None, datetime | None]:
     now = web.clock()
-    return parse_since(since, now), parse_since(until, now, "until")
+    return since_of(since, now), since_of(until, now, "until")

@@ -18,11 +18,10 @@ from monitor.accounts import Principal
 from monitor.queue import health, incidents, service
 from monitor.storage.db import read_scope, session_scope
 from monitor.themes import incident_themes
-from monitor.web import views
 from monitor.web.auth import reader, triager
 from monitor.web.context import WebContext, web_context
 from monitor.web.errors import WebError
-from monitor.web.params import queue_params, since_param
+from monitor.web.params import QueueParams, queue_params, since_param
 from monitor.web.routes_auth import Me, me_of
 
 
@@ -117,7 +116,7 @@ def get_incident(
 
 @router.get("/queue", response_model=QueuePageBody, tags=["queue"])
 def list_queue(
-    params: views.QueueParams = Depends(queue_params),
+    params: QueueParams = Depends(queue_params),
     principal: Principal = Depends(reader),
     web: WebContext = Depends(web_context),
 ) -> QueuePageBody:

@@ -25,13 +25,14 @@ from monitor.errors import QueueError
 from monitor.queue import health, incidents, service
 from monitor.storage.db import read_scope, session_scope
 from monitor.storage.models import IncidentRow
-from monitor.web import views
 from monitor.web.auth import reader, triager
 from monitor.web.chart import summary as chart_summary
 from monitor.web.chart import volume_chart
 from monitor.web.context import WebContext, web_context
 from monitor.web.errors import QUEUE_STATUS, WebError
-from monitor.web.params import queue_params, since_param
+from monitor.web.format import heading, passage
+from monitor.web.params import MAX_PAGE_SIZE, QueueParams, queue_params, since_of, since_param
+from monitor.web.security import http_url
 
 router = APIRouter(include_in_schema=False)
 
@@ -91,7 +92,7 @@ def _incident_page(
         chart_text=chart_summary(detail.series, web.zone),
         post_url=post_url,
         incident_url=incident_url,
-        queue_query=views.QueueParams(status="all", incident=incident_id).query(),
+        queue_query=QueueParams(status="all", incident=incident_id).query(),
         INCIDENT_PREVIEW=INCIDENT_PREVIEW,
         **kw,
     )
@@ -189,7 +190,7 @@ def incident_page(
 @router.get("/queue")
 def queue_page(
     request: Request,
-    params: views.QueueParams = Depends(queue_params),
+    params: QueueParams = Depends(queue_params),
     principal: Principal = Depends(reader),
     web: WebContext = Depends(web_context),
 ) -> Response:
@@ -234,7 +235,7 @@ def next_post(session: Session, back: str, key: tuple[str, str], now: datetime) 
     if params is None:
         return None
     try:
-        flt = replace(params.to_filter(now), limit=views.MAX_PAGE_SIZE)
+        flt = replace(params.to_filter(now), limit=MAX_PAGE_SIZE)
     except WebError:  # a bad page or time in the address: no next link, the page still shows
         return None
     try:
@@ -247,7 +248,7 @@ def next_post(session: Session, back: str, key: tuple[str, str], now: datetime) 
     return post_url(*following) + params.back() if following else None
 
 
-def _params_of(back: str) -> views.QueueParams | None:
+def _params_of(back: str) -> QueueParams | None:
     values: dict[str, Any] = dict(parse_qsl(back_query(back)))
     if not values:
         return None
@@ -257,13 +258,13 @@ def _params_of(back: str) -> views.QueueParams | None:
                 values[number] = int(values[number])
     except ValueError:
         return None
-    return views.QueueParams(**values)
+    return QueueParams(**values)
 
 
 def back_query(value: str) -> str:
     """The queue's filters a post page was opened from, kept only as known filters (the
     value comes from the address bar: it goes back into a link, nothing else)."""
-    known = set(views.QueueParams().__dict__)
+    known = set(QueueParams().__dict__)
     kept = [(k, v) for k, v in parse_qsl(value)[:20] if k in known and len(v) <= 200]
     return urlencode(kept)
 
@@ -272,14 +273,14 @@ def back_query(value: str) -> str:
 def queue_new(
     request: Request,
     seen: str = Query("", max_length=40),
-    params: views.QueueParams = Depends(queue_params),
+    params: QueueParams = Depends(queue_params),
     principal: Principal = Depends(reader),
     web: WebContext = Depends(web_context),
 ) -> Response:
     """Polled by an open queue or incident page: a bar saying how many posts were flagged
     since the page was drawn, linking to them; nothing moves on the page itself."""
     now = web.clock()
-    after = views.parse_since(seen, now, "seen") or now
+    after = since_of(seen, now, "seen") or now
     with read_scope(web.engine) as session:
         count = service.count_flagged_after(session, params.to_filter(now), after)
     return web.render(request, "_new_posts.html", count=count, params=params)
@@ -312,9 +313,9 @@ def _post_page(
         status=status,
         item=item,
         row=item.row,
-        passage=views.passage(item.text, item.passage_start, item.passage_end),
-        heading=views.heading(item.row.title, [t.title for t in item.thread], item.text),
-        link=views.http_url(item.row.url),
+        passage=passage(item.text, item.passage_start, item.passage_end),
+        heading=heading(item.row.title, [t.title for t in item.thread], item.text),
+        link=http_url(item.row.url),
         actions=_actions(item.row.status),
         action_url=post_url(post_id, brand),
         post_url=post_url,
@@ -410,7 +411,7 @@ def _csv(text: str, filename: str) -> Response:
 
 @router.get("/exports/queue.csv")
 def export_queue(
-    params: views.QueueParams = Depends(queue_params),
+    params: QueueParams = Depends(queue_params),
     principal: Principal = Depends(reader),
     web: WebContext = Depends(web_context),
 ) -> Response:

@@ -4,10 +4,10 @@ Revision ID: 0006
 Revises: 0005
 Create Date: 2026-11-28
 
-Measured with benchmarks/queue_bench.py at 100,000 flagged posts: the queue page's key
-query is answered from ``ix_queue_status_rank`` alone once it also holds the keys; and the
-SQLite search triggers found a post's search row by ``post_id``, an unindexed FTS5 column,
-which scanned the whole index on every edit (~65 ms per edited post at 100k). The search
+The queue page's key query is answered from ``ix_queue_status_rank`` alone once it also
+holds the keys; and the SQLite search triggers found a post's search row by ``post_id``, an
+unindexed FTS5 column, which scanned the whole index on every edit
+(benchmarks/queue_bench.py; figures in benchmarks/RESULTS.md, "Storing posts"). The search
 rows now share the post's rowid, so an edit or delete touches one row.
 """
 

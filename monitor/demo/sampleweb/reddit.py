@@ -12,10 +12,10 @@ import json
 from html import escape
 from typing import Any
 
-from monitor.sampleweb import urls
-from monitor.sampleweb.feeds import ATOM, iso, paragraphs_html
-from monitor.sampleweb.forum import JSON
-from monitor.sampleweb.model import Article, Resource
+from monitor.demo.sampleweb import urls
+from monitor.demo.sampleweb.feeds import ATOM, iso, paragraphs_html
+from monitor.demo.sampleweb.forum import JSON
+from monitor.demo.sampleweb.model import Article, Resource
 
 
 def _md_html(item: Article) -> str:

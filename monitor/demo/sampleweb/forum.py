@@ -12,8 +12,8 @@ import json
 from datetime import datetime
 from typing import Any
 
-from monitor.sampleweb.feeds import paragraphs_html
-from monitor.sampleweb.model import ForumPost, Resource, Site, Topic
+from monitor.demo.sampleweb.feeds import paragraphs_html
+from monitor.demo.sampleweb.model import ForumPost, Resource, Site, Topic
 
 JSON = "application/json; charset=utf-8"
 CHUNK = 20

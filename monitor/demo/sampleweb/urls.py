@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from monitor.sampleweb.model import Article, Topic
+from monitor.demo.sampleweb.model import Article, Topic
 
 BLOG = "/blog/"
 BLOG_FEED = "/blog/feed/"

@@ -11,8 +11,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from html import escape
 
-from monitor.sampleweb.feeds import iso, paragraphs_html
-from monitor.sampleweb.model import Article, BlogPost, Comment, Resource, Topic
+from monitor.demo.sampleweb.feeds import iso, paragraphs_html
+from monitor.demo.sampleweb.model import Article, BlogPost, Comment, Resource, Topic
 
 HTML = "text/html; charset=utf-8"
 

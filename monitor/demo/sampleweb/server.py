@@ -1,10 +1,10 @@
 """The simulated web over real HTTP/1.1 on loopback: :class:`SampleWeb`.
 
 Standard library only: a ``ThreadingHTTPServer`` (daemon threads) in a daemon thread.
-Content routes (see :mod:`monitor.sampleweb.routes`) are rendered from the site on every
+Content routes (see :mod:`monitor.demo.sampleweb.routes`) are rendered from the site on every
 request and answer conditional GETs (strong ``ETag`` = hash of the body, ``Last-Modified``
 = when the content last changed; 304 on ``If-None-Match``, else on ``If-Modified-Since``).
-``/bad/...`` routes misbehave on purpose (:mod:`monitor.sampleweb.bad`).
+``/bad/...`` routes misbehave on purpose (:mod:`monitor.demo.sampleweb.bad`).
 
 :meth:`SampleWeb.stop` returns promptly: it sets an event every long-running route waits
 on and shuts down every open connection, so a hanging or dripping response ends at once.
@@ -20,7 +20,7 @@ Usage::
 
 Publishing methods (``publish_post``, ``publish_article``, ``open_topic``,
 ``reply_in_topic``, ``add_comment(published=...)``) take the time an item was published,
-so a simulated clock can drive the site (the demo's day); see :mod:`monitor.sampleweb.publish`.
+so a simulated clock can drive the site (the demo's day); see :mod:`monitor.demo.sampleweb.publish`.
 """
 
 from __future__ import annotations
@@ -36,10 +36,10 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from monitor.sampleweb import content, publish, routes, social, urls
-from monitor.sampleweb.bad import BAD_ROUTES
-from monitor.sampleweb.expected import expected_site
-from monitor.sampleweb.model import (
+from monitor.demo.sampleweb import content, publish, routes, social, urls
+from monitor.demo.sampleweb.bad import BAD_ROUTES
+from monitor.demo.sampleweb.expected import expected_site
+from monitor.demo.sampleweb.model import (
     Article,
     BlogPost,
     ExpectedSite,
@@ -47,7 +47,7 @@ from monitor.sampleweb.model import (
     RequestRecord,
     Resource,
 )
-from monitor.sampleweb.pages import index_page
+from monitor.demo.sampleweb.pages import index_page
 
 __all__ = ["SampleWeb"]
 

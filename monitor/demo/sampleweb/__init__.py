@@ -18,7 +18,7 @@ Map of the package::
     bad.py       misbehaving routes   expected.py ground truth for tests
 """
 
-from monitor.sampleweb.model import ExpectedItem, ExpectedSite, RequestRecord
-from monitor.sampleweb.server import SampleWeb
+from monitor.demo.sampleweb.model import ExpectedItem, ExpectedSite, RequestRecord
+from monitor.demo.sampleweb.server import SampleWeb
 
 __all__ = ["ExpectedItem", "ExpectedSite", "RequestRecord", "SampleWeb"]

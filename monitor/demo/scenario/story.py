@@ -38,9 +38,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from monitor.demoscenario import texts_ordinary as ordinary
-from monitor.demoscenario import texts_storm as storm
-from monitor.demoscenario.compose import Composer
+from monitor.demo.scenario import texts_ordinary as ordinary
+from monitor.demo.scenario import texts_storm as storm
+from monitor.demo.scenario.compose import Composer
 
 TZ = ZoneInfo("Europe/Copenhagen")
 DAY = date(2026, 3, 4)

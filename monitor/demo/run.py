@@ -1,10 +1,10 @@
 """``stormwatch demo``: a simulated day in which an ordinary day turns into a complaint storm.
 
-A local simulated web (monitor.sampleweb: blogs with comment threads, Nordtel's Discourse
+A local simulated web (monitor.demo.sampleweb: blogs with comment threads, Nordtel's Discourse
 forum, news feeds, Reddit, a Google Alerts feed, a Bluesky PDS searched through
 ``app.bsky.feed.searchPosts`` and Trustpilot's review API; Danish, Swedish, Norwegian and
 English)
-publishes the day of :mod:`monitor.demoscenario.story` on a simulated clock, while the real
+publishes the day of :mod:`monitor.demo.scenario.story` on a simulated clock, while the real
 daemon runs on the same clock with the embedded defaults: SQLite, the default model, the
 real detectors and the real alert path. Pages go to the terminal (``stdout://``) and, by
 e-mail through Apprise, to a local mailbox (``mailbox.mbox``). Then the queue UI is served
@@ -29,15 +29,15 @@ from pathlib import Path
 from rich.console import Console
 
 from monitor.app import build_app
-from monitor.demoscenario import config
-from monitor.demoscenario.mailbox import LocalMailbox, unpaced_email
-from monitor.demoscenario.play import SimClock, play_day
-from monitor.demoscenario.publisher import Publisher
-from monitor.demoscenario.report import Summary, print_summary, summarize
-from monitor.demoscenario.story import Story, build_story
+from monitor.demo.sampleweb import SampleWeb
+from monitor.demo.scenario import config
+from monitor.demo.scenario.mailbox import LocalMailbox, unpaced_email
+from monitor.demo.scenario.play import SimClock, play_day
+from monitor.demo.scenario.publisher import Publisher
+from monitor.demo.scenario.report import Summary, print_summary, summarize
+from monitor.demo.scenario.story import Story, build_story
 from monitor.errors import StormwatchError
 from monitor.runner.embedded import Daemon
-from monitor.sampleweb import SampleWeb
 from monitor.storage.db import upgrade
 
 DEFAULT_FOLDER = Path("stormwatch-demo")
@@ -104,7 +104,7 @@ async def _run(console: Console, folder: Path, serve: bool) -> Summary:
             if sock is None:
                 _next_steps(console, folder)
                 return summary
-            from monitor.demoscenario.serve import serve_ui
+            from monitor.demo.scenario.serve import serve_ui
 
             await serve_ui(daemon, clock, sock, console, [i.id for i in summary.live])
             console.print(f"Demo stopped. Its files stay in {folder}.", highlight=False)
@@ -120,7 +120,7 @@ def _ui_socket(serve: bool) -> Iterator[socket.socket | None]:
     if not serve:
         yield None
         return
-    from monitor.demoscenario.serve import listen_free
+    from monitor.demo.scenario.serve import listen_free
 
     sock = listen_free()
     try:

@@ -10,8 +10,8 @@ import re
 from collections.abc import Callable
 from datetime import datetime
 
-from monitor.sampleweb import feeds, forum, pages, reddit, urls
-from monitor.sampleweb.model import Article, Resource, Site, Topic
+from monitor.demo.sampleweb import feeds, forum, pages, reddit, urls
+from monitor.demo.sampleweb.model import Article, Resource, Site, Topic
 
 TEXT = "text/plain; charset=utf-8"
 ROBOTS = "User-agent: *\nDisallow: /private/\nAllow: /\n"

@@ -12,7 +12,7 @@ import random
 from collections.abc import Callable, Mapping, Sequence
 from typing import TypeVar
 
-from monitor.demoscenario import texts_storm as storm
+from monitor.demo.scenario import texts_storm as storm
 
 T = TypeVar("T")
 

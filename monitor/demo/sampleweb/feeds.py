@@ -21,8 +21,8 @@ from email.utils import format_datetime
 from urllib.parse import quote
 from xml.sax.saxutils import escape, quoteattr
 
-from monitor.sampleweb import urls
-from monitor.sampleweb.model import Article, BlogPost, Comment, Resource, Site
+from monitor.demo.sampleweb import urls
+from monitor.demo.sampleweb.model import Article, BlogPost, Comment, Resource, Site
 
 RSS = "application/rss+xml; charset=utf-8"
 ATOM = "application/atom+xml; charset=utf-8"

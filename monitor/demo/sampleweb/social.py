@@ -13,7 +13,7 @@ PDS (atproto XRPC) and Trustpilot's Business Units API. The demo reads them with
   key in the ``apikey`` header -> ``{"links": [{"rel": "next-page", ...}], "reviews"}``;
   a bad key is 401 ``Invalid ApiKey``, another unit 404.
 
-Pure functions over :class:`~monitor.sampleweb.model.Site` and :class:`Accounts`: the
+Pure functions over :class:`~monitor.demo.sampleweb.model.Site` and :class:`Accounts`: the
 server calls :func:`answer` under its lock.
 """
 
@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from monitor.sampleweb.model import Article, Site
+from monitor.demo.sampleweb.model import Article, Site
 
 BSKY = "/bsky"
 TRUSTPILOT = "/trustpilot"

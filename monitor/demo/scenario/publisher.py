@@ -1,11 +1,11 @@
-"""Putting story items on the simulated web (:class:`monitor.sampleweb.SampleWeb`)."""
+"""Putting story items on the simulated web (:class:`monitor.demo.sampleweb.SampleWeb`)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from monitor.demoscenario.story import Item, slugify
-from monitor.sampleweb import SampleWeb
+from monitor.demo.sampleweb import SampleWeb
+from monitor.demo.scenario.story import Item, slugify
 
 
 class Publisher:

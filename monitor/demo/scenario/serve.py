@@ -20,8 +20,8 @@ from urllib.parse import quote
 from rich.console import Console
 
 from monitor.accounts import add_user
-from monitor.demoscenario.config import WEB_PORT
-from monitor.demoscenario.play import SimClock
+from monitor.demo.scenario.config import WEB_PORT
+from monitor.demo.scenario.play import SimClock
 from monitor.errors import ConfigError
 from monitor.runner.embedded import Daemon
 from monitor.storage.db import session_scope

@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, datetime
 
-from monitor.sampleweb.model import Article, BlogPost, Comment, ForumPost, Site, Topic
+from monitor.demo.sampleweb.model import Article, BlogPost, Comment, ForumPost, Site, Topic
 
 ARTICLE_FEEDS = ("sv-blog", "news-rss", "news-json", "google-alerts", "bluesky", "trustpilot")
 

@@ -1,15 +1,15 @@
-"""``python -m monitor.sampleweb [--port N] [--seed S]``: serve the sample web until Ctrl-C."""
+"""``python -m monitor.demo.sampleweb [--port N] [--seed S]``: serve the sample web until Ctrl-C."""
 
 from __future__ import annotations
 
 import argparse
 import threading
 
-from monitor.sampleweb.server import SampleWeb
+from monitor.demo.sampleweb.server import SampleWeb
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m monitor.sampleweb", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m monitor.demo.sampleweb", description=__doc__)
     parser.add_argument("--port", type=int, default=0, help="port (default: any free one)")
     parser.add_argument("--host", default="127.0.0.1", help="loopback address to bind")
     parser.add_argument("--seed", type=int, default=0, help="shift all timestamps")

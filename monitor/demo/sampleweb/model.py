@@ -104,7 +104,7 @@ class Site:
     topics: list[Topic]
     reddit: dict[str, list[Article]]
     private: list[Article]
-    # platform APIs (monitor.sampleweb.social): Bluesky posts, Trustpilot reviews
+    # platform APIs (monitor.demo.sampleweb.social): Bluesky posts, Trustpilot reviews
     bluesky: list[Article] = field(default_factory=list)
     reviews: list[Article] = field(default_factory=list)
 

@@ -133,7 +133,7 @@ def garbage() -> bytes:
 def gzip_bomb() -> bytes:
     """~100 KB of gzip that inflates to ~100 MiB of whitespace inside an RSS channel.
 
-    Built in ~0.1 s: after a full flush the compressor forgets its history, so one
+    Built quickly: after a full flush the compressor forgets its history, so one
     compressed 1 MiB block of spaces can be repeated; header and trailer are written
     here (RFC 1952) with the CRC of the whole inflated text."""
     head = b'<?xml version="1.0"?><rss version="2.0"><channel><title>b'

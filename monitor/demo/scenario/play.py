@@ -24,9 +24,9 @@ from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from alerts.store import OutboxRow
-from monitor.demoscenario.config import PEOPLE
-from monitor.demoscenario.publisher import Publisher
-from monitor.demoscenario.story import TZ, Beat, Story
+from monitor.demo.scenario.config import PEOPLE
+from monitor.demo.scenario.publisher import Publisher
+from monitor.demo.scenario.story import TZ, Beat, Story
 from monitor.runner.embedded import Daemon
 from monitor.storage.db import read_scope
 from monitor.storage.models import IncidentRow, Post, QueueItem, Reading

@@ -16,8 +16,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
 from alerts.store import OutboxRow
-from monitor.demoscenario.mailbox import read_mbox
-from monitor.demoscenario.play import counts, hhmm
+from monitor.demo.scenario.mailbox import read_mbox
+from monitor.demo.scenario.play import counts, hhmm
 from monitor.detect import codec
 from monitor.storage.db import read_scope
 from monitor.storage.models import IncidentRow, Post

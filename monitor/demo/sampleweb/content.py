@@ -17,7 +17,7 @@ import random
 import re
 from datetime import UTC, datetime, timedelta
 
-from monitor.sampleweb.model import Article, BlogPost, Comment, ForumPost, Site, Topic
+from monitor.demo.sampleweb.model import Article, BlogPost, Comment, ForumPost, Site, Topic
 
 BRANDS = ("Nordtel", "Teleborg")
 _BRAND_RE = {

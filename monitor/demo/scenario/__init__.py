@@ -1,4 +1,4 @@
-"""The parts of ``stormwatch demo`` (the entry point is :mod:`monitor.demo`).
+"""The parts of ``stormwatch demo`` (the entry point is :mod:`monitor.demo.run`).
 
 Map of the package::
 
@@ -6,7 +6,7 @@ Map of the package::
     compose.py         sentence pools -> varied posts
     texts_storm.py     what customers write when the day goes wrong (da, sv, nb, en)
     texts_ordinary.py  questions, praise, news, grumbles, Nordtel's own answers
-    publisher.py       items -> the sample web (monitor.sampleweb)
+    publisher.py       items -> the sample web (monitor.demo.sampleweb)
     config.py          the demo's settings (sources, channels, on-call), written as TOML
     mailbox.py         a loopback SMTP receiver writing an mbox (the e-mail pages land here)
     play.py            the simulated clock and the loop: publish, Daemon.tick, report

@@ -1,7 +1,7 @@
 """Ground truth: every post, comment, forum post and submission the well-behaved sources
 publish, with canonical absolute URLs (what ``monitor.canonical.canonical_url`` gives).
 
-Source names match :func:`monitor.sampleweb.server.SampleWeb.feeds`. The news item that is
+Source names match :func:`monitor.demo.sampleweb.server.SampleWeb.feeds`. The news item that is
 in both news feeds appears once (source ``news-rss``); the Google Alerts entries are the
 HTML pages (kind ``page``, source ``google-alerts``). ``brands`` are the brands the item's
 own text names: on Nordtel's own forum many posts name none.
@@ -9,9 +9,9 @@ own text names: on Nordtel's own forum many posts name none.
 
 from __future__ import annotations
 
-from monitor.sampleweb import urls
-from monitor.sampleweb.content import mentions
-from monitor.sampleweb.model import (
+from monitor.demo.sampleweb import urls
+from monitor.demo.sampleweb.content import mentions
+from monitor.demo.sampleweb.model import (
     Article,
     BlogPost,
     ExpectedItem,
