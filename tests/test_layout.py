@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import ast
+import sys
 import tomllib
 from pathlib import Path
 
+import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
@@ -113,3 +115,95 @@ def test_the_lock_pins_every_requirement_of_pyproject_within_its_range() -> None
         name = canonicalize_name(requirement.name)
         assert name in pins, f"{name} is not in requirements.lock: run make lock"
         assert requirement.specifier.contains(pins[name], prereleases=True), (text, pins[name])
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _internal_imports(path: Path, known: set[str]) -> set[str]:
+    """The ``monitor`` modules ``path`` imports anywhere in it (functions too: an import
+    moved into a function to dodge a circle is still a circle), except under
+    ``if TYPE_CHECKING:``, which never runs."""
+    tree = ast.parse(path.read_text())
+    skip = {
+        id(child)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+        for child in ast.walk(node)
+    }
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if id(node) in skip:
+            continue
+        if isinstance(node, ast.Import):
+            targets = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            targets = [f"{node.module}.{a.name}" for a in node.names]
+        else:
+            continue
+        for target in targets:
+            while target and target not in known:
+                target = target.rpartition(".")[0]
+            if target:
+                found.add(target)
+    return found
+
+
+def import_cycles(package: str) -> list[list[str]]:
+    """Strongly connected groups of more than one module in ``package``'s import graph."""
+    paths = {_module_name(p): p for p in (ROOT / package).rglob("*.py")}
+    known = set(paths)
+    graph = {name: _internal_imports(path, known) - {name} for name, path in paths.items()}
+    cycles: list[list[str]] = []
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> None:  # Tarjan's algorithm
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for nxt in graph[node]:
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            group = []
+            while True:
+                member = stack.pop()
+                group.append(member)
+                if member == node:
+                    break
+            if len(group) > 1:
+                cycles.append(sorted(group))
+
+    for name in sorted(graph):
+        if name not in index:
+            visit(name)
+    return cycles
+
+
+def test_no_import_circles_inside_the_packages() -> None:
+    assert {
+        package: import_cycles(package) for package in ("monitor", "alerts", "classifiers")
+    } == {
+        "monitor": [],
+        "alerts": [],
+        "classifiers": [],
+    }
+
+
+def test_the_cycle_finder_finds_a_circle(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    package = tmp_path / "loop"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "a.py").write_text("from loop.b import x\n")
+    (package / "b.py").write_text("def f():\n    from loop import a\n")
+    (package / "c.py").write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from loop import a\n"
+    )
+    monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
+    assert import_cycles("loop") == [["loop.a", "loop.b"]]
