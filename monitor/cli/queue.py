@@ -16,7 +16,7 @@ import typer
 
 from monitor.cli import ConfigOpt, JsonOpt, parse_since, settings_from, user_errors
 from monitor.cli import _with_session as with_session
-from monitor.cli_output import out, print_json, print_table, utc
+from monitor.cli.output import out, print_json, print_table, utc
 from monitor.queue import incidents as incident_service
 from monitor.queue import service
 from monitor.themes import Theme, incident_themes

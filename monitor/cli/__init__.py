@@ -22,7 +22,7 @@ from typing import Annotated, Any, Literal, TypeVar
 
 import typer
 
-from monitor.cli_output import err, out, print_json, print_table, utc
+from monitor.cli.output import err, out, print_json, print_table, utc
 from monitor.errors import ConfigError, StormwatchError
 from monitor.settings import DEFAULT_CONFIG, Settings, load_settings
 
@@ -1090,8 +1090,8 @@ def oncall_now(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
 
 def _mount_subcommands() -> None:
     """Command groups that live in their own modules (they import helpers from here)."""
-    from monitor.cli_queue import incidents_app, queue_app
-    from monitor.cli_users import user_app
+    from monitor.cli.queue import incidents_app, queue_app
+    from monitor.cli.users import user_app
 
     app.add_typer(queue_app, name="queue")
     app.add_typer(user_app, name="user")

@@ -21,7 +21,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from monitor.cli_output import out, print_json, print_table, utc
+from monitor.cli.output import out, print_json, print_table, utc
 
 user_app = typer.Typer(
     no_args_is_help=True,
