@@ -13,7 +13,6 @@ from monitor.cli.common import ConfigOpt, JsonOpt, settings_or_defaults, user_er
 from monitor.cli.output import err, out, print_json, print_table, utc
 from monitor.detect.replay import events_from_jsonl, incident_summary, replay
 from monitor.errors import StormwatchError
-from monitor.reclassify import complaint_scorer
 
 commands = typer.Typer()
 
@@ -29,6 +28,10 @@ def backtest(
 ) -> None:
     """Replay posts on a simulated clock; print the incidents it would open, with onset and
     detection times. Records without a complaint probability are classified first."""
+    # Imported here: the classify stage loads the language detector, which
+    # `stormwatch --help` and the other commands do not need.
+    from monitor.reclassify import complaint_scorer
+
     with user_errors():
         settings = settings_or_defaults(config)
         try:

@@ -29,9 +29,11 @@ from monitor.cli.common import (
 from monitor.cli.output import err, out
 from monitor.clock import utcnow
 from monitor.errors import StormwatchError
-from monitor.reclassify import held_out_check, real_sets_check, relabel_examples
 from monitor.settings import Settings
 from monitor.storage.db import session_scope
+
+# The classify stage (it loads the language detector) and fine-tuning (torch) are imported
+# inside the code that uses them: `stormwatch --help` and other commands do not need them.
 
 classifier_app = typer.Typer(
     no_args_is_help=True, rich_markup_mode=None, help="Evaluate and train the classifier."
@@ -142,6 +144,8 @@ def classifier_train(
     config: ConfigOpt = None,
 ) -> None:
     """Rebuild the head from the labelled examples plus the queue's relabels (and real sets)."""
+    from monitor.reclassify import held_out_check, real_sets_check
+
     with user_errors():
         settings = settings_or_defaults(config)
         target = output or settings.classifier.head_path()
@@ -190,7 +194,6 @@ def classifier_train(
 
 
 def _fine_tune(settings: Settings, source: Any, examples: list[Any], epochs: int, seed: int) -> Any:
-    # Imported here: fine-tuning loads torch, which nothing else in the CLI needs.
     from classifiers.finetune import FinetuneSettings, finetune
 
     return finetune(
@@ -224,5 +227,7 @@ def _candidate_path(target: Path) -> Path:
 
 def _relabels(settings: Settings) -> list[Example]:
     """The queue's corrections, read from the configured database."""
+    from monitor.reclassify import relabel_examples
+
     with session_scope(migrated_engine(settings)) as session:
         return relabel_examples(session)

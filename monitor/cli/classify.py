@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from monitor.classify import ClassifyStage
 from monitor.cli.common import (
     ConfigOpt,
     config_path,
@@ -20,7 +19,9 @@ from monitor.cli.common import (
 from monitor.cli.output import out, print_json
 from monitor.clock import utcnow
 from monitor.errors import StormwatchError
-from monitor.reclassify import brand_matcher, classify_records
+
+if TYPE_CHECKING:
+    from monitor.classify import ClassifyStage
 
 commands = typer.Typer()
 
@@ -38,6 +39,11 @@ def classify(
     config: ConfigOpt = None,
 ) -> None:
     """JSON lines: id, lang, sentiment, complaint, label (and the passage that decided)."""
+    # Imported here: the classify stage loads the language detector, which
+    # `stormwatch --help` and the other commands do not need.
+    from monitor.classify import ClassifyStage
+    from monitor.reclassify import brand_matcher, classify_records
+
     with user_errors():
         if pending and config is None and not config_path(None).exists():
             # the stored posts live in a configured database; embedded defaults would

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 from sqlmodel import Session
 
-from monitor.cli.common import ConfigOpt, JsonOpt, user_errors, with_session
+from monitor.cli.common import ConfigOpt, JsonOpt, in_session, user_errors, with_session
 from monitor.cli.output import iso, out, print_json, print_table, utc
 from monitor.clock import parse_since, utcnow
 from monitor.errors import StormwatchError
@@ -33,8 +33,7 @@ def posts_list(
         brands = repo.brands_of(session, [p.id for p in posts])
         return [post_dict(p, brands.get(p.id, [])) for p in posts]
 
-    with user_errors():
-        rows = with_session(config, query)
+    rows = in_session(config, query)
     if as_json:
         for row in rows:
             print_json(row)

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from sqlmodel import Session
 
-from monitor.cli.common import ConfigOpt, JsonOpt, settings_from, user_errors, with_session
+from monitor.cli.common import ConfigOpt, JsonOpt, in_session, settings_from, user_errors
 from monitor.cli.output import err, iso, print_json, print_table, utc
 from monitor.clock import utcnow
 from monitor.settings import Settings
@@ -99,8 +99,7 @@ def sources_list(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
         repo.sync_sources(session, settings, now)
         return health.sources(session, settings, now)
 
-    with user_errors():
-        rows = with_session(config, query)
+    rows = in_session(config, query)
     if as_json:
         for row in rows:
             print_json(row)
