@@ -6,7 +6,7 @@ as one line each, key path first); ``--json`` gives machine-readable output.
 One module per command group; :mod:`monitor.cli.common` (options, settings, errors, a
 database session) and :mod:`monitor.cli.output` (printing) are what they share. This module
 only assembles them into :data:`app`: it imports the command modules, and none of them
-imports it.
+imports it (docs/ARCHITECTURE.md, "The command line").
 """
 
 from __future__ import annotations
