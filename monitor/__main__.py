@@ -3,8 +3,8 @@
 Why this file is the entry point and imports the CLI inside :func:`main`: the crawl's parse
 workers are spawned processes (:mod:`monitor.stages.read`), and a spawned process re-imports the
 script that started its parent. The ``stormwatch`` script imports this module, so keeping
-it light keeps the whole CLI (typer, the database and alert stacks: tens of MB) out of
-every worker; the ``__main__`` guard keeps a worker from running the CLI again.
+it light keeps the whole CLI (typer, the database and alert stacks) out of every worker;
+the ``__main__`` guard keeps a worker from running the CLI again.
 """
 
 from __future__ import annotations

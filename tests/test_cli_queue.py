@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from monitor.cli import app
-from monitor.cli_output import console, print_table
+from monitor.cli.output import console, print_table
 from monitor.settings import DatabaseSettings
 from monitor.stages.detect import save_incident
 from monitor.storage.db import make_engine, session_scope, upgrade

@@ -17,7 +17,8 @@ from click.testing import Result
 from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
 
-from monitor import accounts, cli_users
+from monitor import accounts
+from monitor.cli import users as cli_users
 from monitor.errors import LoginRefused
 from monitor.settings import DatabaseSettings
 from monitor.storage.db import make_engine, session_scope

@@ -1,10 +1,8 @@
 """``stormwatch user``: accounts of the web UI (add, list, disable, passwd, role, sessions,
 revoke).
 
-Mounted by monitor/cli.py (``app.add_typer(user_app, name="user")``). Helpers of cli.py
-are imported inside the commands, so either module can be imported first. Like
-``stormwatch classify``, these commands work without a settings file (embedded defaults
-and ``STORMWATCH_*`` variables).
+Like ``stormwatch classify``, these commands work without a settings file (embedded
+defaults and ``STORMWATCH_*`` variables).
 
 Passwords are never echoed or logged: typed at a hidden prompt, read from stdin with
 ``--password-stdin``, or — when stdin is not a terminal — generated and printed once.
@@ -15,13 +13,26 @@ from __future__ import annotations
 import secrets
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+from sqlmodel import Session
 
-from monitor.cli_output import out, print_json, print_table, utc
+from monitor import accounts
+from monitor.cli.common import (
+    ConfigOpt,
+    JsonOpt,
+    migrated_engine,
+    settings_or_defaults,
+    user_errors,
+)
+from monitor.cli.output import iso, out, print_json, print_table, utc
+from monitor.clock import utcnow
+from monitor.errors import AccountError
+from monitor.storage.db import session_scope
+from monitor.storage.models import ROLES
 
 user_app = typer.Typer(
     no_args_is_help=True,
@@ -30,15 +41,6 @@ user_app = typer.Typer(
     help="Web UI accounts: add, list, disable, passwords, roles and login sessions.",
 )
 
-# The same options as monitor.cli's ConfigOpt / JsonOpt, defined here so that this module
-# does not import monitor.cli at import time (cli.py imports this module).
-ConfigOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--config", "-c", help="Settings file (default ./stormwatch.toml or $STORMWATCH_CONFIG)."
-    ),
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 NameArg = Annotated[str, typer.Argument(help="User name.")]
 StdinOpt = Annotated[
     bool,
@@ -48,12 +50,9 @@ GENERATED_PASSWORD_BYTES = 18  # 24 URL-safe characters, ~144 bits
 T = TypeVar("T")
 
 
-def _in_transaction(config: Path | None, fn: Callable[[Any], T]) -> T:
+def _in_transaction(config: Path | None, fn: Callable[[Session], T]) -> T:
     """Run ``fn(session)`` in one transaction on the configured (migrated) database."""
-    from monitor.cli import _migrated_engine, _settings_or_defaults
-    from monitor.storage.db import session_scope
-
-    engine = _migrated_engine(_settings_or_defaults(config))
+    engine = migrated_engine(settings_or_defaults(config))
     try:
         with session_scope(engine) as session:
             return fn(session)
@@ -72,8 +71,6 @@ def _stdin_is_tty() -> bool:
 def _read_password(from_stdin: bool) -> tuple[str, bool]:
     """``(password, generated)``: from stdin, a hidden prompt typed twice, or generated
     when there is no terminal to prompt on."""
-    from monitor.errors import AccountError
-
     if from_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
         if not password:
@@ -85,15 +82,8 @@ def _read_password(from_stdin: bool) -> tuple[str, bool]:
 
 
 def _check_role(role: str) -> None:
-    from monitor.errors import AccountError
-    from monitor.storage.models import ROLES
-
     if role not in ROLES:
         raise AccountError(f"unknown role {role!r}: use one of {', '.join(ROLES)}")
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
 
 
 @user_app.command("add")
@@ -105,15 +95,10 @@ def user_add(
 ) -> None:
     """Create a user. Without --password-stdin the password is prompted for (hidden), or
     generated and printed once when stdin is not a terminal."""
-    from monitor import accounts
-    from monitor.cli import user_errors
-
     with user_errors():
         _check_role(role)  # before asking for a password that would be thrown away
         password, generated = _read_password(password_stdin)
-        _in_transaction(
-            config, lambda s: accounts.add_user(s, name, role, password, datetime.now(UTC))
-        )
+        _in_transaction(config, lambda s: accounts.add_user(s, name, role, password, utcnow()))
     _say(f"added {name} ({role})")
     if generated:
         _say(f"generated password (shown only now): {password}")
@@ -122,9 +107,6 @@ def user_add(
 @user_app.command("list")
 def user_list(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     """Every user with its role and whether it is disabled."""
-    from monitor import accounts
-    from monitor.cli import user_errors
-
     with user_errors():
         rows = _in_transaction(config, lambda s: [_user_dict(u) for u in accounts.list_users(s)])
     if as_json:
@@ -144,34 +126,24 @@ def _user_dict(user: Any) -> dict[str, Any]:
         "name": user.name,
         "role": user.role,
         "disabled": bool(user.disabled),
-        "created_at": _iso(user.created_at),
+        "created_at": iso(user.created_at),
     }
 
 
 @user_app.command("disable")
 def user_disable(name: NameArg, config: ConfigOpt = None) -> None:
     """Disable a user and sign it out everywhere."""
-    from monitor import accounts
-    from monitor.cli import user_errors
-
     with user_errors():
-        revoked = _in_transaction(
-            config, lambda s: accounts.disable_user(s, name, datetime.now(UTC))
-        )
+        revoked = _in_transaction(config, lambda s: accounts.disable_user(s, name, utcnow()))
     _say(f"disabled {name}; revoked {revoked} session(s)")
 
 
 @user_app.command("passwd")
 def user_passwd(name: NameArg, password_stdin: StdinOpt = False, config: ConfigOpt = None) -> None:
     """Set a new password (the user's sessions are signed out)."""
-    from monitor import accounts
-    from monitor.cli import user_errors
-
     with user_errors():
         password, generated = _read_password(password_stdin)
-        _in_transaction(
-            config, lambda s: accounts.set_password(s, name, password, datetime.now(UTC))
-        )
+        _in_transaction(config, lambda s: accounts.set_password(s, name, password, utcnow()))
     _say(f"password changed for {name}; its sessions were signed out")
     if generated:
         _say(f"generated password (shown only now): {password}")
@@ -184,9 +156,6 @@ def user_role(
     config: ConfigOpt = None,
 ) -> None:
     """Change a user's role (applies from its next request)."""
-    from monitor import accounts
-    from monitor.cli import user_errors
-
     with user_errors():
         _in_transaction(config, lambda s: accounts.set_role(s, name, role))
     _say(f"{name} is now {role}")
@@ -199,10 +168,8 @@ def user_sessions(
     as_json: JsonOpt = False,
 ) -> None:
     """Live login sessions, most recently used first."""
-    from monitor.cli import user_errors
-
     with user_errors():
-        rows = _in_transaction(config, lambda s: _session_dicts(s, name, datetime.now(UTC)))
+        rows = _in_transaction(config, lambda s: _session_dicts(s, name, utcnow()))
     if as_json:
         for row in rows:
             print_json(row)
@@ -222,20 +189,18 @@ def user_sessions(
     print_table(columns, table)
 
 
-def _session_dicts(session: Any, name: str | None, now: datetime) -> list[dict[str, Any]]:
+def _session_dicts(session: Session, name: str | None, now: datetime) -> list[dict[str, Any]]:
     """Sessions as shown: a short prefix of the stored hash identifies one; the CSRF token
     is never shown."""
-    from monitor import accounts
-
     names = {u.id: u.name for u in accounts.list_users(session)}
     return [
         {
             "user": names.get(row.user_id, "?"),
             "session": row.id[:12],
             "client": row.client,
-            "created_at": _iso(row.created_at),
-            "last_seen_at": _iso(row.last_seen_at),
-            "expires_at": _iso(row.expires_at),
+            "created_at": iso(row.created_at),
+            "last_seen_at": iso(row.last_seen_at),
+            "expires_at": iso(row.expires_at),
         }
         for row in accounts.list_sessions(session, name, now)
     ]
@@ -244,11 +209,6 @@ def _session_dicts(session: Any, name: str | None, now: datetime) -> list[dict[s
 @user_app.command("revoke")
 def user_revoke(name: NameArg, config: ConfigOpt = None) -> None:
     """Sign a user out everywhere (revoke all its sessions)."""
-    from monitor import accounts
-    from monitor.cli import user_errors
-
     with user_errors():
-        revoked = _in_transaction(
-            config, lambda s: accounts.revoke_sessions(s, name, datetime.now(UTC))
-        )
+        revoked = _in_transaction(config, lambda s: accounts.revoke_sessions(s, name, utcnow()))
     _say(f"revoked {revoked} session(s) of {name}")

@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-__all__ = ["console", "err", "out", "print_json", "print_table", "utc"]
+__all__ = ["console", "err", "iso", "out", "print_json", "print_table", "utc"]
 
 
 def console(**options: Any) -> Console:
@@ -70,3 +70,8 @@ def utc(value: datetime | str | None, empty: str = "") -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def iso(value: datetime | None) -> str | None:
+    """A time as ``--json`` prints it: ISO 8601, or null."""
+    return value.isoformat() if value else None
