@@ -28,7 +28,7 @@ Decisions:
   relative excess (:func:`fit_dispersion`). Bounded to [``min_dispersion``,
   ``max_dispersion``]; with fewer than ``dispersion_min_hours`` hours expecting at least
   ``dispersion_min_mu`` it is ``max_dispersion`` (20, the value tuned on the simulator's
-  traffic). Bursty traffic fits far smaller sizes, a far wider tail (benchmarks/RESULTS.md,
+  traffic). Bursty traffic mostly fits far smaller sizes, a far wider tail (benchmarks/RESULTS.md,
   "Dispersion").
 - Shape: two-level Gamma-Poisson shrinkage. The brand's hour-of-day profile (pooled over the
   week) shrinks to the prior with ``pseudo_mass``; each hour-of-week slot shrinks to that
