@@ -1,6 +1,6 @@
 """Training on real sets and calibrating: what ``stormwatch classifier train --real`` runs.
 
-Decisions (figures in benchmarks/RESULTS.md, "classifier"):
+Decisions (figures in benchmarks/RESULTS.md, "classifier quality (real text)"):
 
 - **The licence rule first**: every training set passes
   :func:`~classifiers.realdata.check_licence` before anything is embedded; with
