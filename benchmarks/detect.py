@@ -115,8 +115,9 @@ def run(scenario: simulate.Scenario, make: Make) -> ReplayResult:
 
 
 def first_page_after(result: ReplayResult, brand: str, onset: datetime) -> datetime | None:
-    times = [u.incident.opened_at for u in result.pages if u.incident.brand == brand]
-    times += [u.incident.last_signal_at for u in result.pages if u.action == "reopened"]
+    times = [
+        at for at, u in zip(result.paged_at, result.pages, strict=True) if u.incident.brand == brand
+    ]
     after = sorted(t for t in times if t >= onset)
     return after[0] if after else None
 
@@ -140,9 +141,8 @@ def delays(scenarios: Sequence[simulate.Scenario], make: Make, within: timedelta
         onset = sc.onsets()[BRAND]
         assert onset is not None
         result = run(sc, make)
-        out.early += sum(
-            1 for u in result.pages if u.incident.brand == BRAND and u.incident.opened_at < onset
-        )
+        paged = zip(result.paged_at, result.pages, strict=True)
+        out.early += sum(1 for at, u in paged if u.incident.brand == BRAND and at < onset)
         found = first_page_after(result, BRAND, onset)
         if found is None or found - onset > within:
             out.missed += 1
@@ -258,7 +258,7 @@ def run_ours_real(series: Series, windows: list[tuple[int, int]]) -> RealRun:
     result = replay(series_events(series, brand), evaluate_from=probe.scored_from, end=probe.end)
     took = time.perf_counter() - began
     spans = open_spans(result.incidents, probe.end)
-    return RealRun(series, windows, page_times(result.incidents), spans, took)
+    return RealRun(series, windows, sorted(result.paged_at), spans, took)
 
 
 def run_three_sigma_real(series: Series, windows: list[tuple[int, int]]) -> RealRun:

@@ -81,9 +81,11 @@ def test_other_brands_get_their_own_incident() -> None:
 
 
 def test_auto_resolve_after_quiet_period_then_reopen_within_cooldown() -> None:
-    book = IncidentBook(
-        IncidentConfig(quiet_period=timedelta(hours=2), cooldown=timedelta(hours=6))
+    # The lifecycle alone: no waiting for a surge to last (tests/test_detect_bursty.py).
+    config = IncidentConfig(
+        quiet_period=timedelta(hours=2), cooldown=timedelta(hours=6), confirm_after=timedelta(0)
     )
+    book = IncidentBook(config)
     book.apply(_signal(T0), T0)
     assert book.tick(T0 + timedelta(hours=1)) == []
     resolved = book.tick(T0 + timedelta(hours=2))

@@ -10,6 +10,16 @@ One incident per (brand, family) at a time — never one per post:
   ``opened`` (new_incident), ``grown`` (same_family_open), ``escalated`` (severity_increased),
   ``reopened`` (within_cooldown: a resolved incident of that family ended less than
   ``cooldown`` ago), ``went_live`` (a history incident receives a live signal);
+- **Bursty brands are watched before they page.** A brand whose surges have died out
+  within ``confirm_after`` (60 minutes) at least ``bursts_to_watch`` (1) time in the last
+  ``burst_memory`` (28 days) has traffic that bursts: on real Twitter traffic ordinary
+  5-15 minute bursts of 5-30x are daily events, as strong as the labelled storms
+  (benchmarks/RESULTS.md, "Real traffic, AFTER issue 19"). There a new or reopened incident
+  starts ``watching`` (origin; shown, not paged, reason ``short_bursts``) and goes live —
+  and pages, reason ``lasted`` — on the first signal after it has lasted
+  ``confirm_after``; a burst that dies first resolves unpaged. A brand whose surges last
+  (smooth traffic, the simulator's) pages at once, as before. The "Prometheus ``for:``"
+  rule, learned per brand from its own incidents;
 - ``tick(now)`` resolves incidents with no signal for ``quiet_period`` (reason
   ``quiet_period``); ``acknowledge`` / ``resolve`` are the manager's actions;
 - ``pages`` is true for opened, reopened and went_live, and for escalated when the incident
@@ -45,6 +55,9 @@ class IncidentConfig:
     cooldown: timedelta = timedelta(hours=6)
     max_post_ids: int = 1000
     grow_note_every: timedelta = timedelta(minutes=30)
+    confirm_after: timedelta = timedelta(minutes=60)
+    burst_memory: timedelta = timedelta(days=28)
+    bursts_to_watch: int = 1
 
 
 @dataclass(frozen=True)
@@ -63,7 +76,7 @@ class Incident:
     kind: str
     severity: Severity
     status: str  # triggered | acknowledged | resolved
-    origin: str  # live | history
+    origin: str  # live | history | watching (a bursty brand's surge, paged if it lasts)
     opened_at: datetime
     onset_at: datetime
     last_signal_at: datetime
@@ -98,7 +111,7 @@ class BookUpdate:
     @property
     def pages(self) -> bool:
         paging = self.action in PAGING_ACTIONS or self.rearmed
-        return paging and self.incident.origin == "live"
+        return paging and self.incident.origin == "live" and self.incident.status == "triggered"
 
 
 class IncidentBook:
@@ -171,7 +184,7 @@ class IncidentBook:
             kind=signal.kind,
             severity=signal.severity,
             status="triggered",
-            origin="history" if signal.history else "live",
+            origin=self._origin(signal, now),
             opened_at=now,
             onset_at=signal.window_start,
             last_signal_at=now,
@@ -183,10 +196,19 @@ class IncidentBook:
         self._absorb(incident, signal)
         incident.timeline.append(TimelineEntry(now, Action.OPENED, signal.reason, _detail(signal)))
         self.incidents.append(incident)
-        return BookUpdate(incident, Action.OPENED, BookReason.NEW_INCIDENT)
+        watched = incident.origin == "watching"
+        reason = BookReason.SHORT_BURSTS if watched else BookReason.NEW_INCIDENT
+        return BookUpdate(incident, Action.OPENED, reason)
 
     def _grow(self, incident: Incident, signal: Signal, now: datetime) -> BookUpdate:
         escalated = SEVERITY_RANK[signal.severity] > SEVERITY_RANK[incident.severity]
+        lasted = now - _episode_start(incident) >= self.config.confirm_after
+        if incident.origin == "watching" and lasted:
+            incident.origin = "live"  # pages unless a manager acknowledged it meanwhile
+            self._absorb(incident, signal)
+            incident.last_signal_at = now
+            incident.signal_count += 1
+            return self._note(incident, now, Action.WENT_LIVE, BookReason.LASTED, signal)
         went_live = incident.origin == "history" and not signal.history
         noted = incident.timeline[-1].at if incident.timeline else incident.opened_at
         self._absorb(incident, signal)
@@ -211,16 +233,35 @@ class IncidentBook:
         return BookUpdate(incident, Action.GROWN, BookReason.SAME_FAMILY_OPEN)
 
     def _reopen(self, incident: Incident, signal: Signal, now: datetime) -> BookUpdate:
+        if not signal.history:  # decided before it reopens: its own burst counts
+            incident.origin = self._origin(signal, now)
         incident.status = "triggered"
         incident.resolved_at = None
         incident.acknowledged_at = None
-        if incident.origin == "history" and not signal.history:
-            incident.origin = "live"
         incident.severity = signal.severity
         self._absorb(incident, signal)
         incident.last_signal_at = now
         incident.signal_count += 1
         return self._note(incident, now, Action.REOPENED, BookReason.WITHIN_COOLDOWN, signal)
+
+    def _origin(self, signal: Signal, now: datetime) -> str:
+        if signal.history:
+            return "history"
+        return "watching" if self._bursty(signal.brand, now) else "live"
+
+    def _bursty(self, brand: str, now: datetime) -> bool:
+        """The brand's surges died out within ``confirm_after`` at least ``bursts_to_watch``
+        times in the last ``burst_memory`` (from the incidents' own timelines, so a
+        restart that loads the recent incidents knows it too)."""
+        since = now - self.config.burst_memory
+        bursts = 0
+        for incident in self.incidents:
+            if incident.brand != brand or incident.resolved_at is None:
+                continue
+            if incident.resolved_at < since:
+                continue
+            bursts += _short_episodes(incident, since, self.config)
+        return bursts >= self.config.bursts_to_watch
 
     def _note(
         self, incident: Incident, now: datetime, event: Action, reason: BookReason, signal: Signal
@@ -256,3 +297,25 @@ def _detail(signal: Signal) -> str:
         f"{signal.kind}: {signal.observed:g} observed vs {signal.expected:.2f} expected "
         f"({signal.ratio:g}x) in {int(signal.window.total_seconds() // 60)} min"
     )
+
+
+def _episode_start(incident: Incident) -> datetime:
+    """When the incident last opened or reopened (its current episode began)."""
+    starts = [e.at for e in incident.timeline if e.event in (Action.OPENED, Action.REOPENED)]
+    return starts[-1] if starts else incident.opened_at
+
+
+def _short_episodes(incident: Incident, since: datetime, config: IncidentConfig) -> int:
+    """Episodes (opened or reopened ... resolved for quiet) since ``since`` whose last
+    signal came less than ``confirm_after`` after they began: surges that died out."""
+    count, start = 0, None
+    for entry in incident.timeline:
+        if entry.event in (Action.OPENED, Action.REOPENED):
+            start = entry.at
+        elif entry.event == Action.RESOLVED and start is not None:
+            quiet = entry.reason == BookReason.QUIET_PERIOD
+            last_signal = entry.at - config.quiet_period
+            if quiet and start >= since and last_signal - start < config.confirm_after:
+                count += 1
+            start = None
+    return count

@@ -58,5 +58,7 @@ class BookReason(StrEnum):
     SAME_FAMILY_OPEN = "same_family_open"
     WITHIN_COOLDOWN = "within_cooldown"
     QUIET_PERIOD = "quiet_period"
+    SHORT_BURSTS = "short_bursts"  # a bursty brand's surge: watched, paged if it lasts
+    LASTED = "lasted"  # a watched surge lasted ``confirm_after``: it pages now
     MANAGER = "manager"  # acknowledged by a person
     MANUAL = "manual"  # resolved by a person

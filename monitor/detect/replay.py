@@ -46,6 +46,7 @@ class ReplayResult:
     signals: int
     ticks: int
     seconds: float
+    paged_at: list[datetime] = field(default_factory=list)  # when each of ``pages`` paged
 
     def as_json(self) -> list[dict[str, Any]]:
         return [incident_summary(i) for i in self.incidents]
@@ -117,6 +118,8 @@ def replay_into(
     """Step `clock` over time-sorted `ordered` posts through `engine` and `book`."""
     began = time.perf_counter()
     updates: list[BookUpdate] = []
+    pages: list[BookUpdate] = []
+    paged_at: list[datetime] = []
     signals = ticks = i = 0
     now = clock.start
     while now <= clock.end:
@@ -128,12 +131,15 @@ def replay_into(
         if clock.evaluate_from is None or now >= clock.evaluate_from:
             found = engine.evaluate(now)
             signals += len(found)
-            updates += [book.apply(s, now) for s in found]
-            updates += book.tick(now)
+            fresh = [book.apply(s, now) for s in found] + book.tick(now)
+            paging = [u for u in fresh if u.pages]  # now: an incident's origin changes later
+            pages += paging
+            paged_at += [now] * len(paging)
+            updates += fresh
             ticks += 1
         now += clock.step
-    pages = [u for u in updates if u.pages]
-    return ReplayResult(book.incidents, pages, updates, signals, ticks, time.perf_counter() - began)
+    took = time.perf_counter() - began
+    return ReplayResult(book.incidents, pages, updates, signals, ticks, took, paged_at)
 
 
 def _floor(at: datetime, step: timedelta) -> datetime:

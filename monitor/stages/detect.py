@@ -34,7 +34,15 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from monitor.detect import BookUpdate, Detector, IncidentBook, PostEvent, codec, explain
+from monitor.detect import (
+    BookUpdate,
+    Detector,
+    IncidentBook,
+    IncidentConfig,
+    PostEvent,
+    codec,
+    explain,
+)
 from monitor.detect.incidents import Incident
 from monitor.detect.reasons import BookReason
 from monitor.queue import service as queue
@@ -63,7 +71,7 @@ class DetectStage:
             live_since = (first_fetch(session) or now) - FIRST_CRAWL_LOOKBACK
             self.watermark = latest_reading(session)
             events = readings_until(session, self.watermark, since=now - HISTORY)
-            incidents = [codec.loads(row.state) for row in open_rows(session)]
+            incidents = book_incidents(session, now, IncidentConfig())
         self.detector = Detector(live_since=live_since)
         self.detector.observe(events)
         self.book = IncidentBook(incidents=incidents)
@@ -151,9 +159,14 @@ def save_incident(session: Session, incident: Incident, explanation: str, now: d
     queue.link_incident(session, incident.id, incident.brand, incident.post_ids)
 
 
-def open_rows(session: Session) -> list[IncidentRow]:
-    query = select(IncidentRow).where(col(IncidentRow.status) != "resolved")
-    return list(session.exec(query).all())
+def book_incidents(session: Session, now: datetime, config: IncidentConfig) -> list[Incident]:
+    """What the incident book needs, oldest first: the open incidents, and those resolved
+    within the cooldown (a returning storm reopens them) or the burst memory (whether the
+    brand's surges die out by themselves), so a restart decides as the running book would."""
+    since = now - max(config.cooldown, config.burst_memory)
+    recent = sa.or_(col(IncidentRow.status) != "resolved", col(IncidentRow.resolved_at) >= since)
+    query = select(IncidentRow).where(recent).order_by(col(IncidentRow.opened_at))
+    return [codec.loads(row.state) for row in session.exec(query).all()]
 
 
 def first_fetch(session: Session) -> datetime | None:

@@ -24,14 +24,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import sqlalchemy as sa
-from sqlmodel import Session, col, select
-
-from monitor.detect import BookUpdate, IncidentBook, IncidentConfig, codec
-from monitor.detect.incidents import Incident
-from monitor.stages.detect import DetectStage
+from monitor.detect import BookUpdate, IncidentBook, IncidentConfig
+from monitor.stages.detect import DetectStage, book_incidents
 from monitor.storage.db import session_scope
-from monitor.storage.models import IncidentRow
 
 
 def step(stage: DetectStage, now: datetime) -> list[BookUpdate]:
@@ -42,13 +37,3 @@ def step(stage: DetectStage, now: datetime) -> list[BookUpdate]:
     with session_scope(stage.engine) as session:
         stage.book = IncidentBook(config, incidents=book_incidents(session, now, config))
     return stage.step(now)
-
-
-def book_incidents(session: Session, now: datetime, config: IncidentConfig) -> list[Incident]:
-    """Incidents the book needs, oldest first: open ones and recently resolved ones."""
-    recent = sa.or_(
-        col(IncidentRow.status) != "resolved",
-        col(IncidentRow.resolved_at) >= now - config.cooldown,
-    )
-    query = select(IncidentRow).where(recent).order_by(col(IncidentRow.opened_at))
-    return [codec.loads(row.state) for row in session.exec(query).all()]
