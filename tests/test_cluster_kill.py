@@ -34,7 +34,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from tests.httpservers import Handler, Server, serve
+from tests.support.servers.httpservers import Handler, Server, serve
 from tests.test_cluster import (
     Logs,
     assert_stopped_cleanly,

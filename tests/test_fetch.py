@@ -1,4 +1,4 @@
-"""monitor.fetch against real HTTP servers on loopback (tests/httpservers.py).
+"""monitor.fetch against real HTTP servers on loopback (tests/support/servers/httpservers.py).
 
 127.0.0.1 (and 127.0.0.3 as a second host) are allow-listed; 127.0.0.2 plays the
 address outside the allow-list. No test sleeps: slow servers are slow on their side and
@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpcore
-import httpservers as hs
 import httpx
 import pytest
 
@@ -32,6 +31,7 @@ from monitor.fetch import (
     _connections,
 )
 from monitor.urlgate import UrlGate
+from tests.support.servers import httpservers as hs
 
 T = TypeVar("T")
 LOOPBACK = UrlGate(allowed_hosts=frozenset({"127.0.0.1", "127.0.0.3"}))

@@ -15,7 +15,7 @@ from monitor.cli import app
 from monitor.settings import DatabaseSettings
 from monitor.storage.db import make_engine, session_scope, upgrade
 from tests.conftest import T0
-from tests.queue_seed import SeedPost, seed
+from tests.support.seeds.queue_seed import SeedPost, seed
 
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parents[1]

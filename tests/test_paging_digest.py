@@ -14,7 +14,7 @@ from alerts.store import OutboxRow
 from monitor.paging import PagingStage
 from monitor.storage.db import session_scope
 from monitor.storage.models import IncidentRow
-from tests.queue_seed import SeedPost, seed
+from tests.support.seeds.queue_seed import SeedPost, seed
 from tests.test_storms import paging_settings
 
 SATURDAY_NIGHT = datetime(2026, 11, 7, 2, 0, tzinfo=UTC)  # Copenhagen 03:00, a weekend

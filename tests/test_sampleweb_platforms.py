@@ -18,7 +18,7 @@ from monitor.demoscenario.publisher import Publisher
 from monitor.demoscenario.story import DAY, build_story, local
 from monitor.read import make_matchers, read_config
 from monitor.sampleweb import SampleWeb
-from tests.fakeplatform import crawl_once, make_settings, stored
+from tests.support.servers.fakeplatform import crawl_once, make_settings, stored
 
 STORY = build_story()
 NOON = local(DAY, "12:00")

@@ -21,7 +21,14 @@ from monitor.settings import API_KINDS, load_settings, parse_settings
 from monitor.sources import Request, adapter_for
 from monitor.sources.api import Walk, health_reason
 from tests.conftest import T0
-from tests.fakeplatform import Reply, crawl_once, hn_search, hn_story, make_settings, running
+from tests.support.servers.fakeplatform import (
+    Reply,
+    crawl_once,
+    hn_search,
+    hn_story,
+    make_settings,
+    running,
+)
 
 NOW = int(T0.timestamp())
 
@@ -254,7 +261,7 @@ def test_sources_test_prints_what_it_would_store_and_stores_nothing(tmp_path: Pa
 def test_no_parser_passes_a_nul_on() -> None:
     import json
 
-    from tests import fakeplatform as fake
+    from tests.support.servers import fakeplatform as fake
 
     nul = "Nord\x00tel"
     review = fake.appstore_review(1, 1, nul, nul, "2026-11-02T09:00:00Z")

@@ -18,7 +18,7 @@ from monitor.settings import Settings
 from monitor.sources import adapter_for
 from monitor.sources.api import load_marks
 from tests.conftest import T0
-from tests.fakeplatform import (
+from tests.support.servers.fakeplatform import (
     BlueskyPds,
     FakePlatform,
     Reply,

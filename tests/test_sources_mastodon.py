@@ -22,7 +22,7 @@ from monitor.sources.api import load_marks
 from monitor.storage import repo
 from monitor.storage.db import session_scope
 from tests.conftest import T0
-from tests.fakeplatform import (
+from tests.support.servers.fakeplatform import (
     FakePlatform,
     MastodonInstance,
     Reply,

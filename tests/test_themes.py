@@ -30,7 +30,8 @@ from monitor.themes import (
 )
 from monitor.web.app import create_app
 from tests.conftest import T0
-from tests.queue_seed import SeedPost, seed
+from tests.support.seeds.queue_seed import SeedPost, seed
+from tests.support.seeds.themed_posts import CONCEPTS, START, THEMES, ConceptEncoder, storm
 from tests.test_web_helpers import (
     CHEAP,
     EXPLANATION,
@@ -41,7 +42,6 @@ from tests.test_web_helpers import (
 )
 from tests.test_web_helpers import INCIDENT as WEB_INCIDENT
 from tests.test_web_helpers import settings as web_settings
-from tests.themed_posts import CONCEPTS, START, THEMES, ConceptEncoder, storm
 
 
 def found_labels(posts: list[ThemePost], themes: list[object]) -> list[int]:

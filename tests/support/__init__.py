@@ -1,0 +1,10 @@
+"""What the test modules share; nothing here is a test, and no test module imports another.
+
+- ``fixtures``: fixed data the tests build from (the clock, databases, on-call config,
+  pages, tiny models);
+- ``servers``: real servers on 127.0.0.1 (hostile HTTP routes, webhook and SMTP receivers,
+  fake platform APIs);
+- ``worlds``: a running piece of Stormwatch set up for a test (the web UI over a seeded
+  database, the paging stage, the crawler on the sample web, cluster processes);
+- ``seeds``: posts written into a database through the real code paths.
+"""
