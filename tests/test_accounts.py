@@ -19,7 +19,7 @@ from monitor.accounts import AccountPolicy, Principal
 from monitor.errors import AccountError, LoginRefused, StormwatchError
 from monitor.storage.db import session_scope
 from monitor.storage.models import LoginFailure, User, WebSession
-from tests.conftest import T0
+from tests.support.fixtures.clock import T0
 
 PASSWORD = "correct horse battery"
 POLICY = AccountPolicy()

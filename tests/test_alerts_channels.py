@@ -23,15 +23,10 @@ from alerts.channels import (
 )
 from alerts.errors import ChannelConfigError
 from alerts.page import render_subject, render_text
-from tests.test_alerts_receivers import (
-    SMTP_PASSWORD,
-    SMTP_USER,
-    T0,
-    closed_port,
-    http_receiver,
-    make_page,
-    smtp_server,
-)
+from tests.support.fixtures.clock import T0
+from tests.support.fixtures.pages import make_page
+from tests.support.servers.ports import closed_port
+from tests.support.servers.receivers import SMTP_PASSWORD, SMTP_USER, http_receiver, smtp_server
 
 PD_KEY = "R0UTINGKEY0123456789abcdefABCDEF"
 HOOK_PASSWORD = "Hook-Secret-77aa"

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 
 import pytest
 
-from alerts.config import AlertsConfig, OncallConfig, PolicyConfig, ScheduleConfig
 from alerts.grouping import (
     followup_decision,
     followup_step,
@@ -15,25 +14,7 @@ from alerts.grouping import (
     repeat_decision,
 )
 from alerts.oncall import IncidentState, business_open_at, due_steps, plan, who_is_on_call
-
-CPH = "Europe/Copenhagen"
-
-
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
-
-
-def schedule(**changes: object) -> ScheduleConfig:
-    fields: dict[str, object] = {
-        "name": "pr-duty",
-        "timezone": CPH,
-        "rotation": "daily",
-        "handoff": time(9, 0),
-        "start": date(2026, 10, 20),
-        "members": ["anna", "bo"],
-    }
-    return ScheduleConfig.model_validate(fields | changes)
-
+from tests.support.fixtures.oncall import OPENED, oncall_config, policy, schedule, utc
 
 # -- rotations ---------------------------------------------------------------------------
 
@@ -94,43 +75,6 @@ def test_overrides_cover_a_range_and_the_last_one_wins() -> None:
 
 # -- escalation ---------------------------------------------------------------------------
 
-OPENED = utc(2026, 11, 3, 2, 0)  # Tuesday, 03:00 in Copenhagen: nobody is awake
-
-
-def oncall_config() -> OncallConfig:
-    config = AlertsConfig.model_validate(
-        {
-            "channels": [
-                {"name": "anna-mail", "url": "stdout://"},
-                {"name": "bo-mail", "url": "stdout://"},
-                {"name": "dir-mail", "url": "stdout://"},
-                {"name": "pd", "url": "pagerduty://KEYKEYKEYKEY"},
-                {"name": "console", "url": "stdout://"},
-            ],
-            "oncall": {
-                "people": [
-                    {"name": "anna", "channels": ["anna-mail"]},
-                    {"name": "bo", "channels": ["bo-mail"]},
-                    {"name": "director", "channels": ["dir-mail"]},
-                ],
-                "schedules": [schedule().model_dump()],
-                "policies": [
-                    {
-                        "name": "default",
-                        "levels": [
-                            {"schedules": ["pr-duty"], "wait_minutes": 15},
-                            {"people": ["director"], "channels": ["pd"], "wait_minutes": 10},
-                        ],
-                        "repeat_minutes": 30,
-                        "repeat_limit": 2,
-                        "fallback_channels": ["console"],
-                    }
-                ],
-            },
-        }
-    )
-    return config.oncall
-
 
 def incident(**changes: object) -> IncidentState:
     fields: dict[str, object] = {
@@ -141,10 +85,6 @@ def incident(**changes: object) -> IncidentState:
         "opened_at": OPENED,
     }
     return IncidentState(**(fields | changes))  # type: ignore[arg-type]
-
-
-def policy() -> PolicyConfig:
-    return oncall_config().policies[0]
 
 
 def names(steps: list) -> list[tuple[str, str, str]]:  # type: ignore[type-arg]

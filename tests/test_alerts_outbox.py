@@ -28,9 +28,11 @@ from alerts.outbox import cancel_pending, drain, enqueue, enqueue_step, history,
 from alerts.store import OutboxRow, alert_tables
 from monitor.settings import DatabaseSettings
 from monitor.storage.db import make_engine
-from tests.conftest import _PG_SKIP, PG_URL
-from tests.test_alerts_oncall import OPENED, oncall_config, policy
-from tests.test_alerts_receivers import T0, http_receiver, make_page
+from tests.support.fixtures.clock import T0
+from tests.support.fixtures.databases import PG_SKIP, PG_URL
+from tests.support.fixtures.oncall import OPENED, oncall_config, policy
+from tests.support.fixtures.pages import make_page
+from tests.support.servers.receivers import http_receiver
 
 SETTINGS = OutboxConfig(failures_before_fallback=3, base_backoff_seconds=10, lease_seconds=60)
 
@@ -57,8 +59,8 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Engine,
         yield engine, new_engine
         engine.dispose()
         return
-    if _PG_SKIP:
-        pytest.skip(_PG_SKIP)
+    if PG_SKIP:
+        pytest.skip(PG_SKIP)
     schema = f"alerts_{uuid.uuid4().hex[:10]}"
     admin = sa.create_engine(PG_URL)
     with admin.begin() as conn:

@@ -27,7 +27,7 @@ from classifiers.e5.locate import ModelSource
 from classifiers.finetune import FinetuneSettings, extract_adapter, finetune, wrap_linears
 from classifiers.train import train_head
 from monitor.cli import app
-from tests.test_classifier_tiny import CREATED, SENTENCES, build_tokenizer, examples, tiny_config
+from tests.support.fixtures.models import CREATED, SENTENCES, build_tokenizer, examples, tiny_config
 
 # One full batch of the ten examples, no dropout (below): each epoch is one exact gradient
 # step, so the loss must fall every epoch.

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import test_classifier_tiny as tiny
 
 from classifiers import ClassifierSettings, ConfigError, ModelUnavailable, load_classifier
 from classifiers.pipeline_backend import map_scores
+from tests.support.fixtures import models as tiny
 
 
 def settings(model: Path | str, labels: dict[str, str]) -> ClassifierSettings:

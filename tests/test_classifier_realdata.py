@@ -281,7 +281,7 @@ def test_real_sets_train_and_calibrate_the_head_and_it_loads_calibrated(tmp_path
     from classifiers.e5.backend import E5Encoder
     from classifiers.e5.locate import ModelSource
     from classifiers.realtrain import train_real
-    from tests.test_classifier_tiny import CREATED, build_tiny_bert, examples
+    from tests.support.fixtures.models import CREATED, build_tiny_bert, examples
 
     folder = build_tiny_bert(tmp_path / "tiny-e5")
     encoder = E5Encoder(ModelSource(folder, "tiny-e5", "model_dir"), threads=1)
@@ -365,7 +365,7 @@ def test_classifier_eval_prints_one_table_for_files_and_real_sets(
     from typer.testing import CliRunner
 
     from monitor.cli import app
-    from tests.test_classifier_tiny import tiny_classifier_settings
+    from tests.support.fixtures.models import tiny_classifier_settings
 
     tiny = tiny_classifier_settings(tmp_path)
     config = tmp_path / "stormwatch.toml"
@@ -411,7 +411,7 @@ def test_classifier_train_takes_real_sets_refuses_licences_and_checks_on_real_de
     from typer.testing import CliRunner
 
     from monitor.cli import app
-    from tests.test_classifier_tiny import build_tiny_bert
+    from tests.support.fixtures.models import build_tiny_bert
 
     folder = build_tiny_bert(tmp_path / "tiny-e5")
     train = tmp_path / "train.jsonl"

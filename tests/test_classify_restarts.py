@@ -28,9 +28,9 @@ from monitor.settings import parse_settings
 from monitor.storage import repo
 from monitor.storage.db import session_scope
 from monitor.storage.models import Reading
-from tests.conftest import T0
-from tests.test_classifier_tiny import tiny_classifier_settings
-from tests.test_storage import record
+from tests.support.fixtures.clock import T0
+from tests.support.fixtures.models import tiny_classifier_settings
+from tests.support.seeds.posts import record
 
 MATCHER = BrandMatcher([BrandSpec("Nordtel", ("Nordtel",)), BrandSpec("Teleborg", ("Teleborg",))])
 BACKLOG, STORM, LIFE = 300, 40, 80  # posts per brand, storm posts, passages per process
@@ -157,7 +157,7 @@ def test_a_crash_looping_daemon_pages_the_storm_within_a_tick_of_reading_it(
 ) -> None:
     from monitor.detect import simulate
     from monitor.storms import DetectStage
-    from tests.test_storms import _record, store
+    from tests.support.seeds.posts import event_record, store
 
     scenario = simulate.storm(seed=0, tier="high", peak=10.0, ramp_hours=0.5, warmup_days=7)
     onset = scenario.onsets()["Acme"]
@@ -168,7 +168,7 @@ def test_a_crash_looping_daemon_pages_the_storm_within_a_tick_of_reading_it(
     # a running install: the week before is read; the last two hours and the storm wait
     store(sqlite_engine, [e for e in events if e.at < read_until], fetched=read_until)
     backlog = [e for e in events if e.at >= read_until]
-    records = [_record(e) for e in backlog]
+    records = [event_record(e) for e in backlog]
     settings = parse_settings({"sources": [{"name": "sim", "kind": "feed", "url": "http://x/f"}]})
     with session_scope(sqlite_engine) as s:
         sid = repo.sync_sources(s, settings, crawl)["sim"].id

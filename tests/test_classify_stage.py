@@ -16,9 +16,9 @@ from monitor.match.brands import BrandMatcher, BrandSpec
 from monitor.settings import parse_settings
 from monitor.storage import repo
 from monitor.storage.db import session_scope
-from tests.conftest import T0
-from tests.test_classifier_tiny import tiny_classifier_settings
-from tests.test_storage import record
+from tests.support.fixtures.clock import T0
+from tests.support.fixtures.models import tiny_classifier_settings
+from tests.support.seeds.posts import record
 
 MATCHER = BrandMatcher([BrandSpec("Nordtel", ("Nordtel",)), BrandSpec("Teleborg", ("Teleborg",))])
 TEXT = (

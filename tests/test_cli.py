@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from monitor.cli import app
 from monitor.sampleweb import SampleWeb
+from tests.support.worlds.crawl import config_for
 
 runner = CliRunner()
 
@@ -24,23 +25,6 @@ runner = CliRunner()
 def web() -> Iterator[SampleWeb]:
     with SampleWeb() as site:
         yield site
-
-
-def config_for(tmp: Path, web: SampleWeb) -> Path:
-    sources = "\n".join(
-        f'[[sources]]\nname = "{name}"\nkind = "{kind}"\n'
-        f'url = "{web.base_url}{path}"\ninterval = 60\n'
-        for name, (kind, path) in web.feeds().items()
-    )
-    path = tmp / "stormwatch.toml"
-    path.write_text(
-        f'[database]\nurl = "sqlite:///{tmp}/sw.db"\n'
-        '[network]\nallowed_hosts = ["127.0.0.1"]\nmin_host_interval = 0.0\n'
-        '[log]\nformat = "text"\n'
-        '[[brands]]\nname = "Nordtel"\naliases = ["#nordtel", "nordtel.dk"]\n'
-        '[[brands]]\nname = "Teleborg"\n' + sources
-    )
-    return path
 
 
 def test_init_then_check_config(tmp_path: Path) -> None:

@@ -15,9 +15,9 @@ from monitor.cli_output import console, print_table
 from monitor.settings import DatabaseSettings
 from monitor.storage.db import make_engine, session_scope, upgrade
 from monitor.storms import save_incident
-from tests.conftest import T0
+from tests.support.fixtures.clock import T0
 from tests.support.seeds.queue_seed import SeedPost, seed
-from tests.test_web_helpers import EXPLANATION, build_template, seed_incident
+from tests.support.worlds.web import EXPLANATION, build_template, seed_incident
 
 runner = CliRunner()
 

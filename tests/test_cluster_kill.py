@@ -35,14 +35,8 @@ import pytest
 import sqlalchemy as sa
 
 from tests.support.servers.httpservers import Handler, Server, serve
-from tests.test_cluster import (
-    Logs,
-    assert_stopped_cleanly,
-    count,
-    database,  # noqa: F401 - the fixture
-    start,
-    write_pages,
-)
+from tests.support.worlds.cluster import assert_stopped_cleanly, count, write_pages
+from tests.support.worlds.processes import Logs, start
 
 pytestmark = pytest.mark.postgres
 HOLD = 120.0  # seconds a held request waits at most; only ever reached when broken
@@ -185,7 +179,7 @@ SOURCES_KILL = 90
 
 def test_a_killed_process_loses_nothing_its_crawls_are_picked_up(
     tmp_path: Path,
-    database: str,  # noqa: F811 - the fixture
+    database: str,
 ) -> None:
     victim = agent(0)
     before_hold = 4  # the victim's first feeds are answered, the next ones held
@@ -248,7 +242,7 @@ SOURCES_TERM = 24
 
 def test_sigterm_during_a_crawl_finishes_it_and_a_restart_crawls_the_rest_once(
     tmp_path: Path,
-    database: str,  # noqa: F811 - the fixture
+    database: str,
 ) -> None:
     gate = "/f/5.xml"
 
@@ -346,12 +340,12 @@ def held_receiver() -> Iterator[HeldReceiver]:
 
 def test_sigterm_during_a_send_records_it_and_a_restart_does_not_send_it_again(
     tmp_path: Path,
-    database: str,  # noqa: F811 - the fixture
+    database: str,
 ) -> None:
     from monitor.app import build_app
     from monitor.settings import load_settings
     from monitor.storage.db import upgrade
-    from tests.test_cluster import PAGES
+    from tests.support.worlds.cluster import PAGES
 
     with held_receiver() as receiver:
         alerting = (

@@ -2,80 +2,25 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy.engine import Engine
 
-from monitor.app import build_app
 from monitor.canonical import post_id
-from monitor.crawl import CrawlReport
-from monitor.sampleweb import ExpectedItem, SampleWeb
-from monitor.settings import Settings, parse_settings
+from monitor.sampleweb import SampleWeb
 from monitor.storage import repo
 from monitor.storage.db import session_scope
-from tests.conftest import T0
-
-BRANDS = [
-    {"name": "Nordtel", "aliases": ["nordtel.dk", "nordtel.se", "#nordtel"]},
-    {"name": "Teleborg"},
-]
+from tests.support.fixtures.clock import T0
+from tests.support.worlds.crawl import crawl, good_sources, make_settings, should_store
 
 
 @pytest.fixture(scope="module")
 def web() -> Iterator[SampleWeb]:
     with SampleWeb() as site:
         yield site
-
-
-def make_settings(
-    web: SampleWeb, db: Path, sources: list[dict[str, Any]], **network: Any
-) -> Settings:
-    return parse_settings(
-        {
-            "database": {"url": f"sqlite:///{db}"},
-            "network": {
-                "allowed_hosts": ["127.0.0.1"],
-                "min_host_interval": 0.0,
-                "deadline": 3.0,
-                "max_bytes": 2 * 1024 * 1024,
-                **network,
-            },
-            "crawl": {"backoff_base": 60, "unhealthy_after": 3},
-            "brands": BRANDS,
-            "sources": sources,
-        }
-    )
-
-
-def crawl(
-    settings: Settings, engine: Engine, now: Any = T0, names: list[str] | None = None
-) -> list[CrawlReport]:
-    async def go() -> list[CrawlReport]:
-        app = build_app(settings, engine)
-        try:
-            return await app.crawler.crawl(names or [s.name for s in settings.sources], now)
-        finally:
-            await app.fetcher.aclose()
-
-    return asyncio.run(go())
-
-
-def good_sources(web: SampleWeb) -> list[dict[str, Any]]:
-    return [
-        {"name": name, "kind": kind, "url": web.base_url + path}
-        for name, (kind, path) in web.feeds().items()
-    ]
-
-
-def should_store(item: ExpectedItem, by_url: dict[str, ExpectedItem]) -> bool:
-    """Stored: posts naming a brand, and comments under a thread root that names one."""
-    root = by_url.get(item.thread)
-    return bool(item.brands) or (item.thread != item.url and root is not None and bool(root.brands))
 
 
 def test_first_crawl_stores_every_expected_post_once_then_304s_then_edits(

@@ -17,7 +17,7 @@ from monitor.cli import app
 from monitor.sampleweb import SampleWeb
 from monitor.storage import repo
 from monitor.storage.db import session_scope
-from tests.test_crawl import crawl, make_settings
+from tests.support.worlds.crawl import crawl, make_settings
 
 # route -> (error kind, or None when the source stays up with a warning / posts)
 ROUTES: dict[str, str | None] = {
@@ -139,7 +139,7 @@ def test_rate_limits_back_off_the_whole_host_and_persist(
         host = repo.host_state(s, web.base_url.removeprefix("http://"))
         due = {x.name: x.next_due_at for x in repo.list_sources(s)}
     assert host is not None and host.backoff_until is not None
-    from tests.conftest import T0
+    from tests.support.fixtures.clock import T0
 
     assert (host.backoff_until - T0).total_seconds() >= 120, "never sooner than Retry-After"
     assert due["503"] is not None and (due["503"] - T0).total_seconds() >= 120
@@ -177,7 +177,7 @@ def test_failing_source_backs_off_and_turns_unhealthy(
 ) -> None:
     from datetime import timedelta
 
-    from tests.conftest import T0
+    from tests.support.fixtures.clock import T0
 
     with SampleWeb() as web:
         settings = make_settings(

@@ -12,7 +12,7 @@ from pathlib import Path
 from monitor.app import build_app
 from monitor.settings import parse_settings
 from monitor.storage.db import upgrade
-from tests.conftest import T0
+from tests.support.fixtures.clock import T0
 from tests.support.servers.httpservers import Handler, serve
 
 FEED = (

@@ -27,8 +27,8 @@ from monitor.sampleweb import SampleWeb
 from monitor.settings import DatabaseSettings, Settings
 from monitor.storage import repo
 from monitor.storage.db import make_engine, session_scope, upgrade
-from tests.conftest import T0
-from tests.test_crawl import good_sources, make_settings
+from tests.support.fixtures.clock import T0
+from tests.support.worlds.crawl import good_sources, make_settings
 
 
 @pytest.fixture(scope="module")

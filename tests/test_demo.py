@@ -38,7 +38,7 @@ from monitor.scheduler import Daemon
 from monitor.settings import Secret, load_settings
 from monitor.storage.db import make_engine, read_scope, upgrade
 from monitor.storage.models import IncidentRow, Post, QueueItem, Reading
-from tests.conftest import T0
+from tests.support.fixtures.clock import T0
 
 STORY = build_story()
 TRAILER = re.compile(r" submitted by /u/.* \[link\] \[comments\]$")

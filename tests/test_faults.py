@@ -18,14 +18,14 @@ from pathlib import Path
 import pytest
 
 from monitor.app import build_app
+from monitor.canonical import post_id
 from monitor.metrics import Metrics
 from monitor.sampleweb import SampleWeb
 from monitor.scheduler import Daemon
 from monitor.settings import Settings, parse_settings
 from monitor.storage import repo
 from monitor.storage.db import session_scope, upgrade
-from tests.test_cli import config_for
-from tests.test_crawl import post_id, should_store
+from tests.support.worlds.crawl import config_for, should_store
 
 
 @pytest.fixture(scope="module")
@@ -136,7 +136,7 @@ def test_crawl_killed_mid_pass_loses_nothing_on_restart(tmp_path: Path, web: Sam
 
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
-    from tests.test_classifier_tiny import tiny_classifier_settings
+    from tests.support.fixtures.models import tiny_classifier_settings
 
     tiny = tiny_classifier_settings(tmp_path_factory.mktemp("tiny"))
     return str(tiny.model_dir), str(tiny.head)

@@ -24,8 +24,9 @@ import pytest
 import sqlalchemy as sa
 
 from monitor.sampleweb import SampleWeb
-from tests.test_cli import config_for
-from tests.test_daemon_run import free_port, get, wait_for
+from tests.support.servers.ports import free_port
+from tests.support.worlds.crawl import config_for
+from tests.support.worlds.processes import get, wait_for
 
 pytestmark = pytest.mark.postgres
 

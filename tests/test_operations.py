@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from monitor.cli import app
 from monitor.settings import DatabaseSettings
 from monitor.storage.db import make_engine, session_scope, upgrade
-from tests.conftest import T0
+from tests.support.fixtures.clock import T0
 from tests.support.seeds.queue_seed import SeedPost, seed
 
 runner = CliRunner()

@@ -20,8 +20,9 @@ from monitor.cli import app
 from monitor.paging import PagingStage
 from monitor.storage.db import session_scope
 from monitor.storage.models import IncidentRow
-from tests.test_alerts_receivers import T0, Receiver, http_receiver
-from tests.test_paging_grouping import PD_KEY, Storms, paging_settings, signal
+from tests.support.fixtures.clock import T0
+from tests.support.servers.receivers import Receiver, http_receiver
+from tests.support.worlds.paging import PD_KEY, Storms, paging_settings, signal
 
 
 def events(pd: Receiver) -> list[tuple[str, str, str]]:

@@ -37,8 +37,9 @@ from alerts.store import DeliveryRow, OutboxRow
 from monitor.paging import PagingStage
 from monitor.settings import DatabaseSettings
 from monitor.storage.db import make_engine, session_scope
-from tests.test_alerts_receivers import T0, http_receiver
-from tests.test_paging_grouping import Storms, paging_settings, signal
+from tests.support.fixtures.clock import T0
+from tests.support.servers.receivers import http_receiver
+from tests.support.worlds.paging import Storms, paging_settings, signal
 
 ROOT = Path(__file__).resolve().parents[1]
 LEASE = timedelta(seconds=60)  # paging_settings' outbox.lease_seconds

@@ -32,9 +32,10 @@ from monitor.queue.incidents import act
 from monitor.storage.db import session_scope
 from monitor.storage.models import IncidentRow
 from monitor.storms import DetectStage
-from tests.test_alerts_receivers import Hit, Receiver, http_receiver
-from tests.test_paging_grouping import describe, paging_settings
-from tests.test_storms import STEP, store
+from tests.support.fixtures.clock import STEP
+from tests.support.seeds.posts import store
+from tests.support.servers.receivers import Hit, Receiver, http_receiver
+from tests.support.worlds.paging import describe, paging_settings
 
 
 @dataclass

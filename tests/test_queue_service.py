@@ -19,7 +19,7 @@ from monitor.queue import incidents, ranking, service
 from monitor.storage.db import session_scope
 from monitor.storage.models import QueueItem, Relabel
 from monitor.storms import save_incident
-from tests.conftest import T0
+from tests.support.fixtures.clock import T0
 from tests.support.seeds.queue_seed import SeedPost, seed
 
 NOW = T0 + timedelta(hours=6)

@@ -21,7 +21,7 @@ from monitor.sampleweb import SampleWeb
 from monitor.scheduler import Daemon
 from monitor.settings import Settings, parse_settings
 from monitor.storage.db import upgrade
-from tests.test_classifier_tiny import tiny_classifier_settings
+from tests.support.fixtures.models import tiny_classifier_settings
 
 
 @pytest.fixture(scope="module")

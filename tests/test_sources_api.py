@@ -20,7 +20,7 @@ from monitor.read import make_matchers, read_config
 from monitor.settings import API_KINDS, load_settings, parse_settings
 from monitor.sources import Request, adapter_for
 from monitor.sources.api import Walk, health_reason
-from tests.conftest import T0
+from tests.support.fixtures.clock import T0
 from tests.support.servers.fakeplatform import (
     Reply,
     crawl_once,

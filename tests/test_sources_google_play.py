@@ -17,7 +17,7 @@ from monitor.canonical import canonical_url
 from monitor.read import Matchers, make_matchers, read_config
 from monitor.settings import Settings
 from monitor.sources.api import load_marks
-from tests.conftest import T0
+from tests.support.fixtures.clock import T0
 from tests.support.servers.fakeplatform import (
     FakePlatform,
     PlayApi,

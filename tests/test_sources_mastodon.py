@@ -21,7 +21,7 @@ from monitor.settings import Settings, load_settings
 from monitor.sources.api import load_marks
 from monitor.storage import repo
 from monitor.storage.db import session_scope
-from tests.conftest import T0
+from tests.support.fixtures.clock import T0
 from tests.support.servers.fakeplatform import (
     FakePlatform,
     MastodonInstance,

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from monitor.read import Matchers, make_matchers, read_config
 from monitor.settings import Settings
 from monitor.sources.api import load_marks
-from tests.conftest import T0
+from tests.support.fixtures.clock import T0
 from tests.support.servers.fakeplatform import (
     FakePlatform,
     Reply,

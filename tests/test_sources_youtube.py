@@ -21,7 +21,7 @@ from monitor.settings import Settings
 from monitor.sources.api import load_marks, quota_used
 from monitor.storage import repo
 from monitor.storage.db import session_scope
-from tests.conftest import T0
+from tests.support.fixtures.clock import T0
 from tests.support.servers.fakeplatform import (
     FakePlatform,
     Reply,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -15,12 +14,12 @@ from sqlmodel import SQLModel
 
 from alerts.store import UTCDateTime
 from monitor.errors import StorageError
-from monitor.parse.text import content_hash
 from monitor.settings import parse_settings
 from monitor.storage import repo
 from monitor.storage.db import read_scope, session_scope
 from monitor.storage.search import include_object, matching_post_ids
-from tests.conftest import T0
+from tests.support.fixtures.clock import T0
+from tests.support.seeds.posts import record
 
 SETTINGS = parse_settings(
     {
@@ -31,26 +30,6 @@ SETTINGS = parse_settings(
         ],
     }
 )
-
-
-def record(pid: str, text: str = "Nordtel svarer ikke", **kw: object) -> repo.PostRecord:
-    base = repo.PostRecord(
-        id=pid,
-        canonical_url=f"http://127.0.0.1:1/p/{pid}",
-        kind="post",
-        thread_id=pid,
-        parent_id=None,
-        external_id=None,
-        author="Mette",
-        title="Tre uger uden internet",
-        text=text,
-        published_at=T0,
-        lang="da",
-        brands=("Nordtel",),
-        brand_reason="mention",
-        content_hash=content_hash(None, text),
-    )
-    return replace(base, **kw)  # type: ignore[arg-type]
 
 
 def source_id(engine: Engine, name: str = "blog") -> int:

@@ -29,19 +29,12 @@ from monitor.themes import (
     themes_line,
 )
 from monitor.web.app import create_app
-from tests.conftest import T0
+from tests.support.fixtures.clock import T0
 from tests.support.seeds.queue_seed import SeedPost, seed
 from tests.support.seeds.themed_posts import CONCEPTS, START, THEMES, ConceptEncoder, storm
-from tests.test_web_helpers import (
-    CHEAP,
-    EXPLANATION,
-    Clock,
-    World,
-    build_template,
-    seed_incident,
-)
-from tests.test_web_helpers import INCIDENT as WEB_INCIDENT
-from tests.test_web_helpers import settings as web_settings
+from tests.support.worlds.web import CHEAP, EXPLANATION, Clock, World, build_template, seed_incident
+from tests.support.worlds.web import INCIDENT as WEB_INCIDENT
+from tests.support.worlds.web import settings as web_settings
 
 
 def found_labels(posts: list[ThemePost], themes: list[object]) -> list[int]:
@@ -164,7 +157,7 @@ def themed_config(tmp_path: Path, classifier: str) -> Path:
 
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from tests.test_classifier_tiny import build_tiny_bert
+    from tests.support.fixtures.models import build_tiny_bert
 
     return build_tiny_bert(tmp_path_factory.mktemp("tiny") / "tiny-e5")
 

@@ -10,7 +10,7 @@ from urllib.parse import quote
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.test_web_helpers import (
+from tests.support.worlds.web import (
     HOSTILE_TITLE,
     INCIDENT,
     PASSAGE,

@@ -50,7 +50,7 @@ from monitor.storage.models import QueueItem, Relabel
 from monitor.web.app import ack_key_of
 from monitor.web.server import listen, serve
 from monitor.web.views import when
-from tests.test_web_helpers import (
+from tests.support.worlds.web import (
     NOW,
     PASSWORD,
     PWN_ASSIGNEE,

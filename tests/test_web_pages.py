@@ -19,8 +19,8 @@ from monitor.storage.db import session_scope
 from monitor.storage.models import IncidentRow, QueueItem, Source
 from monitor.web import routes_pages
 from monitor.web.views import QueueParams
-from tests.test_alerts_config_ack import forged
-from tests.test_web_helpers import (
+from tests.support.fixtures.pages import forged
+from tests.support.worlds.web import (
     HOSTILE_URL,
     INCIDENT,
     KEY,

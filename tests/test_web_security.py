@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 
 from monitor.web.security import CSP, own_host_names
 from monitor.web.server import listen, serve
-from tests.test_web_helpers import (
+from tests.support.worlds.web import (
     HOSTILE_SOURCE,
     INCIDENT,
     PASSWORD,

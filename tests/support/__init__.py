@@ -8,3 +8,11 @@
   database, the paging stage, the crawler on the sample web, cluster processes);
 - ``seeds``: posts written into a database through the real code paths.
 """
+
+import pytest
+
+# Their asserts fail tests, so pytest rewrites them as it does a test module's (the package
+# itself is being imported here, so its parts are named one by one).
+pytest.register_assert_rewrite(
+    "tests.support.fixtures", "tests.support.servers", "tests.support.worlds", "tests.support.seeds"
+)
