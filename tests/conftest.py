@@ -11,9 +11,11 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from monitor.read import Matchers, make_matchers, read_config
 from monitor.settings import DatabaseSettings
 from monitor.storage.db import make_engine, upgrade
 from tests.support.fixtures.databases import PG_SKIP, PG_URL, pg_schema_engine
+from tests.support.servers.fakeplatform import make_settings
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -54,6 +56,14 @@ def database() -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         admin.dispose()
+
+
+@pytest.fixture(scope="module")
+def matchers() -> Matchers:
+    """The reader's matchers for the API source kinds' tests, the language model loaded."""
+    built = make_matchers(read_config(make_settings("sqlite://", [])))
+    built.language.load()
+    return built
 
 
 # --- the hardening summary printed at the end of every run (issue: faults, hostile input,

@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 
-from monitor.read import Matchers, make_matchers, read_config
+from monitor.read import Matchers
 from monitor.settings import Settings
 from monitor.sources.api import load_marks
+from tests.support.contracts.api_kinds import ApiKind, HealthReasons
 from tests.support.fixtures.clock import T0
 from tests.support.servers.fakeplatform import (
     FakePlatform,
@@ -38,13 +39,6 @@ def page_path(country: str, page: int) -> str:
 
 def review_url(country: str, rid: int) -> str:
     return f"https://apps.apple.com/{country}/app/id{APP}?reviewId={rid}"
-
-
-@pytest.fixture(scope="module")
-def matchers() -> Matchers:
-    built = make_matchers(read_config(make_settings("sqlite://", [])))
-    built.language.load()
-    return built
 
 
 @pytest.fixture
@@ -132,31 +126,6 @@ def test_a_refused_page_keeps_the_mark_and_the_next_pass_catches_up(
     assert load_marks(source_row(sqlite_engine, "app").cursor) == {"cc:dk": "179"}
 
 
-@pytest.mark.parametrize(
-    ("reply", "reason"),
-    [
-        (Reply(404, b"<html>Not Found</html>"), "page not found (HTTP 404)"),
-        (Reply(403, b"Forbidden"), "access refused (HTTP 403)"),
-        (Reply(500, b""), "platform error (HTTP 500)"),
-        (Reply(200, b'{"feed": {"entry": [', {}), "answer not understood"),
-        (Reply(200, b'{"nofeed": 1}', {}), "answer not understood"),
-    ],
-)
-def test_errors_read_as_health_reasons(
-    store: FakePlatform,
-    tmp_path: Path,
-    sqlite_engine: Engine,
-    matchers: Matchers,
-    reply: Reply,
-    reason: str,
-) -> None:
-    store.fallback = appstore_feed({"dk": reviews(100, 3)})
-    store.fail(page_path("dk", 1), reply)
-    crawl_once(settings_for(store, tmp_path, ["dk"]), sqlite_engine, matchers, T0)
-    row = source_row(sqlite_engine, "app")
-    assert row.last_error.startswith(reason) and stored(sqlite_engine) == {}
-
-
 def test_an_empty_feed_is_no_error_and_sets_no_mark(
     store: FakePlatform, tmp_path: Path, sqlite_engine: Engine, matchers: Matchers
 ) -> None:
@@ -210,3 +179,25 @@ def test_posts_show_prints_the_stars(
     assert "stars          2 of 5" in shown.output
     as_json = CliRunner().invoke(app, ["posts", "show", post["id"], "-c", str(config), "--json"])
     assert '"rating": 2' in as_json.output
+
+
+def serve(store: FakePlatform, secret: str) -> None:
+    """The store's public feed (it takes no secret)."""
+    store.fallback = appstore_feed({"dk": reviews(100, 3)})
+
+
+class TestApiContract(HealthReasons):
+    kind = ApiKind(
+        platform="store",
+        source="app",
+        settings=lambda store, tmp_path: settings_for(store, tmp_path, ["dk"]),
+        serve=serve,
+        fail_path=page_path("dk", 1),
+        errors=[
+            (Reply(404, b"<html>Not Found</html>"), "page not found (HTTP 404)"),
+            (Reply(403, b"Forbidden"), "access refused (HTTP 403)"),
+            (Reply(500, b""), "platform error (HTTP 500)"),
+            (Reply(200, b'{"feed": {"entry": [', {}), "answer not understood"),
+            (Reply(200, b'{"nofeed": 1}', {}), "answer not understood"),
+        ],
+    )

@@ -4,7 +4,6 @@ crawler, fetcher, address gate and SQLite store; its app password kept secret.""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,10 +12,11 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 
-from monitor.read import Matchers, make_matchers, read_config
+from monitor.read import Matchers
 from monitor.settings import Settings
 from monitor.sources import adapter_for
 from monitor.sources.api import load_marks
+from tests.support.contracts.api_kinds import ApiKind, HealthReasons, SecretNeverShown
 from tests.support.fixtures.clock import T0
 from tests.support.servers.fakeplatform import (
     BlueskyPds,
@@ -36,13 +36,6 @@ PASSWORD = "abcd-efgh-ijkl-mnop"
 HANDLE = "nordtel-monitor.bsky.social"
 SEARCH = "/xrpc/app.bsky.feed.searchPosts"
 DID = "did:plc:kunde"
-
-
-@pytest.fixture(scope="module")
-def matchers() -> Matchers:
-    built = make_matchers(read_config(make_settings("sqlite://", [])))
-    built.language.load()
-    return built
 
 
 @pytest.fixture
@@ -156,24 +149,6 @@ def test_a_refused_refresh_logs_in_again(
     assert report.error is None and server.logins == 2
 
 
-def test_a_wrong_app_password_is_credentials_rejected_and_never_shown(
-    pds: FakePlatform,
-    tmp_path: Path,
-    sqlite_engine: Engine,
-    matchers: Matchers,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    BlueskyPds(posts(3, T0), HANDLE, "the-right-one", T0).handlers(pds)
-    settings = settings_for(pds, tmp_path)
-    with caplog.at_level(logging.DEBUG):
-        [report] = crawl_once(settings, sqlite_engine, matchers, T0)
-    row = source_row(sqlite_engine, "bsky")
-    assert row.last_error.startswith("credentials rejected (HTTP 401)")
-    assert "createSession" in row.last_error and searches(pds) == []
-    shown = [caplog.text, str(report), row.last_error, repr(settings), settings.model_dump_json()]
-    assert not [text for text in shown if PASSWORD in text]
-
-
 def test_a_restart_resumes_from_the_mark(
     pds: FakePlatform, tmp_path: Path, sqlite_engine: Engine, matchers: Matchers
 ) -> None:
@@ -213,36 +188,6 @@ def test_429_with_ratelimit_reset_backs_the_host_off(
     assert until >= T0 + timedelta(minutes=5)
 
 
-@pytest.mark.parametrize(
-    ("reply", "reason"),
-    [
-        (
-            json_reply({"error": "InternalServerError", "message": "Internal Server Error"}, 500),
-            "platform error (HTTP 500)",
-        ),
-        (
-            json_reply({"error": "InvalidRequest", "message": "Forbidden"}, 403),
-            "credentials rejected (HTTP 403)",
-        ),
-        (Reply(200, b'{"posts": [{"uri": ', {}), "answer not understood"),
-        (json_reply({"feed": []}), "answer not understood"),
-    ],
-)
-def test_errors_read_as_health_reasons(
-    pds: FakePlatform,
-    tmp_path: Path,
-    sqlite_engine: Engine,
-    matchers: Matchers,
-    reply: Reply,
-    reason: str,
-) -> None:
-    BlueskyPds(posts(3, T0), HANDLE, PASSWORD, T0).handlers(pds)
-    pds.fail(SEARCH, reply)
-    crawl_once(settings_for(pds, tmp_path), sqlite_engine, matchers, T0)
-    assert source_row(sqlite_engine, "bsky").last_error.startswith(reason)
-    assert stored(sqlite_engine) == {}
-
-
 def test_a_cursor_that_repeats_stops_without_duplicates(
     pds: FakePlatform, tmp_path: Path, sqlite_engine: Engine, matchers: Matchers
 ) -> None:
@@ -254,3 +199,37 @@ def test_a_cursor_that_repeats_stops_without_duplicates(
     assert report.requests == 2 and len(report.new) == 100 == len(stored(sqlite_engine))
     assert "the cursor repeats: paging stopped" in report.warnings
     assert load_marks(source_row(sqlite_engine, "bsky").cursor) == {"q:Nordtel": at(T0)}
+
+
+def serve(pds: FakePlatform, secret: str) -> None:
+    """The platform answering as it does, accepting only ``secret``."""
+    BlueskyPds(posts(3, T0), HANDLE, secret, T0).handlers(pds)
+
+
+class TestApiContract(HealthReasons, SecretNeverShown):
+    kind = ApiKind(
+        platform="pds",
+        source="bsky",
+        settings=settings_for,
+        serve=serve,
+        fail_path=SEARCH,
+        errors=[
+            (
+                json_reply(
+                    {"error": "InternalServerError", "message": "Internal Server Error"}, 500
+                ),
+                "platform error (HTTP 500)",
+            ),
+            (
+                json_reply({"error": "InvalidRequest", "message": "Forbidden"}, 403),
+                "credentials rejected (HTTP 403)",
+            ),
+            (Reply(200, b'{"posts": [{"uri": ', {}), "answer not understood"),
+            (json_reply({"feed": []}), "answer not understood"),
+        ],
+        secret=PASSWORD,
+        refused="credentials rejected (HTTP 401)",
+    )
+
+    def also_when_refused(self, platform: FakePlatform, row: Any, settings: Settings) -> None:
+        assert "createSession" in row.last_error and searches(platform) == []

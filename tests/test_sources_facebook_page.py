@@ -6,7 +6,6 @@ the Page token secret."""
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -15,9 +14,10 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 
-from monitor.read import Matchers, make_matchers, read_config
+from monitor.read import Matchers
 from monitor.settings import Settings
 from monitor.sources.api import load_marks
+from tests.support.contracts.api_kinds import ApiKind, HealthReasons, SecretNeverShown
 from tests.support.fixtures.clock import T0
 from tests.support.servers.fakeplatform import (
     FakePlatform,
@@ -31,7 +31,6 @@ from tests.support.servers.fakeplatform import (
     host_backoff,
     json_reply,
     make_settings,
-    places_showing,
     running,
     source_row,
     stored,
@@ -41,13 +40,6 @@ TOKEN = "EAAGm0PX4ZCpsBO3f9a8b7c6d5e4f30a1b2c3d4e5f60718293a4b5c6d7e8f9ZBZAD"
 PAGE = "104857600000001"
 FEED = f"/v21.0/{PAGE}/feed"
 FB = "https://www.facebook.com/"
-
-
-@pytest.fixture(scope="module")
-def matchers() -> Matchers:
-    built = make_matchers(read_config(make_settings("sqlite://", [])))
-    built.language.load()
-    return built
 
 
 @pytest.fixture
@@ -161,22 +153,6 @@ def test_a_failed_comments_page_keeps_the_old_mark(
     assert comment_url(post, f"{post}_c1") in stored(sqlite_engine) and len(again.new) == 1
 
 
-def test_an_expired_token_is_refused_and_never_shown(
-    fb: FakePlatform,
-    tmp_path: Path,
-    sqlite_engine: Engine,
-    matchers: Matchers,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    GraphPage(PAGE, posts(3), {}, "another-token").handlers(fb)
-    settings = settings_for(fb, tmp_path)
-    with caplog.at_level(logging.DEBUG):
-        [report] = crawl_once(settings, sqlite_engine, matchers, T0)
-    row = source_row(sqlite_engine, "fb")
-    assert row.last_error.startswith("access refused (HTTP 400): the Page access token is")
-    assert not places_showing(TOKEN, sqlite_engine, row, report, settings, caplog.text)
-
-
 def test_graph_throttling_waits_for_the_time_it_gives(
     fb: FakePlatform, tmp_path: Path, sqlite_engine: Engine, matchers: Matchers
 ) -> None:
@@ -208,34 +184,6 @@ def test_an_allowance_used_up_on_a_good_answer_ends_the_pass(
     assert report.requests == 1 and len(stored(sqlite_engine)) == 100
     assert report.warnings == ["rate limited until 10:00 UTC: quota spent, the rest next pass"]
     assert "feed" not in load_marks(source_row(sqlite_engine, "fb").cursor)
-
-
-@pytest.mark.parametrize(
-    ("reply", "reason"),
-    [
-        (
-            graph_error(404, 803, "Some of the aliases you requested do not exist"),
-            "page not found (HTTP 404)",
-        ),
-        (graph_error(500, 1, "An unknown error has occurred."), "platform error (HTTP 500)"),
-        (Reply(429, b"", {"Retry-After": "60"}), "rate limited until 09:01 UTC (HTTP 429)"),
-        (Reply(200, b'{"data": [{"id": "1", ', {}), "answer not understood"),
-        (json_reply({"data": {"id": "1"}}), "answer not understood"),
-    ],
-)
-def test_errors_read_as_health_reasons(
-    fb: FakePlatform,
-    tmp_path: Path,
-    sqlite_engine: Engine,
-    matchers: Matchers,
-    reply: Reply,
-    reason: str,
-) -> None:
-    GraphPage(PAGE, posts(3), {}, TOKEN).handlers(fb)
-    fb.fail(FEED, reply)
-    crawl_once(settings_for(fb, tmp_path), sqlite_engine, matchers, T0)
-    assert source_row(sqlite_engine, "fb").last_error.startswith(reason)
-    assert stored(sqlite_engine) == {}
 
 
 def test_a_feed_cursor_that_loops_stops_without_duplicates(
@@ -274,3 +222,30 @@ def test_comments_left_when_max_follow_runs_out_are_read_next_pass(
     crawl_once(roomy, sqlite_engine, matchers, T0 + timedelta(minutes=20))
     urls = {comment_url(p["id"], f"{p['id']}_c1") for p in feed}
     assert urls <= set(stored(sqlite_engine))
+
+
+def serve(fb: FakePlatform, secret: str) -> None:
+    """The platform answering as it does, accepting only ``secret``."""
+    GraphPage(PAGE, posts(3), {}, secret).handlers(fb)
+
+
+class TestApiContract(HealthReasons, SecretNeverShown):
+    kind = ApiKind(
+        platform="fb",
+        source="fb",
+        settings=settings_for,
+        serve=serve,
+        fail_path=FEED,
+        errors=[
+            (
+                graph_error(404, 803, "Some of the aliases you requested do not exist"),
+                "page not found (HTTP 404)",
+            ),
+            (graph_error(500, 1, "An unknown error has occurred."), "platform error (HTTP 500)"),
+            (Reply(429, b"", {"Retry-After": "60"}), "rate limited until 09:01 UTC (HTTP 429)"),
+            (Reply(200, b'{"data": [{"id": "1", ', {}), "answer not understood"),
+            (json_reply({"data": {"id": "1"}}), "answer not understood"),
+        ],
+        secret=TOKEN,
+        refused="access refused (HTTP 400): the Page access token is",
+    )

@@ -4,7 +4,6 @@ the mark, edits, stars, the developer's reply, the access token secret."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -14,9 +13,10 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from monitor.canonical import canonical_url
-from monitor.read import Matchers, make_matchers, read_config
+from monitor.read import Matchers
 from monitor.settings import Settings
 from monitor.sources.api import load_marks
+from tests.support.contracts.api_kinds import ApiKind, HealthReasons, SecretNeverShown
 from tests.support.fixtures.clock import T0
 from tests.support.servers.fakeplatform import (
     FakePlatform,
@@ -27,7 +27,6 @@ from tests.support.servers.fakeplatform import (
     host_backoff,
     json_reply,
     make_settings,
-    places_showing,
     play_review,
     running,
     source_row,
@@ -45,13 +44,6 @@ def review_url(rid: str, extra: str = "") -> str:
     return canonical_url(
         f"https://play.google.com/store/apps/details?id={PACKAGE}&reviewId={quoted}{extra}"
     )
-
-
-@pytest.fixture(scope="module")
-def matchers() -> Matchers:
-    built = make_matchers(read_config(make_settings("sqlite://", [])))
-    built.language.load()
-    return built
 
 
 @pytest.fixture
@@ -130,22 +122,6 @@ def test_no_reviews_this_week_is_an_empty_answer_not_an_error(
     assert report.error is None and report.new == [] and report.warnings == []
 
 
-def test_an_expired_token_is_refused_with_the_reason_and_never_shown(
-    play: FakePlatform,
-    tmp_path: Path,
-    sqlite_engine: Engine,
-    matchers: Matchers,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    PlayApi(reviews(3), "another-token").handlers(play)
-    settings = settings_for(play, tmp_path)
-    with caplog.at_level(logging.DEBUG):
-        [report] = crawl_once(settings, sqlite_engine, matchers, T0)
-    row = source_row(sqlite_engine, "play")
-    assert row.last_error.startswith("access refused (HTTP 401): the access token is expired")
-    assert not places_showing(TOKEN, sqlite_engine, row, report, settings, caplog.text)
-
-
 def test_429_waits_for_retry_after_and_keeps_the_mark(
     play: FakePlatform, tmp_path: Path, sqlite_engine: Engine, matchers: Matchers
 ) -> None:
@@ -166,30 +142,6 @@ def test_429_waits_for_retry_after_and_keeps_the_mark(
     assert until >= T0 + timedelta(minutes=5)
 
 
-@pytest.mark.parametrize(
-    ("reply", "reason"),
-    [
-        (google_error(404, "NOT_FOUND", "Package not found"), "page not found (HTTP 404)"),
-        (google_error(500, "INTERNAL", "Internal error"), "platform error (HTTP 500)"),
-        (Reply(200, b'{"reviews": [{"reviewId": "x", ', {}), "answer not understood"),
-        (json_reply({"reviews": {"reviewId": "x"}}), "answer not understood"),
-    ],
-)
-def test_errors_read_as_health_reasons(
-    play: FakePlatform,
-    tmp_path: Path,
-    sqlite_engine: Engine,
-    matchers: Matchers,
-    reply: Reply,
-    reason: str,
-) -> None:
-    PlayApi(reviews(3), TOKEN).handlers(play)
-    play.fail(PATH, reply)
-    crawl_once(settings_for(play, tmp_path), sqlite_engine, matchers, T0)
-    assert source_row(sqlite_engine, "play").last_error.startswith(reason)
-    assert stored(sqlite_engine) == {}
-
-
 def test_a_page_token_that_loops_stops_without_duplicates(
     play: FakePlatform, tmp_path: Path, sqlite_engine: Engine, matchers: Matchers
 ) -> None:
@@ -203,3 +155,26 @@ def test_a_page_token_that_loops_stops_without_duplicates(
     [report] = crawl_once(settings_for(play, tmp_path), sqlite_engine, matchers, T0)
     assert report.requests == 2 and len(report.new) == 100 == len(stored(sqlite_engine))
     assert "a page repeats newer reviews: paging stopped" in report.warnings
+
+
+def serve(play: FakePlatform, secret: str) -> None:
+    """The platform answering as it does, accepting only ``secret``."""
+    PlayApi(reviews(3), secret).handlers(play)
+
+
+class TestApiContract(HealthReasons, SecretNeverShown):
+    kind = ApiKind(
+        platform="play",
+        source="play",
+        settings=settings_for,
+        serve=serve,
+        fail_path=PATH,
+        errors=[
+            (google_error(404, "NOT_FOUND", "Package not found"), "page not found (HTTP 404)"),
+            (google_error(500, "INTERNAL", "Internal error"), "platform error (HTTP 500)"),
+            (Reply(200, b'{"reviews": [{"reviewId": "x", ', {}), "answer not understood"),
+            (json_reply({"reviews": {"reviewId": "x"}}), "answer not understood"),
+        ],
+        secret=TOKEN,
+        refused="access refused (HTTP 401): the access token is expired",
+    )

@@ -5,7 +5,6 @@ crawler, fetcher, address gate and SQLite store; and its token kept secret every
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -16,11 +15,12 @@ from sqlalchemy.engine import Engine
 
 from monitor.app import fetch_policy
 from monitor.fetch import Fetcher
-from monitor.read import Matchers, make_matchers, read_config
+from monitor.read import Matchers
 from monitor.settings import Settings, load_settings
 from monitor.sources.api import load_marks
 from monitor.storage import repo
 from monitor.storage.db import session_scope
+from tests.support.contracts.api_kinds import ApiKind, HealthReasons, SecretNeverShown
 from tests.support.fixtures.clock import T0
 from tests.support.servers.fakeplatform import (
     FakePlatform,
@@ -39,13 +39,6 @@ from tests.support.servers.fakeplatform import (
 TOKEN = "tok_9f8e7d6c5b4a39281706f5e4d3c2b1a0"
 SEARCH = "/api/v2/search"
 TAG = "/api/v1/timelines/tag/nordtel"
-
-
-@pytest.fixture(scope="module")
-def matchers() -> Matchers:
-    built = make_matchers(read_config(make_settings("sqlite://", [])))
-    built.language.load()
-    return built
 
 
 @pytest.fixture
@@ -129,27 +122,6 @@ def test_hashtags_need_no_token_and_are_their_own_stream(
     assert load_marks(source_row(sqlite_engine, "masto").cursor) == {"tag:#nordtel": "12"}
 
 
-def test_a_rejected_token_reads_as_credentials_rejected_and_never_shows(
-    masto: FakePlatform,
-    tmp_path: Path,
-    sqlite_engine: Engine,
-    matchers: Matchers,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    MastodonInstance(statuses(1, 3), "another-token").handlers(masto)
-    settings = settings_for(masto, tmp_path, terms=["Nordtel"])
-    with caplog.at_level(logging.DEBUG):
-        [report] = crawl_once(settings, sqlite_engine, matchers, T0)
-    row = source_row(sqlite_engine, "masto")
-    assert row.last_error.startswith("credentials rejected (HTTP 401)")
-    shown = [caplog.text, str(report), row.last_error, repr(settings), str(settings.sources[0])]
-    shown.append(settings.model_dump_json())
-    with session_scope(sqlite_engine) as session:
-        shown += [v.url for v in repo.validators_of(session, [row.id])]
-    assert not [text for text in shown if TOKEN in text]
-    assert "********" in repr(settings.sources[0].token)
-
-
 def test_the_token_can_come_from_the_environment(tmp_path: Path) -> None:
     config = tmp_path / "s.toml"
     config.write_text(
@@ -191,34 +163,6 @@ def test_a_spent_quota_ends_the_walk_but_keeps_what_it_read(
     # search pages newest first: the mark waits for the walk to reach it
     assert load_marks(source_row(sqlite_engine, "masto").cursor) == {"q:Nordtel": "1000"}
     assert host_backoff(sqlite_engine)
-
-
-@pytest.mark.parametrize(
-    ("reply", "reason"),
-    [
-        (
-            json_reply({"error": "This action is outside the authorized scopes"}, 403),
-            "credentials rejected (HTTP 403)",
-        ),
-        (json_reply({"error": "Record not found"}, 404), "page not found (HTTP 404)"),
-        (Reply(500, b"We're sorry, but something went wrong"), "platform error (HTTP 500)"),
-        (Reply(200, b'{"statuses": [{"id": "1",', {}), "answer not understood"),
-        (json_reply({"statuses": {"id": "1"}}), "answer not understood"),
-    ],
-)
-def test_errors_read_as_health_reasons(
-    masto: FakePlatform,
-    tmp_path: Path,
-    sqlite_engine: Engine,
-    matchers: Matchers,
-    reply: Reply,
-    reason: str,
-) -> None:
-    MastodonInstance(statuses(1, 3), TOKEN).handlers(masto)
-    masto.fail(SEARCH, reply)
-    crawl_once(settings_for(masto, tmp_path, terms=["Nordtel"]), sqlite_engine, matchers, T0)
-    assert source_row(sqlite_engine, "masto").last_error.startswith(reason)
-    assert stored(sqlite_engine) == {}
 
 
 def test_a_search_that_ignores_the_offset_stops_without_duplicates(
@@ -292,3 +236,34 @@ def source_cursor(engine: Engine, settings: Settings, cursor: str) -> None:
     with session_scope(engine) as session:
         rows = repo.sync_sources(session, settings, T0)
         repo.update_sources(session, [{"id": rows["masto"].id, "cursor": cursor}])
+
+
+def serve(masto: FakePlatform, secret: str) -> None:
+    """The platform answering as it does, accepting only ``secret``."""
+    MastodonInstance(statuses(1, 3), secret).handlers(masto)
+
+
+class TestApiContract(HealthReasons, SecretNeverShown):
+    kind = ApiKind(
+        platform="masto",
+        source="masto",
+        settings=lambda masto, tmp_path: settings_for(masto, tmp_path, terms=["Nordtel"]),
+        serve=serve,
+        fail_path=SEARCH,
+        errors=[
+            (
+                json_reply({"error": "This action is outside the authorized scopes"}, 403),
+                "credentials rejected (HTTP 403)",
+            ),
+            (json_reply({"error": "Record not found"}, 404), "page not found (HTTP 404)"),
+            (Reply(500, b"We're sorry, but something went wrong"), "platform error (HTTP 500)"),
+            (Reply(200, b'{"statuses": [{"id": "1",', {}), "answer not understood"),
+            (json_reply({"statuses": {"id": "1"}}), "answer not understood"),
+        ],
+        secret=TOKEN,
+        refused="credentials rejected (HTTP 401)",
+    )
+
+    def also_when_refused(self, platform: FakePlatform, row: Any, settings: Settings) -> None:
+        assert TOKEN not in str(settings.sources[0])
+        assert "********" in repr(settings.sources[0].token)

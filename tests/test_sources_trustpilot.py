@@ -3,7 +3,6 @@ through the real crawler, fetcher, address gate and SQLite store; its API key se
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -12,9 +11,10 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 
-from monitor.read import Matchers, make_matchers, read_config
+from monitor.read import Matchers
 from monitor.settings import Settings
 from monitor.sources.api import load_marks
+from tests.support.contracts.api_kinds import ApiKind, HealthReasons, SecretNeverShown
 from tests.support.fixtures.clock import T0
 from tests.support.servers.fakeplatform import (
     FakePlatform,
@@ -23,7 +23,6 @@ from tests.support.servers.fakeplatform import (
     host_backoff,
     json_reply,
     make_settings,
-    places_showing,
     running,
     source_row,
     stored,
@@ -34,13 +33,6 @@ from tests.support.servers.fakeplatform import (
 KEY = "tpk_3f9a8b7c6d5e4f30a1b2c3d4e5f60718"
 UNIT = "5a1b2c3d4e5f60718293a4b5"
 PATH = f"/v1/business-units/{UNIT}/reviews"
-
-
-@pytest.fixture(scope="module")
-def matchers() -> Matchers:
-    built = make_matchers(read_config(make_settings("sqlite://", [])))
-    built.language.load()
-    return built
 
 
 @pytest.fixture
@@ -104,22 +96,6 @@ def test_a_restart_reads_down_to_the_mark_only(
     assert stored(sqlite_engine)["https://www.trustpilot.com/reviews/n000"]["rating"] == 5
 
 
-def test_a_bad_key_is_credentials_rejected_and_never_shown(
-    tp: FakePlatform,
-    tmp_path: Path,
-    sqlite_engine: Engine,
-    matchers: Matchers,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    tp.fallback = trustpilot_reviews(reviews(3), "another-key", UNIT)
-    settings = settings_for(tp, tmp_path)
-    with caplog.at_level(logging.DEBUG):
-        [report] = crawl_once(settings, sqlite_engine, matchers, T0)
-    row = source_row(sqlite_engine, "tp")
-    assert row.last_error.startswith("credentials rejected (HTTP 401)")
-    assert not places_showing(KEY, sqlite_engine, row, report, settings, caplog.text)
-
-
 def test_429_waits_for_retry_after_and_keeps_the_mark(
     tp: FakePlatform, tmp_path: Path, sqlite_engine: Engine, matchers: Matchers
 ) -> None:
@@ -139,31 +115,6 @@ def test_429_waits_for_retry_after_and_keeps_the_mark(
     assert until >= T0 + timedelta(minutes=5)
 
 
-@pytest.mark.parametrize(
-    ("reply", "reason"),
-    [
-        (json_reply({"message": "Business unit not found"}, 404), "page not found (HTTP 404)"),
-        (json_reply({"message": "Forbidden"}, 403), "credentials rejected (HTTP 403)"),
-        (Reply(502, b"<html>Bad Gateway</html>"), "platform error (HTTP 502)"),
-        (Reply(200, b'{"reviews": [{"id": "x", ', {}), "answer not understood"),
-        (json_reply({"reviews": {"id": "x"}}), "answer not understood"),
-    ],
-)
-def test_errors_read_as_health_reasons(
-    tp: FakePlatform,
-    tmp_path: Path,
-    sqlite_engine: Engine,
-    matchers: Matchers,
-    reply: Reply,
-    reason: str,
-) -> None:
-    tp.fallback = trustpilot_reviews(reviews(3), KEY, UNIT)
-    tp.fail(PATH, reply)
-    crawl_once(settings_for(tp, tmp_path), sqlite_engine, matchers, T0)
-    assert source_row(sqlite_engine, "tp").last_error.startswith(reason)
-    assert stored(sqlite_engine) == {}
-
-
 def test_a_next_page_link_that_loops_stops_without_duplicates(
     tp: FakePlatform, tmp_path: Path, sqlite_engine: Engine, matchers: Matchers
 ) -> None:
@@ -177,3 +128,27 @@ def test_a_next_page_link_that_loops_stops_without_duplicates(
     [report] = crawl_once(settings_for(tp, tmp_path), sqlite_engine, matchers, T0)
     assert report.requests == 2 and len(report.new) == 100 == len(stored(sqlite_engine))
     assert "a page repeats newer reviews: paging stopped" in report.warnings
+
+
+def serve(tp: FakePlatform, secret: str) -> None:
+    """The platform answering as it does, accepting only ``secret``."""
+    tp.fallback = trustpilot_reviews(reviews(3), secret, UNIT)
+
+
+class TestApiContract(HealthReasons, SecretNeverShown):
+    kind = ApiKind(
+        platform="tp",
+        source="tp",
+        settings=settings_for,
+        serve=serve,
+        fail_path=PATH,
+        errors=[
+            (json_reply({"message": "Business unit not found"}, 404), "page not found (HTTP 404)"),
+            (json_reply({"message": "Forbidden"}, 403), "credentials rejected (HTTP 403)"),
+            (Reply(502, b"<html>Bad Gateway</html>"), "platform error (HTTP 502)"),
+            (Reply(200, b'{"reviews": [{"id": "x", ', {}), "answer not understood"),
+            (json_reply({"reviews": {"id": "x"}}), "answer not understood"),
+        ],
+        secret=KEY,
+        refused="credentials rejected (HTTP 401)",
+    )

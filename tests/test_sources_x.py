@@ -4,7 +4,6 @@ paging, the ``x-rate-limit-*`` headers, the bearer token secret."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -13,9 +12,10 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 
-from monitor.read import Matchers, make_matchers, read_config
+from monitor.read import Matchers
 from monitor.settings import Settings
 from monitor.sources.api import load_marks
+from tests.support.contracts.api_kinds import ApiKind, HealthReasons, SecretNeverShown
 from tests.support.fixtures.clock import T0
 from tests.support.servers.fakeplatform import (
     FakePlatform,
@@ -25,7 +25,6 @@ from tests.support.servers.fakeplatform import (
     host_backoff,
     json_reply,
     make_settings,
-    places_showing,
     running,
     source_row,
     stored,
@@ -35,13 +34,6 @@ from tests.support.servers.fakeplatform import (
 TOKEN = "AAAAAAAAAAAAAAAAAAAAAMLheAAAAAAA0%2BuSeid%2BULvsea4JtiGRiSDSJSI%3DEUifiRBkKG5E2XzMDjR"
 PATH = "/2/tweets/search/recent"
 POST = "https://x.com/i/status/"
-
-
-@pytest.fixture(scope="module")
-def matchers() -> Matchers:
-    built = make_matchers(read_config(make_settings("sqlite://", [])))
-    built.language.load()
-    return built
 
 
 @pytest.fixture
@@ -111,22 +103,6 @@ def test_no_new_posts_keeps_the_mark(
     assert load_marks(source_row(sqlite_engine, "x").cursor) == {"q:nordtel": "1004"}
 
 
-def test_a_bad_token_is_credentials_rejected_and_never_shown(
-    xs: FakePlatform,
-    tmp_path: Path,
-    sqlite_engine: Engine,
-    matchers: Matchers,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    XApi(posts(3), "another-token").handlers(xs)
-    settings = settings_for(xs, tmp_path)
-    with caplog.at_level(logging.DEBUG):
-        [report] = crawl_once(settings, sqlite_engine, matchers, T0)
-    row = source_row(sqlite_engine, "x")
-    assert row.last_error.startswith("credentials rejected (HTTP 401)")
-    assert not places_showing(TOKEN, sqlite_engine, row, report, settings, caplog.text)
-
-
 def test_a_page_with_none_remaining_ends_the_walk_until_the_reset(
     xs: FakePlatform, tmp_path: Path, sqlite_engine: Engine, matchers: Matchers
 ) -> None:
@@ -154,31 +130,6 @@ def test_429_waits_for_the_x_rate_limit_reset(
     assert until >= T0 + timedelta(minutes=15)
 
 
-@pytest.mark.parametrize(
-    ("reply", "reason"),
-    [
-        (json_reply({"title": "Forbidden", "status": 403}, 403), "credentials rejected (HTTP 403)"),
-        (Reply(503, b"<html>over capacity</html>"), "rate limited (HTTP 503)"),
-        (json_reply({"title": "Internal Error", "status": 500}, 500), "platform error (HTTP 500)"),
-        (Reply(200, b'{"data": [{"id": "1", ', {}), "answer not understood"),
-        (json_reply({"data": {"id": "1"}, "meta": {}}), "answer not understood"),
-    ],
-)
-def test_errors_read_as_health_reasons(
-    xs: FakePlatform,
-    tmp_path: Path,
-    sqlite_engine: Engine,
-    matchers: Matchers,
-    reply: Reply,
-    reason: str,
-) -> None:
-    XApi(posts(3), TOKEN).handlers(xs)
-    xs.fail(PATH, reply)
-    crawl_once(settings_for(xs, tmp_path), sqlite_engine, matchers, T0)
-    assert source_row(sqlite_engine, "x").last_error.startswith(reason)
-    assert stored(sqlite_engine) == {}
-
-
 def test_a_next_token_that_loops_stops_without_duplicates(
     xs: FakePlatform, tmp_path: Path, sqlite_engine: Engine, matchers: Matchers
 ) -> None:
@@ -194,3 +145,33 @@ def test_a_next_token_that_loops_stops_without_duplicates(
     assert report.requests == 2 and len(report.new) == 100 == len(stored(sqlite_engine))
     assert "a page repeats newer posts: paging stopped" in report.warnings
     assert load_marks(source_row(sqlite_engine, "x").cursor) == {"q:nordtel": "1099"}
+
+
+def serve(xs: FakePlatform, secret: str) -> None:
+    """The platform answering as it does, accepting only ``secret``."""
+    XApi(posts(3), secret).handlers(xs)
+
+
+class TestApiContract(HealthReasons, SecretNeverShown):
+    kind = ApiKind(
+        platform="xs",
+        source="x",
+        settings=settings_for,
+        serve=serve,
+        fail_path=PATH,
+        errors=[
+            (
+                json_reply({"title": "Forbidden", "status": 403}, 403),
+                "credentials rejected (HTTP 403)",
+            ),
+            (Reply(503, b"<html>over capacity</html>"), "rate limited (HTTP 503)"),
+            (
+                json_reply({"title": "Internal Error", "status": 500}, 500),
+                "platform error (HTTP 500)",
+            ),
+            (Reply(200, b'{"data": [{"id": "1", ', {}), "answer not understood"),
+            (json_reply({"data": {"id": "1"}, "meta": {}}), "answer not understood"),
+        ],
+        secret=TOKEN,
+        refused="credentials rejected (HTTP 401)",
+    )

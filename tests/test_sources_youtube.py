@@ -5,7 +5,6 @@ secret."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -16,11 +15,12 @@ from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
 
 from monitor.cli import app
-from monitor.read import Matchers, make_matchers, read_config
+from monitor.read import Matchers
 from monitor.settings import Settings
 from monitor.sources.api import load_marks, quota_used
 from monitor.storage import repo
 from monitor.storage.db import session_scope
+from tests.support.contracts.api_kinds import ApiKind, HealthReasons, SecretNeverShown
 from tests.support.fixtures.clock import T0
 from tests.support.servers.fakeplatform import (
     FakePlatform,
@@ -30,7 +30,6 @@ from tests.support.servers.fakeplatform import (
     host_backoff,
     json_reply,
     make_settings,
-    places_showing,
     running,
     source_row,
     stored,
@@ -49,13 +48,6 @@ WATCH = "https://www.youtube.com/watch?v="
 def comment_url(video: str, comment: str) -> str:
     """A comment's URL as stored (canonical: query parameters sorted)."""
     return f"https://www.youtube.com/watch?lc={comment}&v={video}"
-
-
-@pytest.fixture(scope="module")
-def matchers() -> Matchers:
-    built = make_matchers(read_config(make_settings("sqlite://", [])))
-    built.language.load()
-    return built
 
 
 @pytest.fixture
@@ -164,22 +156,6 @@ def test_quota_shows_in_sources_list(
     assert shown["quota_used_today"] == 1 and tomorrow["quota_used_today"] is None
 
 
-def test_a_bad_key_is_refused_and_never_shown(
-    yt: FakePlatform,
-    tmp_path: Path,
-    sqlite_engine: Engine,
-    matchers: Matchers,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    YouTubeApi(threads(3), [], "another-key").handlers(yt)
-    settings = settings_for(yt, tmp_path)
-    with caplog.at_level(logging.DEBUG):
-        [report] = crawl_once(settings, sqlite_engine, matchers, T0)
-    row = source_row(sqlite_engine, "yt")
-    assert row.last_error.startswith("request refused (HTTP 400): check the source's key")
-    assert not places_showing(KEY, sqlite_engine, row, report, settings, caplog.text)
-
-
 def test_a_spent_quota_reads_as_refused_with_the_reason(
     yt: FakePlatform, tmp_path: Path, sqlite_engine: Engine, matchers: Matchers
 ) -> None:
@@ -209,31 +185,6 @@ def test_429_waits_for_retry_after_and_keeps_the_mark(
     assert f"ch:{CHANNEL}" not in load_marks(row.cursor) and quota_used(row.cursor, T0) == 2
     [until] = host_backoff(sqlite_engine).values()
     assert until >= T0 + timedelta(minutes=5)
-
-
-@pytest.mark.parametrize(
-    ("reply", "reason"),
-    [
-        (Reply(503, b"<html>Service Unavailable</html>"), "rate limited (HTTP 503)"),
-        (yt_error(500, "backendError", "Backend Error"), "platform error (HTTP 500)"),
-        (yt_error(404, "channelNotFound", "Channel not found."), "page not found (HTTP 404)"),
-        (Reply(200, b'{"items": [{"id": "x", ', {}), "answer not understood"),
-        (json_reply({"items": {"id": "x"}}), "answer not understood"),
-    ],
-)
-def test_errors_read_as_health_reasons(
-    yt: FakePlatform,
-    tmp_path: Path,
-    sqlite_engine: Engine,
-    matchers: Matchers,
-    reply: Reply,
-    reason: str,
-) -> None:
-    YouTubeApi(threads(3), [], KEY).handlers(yt)
-    yt.fail(THREADS, reply)
-    crawl_once(settings_for(yt, tmp_path), sqlite_engine, matchers, T0)
-    assert source_row(sqlite_engine, "yt").last_error.startswith(reason)
-    assert stored(sqlite_engine) == {}
 
 
 def test_a_page_token_that_loops_stops_without_duplicates(
@@ -281,3 +232,27 @@ def test_a_video_with_comments_disabled_is_a_warning_not_a_failure(
     )
     assert report.error is None and set(stored(sqlite_engine)) == {f"{WATCH}vidNordtel1"}
     assert len(report.warnings) == 1 and "HTTP 403" in report.warnings[0]
+
+
+def serve(yt: FakePlatform, secret: str) -> None:
+    """The platform answering as it does, accepting only ``secret``."""
+    YouTubeApi(threads(3), [], secret).handlers(yt)
+
+
+class TestApiContract(HealthReasons, SecretNeverShown):
+    kind = ApiKind(
+        platform="yt",
+        source="yt",
+        settings=settings_for,
+        serve=serve,
+        fail_path=THREADS,
+        errors=[
+            (Reply(503, b"<html>Service Unavailable</html>"), "rate limited (HTTP 503)"),
+            (yt_error(500, "backendError", "Backend Error"), "platform error (HTTP 500)"),
+            (yt_error(404, "channelNotFound", "Channel not found."), "page not found (HTTP 404)"),
+            (Reply(200, b'{"items": [{"id": "x", ', {}), "answer not understood"),
+            (json_reply({"items": {"id": "x"}}), "answer not understood"),
+        ],
+        secret=KEY,
+        refused="request refused (HTTP 400): check the source's key",
+    )

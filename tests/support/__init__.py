@@ -1,4 +1,5 @@
-"""What the test modules share; nothing here is a test, and no test module imports another.
+"""What the test modules share; no test module imports another, and nothing here is
+collected on its own (a contract runs where a test module subclasses it).
 
 - ``fixtures``: fixed data the tests build from (the clock, databases, on-call config,
   pages, tiny models);
@@ -6,7 +7,9 @@
   fake platform APIs);
 - ``worlds``: a running piece of Stormwatch set up for a test (the web UI over a seeded
   database, the paging stage, the crawler on the sample web, cluster processes);
-- ``seeds``: posts written into a database through the real code paths.
+- ``seeds``: posts written into a database through the real code paths;
+- ``contracts``: checks every implementation of a seam passes, run for each of them (the
+  API source kinds).
 """
 
 import pytest
@@ -14,5 +17,9 @@ import pytest
 # Their asserts fail tests, so pytest rewrites them as it does a test module's (the package
 # itself is being imported here, so its parts are named one by one).
 pytest.register_assert_rewrite(
-    "tests.support.fixtures", "tests.support.servers", "tests.support.worlds", "tests.support.seeds"
+    "tests.support.contracts",
+    "tests.support.fixtures",
+    "tests.support.servers",
+    "tests.support.worlds",
+    "tests.support.seeds",
 )
