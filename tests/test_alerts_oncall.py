@@ -25,7 +25,8 @@ def test_daily_handoff_stays_at_nine_local_across_the_october_dst_change() -> No
     before = who_is_on_call(sched, utc(2026, 10, 25, 7, 59))
     after = who_is_on_call(sched, utc(2026, 10, 25, 8, 0))
     assert (before.person, after.person) == ("anna", "bo")
-    assert before.since == utc(2026, 10, 24, 7, 0) and before.until == utc(2026, 10, 25, 8, 0)
+    assert before.since == utc(2026, 10, 24, 7, 0)
+    assert before.until == utc(2026, 10, 25, 8, 0)
     assert before.until - before.since == timedelta(hours=25)
     assert before.reason == "rotation"
 
@@ -34,7 +35,8 @@ def test_daily_handoff_across_the_march_dst_change_is_a_23_hour_shift() -> None:
     sched = schedule(start=date(2026, 3, 20))
     # Sun 29 Mar 2026 02:00 CET -> 03:00 CEST. 09:00 CEST = 07:00 UTC (was 08:00 UTC).
     shift = who_is_on_call(sched, utc(2026, 3, 29, 6, 59))
-    assert shift.since == utc(2026, 3, 28, 8, 0) and shift.until == utc(2026, 3, 29, 7, 0)
+    assert shift.since == utc(2026, 3, 28, 8, 0)
+    assert shift.until == utc(2026, 3, 29, 7, 0)
     assert who_is_on_call(sched, utc(2026, 3, 29, 7, 0)).person != shift.person
 
 
@@ -45,7 +47,8 @@ def test_weekly_handoff_on_monday_morning() -> None:
     assert who_is_on_call(sched, utc(2026, 10, 25, 23, 0)).person == "anna"  # Sunday night
     assert who_is_on_call(sched, utc(2026, 10, 26, 7, 59)).person == "anna"  # 08:59 CET
     monday = who_is_on_call(sched, utc(2026, 10, 26, 8, 0))  # 09:00 CET, after DST
-    assert monday.person == "bo" and monday.until == utc(2026, 11, 2, 8, 0)
+    assert monday.person == "bo"
+    assert monday.until == utc(2026, 11, 2, 8, 0)
     assert who_is_on_call(sched, utc(2026, 11, 9, 8, 0)).person == "anna"  # wraps around
 
 
@@ -104,7 +107,8 @@ def test_plan_pages_at_once_escalates_and_repeats_up_to_the_limit() -> None:
     ]
     assert steps[0].reason == "first_notification"
     assert steps[0].channels == ("bo-mail", "console")
-    assert steps[1].channels == ("pd", "console") and steps[1].reason == "escalation_wait_elapsed"
+    assert steps[1].channels == ("pd", "console")
+    assert steps[1].reason == "escalation_wait_elapsed"
     assert steps[-1].reason == "repeat_until_acknowledged"
 
 

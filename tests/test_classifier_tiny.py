@@ -69,7 +69,8 @@ def test_model_loads_once_under_concurrent_use(tiny: ClassifierSettings) -> None
         t.start()
     for t in threads:
         t.join()
-    assert len(results) == 4 and len({r[0].complaint for r in results}) == 1
+    assert len(results) == 4
+    assert len({r[0].complaint for r in results}) == 1
 
 
 def test_head_for_another_encoder_is_a_clear_error(

@@ -204,7 +204,8 @@ def test_a_crash_looping_daemon_pages_the_storm_within_a_tick_of_reading_it(
         opened = [u for u in detect.step(now) if u.action == "opened" and u.pages]
         if opened and opened_at is None:
             opened_at = restart
-    assert read_at is not None and opened_at is not None, (read_at, opened_at)
+    assert read_at is not None, (read_at, opened_at)
+    assert opened_at is not None, (read_at, opened_at)
     # paged by the second process's tick, while kills go on and before the storm's last
     # posts are read (measured: read by the 7th process, paged in the 2nd)
     assert opened_at <= min(read_at, 1), (read_at, opened_at)

@@ -182,9 +182,11 @@ def test_a_crawl_queued_while_its_source_was_crawled_does_not_fetch_again(
         return [await work.crawl(f"w0-{name}"), await work.crawl(f"w0-{name}")]
 
     first, second = asyncio.run(with_queue(app, crawl_twice))
-    assert "new" in first and second == "not_due"
+    assert "new" in first
+    assert second == "not_due"
     paths = Counter(r.path for r in webs[0].requests if r.path != "/robots.txt")
-    assert paths and set(paths.values()) == {1}, paths
+    assert paths, paths
+    assert set(paths.values()) == {1}, paths
 
 
 @pytest.mark.postgres
@@ -218,9 +220,12 @@ def test_the_jobs_of_a_dead_process_are_failed_and_their_locks_freed(
     held, blocked, freed, taken = asyncio.run(with_queue(app, die_holding_the_outbox))
     statuses = [j["status"] for j in jobs(engine)]
     engine.dispose()
-    assert held is not None and held.lock == "outbox"
+    assert held is not None
+    assert held.lock == "outbox"
     assert blocked is None, "the lock holds while its holder lives"
-    assert freed == 1 and taken is not None and taken.lock == "outbox"
+    assert freed == 1
+    assert taken is not None
+    assert taken.lock == "outbox"
     assert statuses == ["failed", "doing"]
 
 
@@ -282,14 +287,16 @@ def test_two_processes_fetch_every_feed_once_and_store_every_post_once(
         fetched = Counter(r.path for r in web.requests)
         robots = fetched.pop("/robots.txt", 0)
         assert 1 <= robots <= 2, "robots.txt: once per process at most (each caches its own)"
-        assert fetched and set(fetched.values()) == {1}, fetched
+        assert fetched, fetched
+        assert set(fetched.values()) == {1}, fetched
     assert set(crawls(logs).values()) == {1}, "no source crawled twice"
     engine = sa.create_engine(database)
     with Session(engine) as session:
         posts = session.exec(select(Post.canonical_url)).all()
         sources = session.exec(select(Source)).all()
     engine.dispose()
-    assert posts and len(posts) == len(set(posts))
+    assert posts
+    assert len(posts) == len(set(posts))
     assert sum(s.posts_stored for s in sources) == len(posts), "each post was new exactly once"
     assert all(s.last_success_at is not None and s.consecutive_failures == 0 for s in sources)
 
@@ -339,7 +346,8 @@ def test_two_processes_deliver_each_page_exactly_once(
             engine.dispose()
     assert_stopped_cleanly(database)
     titles = Counter(hit.json()["title"] for hit in receiver.accepted())
-    assert len(titles) == PAGES + 1 and set(titles.values()) == {1}, titles
+    assert len(titles) == PAGES + 1, titles
+    assert set(titles.values()) == {1}, titles
     assert any(incident.brand in title for title in titles), "the live incident was paged"
     assert ready["ready"] is True, ready
 

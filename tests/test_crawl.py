@@ -48,7 +48,8 @@ def test_first_crawl_stores_every_expected_post_once_then_304s_then_edits(
     langs = [(stored[pid].lang, item.lang) for pid, item in wanted.items()]
     right = sum(1 for got, want in langs if got == want)
     wrong = [(got, want) for got, want in langs if got is not None and got != want]
-    assert right / len(langs) >= 0.85 and len(wrong) <= len(langs) * 0.05, langs
+    assert right / len(langs) >= 0.85, langs
+    assert len(wrong) <= len(langs) * 0.05, langs
 
     web.clear_requests()
     again = crawl(settings, sqlite_engine, T0 + timedelta(minutes=15))
@@ -56,7 +57,8 @@ def test_first_crawl_stores_every_expected_post_once_then_304s_then_edits(
     conditional = [
         r for r in web.requests if "if-none-match" in r.headers or "if-modified-since" in r.headers
     ]
-    assert conditional and all(r.status == 304 for r in conditional)
+    assert conditional
+    assert all(r.status == 304 for r in conditional)
     assert sum(r.not_modified for r in again) == len(conditional)
 
     slug_url = next(i.url for i in expected.items if i.kind == "blog_post" and i.brands)
@@ -69,10 +71,11 @@ def test_first_crawl_stores_every_expected_post_once_then_304s_then_edits(
     with session_scope(sqlite_engine) as s:
         post = repo.get_post(s, post_id(slug_url))
         history = repo.post_edits(s, post_id(slug_url))
-    assert (
-        post is not None and post.text == "Nordtel har svaret. Tak for hjælpen!" and post.edits == 1
-    )
-    assert len(history) == 1 and history[0].old_text != post.text
+    assert post is not None
+    assert post.text == "Nordtel har svaret. Tak for hjælpen!"
+    assert post.edits == 1
+    assert len(history) == 1
+    assert history[0].old_text != post.text
 
 
 def test_brand_owned_forum_counts_every_post_for_its_brand(
@@ -87,7 +90,8 @@ def test_brand_owned_forum_counts_every_post_for_its_brand(
     settings = make_settings(web, tmp_path / "unused.db", [forum])
     [report] = crawl(settings, sqlite_engine)
     forum_items = [i for i in web.expected().items if i.source == "forum"]
-    assert report.error is None and len(report.new) == len(forum_items)
+    assert report.error is None
+    assert len(report.new) == len(forum_items)
     with session_scope(sqlite_engine) as s:
         posts = repo.list_posts(s, limit=1000)
         brands = repo.brands_of(s, [p.id for p in posts])

@@ -54,10 +54,12 @@ def test_run_serves_ui_readiness_metrics_reloads_and_stops(tmp_path: Path, web: 
         wait_for(daemon.stdout, "tick finished", seen)
         status, body = get(f"http://127.0.0.1:{port}/readyz")
         ready = json.loads(body)
-        assert status == 200 and ready["ready"] is True, body
+        assert status == 200, body
+        assert ready["ready"] is True, body
         assert set(ready["stages"]) == {"crawl", "classify", "detect", "page"}
         status, text = get(f"http://127.0.0.1:{port}/metrics")
-        assert status == 200 and 'stormwatch_fetches_total{outcome="ok",source="blog"}' in text
+        assert status == 200
+        assert 'stormwatch_fetches_total{outcome="ok",source="blog"}' in text
         assert "stormwatch_database_up 1.0" in text
         assert get(f"http://127.0.0.1:{port}/queue")[0] in (200, 303)  # the UI is there
 
@@ -78,4 +80,5 @@ def test_run_serves_ui_readiness_metrics_reloads_and_stops(tmp_path: Path, web: 
         rest, _ = daemon.communicate(timeout=60)
     log = "".join(seen) + rest
     assert daemon.returncode == 0, log
-    assert "daemon stopped" in rest and "Traceback" not in log
+    assert "daemon stopped" in rest
+    assert "Traceback" not in log

@@ -95,7 +95,8 @@ def test_disk_full_while_writing_is_a_clear_error_and_nothing_partial(
     loop = asyncio.new_event_loop()
     loop.run_until_complete(daemon.tick())
     ready, reason = daemon.health.ready(datetime.now(UTC), 1.0)
-    assert not ready and "full" in reason, reason  # one clear sentence: database or disk is full
+    assert not ready, reason
+    assert "full" in reason, reason  # one clear sentence: database or disk is full
     with session_scope(app.engine) as s:
         assert repo.count_posts(s) == 0  # the pass was rolled back whole: no half-stored source
         assert all(src.last_success_at is None for src in repo.list_sources(s))
@@ -196,12 +197,14 @@ def test_daemon_killed_at_a_random_point_recovers_every_post_once(
     finally:
         second.send_signal(signal.SIGTERM)
         rest, _ = second.communicate(timeout=60)
-    assert second.returncode == 0 and "Traceback" not in "".join(log) + rest
+    assert second.returncode == 0
+    assert "Traceback" not in "".join(log) + rest
     conn = sqlite3.connect(db)
     try:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         ids = [r[0] for r in conn.execute("SELECT id FROM posts")]
-        assert len(ids) == len(set(ids)) and set(ids) == wanted_ids(web)
+        assert len(ids) == len(set(ids))
+        assert set(ids) == wanted_ids(web)
         unread = conn.execute(
             "SELECT count(*) FROM post_brands pb LEFT JOIN readings r"
             " ON r.post_id = pb.post_id AND r.brand = pb.brand WHERE r.post_id IS NULL"

@@ -33,7 +33,8 @@ def test_flagged_posts_wait_for_business_hours_then_one_digest_a_day(
     stage = PagingStage(file_paging_settings(tmp_path, sqlite_engine), sqlite_engine)
     posts = [SeedPost(f"p{i}", f"Nordtel svarer ikke på min klage nummer {i}") for i in range(7)]
     seed(sqlite_engine, posts, SATURDAY_NIGHT)
-    assert stage.plan(SATURDAY_NIGHT) == 0 and digests(sqlite_engine) == []  # nobody woken
+    assert stage.plan(SATURDAY_NIGHT) == 0
+    assert digests(sqlite_engine) == []
 
     stage.step(MONDAY_OPEN)
     rows = digests(sqlite_engine)
@@ -42,7 +43,8 @@ def test_flagged_posts_wait_for_business_hours_then_one_digest_a_day(
     ]
     page = json.loads(rows[0].page)
     assert page["title"] == "7 flagged posts waiting in the queue"
-    assert len(page["top_posts"]) == 5 and "queue?brand=Nordtel&status=new" in page["explanation"]
+    assert len(page["top_posts"]) == 5
+    assert "queue?brand=Nordtel&status=new" in page["explanation"]
     assert "Nordtel svarer ikke" in (tmp_path / "pages.log").read_text()
 
     assert stage.plan(MONDAY_OPEN + timedelta(hours=2)) == 0  # one digest a day

@@ -197,7 +197,8 @@ def test_a_thread_paged_before_the_storm_still_resolves_in_pagerduty_while_held(
         (30, "pd", "resolve/-"),
     ]
     [held] = [r for r in outbox(any_engine, made["thread"]) if r.step.startswith("inhibited:")]
-    assert held.status == "released" and "resolved while held back" in held.last_reason
+    assert held.status == "released"
+    assert "resolved while held back" in held.last_reason
     assert [s for _, _, s in ticker.of(made["storm"])] == [
         "trigger",
         "trigger/trigger",
@@ -278,7 +279,8 @@ def test_a_growing_storm_gets_followups_at_most_every_n_minutes_never_new_pages(
     assert "severity critical (was warning)" in bodies["followup:2"]["message"]
     assert "40 complaint posts (was 23)" in bodies["followup:3"]["message"]
     steps = [r.step for r in outbox(any_engine, made["storm"])]
-    assert steps.count("trigger") == 2 and not any(s.startswith("repeat") for s in steps)
+    assert steps.count("trigger") == 2
+    assert not any(s.startswith("repeat") for s in steps)
 
 
 def test_followups_need_someone_already_paged_and_an_open_storm(any_engine: Engine) -> None:

@@ -135,7 +135,8 @@ def test_a_reopened_incident_pages_afresh_and_pagerduty_opens_a_new_alert(
         storms.decide(again, "resolve", 200)
         stage.step(T0 + timedelta(minutes=200))
         stage.step(T0 + timedelta(hours=5))
-    assert again.id == incident.id and storms.book.get(incident.id).status == "resolved"
+    assert again.id == incident.id
+    assert storms.book.get(incident.id).status == "resolved"
     first, second = dedup_key_for(incident.id), dedup_key_for(incident.id, 2)
     assert second == f"{first}/2"
     assert events(pd) == [
@@ -168,7 +169,8 @@ def test_a_history_incident_that_goes_live_is_paged_from_then_without_a_burst(
         stage.step(T0 + timedelta(hours=1))
         assert people.hits == [], "history incidents never page"
         live = storms.signal(signal("Acme", 180, posts=40, observed=35))
-        assert live.origin == "live" and live.id == incident.id
+        assert live.origin == "live"
+        assert live.id == incident.id
         stage.step(T0 + timedelta(minutes=180))
         went_live = [h.path for h in people.accepted()]
         stage.step(T0 + timedelta(minutes=195))

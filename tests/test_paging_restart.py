@@ -201,7 +201,8 @@ def test_a_page_the_daemon_missed_while_down_is_not_sent_after_the_incident_was_
         stage = PagingStage(paging_settings(sqlite_engine, people.port), sqlite_engine)
         stage.step(T0 + timedelta(minutes=21))
         stage.step(T0 + timedelta(minutes=90))
-    assert outbox(sqlite_engine) == [] and people.hits == []
+    assert outbox(sqlite_engine) == []
+    assert people.hits == []
 
 
 def _main(mode: str, url: str, people: str, pd: str, now: str) -> None:

@@ -87,19 +87,24 @@ def test_logs_in_once_and_pages_the_cursor_to_the_end(
     server = BlueskyPds(data, HANDLE, PASSWORD, T0)
     server.handlers(pds)
     [report] = crawl_once(settings_for(pds, tmp_path), sqlite_engine, matchers, T0)
-    assert report.error is None and len(report.new) == 251 and report.warnings == []
+    assert report.error is None
+    assert len(report.new) == 251
+    assert report.warnings == []
     [login] = pds.calls_to("/xrpc/com.atproto.server.createSession")
-    assert login.method == "POST" and login.headers["content-type"] == "application/json"
+    assert login.method == "POST"
+    assert login.headers["content-type"] == "application/json"
     assert (
         login.body
         == b'{"identifier": "nordtel-monitor.bsky.social", "password": "abcd-efgh-ijkl-mnop"}'
     )
     calls = searches(pds)
     assert [c.arg("cursor") for c in calls] == [None, "100", "200"]
-    assert calls[0].arg("since") == at(T0 - timedelta(days=1)) and calls[0].arg("sort") == "latest"
+    assert calls[0].arg("since") == at(T0 - timedelta(days=1))
+    assert calls[0].arg("sort") == "latest"
     assert all(c.headers["authorization"].startswith("Bearer ey") for c in calls)
     reply = stored(sqlite_engine)[f"https://bsky.app/profile/{DID}/post/3kreply"]
-    assert reply["kind"] == "comment" and reply["author"] == "3kreply.bsky.social"
+    assert reply["kind"] == "comment"
+    assert reply["author"] == "3kreply.bsky.social"
     assert (
         reply["thread_id"]
         == stored(sqlite_engine)[f"https://bsky.app/profile/{DID}/post/3k00249"]["id"]
@@ -115,10 +120,12 @@ def test_the_session_is_reused_then_refreshed_before_it_expires(
     settings = settings_for(pds, tmp_path)
     crawl_once(settings, sqlite_engine, matchers, T0)
     crawl_once(settings, sqlite_engine, matchers, T0 + timedelta(minutes=30))
-    assert server.logins == 1 and server.refreshes == 0
+    assert server.logins == 1
+    assert server.refreshes == 0
     server.clock = T0 + timedelta(hours=1, minutes=59)
     crawl_once(settings, sqlite_engine, matchers, T0 + timedelta(hours=1, minutes=59))
-    assert server.logins == 1 and server.refreshes == 1  # renewed ahead of its exp
+    assert server.logins == 1
+    assert server.refreshes == 1
 
 
 def test_an_expired_token_is_refreshed_and_the_request_retried(
@@ -131,8 +138,10 @@ def test_an_expired_token_is_refreshed_and_the_request_retried(
     server.clock = T0 + timedelta(hours=3)  # the server expired it; our clock says not yet
     server.posts += posts(2, T0 + timedelta(minutes=20), first=100)
     [report] = crawl_once(settings, sqlite_engine, matchers, T0 + timedelta(minutes=30))
-    assert report.error is None and len(report.new) == 2
-    assert server.refreshes == 1 and server.logins == 1
+    assert report.error is None
+    assert len(report.new) == 2
+    assert server.refreshes == 1
+    assert server.logins == 1
     assert [c.arg("cursor") for c in searches(pds)] == [None, None, None]  # refused, retried
 
 
@@ -146,7 +155,8 @@ def test_a_refused_refresh_logs_in_again(
     server.refresh.clear()  # e.g. the account's sessions were revoked
     server.clock = T0 + timedelta(hours=3)
     [report] = crawl_once(settings, sqlite_engine, matchers, T0 + timedelta(hours=3))
-    assert report.error is None and server.logins == 2
+    assert report.error is None
+    assert server.logins == 2
 
 
 def test_a_restart_resumes_from_the_mark(
@@ -160,7 +170,9 @@ def test_a_restart_resumes_from_the_mark(
     server.posts += posts(3, T0 + timedelta(minutes=30), first=500)
     [report] = crawl_once(settings, sqlite_engine, matchers, T0 + timedelta(hours=1))
     assert searches(pds)[-1].arg("since") == at(T0 - timedelta(minutes=10))
-    assert len(report.new) == 3 and report.unchanged == 5 and len(stored(sqlite_engine)) == 8
+    assert len(report.new) == 3
+    assert report.unchanged == 5
+    assert len(stored(sqlite_engine)) == 8
     assert server.logins == 2
     assert load_marks(source_row(sqlite_engine, "bsky").cursor) == {
         "q:Nordtel": at(T0 + timedelta(minutes=30))
@@ -183,7 +195,8 @@ def test_429_with_ratelimit_reset_backs_the_host_off(
         json_reply({"error": "RateLimitExceeded", "message": "Rate Limit Exceeded"}, 429, headers),
     )
     [report] = crawl_once(settings_for(pds, tmp_path), sqlite_engine, matchers, T0)
-    assert report.error is not None and report.error.startswith("rate limited until 09:05 UTC")
+    assert report.error is not None
+    assert report.error.startswith("rate limited until 09:05 UTC")
     [until] = host_backoff(sqlite_engine).values()
     assert until >= T0 + timedelta(minutes=5)
 
@@ -196,7 +209,8 @@ def test_a_cursor_that_repeats_stops_without_duplicates(
     page = posts(100, T0)
     pds.routes[("GET", SEARCH)] = lambda call: json_reply({"posts": page, "cursor": "same"})
     [report] = crawl_once(settings_for(pds, tmp_path), sqlite_engine, matchers, T0)
-    assert report.requests == 2 and len(report.new) == 100 == len(stored(sqlite_engine))
+    assert report.requests == 2
+    assert len(report.new) == 100 == len(stored(sqlite_engine))
     assert "the cursor repeats: paging stopped" in report.warnings
     assert load_marks(source_row(sqlite_engine, "bsky").cursor) == {"q:Nordtel": at(T0)}
 
@@ -232,4 +246,5 @@ class TestApiContract(HealthReasons, SecretNeverShown):
     )
 
     def also_when_refused(self, platform: FakePlatform, row: Any, settings: Settings) -> None:
-        assert "createSession" in row.last_error and searches(platform) == []
+        assert "createSession" in row.last_error
+        assert searches(platform) == []

@@ -88,11 +88,14 @@ def test_feed_pages_and_the_comments_of_each_post(
     [report] = crawl_once(
         settings_for(fb, tmp_path), sqlite_engine, matchers, T0 + timedelta(hours=4)
     )
-    assert report.error is None and report.warnings == []
+    assert report.error is None
+    assert report.warnings == []
     assert len(report.new) == 150 + 121
     feed_calls = fb.calls_to(FEED)
-    assert len(feed_calls) == 2 and "access_token" not in feed_calls[1].query
-    assert feed_calls[1].arg("after") and all(
+    assert len(feed_calls) == 2
+    assert "access_token" not in feed_calls[1].query
+    assert feed_calls[1].arg("after")
+    assert all(
         c.headers["authorization"] == f"Bearer {TOKEN}" for c in fb.calls if c.path != "/robots.txt"
     )
     assert feed_calls[0].arg("since") == str(
@@ -104,8 +107,10 @@ def test_feed_pages_and_the_comments_of_each_post(
     root = saved[f"{FB}{post}"]
     reply = saved[comment_url(post, f"{post}_r001")]
     first = saved[comment_url(post, f"{post}_c000")]
-    assert reply["parent_id"] == first["id"] and first["parent_id"] == root["id"]
-    assert reply["thread_id"] == root["thread_id"] and reply["author"] == "Kunde 001"
+    assert reply["parent_id"] == first["id"]
+    assert first["parent_id"] == root["id"]
+    assert reply["thread_id"] == root["thread_id"]
+    assert reply["author"] == "Kunde 001"
     mark = load_marks(source_row(sqlite_engine, "fb").cursor)["feed"]
     assert mark.startswith("2026-11-02T12:00:00")  # the newest updated_time
 
@@ -128,7 +133,8 @@ def test_a_restart_reads_new_posts_and_new_comments_on_older_posts_only(
     [report] = crawl_once(settings, sqlite_engine, matchers, later + timedelta(minutes=5))
     asked = {c.path for c in fb.calls[before:]} - {"/robots.txt"}
     assert asked == {FEED, f"/v21.0/{old_post}/comments"}  # uncommented posts: no call
-    assert len(report.new) == 2 and report.unchanged == 20  # the window's posts read again
+    assert len(report.new) == 2
+    assert report.unchanged == 20
     assert comment_url(old_post, f"{old_post}_c1") in stored(sqlite_engine)
 
 
@@ -147,10 +153,12 @@ def test_a_failed_comments_page_keeps_the_old_mark(
     feed[1]["updated_time"] = fb_time(later)
     fb.fail(f"/v21.0/{post}/comments", graph_error(500, 2, "An unexpected error has occurred."))
     [report] = crawl_once(settings, sqlite_engine, matchers, later + timedelta(minutes=1))
-    assert report.error is None and "HTTP 500" in report.warnings[0]
+    assert report.error is None
+    assert "HTTP 500" in report.warnings[0]
     assert load_marks(source_row(sqlite_engine, "fb").cursor)["feed"] == first_mark
     [again] = crawl_once(settings, sqlite_engine, matchers, later + timedelta(minutes=20))
-    assert comment_url(post, f"{post}_c1") in stored(sqlite_engine) and len(again.new) == 1
+    assert comment_url(post, f"{post}_c1") in stored(sqlite_engine)
+    assert len(again.new) == 1
 
 
 def test_graph_throttling_waits_for_the_time_it_gives(
@@ -181,7 +189,8 @@ def test_an_allowance_used_up_on_a_good_answer_ends_the_pass(
 
     fb.fallback = spent
     [report] = crawl_once(settings_for(fb, tmp_path), sqlite_engine, matchers, T0)
-    assert report.requests == 1 and len(stored(sqlite_engine)) == 100
+    assert report.requests == 1
+    assert len(stored(sqlite_engine)) == 100
     assert report.warnings == ["rate limited until 10:00 UTC: quota spent, the rest next pass"]
     assert "feed" not in load_marks(source_row(sqlite_engine, "fb").cursor)
 
@@ -201,7 +210,8 @@ def test_a_feed_cursor_that_loops_stops_without_duplicates(
 
     fb.fallback = loop
     [report] = crawl_once(settings_for(fb, tmp_path), sqlite_engine, matchers, T0)
-    assert len(fb.calls_to(FEED)) == 2 and len(stored(sqlite_engine)) == 100
+    assert len(fb.calls_to(FEED)) == 2
+    assert len(stored(sqlite_engine)) == 100
     assert "a page repeats newer posts: paging stopped" in report.warnings
 
 

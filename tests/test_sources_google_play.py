@@ -79,15 +79,20 @@ def test_reads_every_page_with_stars_and_the_developer_reply(
     data = [*reviews(229), play_review("gp:AOqpLAST", 2, "Langsom", T0, reply="Tak, vi kigger")]
     PlayApi(data, TOKEN).handlers(play)
     [report] = crawl_once(settings_for(play, tmp_path), sqlite_engine, matchers, T0)
-    assert report.error is None and len(report.new) == 231 and report.warnings == []
+    assert report.error is None
+    assert len(report.new) == 231
+    assert report.warnings == []
     calls = play.calls_to(PATH)
     assert [c.arg("token") for c in calls] == [None, "Ch0100", "Ch0200"]
     assert all(c.headers["authorization"] == f"Bearer {TOKEN}" for c in calls)
     posts = stored(sqlite_engine)
     last = posts[review_url("gp:AOqpLAST")]
     reply = posts[review_url("gp:AOqpLAST", "&reply=developer")]
-    assert last["rating"] == 2 and last["published_at"] == T0 and last["lang"] == "da"
-    assert reply["parent_id"] == last["id"] and reply["author"] == "developer"
+    assert last["rating"] == 2
+    assert last["published_at"] == T0
+    assert last["lang"] == "da"
+    assert reply["parent_id"] == last["id"]
+    assert reply["author"] == "developer"
     mark = load_marks(source_row(sqlite_engine, "play").cursor)
     assert mark == {"reviews": str(int(T0.timestamp()))}
 
@@ -108,10 +113,12 @@ def test_a_restart_reads_down_to_the_mark_and_stores_an_edit(
     before = len(play.calls_to(PATH))
     [report] = crawl_once(settings, sqlite_engine, matchers, later)
     assert [c.arg("token") for c in play.calls_to(PATH)[before:]] == [None, "Ch0100"]
-    assert len(report.new) == 120 and len(report.updated) == 1
+    assert len(report.new) == 120
+    assert len(report.updated) == 1
     assert report.unchanged == 1  # the review at the mark, read again
     edited = stored(sqlite_engine)[review_url("gp:AOqp0000")]
-    assert edited["rating"] == 4 and edited["text"] == "Appen virker igen"
+    assert edited["rating"] == 4
+    assert edited["text"] == "Appen virker igen"
 
 
 def test_no_reviews_this_week_is_an_empty_answer_not_an_error(
@@ -119,7 +126,9 @@ def test_no_reviews_this_week_is_an_empty_answer_not_an_error(
 ) -> None:
     PlayApi([], TOKEN).handlers(play)
     [report] = crawl_once(settings_for(play, tmp_path), sqlite_engine, matchers, T0)
-    assert report.error is None and report.new == [] and report.warnings == []
+    assert report.error is None
+    assert report.new == []
+    assert report.warnings == []
 
 
 def test_429_waits_for_retry_after_and_keeps_the_mark(
@@ -135,7 +144,8 @@ def test_429_waits_for_retry_after_and_keeps_the_mark(
 
     play.routes[("GET", PATH)] = page_two_limited
     [report] = crawl_once(settings_for(play, tmp_path), sqlite_engine, matchers, T0)
-    assert report.error is not None and report.error.startswith("rate limited until 09:05 UTC")
+    assert report.error is not None
+    assert report.error.startswith("rate limited until 09:05 UTC")
     assert len(stored(sqlite_engine)) == 100
     assert load_marks(source_row(sqlite_engine, "play").cursor) == {}
     [until] = host_backoff(sqlite_engine).values()
@@ -153,7 +163,8 @@ def test_a_page_token_that_loops_stops_without_duplicates(
 
     play.routes[("GET", PATH)] = loop
     [report] = crawl_once(settings_for(play, tmp_path), sqlite_engine, matchers, T0)
-    assert report.requests == 2 and len(report.new) == 100 == len(stored(sqlite_engine))
+    assert report.requests == 2
+    assert len(report.new) == 100 == len(stored(sqlite_engine))
     assert "a page repeats newer reviews: paging stopped" in report.warnings
 
 

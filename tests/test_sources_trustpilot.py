@@ -67,14 +67,19 @@ def test_reads_every_page_newest_first_with_the_stars(
     data = reviews(230)
     tp.fallback = trustpilot_reviews(data, KEY, UNIT)
     [report] = crawl_once(settings_for(tp, tmp_path), sqlite_engine, matchers, T0)
-    assert report.error is None and len(report.new) == 230 and report.warnings == []
+    assert report.error is None
+    assert len(report.new) == 230
+    assert report.warnings == []
     calls = tp.calls_to(PATH)
     assert [c.arg("page") for c in calls] == ["1", "2", "3"]
     assert all(c.headers["apikey"] == KEY and "apikey" not in c.query for c in calls)
-    assert calls[0].arg("orderBy") == "createdat.desc" and calls[0].arg("perPage") == "100"
+    assert calls[0].arg("orderBy") == "createdat.desc"
+    assert calls[0].arg("perPage") == "100"
     post = stored(sqlite_engine)["https://www.trustpilot.com/reviews/r0229"]
-    assert post["rating"] == 1 and post["title"] == "Nordtel svigter r0229"
-    assert post["author"] == "Kunde r0229" and post["published_at"] == T0 - timedelta(minutes=10)
+    assert post["rating"] == 1
+    assert post["title"] == "Nordtel svigter r0229"
+    assert post["author"] == "Kunde r0229"
+    assert post["published_at"] == T0 - timedelta(minutes=10)
     mark = load_marks(source_row(sqlite_engine, "tp").cursor)["reviews"]
     assert mark.startswith("2026-11-02T08:50:00")
 
@@ -91,7 +96,8 @@ def test_a_restart_reads_down_to_the_mark_only(
     before = len(tp.calls_to(PATH))
     [report] = crawl_once(settings, sqlite_engine, matchers, T0 + timedelta(hours=3))
     assert [c.arg("page") for c in tp.calls_to(PATH)[before:]] == ["1", "2"]
-    assert len(report.new) == 120 and report.unchanged == 1  # the review at the mark
+    assert len(report.new) == 120
+    assert report.unchanged == 1
     assert len(stored(sqlite_engine)) == 170
     assert stored(sqlite_engine)["https://www.trustpilot.com/reviews/n000"]["rating"] == 5
 
@@ -108,7 +114,8 @@ def test_429_waits_for_retry_after_and_keeps_the_mark(
 
     tp.fallback = page_two_limited
     [report] = crawl_once(settings_for(tp, tmp_path), sqlite_engine, matchers, T0)
-    assert report.error is not None and report.error.startswith("rate limited until 09:05 UTC")
+    assert report.error is not None
+    assert report.error.startswith("rate limited until 09:05 UTC")
     assert len(stored(sqlite_engine)) == 100
     assert load_marks(source_row(sqlite_engine, "tp").cursor) == {}
     [until] = host_backoff(sqlite_engine).values()
@@ -126,7 +133,8 @@ def test_a_next_page_link_that_loops_stops_without_duplicates(
 
     tp.fallback = loop
     [report] = crawl_once(settings_for(tp, tmp_path), sqlite_engine, matchers, T0)
-    assert report.requests == 2 and len(report.new) == 100 == len(stored(sqlite_engine))
+    assert report.requests == 2
+    assert len(report.new) == 100 == len(stored(sqlite_engine))
     assert "a page repeats newer reviews: paging stopped" in report.warnings
 
 

@@ -61,18 +61,23 @@ def test_reads_every_page_by_next_token_and_marks_the_newest_id(
     data = [*posts(230), x_post(2000, "Samme her, Nordtel", T0, reply_to=1229)]
     XApi(data, TOKEN).handlers(xs)
     [report] = crawl_once(settings_for(xs, tmp_path), sqlite_engine, matchers, T0)
-    assert report.error is None and len(report.new) == 231 and report.warnings == []
+    assert report.error is None
+    assert len(report.new) == 231
+    assert report.warnings == []
     calls = xs.calls_to(PATH)
     tokens = [None, "b26v89c19zqg8o3f100", "b26v89c19zqg8o3f200"]
     assert [c.arg("next_token") for c in calls] == tokens
     assert all(c.headers["authorization"] == f"Bearer {TOKEN}" for c in calls)
-    assert calls[0].arg("start_time") == "2026-11-01T09:00:00Z" and calls[0].arg("since_id") is None
+    assert calls[0].arg("start_time") == "2026-11-01T09:00:00Z"
+    assert calls[0].arg("since_id") is None
     assert calls[0].arg("max_results") == "100"
     assert "note_tweet" in (calls[0].arg("tweet.fields") or "")
     saved = stored(sqlite_engine)
     reply, root = saved[f"{POST}2000"], saved[f"{POST}1229"]
-    assert reply["parent_id"] == root["id"] and reply["thread_id"] == root["thread_id"]
-    assert root["author"] == "kunde9004" and root["published_at"] == T0
+    assert reply["parent_id"] == root["id"]
+    assert reply["thread_id"] == root["thread_id"]
+    assert root["author"] == "kunde9004"
+    assert root["published_at"] == T0
     assert load_marks(source_row(sqlite_engine, "x").cursor) == {"q:nordtel": "2000"}
 
 
@@ -88,7 +93,9 @@ def test_a_restart_asks_since_the_mark_and_repeats_nothing(
     [report] = crawl_once(settings, sqlite_engine, matchers, T0 + timedelta(hours=3))
     calls = xs.calls_to(PATH)[before:]
     assert [c.arg("since_id") for c in calls] == ["1049", "1049"]
-    assert len(report.new) == 120 and report.unchanged == 0 and len(stored(sqlite_engine)) == 170
+    assert len(report.new) == 120
+    assert report.unchanged == 0
+    assert len(stored(sqlite_engine)) == 170
     assert load_marks(source_row(sqlite_engine, "x").cursor) == {"q:nordtel": "5119"}
 
 
@@ -99,7 +106,9 @@ def test_no_new_posts_keeps_the_mark(
     settings = settings_for(xs, tmp_path)
     crawl_once(settings, sqlite_engine, matchers, T0)
     [report] = crawl_once(settings, sqlite_engine, matchers, T0 + timedelta(minutes=15))
-    assert report.error is None and report.new == [] and report.warnings == []
+    assert report.error is None
+    assert report.new == []
+    assert report.warnings == []
     assert load_marks(source_row(sqlite_engine, "x").cursor) == {"q:nordtel": "1004"}
 
 
@@ -110,7 +119,8 @@ def test_a_page_with_none_remaining_ends_the_walk_until_the_reset(
     XApi(posts(150), TOKEN, limit=1, reset=reset).handlers(xs)  # page one spends the window
     [report] = crawl_once(settings_for(xs, tmp_path), sqlite_engine, matchers, T0)
     assert report.warnings == ["rate limited until 09:10 UTC: quota spent, the rest next pass"]
-    assert len(stored(sqlite_engine)) == 100 and len(xs.calls_to(PATH)) == 1
+    assert len(stored(sqlite_engine)) == 100
+    assert len(xs.calls_to(PATH)) == 1
     assert load_marks(source_row(sqlite_engine, "x").cursor) == {}
     [until] = host_backoff(sqlite_engine).values()
     assert until >= T0 + timedelta(minutes=10)
@@ -142,7 +152,8 @@ def test_a_next_token_that_loops_stops_without_duplicates(
 
     xs.routes[("GET", PATH)] = loop
     [report] = crawl_once(settings_for(xs, tmp_path), sqlite_engine, matchers, T0)
-    assert report.requests == 2 and len(report.new) == 100 == len(stored(sqlite_engine))
+    assert report.requests == 2
+    assert len(report.new) == 100 == len(stored(sqlite_engine))
     assert "a page repeats newer posts: paging stopped" in report.warnings
     assert load_marks(source_row(sqlite_engine, "x").cursor) == {"q:nordtel": "1099"}
 

@@ -42,32 +42,36 @@ def test_storm_opens_one_persisted_incident_that_survives_a_restart_and_is_acked
         opened += [u for u in stage.step(now) if u.action == "opened"]
     assert len(opened) == 1, [u.incident.id for u in opened]
     incident = opened[0].incident
-    assert incident.origin == "live" and onset <= incident.opened_at <= onset + timedelta(hours=2)
+    assert incident.origin == "live"
+    assert onset <= incident.opened_at <= onset + timedelta(hours=2)
 
     with session_scope(sqlite_engine) as s:
         rows = list(s.exec(select(IncidentRow)).all())
     assert [r.id for r in rows] == [incident.id]
-    assert rows[0].status == "triggered" and "Acme" in rows[0].explanation
+    assert rows[0].status == "triggered"
+    assert "Acme" in rows[0].explanation
 
     restarted = DetectStage(sqlite_engine)
     restarted.start(now)
-    assert restarted.book is not None and [i.id for i in restarted.book.open_incidents()] == [
-        incident.id
-    ]
+    assert restarted.book is not None
+    assert [i.id for i in restarted.book.open_incidents()] == [incident.id]
 
     config = tmp_path / "sw.toml"
     config.write_text(f'[database]\nurl = "{sqlite_engine.url}"\n')
     acked = CliRunner().invoke(
         app, ["incidents", "ack", incident.id, "--by", "mette", "-c", str(config)]
     )
-    assert acked.exit_code == 0 and "acknowledged" in acked.output
+    assert acked.exit_code == 0
+    assert "acknowledged" in acked.output
     restarted.step(now + STEP)
     assert restarted.book.get(incident.id).status == "acknowledged"
     listed = CliRunner().invoke(app, ["incidents", "list", "--json", "-c", str(config)])
     [row] = [json.loads(line) for line in listed.output.splitlines()]
-    assert row["status"] == "acknowledged" and row["acknowledged_by"] == "mette"
+    assert row["status"] == "acknowledged"
+    assert row["acknowledged_by"] == "mette"
     shown = CliRunner().invoke(app, ["incidents", "show", incident.id, "-c", str(config)])
-    assert shown.exit_code == 0 and "Acme" in shown.output
+    assert shown.exit_code == 0
+    assert "Acme" in shown.output
     assert CliRunner().invoke(app, ["incidents", "show", "nope", "-c", str(config)]).exit_code == 1
 
 
@@ -100,7 +104,8 @@ def test_an_opened_storm_pages_at_once_escalates_on_time_and_ack_stops_it(
 
     [first] = sent("trigger")
     assert first["sent_at"] == opened_at.isoformat(), "paged on the tick the incident opened"
-    assert "/ack?token=" in first["ack_url"] and "Acme" in first["explanation"]
+    assert "/ack?token=" in first["ack_url"]
+    assert "Acme" in first["explanation"]
     assert "k" * 32 not in log.read_text(), "the signing key never appears in a page"
 
     for minutes in (5, 10, 14):
@@ -111,7 +116,8 @@ def test_an_opened_storm_pages_at_once_escalates_on_time_and_ack_stops_it(
 
     again = PagingStage(file_paging_settings(tmp_path, sqlite_engine), sqlite_engine)  # a restart
     again.step(opened_at + timedelta(minutes=16))
-    assert len(sent("trigger")) == 1 and len(sent("escalate:2")) == 1, "nothing sent twice"
+    assert len(sent("trigger")) == 1, "nothing sent twice"
+    assert len(sent("escalate:2")) == 1, "nothing sent twice"
 
     acked_at = opened_at + timedelta(minutes=20)  # the manager acknowledges (simulated time)
     with session_scope(sqlite_engine) as s:
@@ -142,8 +148,12 @@ def test_a_storm_that_began_just_before_the_first_crawl_pages_on_the_first_tick(
     stage = DetectStage(sqlite_engine)
     stage.start(crawl)
     [update] = [u for u in stage.step(crawl) if u.action == "opened"]
-    assert update.pages and update.incident.origin == "live"
+    assert update.pages
+    assert update.incident.origin == "live"
     assert update.incident.onset_at >= crawl - timedelta(minutes=30), "paged on recent posts"
-    assert stage.detector is not None and stage.detector.live_since == crawl - timedelta(
-        minutes=30
-    ), "never on days-old backlog: the cut-over is half an hour before the first crawl"
+    assert stage.detector is not None, (
+        "never on days-old backlog: the cut-over is half an hour before the first crawl"
+    )
+    assert stage.detector.live_since == crawl - timedelta(minutes=30), (
+        "never on days-old backlog: the cut-over is half an hour before the first crawl"
+    )
