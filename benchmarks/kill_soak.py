@@ -55,7 +55,8 @@ from monitor.settings import DatabaseSettings  # noqa: E402
 from monitor.storage.db import make_engine  # noqa: E402
 
 _spec = importlib.util.spec_from_file_location("e2e", _HERE / "e2e.py")
-assert _spec is not None and _spec.loader is not None
+assert _spec is not None
+assert _spec.loader is not None
 e2e = importlib.util.module_from_spec(_spec)
 sys.modules["e2e"] = e2e  # its dataclasses look their module up
 _spec.loader.exec_module(e2e)

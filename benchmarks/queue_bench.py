@@ -6,9 +6,9 @@ dir and seeds N flagged posts (6 brands, 6 languages, 50 sources, 20 assignees, 
 over 30 days, text generated from Danish/Swedish/Norwegian/English/German/Finnish templates)
 in batches of 2,000: posts through ``repo.store_posts`` (FTS triggers included), readings
 as one bulk insert, queue rows through ``service.flag``. ``--via-queue-seed`` uses
-``tests.queue_seed.seed`` as is instead (a ``session.merge`` per reading: slower). Triage
-states and assignees are then spread with one bulk UPDATE (no audit rows): 40,000
-``service.act`` calls would time the seeding, not the queue.
+``tests.support.seeds.queue_seed.seed`` as is instead (a ``session.merge`` per reading:
+slower). Triage states and assignees are then spread with one bulk UPDATE (no audit rows):
+40,000 ``service.act`` calls would time the seeding, not the queue.
 
 Each query is what a manager runs, ``service.list_queue`` with limit 50 in a fresh
 ``session_scope`` (the web's unit of work): 2 warm-ups, then median and p95 of 20 runs.
@@ -59,8 +59,8 @@ from monitor.settings import DatabaseSettings, Settings, parse_settings
 from monitor.storage import repo
 from monitor.storage.db import analyze, make_engine, session_scope, upgrade
 from monitor.storage.models import Reading
-from tests import queue_seed
-from tests.queue_seed import SeedPost, seed
+from tests.support.seeds import queue_seed
+from tests.support.seeds.queue_seed import SeedPost, seed
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 TARGET_MS = 300.0
@@ -489,10 +489,10 @@ class Clock:
 
 
 def seed_batch(engine: Engine, posts: list[SeedPost], config: Settings, clock: Clock) -> int:
-    """``tests.queue_seed.seed`` with one change: readings go in as one Core insert instead
-    of a ``session.merge`` per row. Posts still go through ``repo.store_posts`` (FTS
-    triggers included) and the queue rows through ``service.flag``, as the classify stage
-    calls it."""
+    """``tests.support.seeds.queue_seed.seed`` with one change: readings go in as one Core
+    insert instead of a ``session.merge`` per row. Posts still go through
+    ``repo.store_posts`` (FTS triggers included) and the queue rows through
+    ``service.flag``, as the classify stage calls it."""
     with session_scope(engine) as session:
         clock.began = time.perf_counter()
         sources = repo.sync_sources(session, config, NOW)
@@ -720,7 +720,7 @@ def prepare(engine: Engine, path: Path, args: argparse.Namespace) -> int:
     else:
         seconds, phases = seed_all(engine, args.posts, args.via_queue_seed)
         have = args.posts
-        how = "tests.queue_seed.seed" if args.via_queue_seed else "store_posts + flag"
+        how = "tests.support.seeds.queue_seed.seed" if args.via_queue_seed else "store_posts + flag"
         print(
             f"seeded {have} flagged posts ({how}, batches of {BATCH}; not part of the "
             f"target): {seconds:.0f} s, {have / seconds:.0f} posts/s ({phases})"
@@ -765,7 +765,7 @@ def main() -> None:
     parser.add_argument(
         "--via-queue-seed",
         action="store_true",
-        help="seed through tests.queue_seed.seed as is (a merge per reading: slower)",
+        help="seed through tests.support.seeds.queue_seed.seed as is (a merge per reading: slower)",
     )
     parser.add_argument("--explain", action="store_true", help="print every query's plan")
     parser.add_argument(

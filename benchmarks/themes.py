@@ -2,9 +2,10 @@
 what the real e5 encoder makes of the same kind of posts.
 
 - ``themes``: ``monitor.themes.find_themes`` on a storm of three known themes in five
-  languages (tests/themed_posts.py), embeddings from the deterministic stand-in encoder at
-  e5-small's dimension (384) computed beforehand: the clustering and labelling alone,
-  median of ``--repeat`` runs, with the adjusted Rand index against the known themes.
+  languages (tests/support/seeds/themed_posts.py), embeddings from the deterministic
+  stand-in encoder at e5-small's dimension (384) computed beforehand: the clustering and
+  labelling alone, median of ``--repeat`` runs, with the adjusted Rand index against the
+  known themes.
 - ``--real N``: the first N posts of the storm embedded by the configured e5 encoder
   (the classifier's model; its load is not counted), then themes on those embeddings:
   posts/s of the encoder and the ARI on real embeddings.
@@ -23,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from monitor.themes import Theme, ThemePost, adjusted_rand_index, find_themes
-from tests.themed_posts import ConceptEncoder, storm
+from tests.support.seeds.themed_posts import ConceptEncoder, storm
 
 
 def agreement(posts: list[ThemePost], truth: list[int], themes: list[Theme]) -> float:

@@ -1,11 +1,10 @@
-"""Shared fixtures: databases (SQLite always; PostgreSQL when reachable), a fixed clock."""
+"""Shared fixtures: databases (SQLite always; PostgreSQL when reachable). The helpers they
+build on, like every helper test modules share, live in tests/support."""
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -13,42 +12,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from monitor.settings import DatabaseSettings
+from monitor.stages.read import Matchers, make_matchers, read_config
 from monitor.storage.db import make_engine, upgrade
-
-PG_URL = os.environ.get("STORMWATCH_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
-
-
-def _pg_reason() -> str | None:
-    try:
-        engine = sa.create_engine(PG_URL, connect_args={"connect_timeout": 3})
-        with engine.connect() as conn:
-            conn.execute(sa.text("select 1"))
-        engine.dispose()
-    except Exception as exc:
-        return f"no PostgreSQL reachable at {PG_URL}: {str(exc).splitlines()[0][:120]}"
-    return None
-
-
-_PG_SKIP = _pg_reason()
-
-
-def _pg_engine() -> Iterator[Engine]:
-    if _PG_SKIP:
-        pytest.skip(_PG_SKIP)
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
-    # through make_engine, so the tests run the app's own PostgreSQL engine set-up
-    engine = make_engine(DatabaseSettings(url=f"{PG_URL}?options=-csearch_path%3D{schema}"))
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.begin() as conn:
-            conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
+from tests.support.fixtures.databases import PG_SKIP, PG_URL, pg_schema_engine
+from tests.support.servers.fakeplatform import make_settings
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -60,7 +27,7 @@ def any_engine(request: pytest.FixtureRequest, tmp_path: object) -> Iterator[Eng
         yield engine
         engine.dispose()
     else:
-        for engine in _pg_engine():
+        for engine in pg_schema_engine():
             upgrade(engine)
             yield engine
 
@@ -71,6 +38,32 @@ def sqlite_engine(tmp_path: object) -> Iterator[Engine]:
     upgrade(engine)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def database() -> Iterator[str]:
+    """A fresh PostgreSQL database of its own (procrastinate's tables and functions are
+    per database); skips when PostgreSQL is not reachable."""
+    if PG_SKIP:
+        pytest.skip(PG_SKIP)
+    name = f"sw_cluster_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f"CREATE DATABASE {name}"))
+    try:
+        yield sa.make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
+
+
+@pytest.fixture(scope="module")
+def matchers() -> Matchers:
+    """The reader's matchers for the API source kinds' tests, the language model loaded."""
+    built = make_matchers(read_config(make_settings("sqlite://", [])))
+    built.language.load()
+    return built
 
 
 # --- the hardening summary printed at the end of every run (issue: faults, hostile input,

@@ -4,7 +4,6 @@ and PostgreSQL, with an injected clock (no sleeping)."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -19,7 +18,7 @@ from monitor.accounts import AccountPolicy, Principal
 from monitor.errors import AccountError, LoginRefused, StormwatchError
 from monitor.storage.db import session_scope
 from monitor.storage.models import LoginFailure, User, WebSession
-from tests.conftest import T0
+from tests.support.fixtures.clock import T0
 
 PASSWORD = "correct horse battery"
 POLICY = AccountPolicy()
@@ -30,10 +29,9 @@ MINUTE = timedelta(minutes=1)
 
 
 @pytest.fixture(autouse=True)
-def fast_hasher(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def fast_hasher(monkeypatch: pytest.MonkeyPatch) -> None:
     """The documented test override: a cheap argon2id hasher keeps the suite fast."""
     monkeypatch.setattr(accounts, "HASHER", FAST)
-    yield
 
 
 def make_user(engine: Engine, name: str = "alice", role: str = "manager") -> None:
@@ -70,7 +68,8 @@ def failures(engine: Engine, key: str) -> int:
 
 def test_hash_is_salted_argon2id_and_verifies_only_the_right_password() -> None:
     first, second = accounts.hash_password(PASSWORD), accounts.hash_password(PASSWORD)
-    assert first.startswith("$argon2id$") and PASSWORD not in first
+    assert first.startswith("$argon2id$")
+    assert PASSWORD not in first
     assert first != second  # a fresh salt each time
     assert accounts.verify_password(first, PASSWORD)
     assert not accounts.verify_password(first, PASSWORD + "!")
@@ -129,7 +128,8 @@ def test_add_user_refuses_a_taken_name_and_honours_the_policy_length(any_engine:
 
 
 def test_account_errors_are_stormwatch_errors() -> None:
-    assert issubclass(LoginRefused, AccountError) and issubclass(AccountError, StormwatchError)
+    assert issubclass(LoginRefused, AccountError)
+    assert issubclass(AccountError, StormwatchError)
 
 
 @pytest.mark.parametrize(
@@ -148,7 +148,9 @@ def test_permissions_per_role(role: str, allowed: set[str]) -> None:
 
 def test_principal_repr_hides_session_id_and_csrf_token() -> None:
     text = repr(Principal(1, "u", "viewer", "the-session-id", "the-csrf-token"))
-    assert "the-session-id" not in text and "the-csrf-token" not in text and "'u'" in text
+    assert "the-session-id" not in text
+    assert "the-csrf-token" not in text
+    assert "'u'" in text
 
 
 # --- login ----------------------------------------------------------------------------------
@@ -157,9 +159,11 @@ def test_principal_repr_hides_session_id_and_csrf_token() -> None:
 def test_login_returns_a_token_and_a_principal_with_the_users_role(any_engine: Engine) -> None:
     make_user(any_engine, "alice", "admin")
     token, who = attempt(any_engine)
-    assert (who.name, who.role) == ("alice", "admin") and who.can("admin")
+    assert (who.name, who.role) == ("alice", "admin")
+    assert who.can("admin")
     assert who.session_id == hashlib.sha256(token.encode()).hexdigest()
-    assert len(token) >= 43 and len(who.csrf_token) >= 43
+    assert len(token) >= 43
+    assert len(who.csrf_token) >= 43
     assert resolve(any_engine, token, T0) == who
 
 
@@ -252,7 +256,8 @@ def test_rate_limit_per_client_across_many_names(any_engine: Engine) -> None:
     for i in range(POLICY.max_failures_per_client):
         refusal(any_engine, name=f"guess{i}", password="wrong password!", client="203.0.113.5")
     limited = refusal(any_engine, client="203.0.113.5", at=T0 + MINUTE)
-    assert limited.reason == "rate_limited" and limited.retry_after is not None
+    assert limited.reason == "rate_limited"
+    assert limited.retry_after is not None
     assert limited.retry_after == (POLICY.failure_window - MINUTE).total_seconds()
     _token, who = attempt(any_engine, client="198.51.100.1", at=T0 + MINUTE)  # another client
     assert who.name == "alice"
@@ -282,7 +287,8 @@ def test_login_rehashes_when_the_argon2_parameters_changed(
     attempt(any_engine)
     with session_scope(any_engine) as s:
         stored = s.exec(select(User).where(col(User.name) == "alice")).one().password_hash
-    assert "m=128,t=2" in stored and not stronger.check_needs_rehash(stored)
+    assert "m=128,t=2" in stored
+    assert not stronger.check_needs_rehash(stored)
     assert attempt(any_engine)[1].name == "alice"  # the new hash verifies
 
 
@@ -310,7 +316,8 @@ def test_logout_revokes_only_that_session(any_engine: Engine) -> None:
     make_user(any_engine)
     first, who1 = attempt(any_engine)
     second, who2 = attempt(any_engine)
-    assert first != second and who1.session_id != who2.session_id
+    assert first != second
+    assert who1.session_id != who2.session_id
     assert who1.csrf_token != who2.csrf_token
     with session_scope(any_engine) as s:
         accounts.logout(s, first, T0 + MINUTE)
@@ -371,7 +378,9 @@ def test_role_change_applies_to_existing_sessions(any_engine: Engine) -> None:
     with session_scope(any_engine) as s:
         accounts.set_role(s, "alice", "manager")
     after = resolve(any_engine, token, T0)
-    assert after is not None and after.role == "manager" and after.can("triage")
+    assert after is not None
+    assert after.role == "manager"
+    assert after.can("triage")
     with pytest.raises(AccountError, match="unknown role"), session_scope(any_engine) as s:
         accounts.set_role(s, "alice", "god")
     with pytest.raises(AccountError, match="no user"), session_scope(any_engine) as s:
@@ -414,7 +423,8 @@ def test_the_database_never_holds_the_raw_token_or_password(any_engine: Engine) 
     refusal(any_engine, password="a wrong passphrase")
     with session_scope(any_engine) as s:
         row = s.get(WebSession, hashlib.sha256(token.encode()).hexdigest())
-        assert row is not None and row.csrf_token == who.csrf_token
+        assert row is not None
+        assert row.csrf_token == who.csrf_token
         dumped = [
             str(value)
             for table in SQLModel.metadata.sorted_tables
@@ -422,7 +432,8 @@ def test_the_database_never_holds_the_raw_token_or_password(any_engine: Engine) 
             for record in s.execute(sa.select(table)).all()
             for value in record
         ]
-    assert dumped and not [v for v in dumped if token in v or PASSWORD in v]
+    assert dumped
+    assert not [v for v in dumped if token in v or PASSWORD in v]
     assert not [v for v in dumped if "a wrong passphrase" in v]
 
 
@@ -444,7 +455,8 @@ def test_list_and_revoke_sessions(any_engine: Engine) -> None:
         accounts.logout(s, bob, T0 + MINUTE)
         everyone = accounts.list_sessions(s, None, T0 + MINUTE)
         assert everyone[0].id == accounts.token_id(late)  # most recently used first
-        assert len(everyone) == 2 and len(accounts.list_sessions(s, "bob", T0 + MINUTE)) == 0
+        assert len(everyone) == 2
+        assert len(accounts.list_sessions(s, "bob", T0 + MINUTE)) == 0
         assert len(accounts.list_sessions(s, "alice", T0 + POLICY.absolute_timeout)) == 0
         assert accounts.revoke_sessions(s, "alice", T0 + 2 * MINUTE) == 2
         assert accounts.revoke_sessions(s, "alice", T0 + 2 * MINUTE) == 0

@@ -23,15 +23,10 @@ from alerts.channels import (
 )
 from alerts.errors import ChannelConfigError
 from alerts.page import render_subject, render_text
-from tests.test_alerts_receivers import (
-    SMTP_PASSWORD,
-    SMTP_USER,
-    T0,
-    closed_port,
-    http_receiver,
-    make_page,
-    smtp_server,
-)
+from tests.support.fixtures.clock import T0
+from tests.support.fixtures.pages import make_page
+from tests.support.servers.ports import closed_port
+from tests.support.servers.receivers import SMTP_PASSWORD, SMTP_USER, http_receiver, smtp_server
 
 PD_KEY = "R0UTINGKEY0123456789abcdefABCDEF"
 HOOK_PASSWORD = "Hook-Secret-77aa"
@@ -69,7 +64,8 @@ def test_mailto_page_arrives_at_a_real_smtp_server(caplog: pytest.LogCaptureFixt
     plain = next(p for p in message.walk() if p.get_content_type() == "text/plain")
     body = plain.get_payload(decode=True).decode()
     assert "41 complaints about double billing" in body
-    assert "https://forum.example/t/1" in body and "/incidents/inc-1/ack?token=" in body
+    assert "https://forum.example/t/1" in body
+    assert "/incidents/inc-1/ack?token=" in body
     secret_free(SMTP_PASSWORD, envelope.original_content.decode(), caplog.text, channel.masked_url)
 
 
@@ -88,7 +84,8 @@ def test_mailto_message_id_is_stable_per_step_and_later_steps_thread_to_the_trig
     assert again["Message-ID"] == first["Message-ID"], "a re-sent step is the same e-mail"
     assert resolve["Message-ID"] not in (first["Message-ID"], other["Message-ID"])
     assert resolve["In-Reply-To"] == first["Message-ID"] == resolve["References"]
-    assert first["In-Reply-To"] is None and first["X-Stormwatch-Key"] == trigger.idempotency_key
+    assert first["In-Reply-To"] is None
+    assert first["X-Stormwatch-Key"] == trigger.idempotency_key
 
 
 def test_json_webhook_carries_the_idempotency_key_in_header_body_and_text() -> None:
@@ -110,7 +107,8 @@ def test_mailto_to_a_dead_server_fails_retryably_without_the_password(
     caplog.set_level(logging.DEBUG)
     channel = build_channel("duty-mail", mailto(closed_port()))
     delivery = channel.send(make_page(), T0)
-    assert not delivery.ok and delivery.retryable
+    assert not delivery.ok
+    assert delivery.retryable
     assert delivery.reason.startswith("apprise_failure:")
     secret_free(SMTP_PASSWORD, delivery.reason, caplog.text, repr(channel.masked_url))
 
@@ -125,7 +123,8 @@ def test_json_webhook_gets_the_page_and_maps_failures() -> None:
         first, second, third = (channel.send(make_page(), T0) for _ in range(3))
     assert (first.ok, first.retryable) == (False, True)
     assert "503" in first.reason
-    assert third.ok and third.reason == "accepted"
+    assert third.ok
+    assert third.reason == "accepted"
     [hit] = receiver.accepted()
     assert hit.json()["title"] == render_subject(make_page())
     assert hit.json()["message"] == render_text(make_page()).strip()
@@ -176,7 +175,8 @@ def test_pagerduty_trigger_acknowledge_resolve_share_the_dedup_key() -> None:
     assert trigger["payload"]["severity"] == "critical"
     assert trigger["payload"]["component"] == "Nordlys Energi"
     assert trigger["links"][0]["text"] == "Acknowledge"
-    assert "payload" not in ack and "payload" not in resolve
+    assert "payload" not in ack
+    assert "payload" not in resolve
 
 
 @pytest.mark.parametrize(
@@ -203,7 +203,8 @@ def test_pagerduty_routing_key_never_leaks(caplog: pytest.LogCaptureFixture) -> 
         receiver.answer = lambda hit: (receiver.hits.append(hit), (400, receiver_reply))[1]  # type: ignore[method-assign]
         channel = build_channel("pd", pd_url(receiver.port))
         delivery = channel.send(make_page(), T0)
-    assert not delivery.ok and "Invalid routing key ****" in delivery.reason
+    assert not delivery.ok
+    assert "Invalid routing key ****" in delivery.reason
     secret_free(PD_KEY, delivery.reason, caplog.text, channel.masked_url, repr(channel.masked_url))
     with pytest.raises(ChannelConfigError) as raised:
         build_channel("pd", "pagerduty://")
@@ -225,7 +226,8 @@ def test_file_channel_appends_json_lines(tmp_path: Path, caplog: pytest.LogCaptu
     target = tmp_path / "pages.jsonl"
     channel = build_channel("ops-file", f"file://{target}")
     assert isinstance(channel, FileChannel)
-    assert channel.send(make_page(), T0).ok and channel.send(make_page(step="resolve"), T0).ok
+    assert channel.send(make_page(), T0).ok
+    assert channel.send(make_page(step="resolve"), T0).ok
     steps = [json.loads(line)["step"] for line in target.read_text().splitlines()]
     assert steps == ["trigger", "resolve"]
     broken = build_channel("broken", f"file://{tmp_path}/missing-dir/pages.jsonl")

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -15,7 +12,8 @@ from alerts.ack import ack_url, sign_ack, verify_ack
 from alerts.config import AlertsConfig, ChannelConfig
 from alerts.errors import ChannelConfigError
 from alerts.page import Page, render_subject, render_text
-from tests.test_alerts_receivers import T0, make_page
+from tests.support.fixtures.clock import T0
+from tests.support.fixtures.pages import forged, make_page
 
 SLACK = "slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ"
 
@@ -73,9 +71,9 @@ def test_channel_url_is_rejected_with_a_reason(url: str, why: str) -> None:
 
 
 def test_rejected_url_message_does_not_echo_its_secret() -> None:
-    with pytest.raises(ChannelConfigError) as raised:
-        from alerts.channels import build_channel
+    from alerts.channels import build_channel
 
+    with pytest.raises(ChannelConfigError) as raised:
         build_channel("c", "nosuchservice://user:TopSecret99@host")
     assert "TopSecret99" not in str(raised.value)
 
@@ -183,14 +181,8 @@ def test_tampered_ack_tokens_are_refused(mangle: str) -> None:
         "empty": "",
     }[mangle]
     check = verify_ack(KEY, tampered, "inc-1", "ack", T0)
-    assert not check.ok and check.reason in ("bad_signature", "malformed")
-
-
-def forged(key: bytes, payload: str) -> str:
-    """A token for ``payload`` with a valid signature: only the payload's content is bad."""
-    data = payload.encode()
-    mac = hmac.new(key, data, hashlib.sha256).digest()
-    return ".".join(base64.urlsafe_b64encode(x).rstrip(b"=").decode() for x in (data, mac))
+    assert not check.ok
+    assert check.reason in ("bad_signature", "malformed")
 
 
 @pytest.mark.parametrize(

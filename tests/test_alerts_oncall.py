@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 
 import pytest
 
-from alerts.config import AlertsConfig, OncallConfig, PolicyConfig, ScheduleConfig
 from alerts.grouping import (
     followup_decision,
     followup_step,
@@ -15,25 +14,7 @@ from alerts.grouping import (
     repeat_decision,
 )
 from alerts.oncall import IncidentState, business_open_at, due_steps, plan, who_is_on_call
-
-CPH = "Europe/Copenhagen"
-
-
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
-
-
-def schedule(**changes: object) -> ScheduleConfig:
-    fields: dict[str, object] = {
-        "name": "pr-duty",
-        "timezone": CPH,
-        "rotation": "daily",
-        "handoff": time(9, 0),
-        "start": date(2026, 10, 20),
-        "members": ["anna", "bo"],
-    }
-    return ScheduleConfig.model_validate(fields | changes)
-
+from tests.support.fixtures.oncall import OPENED, oncall_config, policy, schedule, utc
 
 # -- rotations ---------------------------------------------------------------------------
 
@@ -44,7 +25,8 @@ def test_daily_handoff_stays_at_nine_local_across_the_october_dst_change() -> No
     before = who_is_on_call(sched, utc(2026, 10, 25, 7, 59))
     after = who_is_on_call(sched, utc(2026, 10, 25, 8, 0))
     assert (before.person, after.person) == ("anna", "bo")
-    assert before.since == utc(2026, 10, 24, 7, 0) and before.until == utc(2026, 10, 25, 8, 0)
+    assert before.since == utc(2026, 10, 24, 7, 0)
+    assert before.until == utc(2026, 10, 25, 8, 0)
     assert before.until - before.since == timedelta(hours=25)
     assert before.reason == "rotation"
 
@@ -53,7 +35,8 @@ def test_daily_handoff_across_the_march_dst_change_is_a_23_hour_shift() -> None:
     sched = schedule(start=date(2026, 3, 20))
     # Sun 29 Mar 2026 02:00 CET -> 03:00 CEST. 09:00 CEST = 07:00 UTC (was 08:00 UTC).
     shift = who_is_on_call(sched, utc(2026, 3, 29, 6, 59))
-    assert shift.since == utc(2026, 3, 28, 8, 0) and shift.until == utc(2026, 3, 29, 7, 0)
+    assert shift.since == utc(2026, 3, 28, 8, 0)
+    assert shift.until == utc(2026, 3, 29, 7, 0)
     assert who_is_on_call(sched, utc(2026, 3, 29, 7, 0)).person != shift.person
 
 
@@ -64,7 +47,8 @@ def test_weekly_handoff_on_monday_morning() -> None:
     assert who_is_on_call(sched, utc(2026, 10, 25, 23, 0)).person == "anna"  # Sunday night
     assert who_is_on_call(sched, utc(2026, 10, 26, 7, 59)).person == "anna"  # 08:59 CET
     monday = who_is_on_call(sched, utc(2026, 10, 26, 8, 0))  # 09:00 CET, after DST
-    assert monday.person == "bo" and monday.until == utc(2026, 11, 2, 8, 0)
+    assert monday.person == "bo"
+    assert monday.until == utc(2026, 11, 2, 8, 0)
     assert who_is_on_call(sched, utc(2026, 11, 9, 8, 0)).person == "anna"  # wraps around
 
 
@@ -94,43 +78,6 @@ def test_overrides_cover_a_range_and_the_last_one_wins() -> None:
 
 # -- escalation ---------------------------------------------------------------------------
 
-OPENED = utc(2026, 11, 3, 2, 0)  # Tuesday, 03:00 in Copenhagen: nobody is awake
-
-
-def oncall_config() -> OncallConfig:
-    config = AlertsConfig.model_validate(
-        {
-            "channels": [
-                {"name": "anna-mail", "url": "stdout://"},
-                {"name": "bo-mail", "url": "stdout://"},
-                {"name": "dir-mail", "url": "stdout://"},
-                {"name": "pd", "url": "pagerduty://KEYKEYKEYKEY"},
-                {"name": "console", "url": "stdout://"},
-            ],
-            "oncall": {
-                "people": [
-                    {"name": "anna", "channels": ["anna-mail"]},
-                    {"name": "bo", "channels": ["bo-mail"]},
-                    {"name": "director", "channels": ["dir-mail"]},
-                ],
-                "schedules": [schedule().model_dump()],
-                "policies": [
-                    {
-                        "name": "default",
-                        "levels": [
-                            {"schedules": ["pr-duty"], "wait_minutes": 15},
-                            {"people": ["director"], "channels": ["pd"], "wait_minutes": 10},
-                        ],
-                        "repeat_minutes": 30,
-                        "repeat_limit": 2,
-                        "fallback_channels": ["console"],
-                    }
-                ],
-            },
-        }
-    )
-    return config.oncall
-
 
 def incident(**changes: object) -> IncidentState:
     fields: dict[str, object] = {
@@ -141,10 +88,6 @@ def incident(**changes: object) -> IncidentState:
         "opened_at": OPENED,
     }
     return IncidentState(**(fields | changes))  # type: ignore[arg-type]
-
-
-def policy() -> PolicyConfig:
-    return oncall_config().policies[0]
 
 
 def names(steps: list) -> list[tuple[str, str, str]]:  # type: ignore[type-arg]
@@ -164,7 +107,8 @@ def test_plan_pages_at_once_escalates_and_repeats_up_to_the_limit() -> None:
     ]
     assert steps[0].reason == "first_notification"
     assert steps[0].channels == ("bo-mail", "console")
-    assert steps[1].channels == ("pd", "console") and steps[1].reason == "escalation_wait_elapsed"
+    assert steps[1].channels == ("pd", "console")
+    assert steps[1].reason == "escalation_wait_elapsed"
     assert steps[-1].reason == "repeat_until_acknowledged"
 
 

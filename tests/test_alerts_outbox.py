@@ -28,9 +28,11 @@ from alerts.outbox import cancel_pending, drain, enqueue, enqueue_step, history,
 from alerts.store import OutboxRow, alert_tables
 from monitor.settings import DatabaseSettings
 from monitor.storage.db import make_engine
-from tests.conftest import _PG_SKIP, PG_URL
-from tests.test_alerts_oncall import OPENED, oncall_config, policy
-from tests.test_alerts_receivers import T0, http_receiver, make_page
+from tests.support.fixtures.clock import T0
+from tests.support.fixtures.databases import PG_SKIP, PG_URL
+from tests.support.fixtures.oncall import OPENED, oncall_config, policy
+from tests.support.fixtures.pages import make_page
+from tests.support.servers.receivers import http_receiver
 
 SETTINGS = OutboxConfig(failures_before_fallback=3, base_backoff_seconds=10, lease_seconds=60)
 
@@ -57,8 +59,8 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Engine,
         yield engine, new_engine
         engine.dispose()
         return
-    if _PG_SKIP:
-        pytest.skip(_PG_SKIP)
+    if PG_SKIP:
+        pytest.skip(PG_SKIP)
     schema = f"alerts_{uuid.uuid4().hex[:10]}"
     admin = sa.create_engine(PG_URL)
     with admin.begin() as conn:
@@ -137,9 +139,11 @@ def test_a_receiver_failing_first_n_requests_gets_exactly_one_page(
                 )
             )
     assert [o.claimed for o in outcomes] == [1, 0, 1, 0, 1, 0, 0]
-    assert len(receiver.accepted()) == 1 and len(receiver.hits) == 3
+    assert len(receiver.accepted()) == 1
+    assert len(receiver.hits) == 3
     [(row, deliveries)] = history(engine, "stormwatch-inc-1")
-    assert row.status == "sent" and [d.ok for d in deliveries] == [False, False, True]
+    assert row.status == "sent"
+    assert [d.ok for d in deliveries] == [False, False, True]
     assert "503" in deliveries[0].reason
 
 
@@ -156,7 +160,9 @@ def test_fallback_to_the_next_channel_after_k_failures(db: tuple[Engine, object]
         assert [(s.state, s.channel) for s in stuck] == [("retrying", "backup")]
         assert stuck[0].last_reason.startswith("fallback primary -> backup (3 failures)")
         report = drain(engine, channels, now, settings=SETTINGS)
-    assert report.sent == 1 and len(backup.hits) == 1 and len(dead.hits) == 3
+    assert report.sent == 1
+    assert len(backup.hits) == 1
+    assert len(dead.hits) == 3
     assert outbox_status(engine, now) == []
     assert rows(engine)[0].sent_via == "backup"
 
@@ -169,7 +175,8 @@ def test_unknown_or_non_retryable_channel_goes_dead_and_is_visible(
     report = drain(engine, {}, T0, settings=SETTINGS)
     assert report.dead == 1
     [stuck] = outbox_status(engine, T0)
-    assert stuck.state == "dead" and "unknown_channel" in stuck.last_reason
+    assert stuck.state == "dead"
+    assert "unknown_channel" in stuck.last_reason
 
 
 def test_killed_between_writing_and_sending_still_sends_once_after_restart(
@@ -238,7 +245,8 @@ def test_concurrent_drains_never_double_send(db: tuple[Engine, object]) -> None:
             thread.join(timeout=30)
         drain(engine, channels, T0, settings=SETTINGS)  # whatever a contended pass skipped
     bodies = [hit.json()["title"] for hit in receiver.hits]
-    assert len(bodies) == 20 and all(r.status == "sent" for r in rows(engine))
+    assert len(bodies) == 20
+    assert all(r.status == "sent" for r in rows(engine))
     for e in engines:
         e.dispose()
 
@@ -279,7 +287,8 @@ def test_escalation_end_to_end_and_acknowledgement_cancels_what_is_pending(
             cancel_pending(session, "stormwatch-inc-7", OPENED, "acknowledged")
         tick(OPENED + timedelta(hours=2), acked)
     paths = [hit.path for hit in receiver.hits]
-    assert len(paths) == 6 and paths.count("/dir-mail") == 2  # escalate + acknowledge
+    assert len(paths) == 6
+    assert paths.count("/dir-mail") == 2
     steps = {(r.step, r.recipient) for r in rows(engine)}
     assert not any(step.startswith("repeat") for step, _ in steps)
     assert ("acknowledge", "director") in steps
@@ -326,13 +335,15 @@ def test_killed_between_the_receivers_200_and_marking_it_sent_the_receiver_sees_
             timeout=60,
         )
         assert sender.returncode == -signal.SIGKILL, sender.stderr
-        assert len(receiver.hits) == 1 and rows(engine)[0].status == "pending"
+        assert len(receiver.hits) == 1
+        assert rows(engine)[0].status == "pending"
         channels = webhook(receiver.port)
         again = drain(engine, channels, T0 + timedelta(seconds=60), settings=SETTINGS)
         later = drain(engine, channels, T0 + timedelta(hours=1), settings=SETTINGS)
     assert (again.sent, later.claimed) == (1, 0)
     keys = [hit.headers["idempotency-key"] for hit in receiver.hits]
-    assert len(keys) == 2 and len(set(keys)) == 1, "sent twice, one key: the receiver acts once"
+    assert len(keys) == 2, "sent twice, one key: the receiver acts once"
+    assert len(set(keys)) == 1, "sent twice, one key: the receiver acts once"
     for hit in receiver.hits:
         assert hit.json()["idempotency_key"] == keys[0]
         assert f"Delivery key: {keys[0]}" in hit.json()["message"]

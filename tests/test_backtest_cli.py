@@ -40,22 +40,28 @@ def test_backtest_finds_the_storm_with_onset_and_detection_times(tmp_path: Path)
     live = [r for r in rows if r["brand"] == "Acme" and r["detected_at"] >= onset.isoformat()]
     assert live, rows
     first = min(live, key=lambda r: r["detected_at"])
-    assert first["kind"] and first["onset_at"] <= first["detected_at"]
+    assert first["kind"]
+    assert first["onset_at"] <= first["detected_at"]
     events = first["events"]  # every page-worthy event, with its time
-    assert events[0]["event"] == "opened" and events[0]["at"] == first["detected_at"]
+    assert events[0]["event"] == "opened"
+    assert events[0]["at"] == first["detected_at"]
     assert [e["at"] for e in events] == sorted(e["at"] for e in events)
     assert {e["event"] for e in events} <= {"opened", "reopened", "escalated", "resolved"}
-    assert first["resolved_at"] and events[-1] == {
+    assert first["resolved_at"]
+    assert events[-1] == {
         "at": first["resolved_at"],
         "event": "resolved",
         "reason": "quiet_period",
     }
-    assert "line" in result.output and "warning" in result.output  # the bad line is named
+    assert "line" in result.output
+    assert "warning" in result.output
 
     table = CliRunner().invoke(app, ["backtest", "--posts", str(path)])
-    assert table.exit_code == 0 and "posts replayed" in table.output
+    assert table.exit_code == 0
+    assert "posts replayed" in table.output
 
 
 def test_backtest_missing_file_is_one_clear_line(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["backtest", "--posts", str(tmp_path / "nope.jsonl")])
-    assert result.exit_code == 1 and "cannot read" in result.output
+    assert result.exit_code == 1
+    assert "cannot read" in result.output

@@ -220,7 +220,7 @@ def test_name_is_the_alias_when_none_are_given() -> None:
     [BrandSpec("X", ("",)), BrandSpec("X", ("  ",)), BrandSpec(" "), BrandSpec("X", ("x",), ("",))],
 )
 def test_empty_phrases_are_rejected(spec: BrandSpec) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="empty"):
         BrandMatcher([spec])
 
 

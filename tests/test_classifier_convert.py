@@ -117,7 +117,8 @@ def test_conversion_writes_a_loadable_bert_folder(source: Path, tmp_path: Path) 
     assert np.array_equal(weights["encoder.layer.1.intermediate.dense.weight"], expected)
     assert weights["embeddings.word_embeddings.weight"].shape == (VOCAB, H)
     bert, info = AutoModel.from_pretrained(folder, local_files_only=True, output_loading_info=True)
-    assert type(bert).__name__ == "BertModel" and not info["missing_keys"]
+    assert type(bert).__name__ == "BertModel"
+    assert not info["missing_keys"]
     tok = AutoTokenizer.from_pretrained(folder, local_files_only=True)
     ids = tok(["query: hej\ttak ﬁ"])["input_ids"][0]
     assert tok.convert_ids_to_tokens(ids) == [
@@ -132,7 +133,8 @@ def test_conversion_writes_a_loadable_bert_folder(source: Path, tmp_path: Path) 
     ]
     with torch.inference_mode():
         out = bert(**tok(["hej tak"], return_tensors="pt")).last_hidden_state
-    assert out.shape[-1] == H and torch.isfinite(out).all()
+    assert out.shape[-1] == H
+    assert torch.isfinite(out).all()
 
 
 def test_damaged_folder_is_detected_and_rebuilt(source: Path, tmp_path: Path) -> None:

@@ -36,9 +36,12 @@ def test_per_language_and_overall_figures_match_hand_computation() -> None:
     report = evaluate(preds)
     da, sv = report.languages["da"].confusion, report.languages["sv"].confusion
     assert (da.tp, da.fp, da.fn, da.tn) == (2, 1, 1, 1)
-    assert da.precision == pytest.approx(2 / 3) and da.recall == pytest.approx(2 / 3)
+    assert da.precision == pytest.approx(2 / 3)
+    assert da.recall == pytest.approx(2 / 3)
     assert (sv.tp, sv.fp, sv.fn, sv.tn) == (1, 0, 1, 2)
-    assert sv.precision == 1 and sv.recall == 0.5 and sv.f1 == pytest.approx(2 / 3)
+    assert sv.precision == 1
+    assert sv.recall == 0.5
+    assert sv.f1 == pytest.approx(2 / 3)
     overall = report.overall.confusion  # tp 3 fp 1 fn 2 -> F1 6/9
     assert report.micro_f1 == pytest.approx(6 / 9)
     assert report.macro_f1 == pytest.approx(2 / 3)
@@ -48,7 +51,9 @@ def test_per_language_and_overall_figures_match_hand_computation() -> None:
     assert data["languages"]["da"]["confusion"] == {"tp": 2, "fp": 1, "fn": 1, "tn": 1}
     assert data["languages"]["sv"]["errors"] == ["6"]
     text = report.render()
-    assert "overall" in text and "macro F1 0.667" in text and "micro F1 0.667" in text
+    assert "overall" in text
+    assert "macro F1 0.667" in text
+    assert "micro F1 0.667" in text
 
 
 def test_undefined_ratios_are_zero() -> None:
@@ -72,7 +77,8 @@ def test_examples_are_read_and_bad_lines_named(tmp_path: Path) -> None:
     path = tmp_path / "da.jsonl"
     path.write_text(json.dumps(good) + "\n\n" + json.dumps({**good, "id": "da-2"}) + "\n")
     loaded = load_examples([tmp_path])
-    assert [e.id for e in loaded] == ["da-1", "da-2"] and loaded[0].mentions == ((0, 7),)
+    assert [e.id for e in loaded] == ["da-1", "da-2"]
+    assert loaded[0].mentions == ((0, 7),)
     path.write_text(
         json.dumps(good) + "\n" + json.dumps({**good, "id": "x", "label": "angry"}) + "\n"
     )

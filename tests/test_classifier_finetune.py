@@ -27,7 +27,7 @@ from classifiers.e5.locate import ModelSource
 from classifiers.finetune import FinetuneSettings, extract_adapter, finetune, wrap_linears
 from classifiers.train import train_head
 from monitor.cli import app
-from tests.test_classifier_tiny import CREATED, SENTENCES, build_tokenizer, examples, tiny_config
+from tests.support.fixtures.models import CREATED, SENTENCES, build_tokenizer, examples, tiny_config
 
 # One full batch of the ten examples, no dropout (below): each epoch is one exact gradient
 # step, so the loss must fall every epoch.
@@ -79,12 +79,16 @@ def test_merged_adapter_computes_what_the_wrapped_model_computes(tiny_model: Mod
 def test_finetuning_lowers_the_loss_and_repeats_for_a_seed(tiny_model: ModelSource) -> None:
     losses: list[float] = []
     first = finetune(tiny_model, examples(), settings=FAST, on_epoch=lambda n, x: losses.append(x))
-    assert len(losses) == FAST.epochs and losses[-1] < losses[0] * 0.8, losses
+    assert len(losses) == FAST.epochs, losses
+    assert losses[-1] < losses[0] * 0.8, losses
     assert all(b < a for a, b in itertools.pairwise(losses)), losses
     assert first.info["loss"] == [round(x, 4) for x in losses]
-    assert len(first.layers) == 12 and first.rank == FAST.rank
+    assert len(first.layers) == 12
+    assert first.rank == FAST.rank
     a, b = first.layers["encoder.layer.0.attention.self.query"]
-    assert a.shape == (FAST.rank, 32) and b.shape == (32, FAST.rank) and np.abs(b).max() > 0
+    assert a.shape == (FAST.rank, 32)
+    assert b.shape == (32, FAST.rank)
+    assert np.abs(b).max() > 0
     again = finetune(tiny_model, examples(), settings=FAST)
     other = finetune(
         tiny_model, examples(), settings=FinetuneSettings(**{**FAST.__dict__, "seed": 7})
@@ -103,7 +107,8 @@ def test_fine_tuned_head_carries_its_adapter_and_the_backend_merges_it(
     with zipfile.ZipFile(tmp_path / "head.npz") as zf:
         assert any(n.startswith("lora.A.") for n in zf.namelist())
     loaded = load_head(tmp_path / "head.npz", encoder="tiny-e5")
-    assert loaded.adapter is not None and loaded.adapter.info["epochs"] == FAST.epochs
+    assert loaded.adapter is not None
+    assert loaded.adapter.info["epochs"] == FAST.epochs
     for name, (a, b) in adapter.layers.items():
         assert np.array_equal(loaded.adapter.layers[name][0], a)
         assert np.array_equal(loaded.adapter.layers[name][1], b)
@@ -199,19 +204,24 @@ def test_cli_train_fine_tunes_checks_and_keeps_a_head_below_target_aside(
     # the held-out check: six languages and overall; a 2-layer random model misses the bar,
     # so the new head does not replace t.npz but waits beside it, and the exit status says so
     assert tuned.exit_code == 1, tuned.output
-    assert "encoder fine-tuned" in tuned.output and "epoch 2/2" in tuned.output
+    assert "encoder fine-tuned" in tuned.output
+    assert "epoch 2/2" in tuned.output
     check = next(line for line in tuned.output.splitlines() if "held-out complaint F1" in line)
     assert all(f"{lang} " in check for lang in ("da", "de", "en", "fi", "nb", "sv", "overall"))
-    assert "below target on the held-out set" in tuned.output and "--force" in tuned.output
+    assert "below target on the held-out set" in tuned.output
+    assert "--force" in tuned.output
     assert not (tmp_path / "t.npz").exists()
     head = load_head(tmp_path / "t.candidate.npz")
-    assert head.adapter is not None and head.adapter.info["epochs"] == 2
+    assert head.adapter is not None
+    assert head.adapter.info["epochs"] == 2
     forced = runner.invoke(
         app, [*common, "-o", str(tmp_path / "t.npz"), "--epochs", "1", "--force"]
     )
     assert forced.exit_code == 0, forced.output
-    assert "warning: below target" in forced.output and load_head(tmp_path / "t.npz").adapter
+    assert "warning: below target" in forced.output
+    assert load_head(tmp_path / "t.npz").adapter
     frozen = runner.invoke(app, [*common, "-o", str(tmp_path / "f.npz"), "--frozen", "--no-check"])
     assert frozen.exit_code == 0, frozen.output
-    assert "frozen encoder" in frozen.output and load_head(tmp_path / "f.npz").adapter is None
+    assert "frozen encoder" in frozen.output
+    assert load_head(tmp_path / "f.npz").adapter is None
     assert "held-out" not in frozen.output

@@ -38,9 +38,12 @@ def test_head_round_trips_and_records_what_it_was_made_for(tmp_path: Path) -> No
     x = np.random.default_rng(2).normal(size=(4, 8))
     s1, c1 = head.predict(x)  # type: ignore[attr-defined]
     s2, c2 = loaded.predict(x)
-    assert np.allclose(s1, s2) and np.allclose(c1, c2)
-    assert np.allclose(s2.sum(1), 1) and ((c2 >= 0) & (c2 <= 1)).all()
-    assert loaded.created_at == "2026-11-02T09:00:00+00:00" and loaded.l2 == 0.1
+    assert np.allclose(s1, s2)
+    assert np.allclose(c1, c2)
+    assert np.allclose(s2.sum(1), 1)
+    assert ((c2 >= 0) & (c2 <= 1)).all()
+    assert loaded.created_at == "2026-11-02T09:00:00+00:00"
+    assert loaded.l2 == 0.1
 
 
 def test_wrong_head_files_are_clear_errors(tmp_path: Path) -> None:
@@ -75,7 +78,8 @@ def test_settings_are_strict_documented_and_expand_home() -> None:
         16,
         0.5,
     )
-    assert "~" not in str(s.cache_path()) and s.head_path().name == "e5-small-v1.npz"
+    assert "~" not in str(s.cache_path())
+    assert s.head_path().name == "e5-small-v1.npz"
     for name, field in ClassifierSettings.model_fields.items():
         assert field.description, f"[classifier] {name} is undocumented"
     with pytest.raises(ValidationError):

@@ -70,7 +70,9 @@ def test_mention_windows_take_neighbouring_sentences_and_merge_overlaps() -> Non
     assert TEXT[nordtel.start : nordtel.end] == nordtel.text
     assert len(passages(None, TEXT, spans("Teleborg"), window=2)) == 2  # adjacent: kept apart
     wide = passages(None, TEXT, spans("Teleborg"), window=3)
-    assert len(wide) == 1 and wide[0].start == 0 and wide[0].end == len(TEXT)  # merged
+    assert len(wide) == 1
+    assert wide[0].start == 0
+    assert wide[0].end == len(TEXT)
     narrow = passages(None, TEXT, spans("Teleborg"), window=0)
     assert [p.text for p in narrow] == [
         "I went to Teleborg's shop today.",
@@ -85,7 +87,9 @@ def test_title_is_read_and_a_post_without_mentions_is_read_from_its_head() -> No
         ("head", "Kort tekst."),
     ]
     (only,) = passages(None, "ord " * 400, [], max_chars=50)
-    assert only.source == "head" and len(only.text) <= 50 and not only.text.endswith(" ")
+    assert only.source == "head"
+    assert len(only.text) <= 50
+    assert not only.text.endswith(" ")
     assert passages(None, "", []) == [passages(None, "", [])[0]]
 
 
@@ -130,7 +134,8 @@ def test_complaint_about_b_does_not_count_against_a_mentioned_in_passing() -> No
     )
     for_teleborg = read_post(clf, None, text, find_mentions(text, ["Teleborg"]), window=1)
     assert for_teleborg.label == "not_complaint"
-    assert "cut" not in for_teleborg.passage.text and "Teleborg" in for_teleborg.passage.text
+    assert "cut" not in for_teleborg.passage.text
+    assert "Teleborg" in for_teleborg.passage.text
     for_nordtel = read_post(clf, None, text, find_mentions(text, ["Nordtel"]), window=1)
     assert for_nordtel.label == "complaint"
     assert for_nordtel.passage.text.startswith("Nordtel cut my line again.")
@@ -139,7 +144,9 @@ def test_complaint_about_b_does_not_count_against_a_mentioned_in_passing() -> No
 def test_the_most_complaining_passage_drives_and_all_are_classified_in_one_batch() -> None:
     clf = KeywordClassifier()
     reading = read_post(clf, "Nordtel review", TEXT, spans("Nordtel"))
-    assert len(clf.batches) == 1 and len(clf.batches[0]) == 2  # title + one window
-    assert reading.passage.source == "mention" and reading.complaint == 0.9
+    assert len(clf.batches) == 1
+    assert len(clf.batches[0]) == 2
+    assert reading.passage.source == "mention"
+    assert reading.complaint == 0.9
     assert reading.scores.sentiment == "negative"
     assert [p.source for p in reading.passages] == ["title", "mention"]

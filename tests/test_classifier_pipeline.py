@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import test_classifier_tiny as tiny
 
 from classifiers import ClassifierSettings, ConfigError, ModelUnavailable, load_classifier
 from classifiers.pipeline_backend import map_scores
+from tests.support.fixtures import models as tiny
 
 
 def settings(model: Path | str, labels: dict[str, str]) -> ClassifierSettings:
@@ -54,9 +54,11 @@ def test_missing_model_and_missing_setting_are_clear_errors(tmp_path: Path) -> N
 def test_label_mapping_rules() -> None:
     both = {"yes": "complaint", "no": "not_complaint"}
     s = map_scores({"yes": 0.3, "no": 0.1}, both, 0.5)
-    assert s.complaint == pytest.approx(0.75) and s.label == "complaint"
+    assert s.complaint == pytest.approx(0.75)
+    assert s.label == "complaint"
     assert (s.negative, s.neutral, s.positive) == pytest.approx((0.75, 0.25, 0.0))  # derived
     stars = {"1": "negative", "2": "negative", "3": "neutral", "4": "positive", "5": "positive"}
     s = map_scores({"1": 0.2, "2": 0.2, "3": 0.2, "4": 0.2, "5": 0.2}, stars, 0.5)
     assert (s.negative, s.neutral, s.positive) == pytest.approx((0.4, 0.2, 0.4))
-    assert s.complaint == pytest.approx(0.4) and s.label == "not_complaint"
+    assert s.complaint == pytest.approx(0.4)
+    assert s.label == "not_complaint"

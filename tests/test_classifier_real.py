@@ -73,7 +73,9 @@ def test_cli_classifies_offline_with_no_hugging_face_cache(models: Path) -> None
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     [row] = [json.loads(line) for line in done.stdout.splitlines()]
-    assert row["lang"] == "da" and row["label"] == "complaint" and row["complaint"] > 0.5
+    assert row["lang"] == "da"
+    assert row["label"] == "complaint"
+    assert row["complaint"] > 0.5
     assert "Nordtel" in row["passage"]
 
     broken = {**env, "STORMWATCH_CLASSIFIER__MODEL_DIR": str(home / "nowhere")}
@@ -81,5 +83,7 @@ def test_cli_classifies_offline_with_no_hugging_face_cache(models: Path) -> None
         [sys.executable, "-m", "monitor", "classify", text],
         capture_output=True, text=True, env=broken, cwd=home.parent, timeout=300,
     )  # fmt: skip
-    assert failed.returncode == 1 and "Traceback" not in failed.stderr
-    assert "model_dir" in failed.stderr and len(failed.stderr.strip().splitlines()) == 1
+    assert failed.returncode == 1
+    assert "Traceback" not in failed.stderr
+    assert "model_dir" in failed.stderr
+    assert len(failed.stderr.strip().splitlines()) == 1

@@ -80,7 +80,8 @@ def test_sets_are_found_read_and_mapped_to_the_complaint_proxy(tmp_path: Path) -
         ],
     )
     sets = {s.name: s for s in find_sets([tmp_path])}
-    assert sets["lcc_da"].kind == "sentiment" and sets["lcc_da"].shippable
+    assert sets["lcc_da"].kind == "sentiment"
+    assert sets["lcc_da"].shippable
     assert not sets["germeval2017_de"].shippable
     dev = load_set(sets["germeval2017_de"].path, "dev")
     # GermEval: negative AND about the company is the complaint side; negative weather is not
@@ -138,11 +139,16 @@ def test_eval_table_has_a_row_per_set_and_language_with_the_baseline(tmp_path: P
         8,
         4,
     )
-    assert row.auc > 0.9 and row.neg_auc is not None and row.neg_auc > 0.9
-    assert row.nb_auc is not None and row.nb_auc > 0.5
+    assert row.auc > 0.9
+    assert row.neg_auc is not None
+    assert row.neg_auc > 0.9
+    assert row.nb_auc is not None
+    assert row.nb_auc > 0.5
     assert row.mean_p_not == pytest.approx(0.05)
     data = json.loads(table.to_json())["rows"][0]
-    assert data["set"] == "lcc_da" and "ece" in data and "lcc_da" in table.render()
+    assert data["set"] == "lcc_da"
+    assert "ece" in data
+    assert "lcc_da" in table.render()
 
 
 # --- calibration at load -----------------------------------------------------------------
@@ -168,7 +174,8 @@ def test_calibration_is_saved_and_applied_per_language_at_load(tmp_path: Path) -
     path = tmp_path / "head.npz"
     head.save(path)
     loaded = load_head(path)
-    assert loaded.version() == 3 and loaded.calibration == head.calibration
+    assert loaded.version() == 3
+    assert loaded.calibration == head.calibration
     x = np.array([[2.0, 0.0], [2.0, 0.0], [2.0, 0.0]])
     _, raw = head_with({}).predict(x)
     _, calibrated = loaded.predict(x, ["da", "sv", None])
@@ -281,7 +288,7 @@ def test_real_sets_train_and_calibrate_the_head_and_it_loads_calibrated(tmp_path
     from classifiers.e5.backend import E5Encoder
     from classifiers.e5.locate import ModelSource
     from classifiers.realtrain import train_real
-    from tests.test_classifier_tiny import CREATED, build_tiny_bert, examples
+    from tests.support.fixtures.models import CREATED, build_tiny_bert, examples
 
     folder = build_tiny_bert(tmp_path / "tiny-e5")
     encoder = E5Encoder(ModelSource(folder, "tiny-e5", "model_dir"), threads=1)
@@ -299,7 +306,8 @@ def test_real_sets_train_and_calibrate_the_head_and_it_loads_calibrated(tmp_path
         calibration_dirs=[cal_dir],
         created_at=CREATED,
     )
-    assert info is not None and set(head.calibration) == {"en", "*", "da"}
+    assert info is not None
+    assert set(head.calibration) == {"en", "*", "da"}
     assert head.counts["real"] == {"cesamard_complaints_en": 5, "lcc_da": 8}
     assert head.calibration["da"][0] == head.calibration["en"][0]  # one slope, own bias
     head.save(tmp_path / "head.npz")
@@ -340,7 +348,8 @@ def test_platt_recovers_its_parameters_and_the_bias_matches_a_level() -> None:
     logits = rng.normal(0, 2, 20_000)
     y = rng.random(20_000) < 1 / (1 + np.exp(-(1.5 * logits - 1.0)))
     a, b = fit_platt(logits, y)
-    assert a == pytest.approx(1.5, abs=0.1) and b == pytest.approx(-1.0, abs=0.1)
+    assert a == pytest.approx(1.5, abs=0.1)
+    assert b == pytest.approx(-1.0, abs=0.1)
     bias = match_bias(logits, 1.5, 0.05)
     assert float((1 / (1 + np.exp(-(1.5 * logits + bias)))).mean()) == pytest.approx(0.05, abs=1e-4)
 
@@ -365,7 +374,7 @@ def test_classifier_eval_prints_one_table_for_files_and_real_sets(
     from typer.testing import CliRunner
 
     from monitor.cli import app
-    from tests.test_classifier_tiny import tiny_classifier_settings
+    from tests.support.fixtures.models import tiny_classifier_settings
 
     tiny = tiny_classifier_settings(tmp_path)
     config = tmp_path / "stormwatch.toml"
@@ -380,14 +389,18 @@ def test_classifier_eval_prints_one_table_for_files_and_real_sets(
         app, ["classifier", "eval", str(hard), "--real", str(real), "--config", str(config)]
     )
     assert shown.exit_code == 0, shown.output
-    assert "lcc_da" in shown.output and "hard/en" in shown.output
+    assert "lcc_da" in shown.output
+    assert "hard/en" in shown.output
     as_json = runner.invoke(
         app, ["classifier", "eval", "--real", str(real), "--json", "--config", str(config)]
     )
     [row] = json.loads(as_json.stdout)["rows"]
-    assert row["set"] == "lcc_da" and row["n"] == 8 and 0.0 <= row["auc"] <= 1.0
+    assert row["set"] == "lcc_da"
+    assert row["n"] == 8
+    assert 0.0 <= row["auc"] <= 1.0
     refused = runner.invoke(app, ["classifier", "eval", "--config", str(config)])
-    assert refused.exit_code == 1 and "--real" in refused.output
+    assert refused.exit_code == 1
+    assert "--real" in refused.output
 
 
 def test_classify_pending_without_a_config_refuses_and_creates_nothing(
@@ -400,7 +413,8 @@ def test_classify_pending_without_a_config_refuses_and_creates_nothing(
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("STORMWATCH_CONFIG", raising=False)
     done = CliRunner().invoke(app, ["classify", "--pending"])
-    assert done.exit_code == 1 and "--config" in done.output
+    assert done.exit_code == 1
+    assert "--config" in done.output
     assert list(tmp_path.iterdir()) == []  # no ./stormwatch.db made on the way
 
 
@@ -411,7 +425,7 @@ def test_classifier_train_takes_real_sets_refuses_licences_and_checks_on_real_de
     from typer.testing import CliRunner
 
     from monitor.cli import app
-    from tests.test_classifier_tiny import build_tiny_bert
+    from tests.support.fixtures.models import build_tiny_bert
 
     folder = build_tiny_bert(tmp_path / "tiny-e5")
     train = tmp_path / "train.jsonl"
@@ -442,13 +456,15 @@ def test_classifier_train_takes_real_sets_refuses_licences_and_checks_on_real_de
     common += ["-c", str(config), "-o", str(tmp_path / "h.npz"), "--force"]
     runner = CliRunner()
     refused = runner.invoke(app, [*common, "--real", str(other)])
-    assert (
-        refused.exit_code == 1 and "dapol_da" in refused.output and "--experiment" in refused.output
-    )
+    assert refused.exit_code == 1
+    assert "dapol_da" in refused.output
+    assert "--experiment" in refused.output
     assert not (tmp_path / "h.npz").exists()
     done = runner.invoke(app, [*common, "--real", str(shippable), "--calibration", str(cal)])
     assert done.exit_code == 0, done.output
     # the check reads the real dev splits (of both the training and the calibration sets)
-    assert "lcc_da" in done.stdout and "preotiuc_complaints_en" in done.stdout
+    assert "lcc_da" in done.stdout
+    assert "preotiuc_complaints_en" in done.stdout
     head = load_head(tmp_path / "h.npz")
-    assert head.counts["real"] == {"lcc_da": 8} and "en" in head.calibration
+    assert head.counts["real"] == {"lcc_da": 8}
+    assert "en" in head.calibration

@@ -28,9 +28,9 @@ from monitor.stages.classify import ClassifyStage, rising_brands
 from monitor.storage import repo
 from monitor.storage.db import session_scope
 from monitor.storage.models import Reading
-from tests.conftest import T0
-from tests.test_classifier_tiny import tiny_classifier_settings
-from tests.test_storage import record
+from tests.support.fixtures.clock import T0
+from tests.support.fixtures.models import tiny_classifier_settings
+from tests.support.seeds.posts import record
 
 MATCHER = BrandMatcher([BrandSpec("Nordtel", ("Nordtel",)), BrandSpec("Teleborg", ("Teleborg",))])
 BACKLOG, STORM, LIFE = 300, 40, 80  # posts per brand, storm posts, passages per process
@@ -157,7 +157,7 @@ def test_a_crash_looping_daemon_pages_the_storm_within_a_tick_of_reading_it(
 ) -> None:
     from monitor.detect import simulate
     from monitor.stages.detect import DetectStage
-    from tests.test_storms import _record, store
+    from tests.support.seeds.posts import event_record, store
 
     scenario = simulate.storm(seed=0, tier="high", peak=10.0, ramp_hours=0.5, warmup_days=7)
     onset = scenario.onsets()["Acme"]
@@ -168,7 +168,7 @@ def test_a_crash_looping_daemon_pages_the_storm_within_a_tick_of_reading_it(
     # a running install: the week before is read; the last two hours and the storm wait
     store(sqlite_engine, [e for e in events if e.at < read_until], fetched=read_until)
     backlog = [e for e in events if e.at >= read_until]
-    records = [_record(e) for e in backlog]
+    records = [event_record(e) for e in backlog]
     settings = parse_settings({"sources": [{"name": "sim", "kind": "feed", "url": "http://x/f"}]})
     with session_scope(sqlite_engine) as s:
         sid = repo.sync_sources(s, settings, crawl)["sim"].id
@@ -204,7 +204,8 @@ def test_a_crash_looping_daemon_pages_the_storm_within_a_tick_of_reading_it(
         opened = [u for u in detect.step(now) if u.action == "opened" and u.pages]
         if opened and opened_at is None:
             opened_at = restart
-    assert read_at is not None and opened_at is not None, (read_at, opened_at)
+    assert read_at is not None, (read_at, opened_at)
+    assert opened_at is not None, (read_at, opened_at)
     # paged by the second process's tick, while kills go on and before the storm's last
     # posts are read (measured: read by the 7th process, paged in the 2nd)
     assert opened_at <= min(read_at, 1), (read_at, opened_at)

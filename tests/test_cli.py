@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from monitor.cli import app
 from monitor.demo.sampleweb import SampleWeb
+from tests.support.worlds.crawl import config_for
 
 runner = CliRunner()
 
@@ -26,30 +27,16 @@ def web() -> Iterator[SampleWeb]:
         yield site
 
 
-def config_for(tmp: Path, web: SampleWeb) -> Path:
-    sources = "\n".join(
-        f'[[sources]]\nname = "{name}"\nkind = "{kind}"\n'
-        f'url = "{web.base_url}{path}"\ninterval = 60\n'
-        for name, (kind, path) in web.feeds().items()
-    )
-    path = tmp / "stormwatch.toml"
-    path.write_text(
-        f'[database]\nurl = "sqlite:///{tmp}/sw.db"\n'
-        '[network]\nallowed_hosts = ["127.0.0.1"]\nmin_host_interval = 0.0\n'
-        '[log]\nformat = "text"\n'
-        '[[brands]]\nname = "Nordtel"\naliases = ["#nordtel", "nordtel.dk"]\n'
-        '[[brands]]\nname = "Teleborg"\n' + sources
-    )
-    return path
-
-
 def test_init_then_check_config(tmp_path: Path) -> None:
     made = runner.invoke(app, ["init", str(tmp_path)])
-    assert made.exit_code == 0 and (tmp_path / "stormwatch.toml").exists()
+    assert made.exit_code == 0
+    assert (tmp_path / "stormwatch.toml").exists()
     again = runner.invoke(app, ["init", str(tmp_path)])
-    assert again.exit_code == 1 and "exists" in again.output
+    assert again.exit_code == 1
+    assert "exists" in again.output
     checked = runner.invoke(app, ["check-config", "-c", str(tmp_path / "stormwatch.toml")])
-    assert checked.exit_code == 0 and "OK" in checked.output
+    assert checked.exit_code == 0
+    assert "OK" in checked.output
 
 
 def test_init_writes_where_config_says_and_check_config_warns_about_an_empty_one(
@@ -57,11 +44,13 @@ def test_init_writes_where_config_says_and_check_config_warns_about_an_empty_one
 ) -> None:
     target = tmp_path / "etc" / "sw.toml"
     made = runner.invoke(app, ["init", "--config", str(target)])
-    assert made.exit_code == 0 and target.read_text().startswith("#")
+    assert made.exit_code == 0
+    assert target.read_text().startswith("#")
     empty = tmp_path / "empty.toml"
     empty.write_text("")
     checked = runner.invoke(app, ["check-config", "-c", str(empty)])
-    assert checked.exit_code == 0 and "OK" in checked.output
+    assert checked.exit_code == 0
+    assert "OK" in checked.output
     assert "warning: brands: none configured" in checked.output
 
 
@@ -77,9 +66,12 @@ def all_help(path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], str]
 
 def test_help_reads_as_help_for_people() -> None:
     pages = dict(all_help())
-    assert len(pages) > 40 and "complaint storms" in pages[()]
+    assert len(pages) > 40
+    assert "complaint storms" in pages[()]
     for path, shown in pages.items():
-        assert "`" not in shown and "<bool>" not in shown and "(Typer)" not in shown, path
+        assert "`" not in shown, path
+        assert "<bool>" not in shown, path
+        assert "(Typer)" not in shown, path
         listed = shown.split("Commands:")[1] if "Commands:" in shown else ""
         assert not [line for line in listed.splitlines() if line.endswith("...")], path
 
@@ -101,7 +93,9 @@ def test_the_demo_keeps_its_own_markup(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr("monitor.demo.run_demo", fake_demo)
     shown = runner.invoke(app, ["demo", "--no-serve"]).output
-    assert "[bold]" not in shown and "[dim]" not in shown and "Stormwatch demo" in shown
+    assert "[bold]" not in shown
+    assert "[dim]" not in shown
+    assert "Stormwatch demo" in shown
     assert "06:00 Nordtel:thread:20260304T1450Z" in shown
 
 
@@ -112,8 +106,10 @@ def test_check_config_lists_every_problem_and_exits_1(tmp_path: Path) -> None:
     )
     result = runner.invoke(app, ["check-config", "-c", str(bad)])
     assert result.exit_code == 1
-    assert "network.deadline" in result.output and "sources.0.kind" in result.output
-    assert "sources.0.url" in result.output and "Traceback" not in result.output
+    assert "network.deadline" in result.output
+    assert "sources.0.kind" in result.output
+    assert "sources.0.url" in result.output
+    assert "Traceback" not in result.output
 
 
 def test_crawl_once_then_posts_and_sources(tmp_path: Path, web: SampleWeb) -> None:
@@ -122,14 +118,16 @@ def test_crawl_once_then_posts_and_sources(tmp_path: Path, web: SampleWeb) -> No
     first = runner.invoke(app, ["crawl", "--once", "--json", "-c", config])
     assert first.exit_code == 0, first.output
     rows = [json.loads(line) for line in first.output.splitlines() if line.startswith("{")]
-    assert len(rows) == len(web.feeds()) and sum(r["new"] for r in rows) > 50
+    assert len(rows) == len(web.feeds())
+    assert sum(r["new"] for r in rows) > 50
 
     listed = runner.invoke(app, ["posts", "list", "--json", "--limit", "1000", "-c", config])
     posts = [json.loads(line) for line in listed.output.splitlines()]
     assert len(posts) == sum(r["new"] for r in rows)
     assert len({p["id"] for p in posts}) == len(posts)
     comment = next(p for p in posts if p["kind"] == "comment" and p["brand_reason"] == "thread")
-    assert comment["thread_id"] and comment["brands"]
+    assert comment["thread_id"]
+    assert comment["brands"]
     assert {p["lang"] for p in posts} >= {"da", "sv", "nb", "en"}
 
     only = runner.invoke(app, ["posts", "list", "--json", "--brand", "Teleborg", "-c", config])
@@ -138,18 +136,23 @@ def test_crawl_once_then_posts_and_sources(tmp_path: Path, web: SampleWeb) -> No
     shown = runner.invoke(app, ["posts", "show", posts[0]["id"][:12], "--json", "-c", config])
     assert json.loads(shown.output)["id"] == posts[0]["id"]
     missing = runner.invoke(app, ["posts", "show", "nope", "-c", config])
-    assert missing.exit_code == 1 and "no post" in missing.output
+    assert missing.exit_code == 1
+    assert "no post" in missing.output
 
     one = runner.invoke(app, ["crawl", "--once", "--source", "forum", "--json", "-c", config])
     [forum] = [json.loads(line) for line in one.output.splitlines() if line.startswith("{")]
-    assert forum["source"] == "forum" and forum["new"] == 0 and forum["not_modified"] >= 1
+    assert forum["source"] == "forum"
+    assert forum["new"] == 0
+    assert forum["not_modified"] >= 1
 
     health = runner.invoke(app, ["sources", "list", "--json", "-c", config])
     states = [json.loads(line) for line in health.output.splitlines()]
-    assert {s["health"] for s in states} <= {"ok", "degraded"} and len(states) == len(web.feeds())
+    assert {s["health"] for s in states} <= {"ok", "degraded"}
+    assert len(states) == len(web.feeds())
 
     unknown = runner.invoke(app, ["crawl", "--once", "--source", "nope", "-c", config])
-    assert unknown.exit_code == 1 and "no source named 'nope'" in unknown.output
+    assert unknown.exit_code == 1
+    assert "no source named 'nope'" in unknown.output
 
 
 def test_run_daemon_crawls_and_stops_cleanly_on_sigterm(tmp_path: Path, web: SampleWeb) -> None:
@@ -198,15 +201,20 @@ def test_oncall_now_and_alerts_test_use_the_configured_routes(tmp_path: Path) ->
         '[[oncall.policies.levels]]\nschedules = ["duty"]\n'
     )
     who = runner.invoke(app, ["oncall", "now", "--json", "-c", str(config)])
-    assert who.exit_code == 0 and json.loads(who.output)["people"] == ["mette"]
+    assert who.exit_code == 0
+    assert json.loads(who.output)["people"] == ["mette"]
     table = runner.invoke(app, ["oncall", "now", "-c", str(config)]).output.splitlines()
     row = dict(zip(table[0].split("\t"), table[1].split("\t"), strict=True))
-    assert row["until"].endswith(" UTC") and row["paged"] == "mette"
+    assert row["until"].endswith(" UTC")
+    assert row["paged"] == "mette"
     sent = runner.invoke(app, ["alerts", "test", "-c", str(config)])
-    assert sent.exit_code == 0 and "file" in sent.output and "ok" in sent.output
+    assert sent.exit_code == 0
+    assert "file" in sent.output
+    assert "ok" in sent.output
     assert json.loads(pages.read_text())["step"] == "test"
     missing = runner.invoke(app, ["alerts", "test", "--channel", "nope", "-c", str(config)])
-    assert missing.exit_code == 1 and "no channel named 'nope'" in missing.output
+    assert missing.exit_code == 1
+    assert "no channel named 'nope'" in missing.output
 
 
 def test_alerts_test_never_prints_a_webhook_token(tmp_path: Path) -> None:
@@ -216,8 +224,10 @@ def test_alerts_test_never_prints_a_webhook_token(tmp_path: Path) -> None:
         '[[channels]]\nname = "header"\nurl = "json://127.0.0.1:9/h?+X-Token=Head-Secret-1"\n'
     )
     sent = runner.invoke(app, ["alerts", "test", "-c", str(config)])
-    assert sent.exit_code == 1 and "-token=****" in sent.output
-    assert "Query-Secret-1" not in sent.output and "Head-Secret-1" not in sent.output
+    assert sent.exit_code == 1
+    assert "-token=****" in sent.output
+    assert "Query-Secret-1" not in sent.output
+    assert "Head-Secret-1" not in sent.output
 
 
 def test_a_policy_naming_an_unknown_channel_is_a_config_error(tmp_path: Path) -> None:
@@ -228,4 +238,5 @@ def test_a_policy_naming_an_unknown_channel_is_a_config_error(tmp_path: Path) ->
     )
     result = runner.invoke(app, ["check-config", "-c", str(config)])
     assert result.exit_code == 1
-    assert "nowhere" in result.output and "ghost" in result.output
+    assert "nowhere" in result.output
+    assert "ghost" in result.output

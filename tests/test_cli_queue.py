@@ -15,9 +15,9 @@ from monitor.cli.output import console, print_table
 from monitor.settings import DatabaseSettings
 from monitor.stages.detect import save_incident
 from monitor.storage.db import make_engine, session_scope, upgrade
-from tests.conftest import T0
-from tests.queue_seed import SeedPost, seed
-from tests.test_web_helpers import EXPLANATION, build_template, seed_incident
+from tests.support.fixtures.clock import T0
+from tests.support.seeds.queue_seed import SeedPost, seed
+from tests.support.worlds.web import EXPLANATION, build_template, seed_incident
 
 runner = CliRunner()
 
@@ -73,28 +73,35 @@ def test_a_post_is_triaged_from_the_shell_and_every_step_is_in_its_history(
     for actor, action in [("mette", "respond"), ("lars", "resolve"), ("mette", "dismiss")]:
         assert (actor, action) in actions
     notes = " ".join(e["detail"] for e in detail["history"])
-    assert "Ringer kunden op" in notes and "Svaret i tråden" in notes
+    assert "Ringer kunden op" in notes
+    assert "Svaret i tråden" in notes
 
     code, output = cli(config, "queue", "list", "--status", "dismissed", "--json")
-    assert code == 0 and [json.loads(line)["post_id"] for line in output.splitlines()] == ["a"]
+    assert code == 0
+    assert [json.loads(line)["post_id"] for line in output.splitlines()] == ["a"]
 
 
 def test_refusals_are_one_line_and_change_nothing(config: Path) -> None:
     code, output = cli(config, "queue", "respond", "both")
-    assert code == 1 and "queued for" in output and "--brand" in output
+    assert code == 1
+    assert "queued for" in output
+    assert "--brand" in output
     assert len(output.strip().splitlines()) == 1
 
     code, output = cli(config, "queue", "ack", "nope")
-    assert code == 1 and "not in the queue" in output
+    assert code == 1
+    assert "not in the queue" in output
     assert len(output.strip().splitlines()) == 1
 
     assert cli(config, "queue", "resolve", "b")[0] == 0
     code, output = cli(config, "queue", "resolve", "b")
-    assert code == 1 and "cannot resolve" in output
+    assert code == 1
+    assert "cannot resolve" in output
     assert len(output.strip().splitlines()) == 1
 
     code, output = cli(config, "queue", "respond", "both", "--brand", "Fjordkraft", "--json")
-    assert code == 0 and json.loads(output)["brand"] == "Fjordkraft"
+    assert code == 0
+    assert json.loads(output)["brand"] == "Fjordkraft"
     code, output = cli(config, "queue", "list", "--brand", "Nordtel", "--json")
     open_nordtel = {json.loads(line)["post_id"]: json.loads(line) for line in output.splitlines()}
     assert open_nordtel["both"]["status"] == "new"  # the other brand's row is untouched
@@ -119,7 +126,8 @@ def incidents_config(tmp_path: Path) -> Path:
 
 def test_ids_print_as_they_are_in_json_and_piped_rows(incidents_config: Path) -> None:
     code, output = cli(incidents_config, "incidents", "list", "--json")
-    assert code == 0 and THREAD in {json.loads(line)["id"] for line in output.splitlines()}
+    assert code == 0
+    assert THREAD in {json.loads(line)["id"] for line in output.splitlines()}
     code, output = cli(incidents_config, "incidents", "list")
     header, *rows = [line.split("\t") for line in output.splitlines()]
     assert header == ["id", "brand", "kind", "severity", "status", "opened", "explanation"]
@@ -127,7 +135,8 @@ def test_ids_print_as_they_are_in_json_and_piped_rows(incidents_config: Path) ->
     assert thread[5] == "2026-11-02 09:00 UTC"
     assert thread[6] == " ".join(EXPLANATION.split("\n")[0].split()), "full, never cut"
     code, output = cli(incidents_config, "incidents", "show", THREAD)
-    assert code == 0 and output.startswith(f"id               {THREAD}\n")
+    assert code == 0
+    assert output.startswith(f"id               {THREAD}\n")
     assert "opened_at        2026-11-02 09:00 UTC" in output
 
 
@@ -136,4 +145,6 @@ def test_a_terminal_table_shows_brackets_and_colons_as_text() -> None:
     hint = "add the host to [network] allowed_hosts"
     print_table(("id", "result"), [[THREAD, hint], ["x", "[red]y[/red]"]], to=screen)
     shown = screen.file.getvalue()  # type: ignore[attr-defined]
-    assert THREAD in shown and hint in shown and "[red]y[/red]" in shown
+    assert THREAD in shown
+    assert hint in shown
+    assert "[red]y[/red]" in shown

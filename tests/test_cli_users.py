@@ -79,12 +79,16 @@ def add(config: Path, name: str = "alice", role: str = "manager", pw: str = PASS
 def test_add_with_password_from_stdin_then_list(config: Path, engine: Engine) -> None:
     result = add(config)
     assert result.exit_code == 0, result.output
-    assert "added alice (manager)" in result.output and PASSWORD not in result.output
+    assert "added alice (manager)" in result.output
+    assert PASSWORD not in result.output
     listed = users(config)
     assert [(u["name"], u["role"], u["disabled"]) for u in listed] == [("alice", "manager", False)]
-    assert "password_hash" not in listed[0] and "argon2" not in json.dumps(listed)
+    assert "password_hash" not in listed[0]
+    assert "argon2" not in json.dumps(listed)
     table = run("list", config=config)
-    assert table.exit_code == 0 and "alice" in table.output and "active" in table.output
+    assert table.exit_code == 0
+    assert "alice" in table.output
+    assert "active" in table.output
     assert login(engine, "alice", PASSWORD)
 
 
@@ -94,7 +98,8 @@ def test_add_without_a_terminal_generates_and_prints_a_strong_password_once(
     result = run("add", "bob", "--role", "viewer", config=config, stdin="")
     assert result.exit_code == 0, result.output
     found = re.search(r"generated password \(shown only now\): (\S+)", result.output)
-    assert found and len(found[1]) >= 24
+    assert found
+    assert len(found[1]) >= 24
     assert login(engine, "bob", found[1])
 
 
@@ -104,8 +109,10 @@ def test_add_prompts_twice_with_hidden_input_on_a_terminal(
     monkeypatch.setattr(cli_users, "_stdin_is_tty", lambda: True)
     result = run("add", "carol", "--role", "admin", config=config, stdin=f"{PASSWORD}\n" * 2)
     assert result.exit_code == 0, result.output
-    assert "Password" in result.output and "Repeat" in result.output
-    assert PASSWORD not in result.output and "generated" not in result.output
+    assert "Password" in result.output
+    assert "Repeat" in result.output
+    assert PASSWORD not in result.output
+    assert "generated" not in result.output
     assert login(engine, "carol", PASSWORD)
 
 
@@ -131,27 +138,32 @@ def test_refusals_are_one_line_and_exit_1(
     stdin = "short-pw\n" if "too short" in says else PASSWORD + "\n"
     result = run(*args, config=config, stdin=stdin)
     assert result.exit_code == 1
-    assert result.output.startswith("error: ") and says in result.output
+    assert result.output.startswith("error: ")
+    assert says in result.output
     assert len(result.output.strip().splitlines()) == 1  # one sentence, no traceback
-    assert "short-pw" not in result.output and PASSWORD not in result.output
+    assert "short-pw" not in result.output
+    assert PASSWORD not in result.output
     assert [u["name"] for u in users(config)] == ["alice"]
 
 
 def test_role_passwd_and_disable(config: Path, engine: Engine) -> None:
     assert add(config).exit_code == 0
     changed = run("role", "alice", "viewer", config=config)
-    assert changed.exit_code == 0 and "alice is now viewer" in changed.output
+    assert changed.exit_code == 0
+    assert "alice is now viewer" in changed.output
     assert users(config)[0]["role"] == "viewer"
 
     new = "a different passphrase"
     passwd = run("passwd", "alice", "--password-stdin", config=config, stdin=new + "\n")
-    assert passwd.exit_code == 0 and new not in passwd.output
+    assert passwd.exit_code == 0
+    assert new not in passwd.output
     with pytest.raises(LoginRefused):
         login(engine, "alice", PASSWORD)
     token = login(engine, "alice", new)
 
     disabled = run("disable", "alice", config=config)
-    assert disabled.exit_code == 0 and "revoked 1 session(s)" in disabled.output
+    assert disabled.exit_code == 0
+    assert "revoked 1 session(s)" in disabled.output
     assert users(config)[0]["disabled"] is True
     with session_scope(engine) as s:
         assert accounts.resolve_session(s, token, datetime.now(UTC)) is None
@@ -170,19 +182,24 @@ def test_sessions_lists_live_ones_without_secrets_and_revoke_ends_them(
     assert listed.exit_code == 0, listed.output
     rows = [json.loads(line) for line in listed.output.splitlines()]
     assert {r["session"] for r in rows} == {accounts.token_id(t)[:12] for t in tokens}
-    assert {r["user"] for r in rows} == {"alice"} and rows[0]["client"] == "127.0.0.1"
+    assert {r["user"] for r in rows} == {"alice"}
+    assert rows[0]["client"] == "127.0.0.1"
     everyone = run("sessions", "--json", config=config)
     assert len(everyone.output.splitlines()) == 3
     with session_scope(engine) as s:
         csrf = [w.csrf_token for w in accounts.list_sessions(s, None, datetime.now(UTC))]
     for secret in [*tokens, bob, *csrf]:
-        assert secret not in listed.output and secret not in everyone.output
+        assert secret not in listed.output
+        assert secret not in everyone.output
 
     revoked = run("revoke", "alice", config=config)
-    assert revoked.exit_code == 0 and "revoked 2 session(s) of alice" in revoked.output
+    assert revoked.exit_code == 0
+    assert "revoked 2 session(s) of alice" in revoked.output
     assert run("sessions", "alice", "--json", config=config).output.strip() == ""
     table = run("sessions", config=config)
-    assert table.exit_code == 0 and "bob" in table.output and "alice" not in table.output
+    assert table.exit_code == 0
+    assert "bob" in table.output
+    assert "alice" not in table.output
 
 
 def test_works_without_a_config_file_on_the_embedded_defaults(
@@ -197,4 +214,5 @@ def test_works_without_a_config_file_on_the_embedded_defaults(
     assert result.exit_code == 0, result.output
     assert (tmp_path / "stormwatch.db").exists()  # the default sqlite:///stormwatch.db
     listed = run("list", "--json")
-    assert listed.exit_code == 0 and json.loads(listed.output)["name"] == "root"
+    assert listed.exit_code == 0
+    assert json.loads(listed.output)["name"] == "root"

@@ -12,18 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import subprocess
-import sys
-import threading
 import urllib.request
-import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import procrastinate
 import pytest
@@ -31,8 +26,6 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from alerts.outbox import enqueue
-from alerts.page import Page
 from monitor.app import App, build_app
 from monitor.demo.sampleweb import SampleWeb
 from monitor.detect import IncidentBook, Signal, simulate
@@ -46,31 +39,14 @@ from monitor.settings import DatabaseSettings, load_settings
 from monitor.stages.detect import DetectStage, save_incident
 from monitor.storage.db import make_engine, session_scope, upgrade
 from monitor.storage.models import IncidentRow, Post, Source
-from tests.conftest import _PG_SKIP, PG_URL
-from tests.test_alerts_receivers import free_port, http_receiver
-from tests.test_storms import STEP, store
+from tests.support.fixtures.clock import STEP
+from tests.support.seeds.posts import store
+from tests.support.servers.ports import free_port
+from tests.support.servers.receivers import http_receiver
+from tests.support.worlds.cluster import PAGES, assert_stopped_cleanly, count, write_pages
+from tests.support.worlds.processes import Logs, start, stop
 
-DEADLINE = 120.0  # seconds; only ever reached when something is broken
-
-
-# --- fixtures: a database, two sample webs, a config --------------------------------------
-
-
-@pytest.fixture
-def database() -> Iterator[str]:
-    """A fresh database (procrastinate's tables and functions are per database)."""
-    if _PG_SKIP:
-        pytest.skip(_PG_SKIP)
-    name = f"sw_cluster_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f"CREATE DATABASE {name}"))
-    try:
-        yield sa.make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        admin.dispose()
+# --- fixtures: two sample webs, a config (the database: conftest.py) ----------------------
 
 
 @pytest.fixture
@@ -103,62 +79,7 @@ def write_config(
     return path
 
 
-# --- real processes, and waiting on what they log ---------------------------------------
-
-
-class Logs:
-    """Every JSON log line of every process, with a condition to wait on."""
-
-    def __init__(self) -> None:
-        self.lines: list[tuple[int, dict[str, Any]]] = []
-        self.raw: list[str] = []
-        self.changed = threading.Condition()
-
-    def follow(self, index: int, stream: IO[str]) -> None:
-        for line in stream:
-            with self.changed:
-                self.raw.append(f"[{index}] {line}")
-                if line.startswith("{"):
-                    self.lines.append((index, json.loads(line)))
-                self.changed.notify_all()
-        with self.changed:
-            self.raw.append(f"[{index}] (exited)\n")
-            self.changed.notify_all()
-
-    def messages(self, msg: str) -> list[tuple[int, dict[str, Any]]]:
-        with self.changed:
-            return [(i, line) for i, line in self.lines if line.get("msg") == msg]
-
-    def wait(self, what: str, done: Callable[[], bool]) -> None:
-        with self.changed:
-            if not self.changed.wait_for(done, timeout=DEADLINE):
-                raise AssertionError(f"timed out waiting for {what}:\n{''.join(self.raw[-60:])}")
-
-
-def start(config: Path, logs: Logs, index: int, *options: str) -> subprocess.Popen[str]:
-    command = [sys.executable, "-m", "monitor", "run", "-c", str(config), "--tick", "1"]
-    process = subprocess.Popen(
-        [*command, *options],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    assert process.stdout is not None
-    threading.Thread(target=logs.follow, args=(index, process.stdout), daemon=True).start()
-    return process
-
-
-def stop(processes: list[subprocess.Popen[str]], logs: Logs) -> None:
-    for process in processes:
-        process.terminate()  # SIGTERM: finish the running jobs, exit 0
-    for process in processes:
-        process.wait(timeout=60)
-    logs.wait("every log line", lambda: sum("(exited)" in r for r in logs.raw) == len(processes))
-    codes = [p.returncode for p in processes]
-    output = "".join(logs.raw)
-    assert codes == [0] * len(processes), output[-4000:]
-    assert "Traceback" not in output, output[-4000:]
+# --- what the processes logged (starting them and waiting: tests/support/worlds) -----------
 
 
 def ticks(logs: Logs) -> int:
@@ -261,9 +182,11 @@ def test_a_crawl_queued_while_its_source_was_crawled_does_not_fetch_again(
         return [await work.crawl(f"w0-{name}"), await work.crawl(f"w0-{name}")]
 
     first, second = asyncio.run(with_queue(app, crawl_twice))
-    assert "new" in first and second == "not_due"
+    assert "new" in first
+    assert second == "not_due"
     paths = Counter(r.path for r in webs[0].requests if r.path != "/robots.txt")
-    assert paths and set(paths.values()) == {1}, paths
+    assert paths, paths
+    assert set(paths.values()) == {1}, paths
 
 
 @pytest.mark.postgres
@@ -297,9 +220,12 @@ def test_the_jobs_of_a_dead_process_are_failed_and_their_locks_freed(
     held, blocked, freed, taken = asyncio.run(with_queue(app, die_holding_the_outbox))
     statuses = [j["status"] for j in jobs(engine)]
     engine.dispose()
-    assert held is not None and held.lock == "outbox"
+    assert held is not None
+    assert held.lock == "outbox"
     assert blocked is None, "the lock holds while its holder lives"
-    assert freed == 1 and taken is not None and taken.lock == "outbox"
+    assert freed == 1
+    assert taken is not None
+    assert taken.lock == "outbox"
     assert statuses == ["failed", "doing"]
 
 
@@ -361,25 +287,18 @@ def test_two_processes_fetch_every_feed_once_and_store_every_post_once(
         fetched = Counter(r.path for r in web.requests)
         robots = fetched.pop("/robots.txt", 0)
         assert 1 <= robots <= 2, "robots.txt: once per process at most (each caches its own)"
-        assert fetched and set(fetched.values()) == {1}, fetched
+        assert fetched, fetched
+        assert set(fetched.values()) == {1}, fetched
     assert set(crawls(logs).values()) == {1}, "no source crawled twice"
     engine = sa.create_engine(database)
     with Session(engine) as session:
         posts = session.exec(select(Post.canonical_url)).all()
         sources = session.exec(select(Source)).all()
     engine.dispose()
-    assert posts and len(posts) == len(set(posts))
+    assert posts
+    assert len(posts) == len(set(posts))
     assert sum(s.posts_stored for s in sources) == len(posts), "each post was new exactly once"
     assert all(s.last_success_at is not None and s.consecutive_failures == 0 for s in sources)
-
-
-def count(database: str, query: str, **params: str) -> int:
-    engine = sa.create_engine(database)
-    try:
-        with engine.connect() as conn:
-            return int(conn.execute(sa.text(query), params).scalar() or 0)
-    finally:
-        engine.dispose()
 
 
 def crawl_jobs_pending(database: str) -> bool:
@@ -391,16 +310,6 @@ def crawl_jobs_pending(database: str) -> bool:
             task=CRAWL,
         )
     )
-
-
-def assert_stopped_cleanly(database: str) -> None:
-    """After SIGTERM: no job left running, every worker signed off."""
-    doing = "SELECT count(*) FROM procrastinate_jobs WHERE status = 'doing'"
-    assert count(database, doing) == 0
-    assert count(database, "SELECT count(*) FROM procrastinate_workers") == 0
-
-
-PAGES = 24
 
 
 @pytest.mark.postgres
@@ -437,7 +346,8 @@ def test_two_processes_deliver_each_page_exactly_once(
             engine.dispose()
     assert_stopped_cleanly(database)
     titles = Counter(hit.json()["title"] for hit in receiver.accepted())
-    assert len(titles) == PAGES + 1 and set(titles.values()) == {1}, titles
+    assert len(titles) == PAGES + 1, titles
+    assert set(titles.values()) == {1}, titles
     assert any(incident.brand in title for title in titles), "the live incident was paged"
     assert ready["ready"] is True, ready
 
@@ -459,23 +369,6 @@ def open_incident(engine: Engine, now: datetime) -> Any:
     with session_scope(engine) as session:
         save_incident(session, incident, "Nordtel: thirty complaints in an hour", now)
     return incident
-
-
-def write_pages(engine: Engine, now: datetime) -> None:
-    with Session(engine) as session, session.begin():
-        for n in range(PAGES):
-            page = Page(
-                incident_id=f"test-{n}",
-                dedup_key=f"stormwatch-test-{n}",
-                step="trigger",
-                brand="Teleborg",
-                kind="volume_surge",
-                severity="critical",
-                title=f"page {n}",
-                explanation="a page waiting in the outbox",
-                created_at=now,
-            )
-            enqueue(session, page, now, channels=["hook"], recipient="mette")
 
 
 def outbox_settled(engine: Engine) -> bool:

@@ -34,15 +34,9 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from tests.httpservers import Handler, Server, serve
-from tests.test_cluster import (
-    Logs,
-    assert_stopped_cleanly,
-    count,
-    database,  # noqa: F401 - the fixture
-    start,
-    write_pages,
-)
+from tests.support.servers.httpservers import Handler, Server, serve
+from tests.support.worlds.cluster import assert_stopped_cleanly, count, write_pages
+from tests.support.worlds.processes import Logs, start
 
 pytestmark = pytest.mark.postgres
 HOLD = 120.0  # seconds a held request waits at most; only ever reached when broken
@@ -185,7 +179,7 @@ SOURCES_KILL = 90
 
 def test_a_killed_process_loses_nothing_its_crawls_are_picked_up(
     tmp_path: Path,
-    database: str,  # noqa: F811 - the fixture
+    database: str,
 ) -> None:
     victim = agent(0)
     before_hold = 4  # the victim's first feeds are answered, the next ones held
@@ -228,7 +222,8 @@ def test_a_killed_process_loses_nothing_its_crawls_are_picked_up(
     everything = web.fetched()
     assert set(everything) == {f"/f/{i}.xml" for i in range(SOURCES_KILL)}
     again = {p for p, n in everything.items() if n > 1}
-    assert again and again <= set(web.fetched(victim)), "only the victim's crawls are redone"
+    assert again, "only the victim's crawls are redone"
+    assert again <= set(web.fetched(victim)), "only the victim's crawls are redone"
     assert set(everything.values()) == {1, 2}
     assert_posts_stored_once(database, SOURCES_KILL)
 
@@ -248,7 +243,7 @@ SOURCES_TERM = 24
 
 def test_sigterm_during_a_crawl_finishes_it_and_a_restart_crawls_the_rest_once(
     tmp_path: Path,
-    database: str,  # noqa: F811 - the fixture
+    database: str,
 ) -> None:
     gate = "/f/5.xml"
 
@@ -284,7 +279,8 @@ def test_sigterm_during_a_crawl_finishes_it_and_a_restart_crawls_the_rest_once(
     assert_stopped_cleanly(database)
     crawls = Counter(line["source"] for _, line in logs.messages("crawled"))
     assert crawls["f5"] == 1, "the held crawl was recorded by the first process"
-    assert set(web.fetched().values()) == {1} and len(web.fetched()) == SOURCES_TERM
+    assert set(web.fetched().values()) == {1}
+    assert len(web.fetched()) == SOURCES_TERM
     assert_posts_stored_once(database, SOURCES_TERM)
 
 
@@ -346,12 +342,12 @@ def held_receiver() -> Iterator[HeldReceiver]:
 
 def test_sigterm_during_a_send_records_it_and_a_restart_does_not_send_it_again(
     tmp_path: Path,
-    database: str,  # noqa: F811 - the fixture
+    database: str,
 ) -> None:
     from monitor.app import build_app
     from monitor.settings import load_settings
     from monitor.storage.db import upgrade
-    from tests.test_cluster import PAGES
+    from tests.support.worlds.cluster import PAGES
 
     with held_receiver() as receiver:
         alerting = (
@@ -391,7 +387,8 @@ def test_sigterm_during_a_send_records_it_and_a_restart_does_not_send_it_again(
             stop_all([first, second], logs)
             engine.dispose()
     titles = Counter(receiver.delivered())
-    assert len(titles) == PAGES and set(titles.values()) == {1}, titles
+    assert len(titles) == PAGES, titles
+    assert set(titles.values()) == {1}, titles
     assert held in titles
 
 

@@ -2,80 +2,25 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy.engine import Engine
 
-from monitor.app import build_app
 from monitor.canonical import post_id
-from monitor.demo.sampleweb import ExpectedItem, SampleWeb
-from monitor.settings import Settings, parse_settings
-from monitor.stages.crawl import CrawlReport
+from monitor.demo.sampleweb import SampleWeb
 from monitor.storage import repo
 from monitor.storage.db import session_scope
-from tests.conftest import T0
-
-BRANDS = [
-    {"name": "Nordtel", "aliases": ["nordtel.dk", "nordtel.se", "#nordtel"]},
-    {"name": "Teleborg"},
-]
+from tests.support.fixtures.clock import T0
+from tests.support.worlds.crawl import crawl, good_sources, make_settings, should_store
 
 
 @pytest.fixture(scope="module")
 def web() -> Iterator[SampleWeb]:
     with SampleWeb() as site:
         yield site
-
-
-def make_settings(
-    web: SampleWeb, db: Path, sources: list[dict[str, Any]], **network: Any
-) -> Settings:
-    return parse_settings(
-        {
-            "database": {"url": f"sqlite:///{db}"},
-            "network": {
-                "allowed_hosts": ["127.0.0.1"],
-                "min_host_interval": 0.0,
-                "deadline": 3.0,
-                "max_bytes": 2 * 1024 * 1024,
-                **network,
-            },
-            "crawl": {"backoff_base": 60, "unhealthy_after": 3},
-            "brands": BRANDS,
-            "sources": sources,
-        }
-    )
-
-
-def crawl(
-    settings: Settings, engine: Engine, now: Any = T0, names: list[str] | None = None
-) -> list[CrawlReport]:
-    async def go() -> list[CrawlReport]:
-        app = build_app(settings, engine)
-        try:
-            return await app.crawler.crawl(names or [s.name for s in settings.sources], now)
-        finally:
-            await app.fetcher.aclose()
-
-    return asyncio.run(go())
-
-
-def good_sources(web: SampleWeb) -> list[dict[str, Any]]:
-    return [
-        {"name": name, "kind": kind, "url": web.base_url + path}
-        for name, (kind, path) in web.feeds().items()
-    ]
-
-
-def should_store(item: ExpectedItem, by_url: dict[str, ExpectedItem]) -> bool:
-    """Stored: posts naming a brand, and comments under a thread root that names one."""
-    root = by_url.get(item.thread)
-    return bool(item.brands) or (item.thread != item.url and root is not None and bool(root.brands))
 
 
 def test_first_crawl_stores_every_expected_post_once_then_304s_then_edits(
@@ -103,7 +48,8 @@ def test_first_crawl_stores_every_expected_post_once_then_304s_then_edits(
     langs = [(stored[pid].lang, item.lang) for pid, item in wanted.items()]
     right = sum(1 for got, want in langs if got == want)
     wrong = [(got, want) for got, want in langs if got is not None and got != want]
-    assert right / len(langs) >= 0.85 and len(wrong) <= len(langs) * 0.05, langs
+    assert right / len(langs) >= 0.85, langs
+    assert len(wrong) <= len(langs) * 0.05, langs
 
     web.clear_requests()
     again = crawl(settings, sqlite_engine, T0 + timedelta(minutes=15))
@@ -111,7 +57,8 @@ def test_first_crawl_stores_every_expected_post_once_then_304s_then_edits(
     conditional = [
         r for r in web.requests if "if-none-match" in r.headers or "if-modified-since" in r.headers
     ]
-    assert conditional and all(r.status == 304 for r in conditional)
+    assert conditional
+    assert all(r.status == 304 for r in conditional)
     assert sum(r.not_modified for r in again) == len(conditional)
 
     slug_url = next(i.url for i in expected.items if i.kind == "blog_post" and i.brands)
@@ -124,10 +71,11 @@ def test_first_crawl_stores_every_expected_post_once_then_304s_then_edits(
     with session_scope(sqlite_engine) as s:
         post = repo.get_post(s, post_id(slug_url))
         history = repo.post_edits(s, post_id(slug_url))
-    assert (
-        post is not None and post.text == "Nordtel har svaret. Tak for hjælpen!" and post.edits == 1
-    )
-    assert len(history) == 1 and history[0].old_text != post.text
+    assert post is not None
+    assert post.text == "Nordtel har svaret. Tak for hjælpen!"
+    assert post.edits == 1
+    assert len(history) == 1
+    assert history[0].old_text != post.text
 
 
 def test_brand_owned_forum_counts_every_post_for_its_brand(
@@ -142,7 +90,8 @@ def test_brand_owned_forum_counts_every_post_for_its_brand(
     settings = make_settings(web, tmp_path / "unused.db", [forum])
     [report] = crawl(settings, sqlite_engine)
     forum_items = [i for i in web.expected().items if i.source == "forum"]
-    assert report.error is None and len(report.new) == len(forum_items)
+    assert report.error is None
+    assert len(report.new) == len(forum_items)
     with session_scope(sqlite_engine) as s:
         posts = repo.list_posts(s, limit=1000)
         brands = repo.brands_of(s, [p.id for p in posts])

@@ -17,7 +17,7 @@ from monitor.cli import app
 from monitor.demo.sampleweb import SampleWeb
 from monitor.storage import repo
 from monitor.storage.db import session_scope
-from tests.test_crawl import crawl, make_settings
+from tests.support.worlds.crawl import crawl, make_settings
 
 # route -> (error kind, or None when the source stays up with a warning / posts)
 ROUTES: dict[str, str | None] = {
@@ -89,9 +89,8 @@ def test_every_bad_route_is_contained_and_reported(
     for route, kind in ROUTES.items():
         assert reports[route].error_kind == kind, (route, reports[route].error)
         if kind:
-            assert len(reports[route].error or "") < 400 and "\n" not in (
-                reports[route].error or ""
-            )
+            assert len(reports[route].error or "") < 400
+            assert "\n" not in (reports[route].error or "")
     assert outside.requests == [], "a request reached the host outside the allow-list"
     # two timeouts run one after the other (one request per host); nothing else is slow
     assert elapsed < 2 * DEADLINE + 8
@@ -109,14 +108,19 @@ def test_every_bad_route_is_contained_and_reported(
     for route, kind in ROUTES.items():
         row = rows[route]
         if kind:
-            assert row["last_error_kind"] == kind and row["last_error"]
-            assert row["health"] == "failing" and row["consecutive_failures"] == 2
+            assert row["last_error_kind"] == kind
+            assert row["last_error"]
+            assert row["health"] == "failing"
+            assert row["consecutive_failures"] == 2
         elif route in ("malformed.xml", "entity-bomb.xml", "xxe.xml", "wrong-length"):
-            assert row["health"] == "degraded" and "not well-formed" in row["last_warning"]
+            assert row["health"] == "degraded"
+            assert "not well-formed" in row["last_warning"]
         else:
-            assert row["health"] in ("ok", "degraded") and row["last_error"] is None
+            assert row["health"] in ("ok", "degraded")
+            assert row["last_error"] is None
     table = CliRunner().invoke(app, ["sources", "list", "-c", str(config)])
-    assert "timeout" in table.output and "refused" in table.output
+    assert "timeout" in table.output
+    assert "refused" in table.output
 
 
 def test_rate_limits_back_off_the_whole_host_and_persist(
@@ -138,11 +142,13 @@ def test_rate_limits_back_off_the_whole_host_and_persist(
     with session_scope(sqlite_engine) as s:
         host = repo.host_state(s, web.base_url.removeprefix("http://"))
         due = {x.name: x.next_due_at for x in repo.list_sources(s)}
-    assert host is not None and host.backoff_until is not None
-    from tests.conftest import T0
+    assert host is not None
+    assert host.backoff_until is not None
+    from tests.support.fixtures.clock import T0
 
     assert (host.backoff_until - T0).total_seconds() >= 120, "never sooner than Retry-After"
-    assert due["503"] is not None and (due["503"] - T0).total_seconds() >= 120
+    assert due["503"] is not None
+    assert (due["503"] - T0).total_seconds() >= 120
 
 
 def test_robots_txt_is_honoured_unless_the_source_opts_out(
@@ -158,7 +164,8 @@ def test_robots_txt_is_honoured_unless_the_source_opts_out(
         reports = {r.source: r for r in crawl(settings, sqlite_engine)}
         fetched = [r.path for r in web.requests if r.path.startswith("/private/")]
     assert reports["polite"].error_kind == "robots"
-    assert reports["opted-out"].error is None and fetched == ["/private/feed.xml"]
+    assert reports["opted-out"].error is None
+    assert fetched == ["/private/feed.xml"]
 
 
 def test_direct_source_outside_the_allow_list_is_refused_without_a_request(
@@ -168,7 +175,8 @@ def test_direct_source_outside_the_allow_list_is_refused_without_a_request(
         sources = [{"name": "outside", "kind": "feed", "url": f"{outside.base_url}/news/rss.xml"}]
         settings = make_settings(web, tmp_path / "x.db", sources)
         [report] = crawl(settings, sqlite_engine)
-    assert report.error_kind == "refused" and "allowed_hosts" in (report.error or "")
+    assert report.error_kind == "refused"
+    assert "allowed_hosts" in (report.error or "")
     assert outside.requests == []
 
 
@@ -177,7 +185,7 @@ def test_failing_source_backs_off_and_turns_unhealthy(
 ) -> None:
     from datetime import timedelta
 
-    from tests.conftest import T0
+    from tests.support.fixtures.clock import T0
 
     with SampleWeb() as web:
         settings = make_settings(
@@ -191,7 +199,8 @@ def test_failing_source_backs_off_and_turns_unhealthy(
             crawl(settings, sqlite_engine, now)
             with session_scope(sqlite_engine) as s:
                 source = repo.source_by_name(s, "dead")
-                assert source is not None and source.next_due_at is not None
+                assert source is not None
+                assert source.next_due_at is not None
                 gaps.append((source.next_due_at - now).total_seconds())
                 failures = source.consecutive_failures
             now = source.next_due_at + timedelta(seconds=1)
@@ -199,5 +208,6 @@ def test_failing_source_backs_off_and_turns_unhealthy(
     from monitor.queue.health import source_health
 
     assert source_health(source, settings.crawl.unhealthy_after) == "unhealthy"
-    assert gaps == sorted(gaps) and gaps[-1] > 3 * gaps[0], "exponential backoff"
+    assert gaps == sorted(gaps), "exponential backoff"
+    assert gaps[-1] > 3 * gaps[0], "exponential backoff"
     assert gaps[-1] <= 6 * 3600 * 1.01, "capped"

@@ -12,8 +12,8 @@ from pathlib import Path
 from monitor.app import build_app
 from monitor.settings import parse_settings
 from monitor.storage.db import upgrade
-from tests.conftest import T0
-from tests.httpservers import Handler, serve
+from tests.support.fixtures.clock import T0
+from tests.support.servers.httpservers import Handler, serve
 
 FEED = (
     b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'

@@ -27,8 +27,8 @@ from monitor.stages.crawl import CrawlReport
 from monitor.stages.read import ProcessReader, ThreadReader
 from monitor.storage import repo
 from monitor.storage.db import make_engine, session_scope, upgrade
-from tests.conftest import T0
-from tests.test_crawl import good_sources, make_settings
+from tests.support.fixtures.clock import T0
+from tests.support.worlds.crawl import good_sources, make_settings
 
 
 @pytest.fixture(scope="module")
@@ -120,9 +120,12 @@ def test_a_parse_worker_killed_mid_pass_is_replaced_and_nothing_is_lost(
     with caplog.at_level(logging.WARNING, logger="stormwatch.crawl"):
         _, reports = crawl_once(settings, engine, spy)
     assert [r.error for r in reports if r.error] == []
-    assert "a parse worker died reading" in caplog.text and "workers restarted" in caplog.text
+    assert "a parse worker died reading" in caplog.text
+    assert "workers restarted" in caplog.text
     [killer] = spies
-    assert killer.killed is not None and killer.later and killer.killed not in killer.later
+    assert killer.killed is not None
+    assert killer.later
+    assert killer.killed not in killer.later
     reference = engine_at(tmp_path / "reference.db")
     crawl_once(with_processes(settings, 0), reference)
     assert stored(engine) == stored(reference)
@@ -141,7 +144,8 @@ def test_workers_dead_between_passes_are_restarted_before_the_next(
 
     with caplog.at_level(logging.WARNING, logger="stormwatch.crawl"):
         _, reports = crawl_once(settings, engine_at(tmp_path / "between.db"), kill_after_start)
-    assert [r.error for r in reports if r.error] == [] and sum(len(r.new) for r in reports) > 20
+    assert [r.error for r in reports if r.error] == []
+    assert sum(len(r.new) for r in reports) > 20
     assert "workers restarted" in caplog.text
 
 
@@ -179,7 +183,8 @@ def test_closing_the_app_stops_the_workers(web: SampleWeb, tmp_path: Path) -> No
         processes.extend(reader._current()._processes.values())  # type: ignore[attr-defined]
 
     crawl_once(settings, engine_at(tmp_path / "close.db"), note_workers)
-    assert processes and not any(p.is_alive() for p in processes)
+    assert processes
+    assert not any(p.is_alive() for p in processes)
 
 
 ORPHAN_SCRIPT = """

@@ -7,47 +7,23 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
 
 import pytest
 
 from monitor.demo.sampleweb import SampleWeb
-from tests.test_cli import config_for
+from tests.support.servers.ports import free_port
+from tests.support.worlds.crawl import config_for
+from tests.support.worlds.processes import get, wait_for
 
 
 @pytest.fixture(scope="module")
 def web() -> Iterator[SampleWeb]:
     with SampleWeb() as site:
         yield site
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_for(stream: IO[str], needle: str, seen: list[str]) -> str:
-    """Read the daemon's log until a line contains ``needle`` (blocks: no sleeping)."""
-    for line in stream:
-        seen.append(line)
-        if needle in line:
-            return line
-    raise AssertionError(f"the daemon exited before logging {needle!r}:\n{''.join(seen)}")
-
-
-def get(url: str) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(url, timeout=10) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode()
 
 
 def test_run_serves_ui_readiness_metrics_reloads_and_stops(tmp_path: Path, web: SampleWeb) -> None:
@@ -78,10 +54,12 @@ def test_run_serves_ui_readiness_metrics_reloads_and_stops(tmp_path: Path, web: 
         wait_for(daemon.stdout, "tick finished", seen)
         status, body = get(f"http://127.0.0.1:{port}/readyz")
         ready = json.loads(body)
-        assert status == 200 and ready["ready"] is True, body
+        assert status == 200, body
+        assert ready["ready"] is True, body
         assert set(ready["stages"]) == {"crawl", "classify", "detect", "page"}
         status, text = get(f"http://127.0.0.1:{port}/metrics")
-        assert status == 200 and 'stormwatch_fetches_total{outcome="ok",source="blog"}' in text
+        assert status == 200
+        assert 'stormwatch_fetches_total{outcome="ok",source="blog"}' in text
         assert "stormwatch_database_up 1.0" in text
         assert get(f"http://127.0.0.1:{port}/queue")[0] in (200, 303)  # the UI is there
 
@@ -102,4 +80,5 @@ def test_run_serves_ui_readiness_metrics_reloads_and_stops(tmp_path: Path, web: 
         rest, _ = daemon.communicate(timeout=60)
     log = "".join(seen) + rest
     assert daemon.returncode == 0, log
-    assert "daemon stopped" in rest and "Traceback" not in log
+    assert "daemon stopped" in rest
+    assert "Traceback" not in log

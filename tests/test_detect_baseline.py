@@ -130,4 +130,5 @@ def test_a_level_shift_that_lasts_becomes_normal_within_two_days() -> None:
     quiet = IncidentConfig().quiet_period
     for incident in result.incidents:
         assert incident.last_signal_at <= settled, incident.id
-        assert incident.resolved_at is not None and incident.resolved_at <= settled + quiet
+        assert incident.resolved_at is not None
+        assert incident.resolved_at <= settled + quiet

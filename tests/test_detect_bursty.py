@@ -70,8 +70,11 @@ def test_after_a_burst_that_died_out_the_next_surge_pages_once_it_has_lasted() -
     surge(book, T0, 15)  # a burst: 15 minutes, then quiet
     later = T0 + timedelta(hours=12)  # past the cooldown: a new incident, not a reopening
     first = book.apply(signal(later), later)
-    assert first.action == "opened" and first.reason == "short_bursts" and not first.pages
-    assert first.incident.origin == "watching" and first.incident.status == "triggered"
+    assert first.action == "opened"
+    assert first.reason == "short_bursts"
+    assert not first.pages
+    assert first.incident.origin == "watching"
+    assert first.incident.status == "triggered"
     pages = []
     for k in range(1, 20):
         now = later + 5 * k * MIN
@@ -87,7 +90,8 @@ def test_a_watched_burst_that_dies_out_resolves_without_a_page() -> None:
     surge(book, T0, 15)
     assert surge(book, T0 + timedelta(hours=12), 40) == []
     watched = book.incidents[-1]
-    assert watched.status == "resolved" and watched.origin == "watching"
+    assert watched.status == "resolved"
+    assert watched.origin == "watching"
     assert "went_live" not in [e.event for e in watched.timeline]
 
 
@@ -96,7 +100,8 @@ def test_a_reopened_surge_of_a_bursty_brand_is_watched_too() -> None:
     surge(book, T0, 15)
     again = T0 + timedelta(hours=3)  # within the cooldown: the same incident reopens
     update = book.apply(signal(again), again)
-    assert update.action == "reopened" and not update.pages
+    assert update.action == "reopened"
+    assert not update.pages
     assert update.incident.origin == "watching"
 
 
@@ -121,7 +126,8 @@ def test_a_restarted_detect_stage_remembers_which_brands_burst(tmp_path: Path) -
     stage.start(later)  # a new process: the book is rebuilt from the database
     assert stage.book is not None
     update = stage.book.apply(signal(later), later)
-    assert update.incident.origin == "watching" and not update.pages
+    assert update.incident.origin == "watching"
+    assert not update.pages
     fresh = replace(signal(later, brand="Other"), brand="Other")
     assert stage.book.apply(fresh, later).pages, "another brand's surges are its own"
 
@@ -135,4 +141,5 @@ def test_a_watched_surge_a_manager_acknowledged_does_not_page_when_it_lasts() ->
     updates = [book.apply(signal(later + 5 * k * MIN), later + 5 * k * MIN) for k in range(1, 16)]
     assert [u.action for u in updates if u.action == "went_live"] == ["went_live"]
     assert not any(u.pages for u in updates)
-    assert incident.status == "acknowledged" and incident.origin == "live"
+    assert incident.status == "acknowledged"
+    assert incident.origin == "live"

@@ -52,7 +52,8 @@ def test_four_agreeing_comments_in_one_thread_do_not_page_a_low_volume_brand() -
     thread = make_events("Acme", times, 1.0, thread_id="t1", is_comment=True, prefix="c")
     detector = _detector(_quiet_low_volume() + thread)
     decision = VolumeSurge().assess(detector.history("Acme"), NIGHT)
-    assert decision.signal is None and decision.reason == "below_min_count"
+    assert decision.signal is None
+    assert decision.reason == "below_min_count"
     assert detector.evaluate(NIGHT) == []
 
 

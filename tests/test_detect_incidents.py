@@ -43,7 +43,8 @@ def test_signals_of_one_brand_group_into_one_incident() -> None:
     assert [u.pages for u in updates] == [True] + [False] * 5
     assert len(book.incidents) == 1
     incident = book.incidents[0]
-    assert incident.signal_count == 6 and "p-shared" in incident.post_ids
+    assert incident.signal_count == 6
+    assert "p-shared" in incident.post_ids
     assert len(incident.post_ids) == len(set(incident.post_ids))
 
 
@@ -52,8 +53,10 @@ def test_slow_burn_joins_the_storm_family_and_escalation_pages() -> None:
     book.apply(_signal(T0), T0)
     burn = book.apply(_signal(T0, "slow_burn", p_value=None, score=14.0), T0 + timedelta(minutes=5))
     worse = book.apply(_signal(T0, severity="critical"), T0 + timedelta(minutes=10))
-    assert burn.action == "grown" and burn.incident.kinds == ["volume_surge", "slow_burn"]
-    assert worse.action == "escalated" and not worse.pages  # still being paged: no second page
+    assert burn.action == "grown"
+    assert burn.incident.kinds == ["volume_surge", "slow_burn"]
+    assert worse.action == "escalated"
+    assert not worse.pages
     assert worse.incident.severity == "critical"
 
 
@@ -62,7 +65,9 @@ def test_escalation_of_an_acknowledged_incident_pages_again() -> None:
     incident = book.apply(_signal(T0), T0).incident
     book.acknowledge(incident.id, T0 + timedelta(minutes=3))
     worse = book.apply(_signal(T0, severity="critical"), T0 + timedelta(minutes=10))
-    assert worse.action == "escalated" and worse.pages and incident.status == "triggered"
+    assert worse.action == "escalated"
+    assert worse.pages
+    assert incident.status == "triggered"
 
 
 def test_a_thread_signal_for_the_storms_dominant_thread_joins_it() -> None:
@@ -71,7 +76,8 @@ def test_a_thread_signal_for_the_storms_dominant_thread_joins_it() -> None:
     thread = book.apply(_signal(T0, "thread_velocity", thread_id="t9"), T0 + timedelta(minutes=5))
     other = book.apply(_signal(T0, "thread_velocity", thread_id="t3"), T0 + timedelta(minutes=5))
     assert thread.action == "grown"
-    assert other.action == "opened" and len(book.incidents) == 2
+    assert other.action == "opened"
+    assert len(book.incidents) == 2
 
 
 def test_other_brands_get_their_own_incident() -> None:
@@ -95,7 +101,8 @@ def test_auto_resolve_after_quiet_period_then_reopen_within_cooldown() -> None:
     assert len(book.incidents) == 1
     book.tick(T0 + timedelta(hours=6))
     later = book.apply(_signal(T0 + timedelta(hours=13)), T0 + timedelta(hours=13))
-    assert later.action == "opened" and len(book.incidents) == 2
+    assert later.action == "opened"
+    assert len(book.incidents) == 2
     events = [e.event for e in book.incidents[0].timeline]
     assert events == ["opened", "resolved", "reopened", "resolved"]
 
@@ -105,24 +112,29 @@ def test_acknowledged_incident_grows_without_paging() -> None:
     incident = book.apply(_signal(T0), T0).incident
     book.acknowledge(incident.id, T0 + timedelta(minutes=3), by="kim")
     update = book.apply(_signal(T0), T0 + timedelta(minutes=40))
-    assert update.action == "grown" and not update.pages and incident.status == "acknowledged"
+    assert update.action == "grown"
+    assert not update.pages
+    assert incident.status == "acknowledged"
     assert [e.event for e in incident.timeline] == ["opened", "acknowledged", "grown"]
 
 
 def test_history_signals_never_page_and_end_as_resolved_history() -> None:
     book = IncidentBook()
     update = book.apply(_signal(T0, history=True), T0)
-    assert update.action == "opened" and not update.pages
+    assert update.action == "opened"
+    assert not update.pages
     book.tick(T0 + timedelta(hours=3))
     incident = book.incidents[0]
-    assert incident.origin == "history" and incident.status == "resolved"
+    assert incident.origin == "history"
+    assert incident.status == "resolved"
 
 
 def test_a_history_incident_still_open_goes_live_on_a_live_signal() -> None:
     book = IncidentBook()
     book.apply(_signal(T0, history=True), T0)
     live = book.apply(_signal(T0 + timedelta(minutes=10)), T0 + timedelta(minutes=10))
-    assert live.action == "went_live" and live.pages
+    assert live.action == "went_live"
+    assert live.pages
 
 
 def test_restoring_a_book_from_plain_state() -> None:
@@ -155,16 +167,19 @@ def test_explanation_names_the_numbers_sources_threads_and_posts() -> None:
         _signal(T0, post_ids=ids, thread_id="t7", severity="critical"), T0
     ).incident
     text = explain(incident, posts).text
-    assert "Acme" in text and "critical" in text
-    assert (
-        "14.0 complaints in 30 min vs 2.5 expected" in text
-        and "5.6x" in text
-        and "p = 3.0e-07" in text
-    )
+    assert "Acme" in text
+    assert "critical" in text
+    assert "14.0 complaints in 30 min vs 2.5 expected" in text
+    assert "5.6x" in text
+    assert "p = 3.0e-07" in text
     assert "Share negative: 67% of 9 posts" in text
-    assert "forum:flashback.org (6)" in text and "t7 (6)" in text and "sv (9)" in text
+    assert "forum:flashback.org (6)" in text
+    assert "t7 (6)" in text
+    assert "sv (9)" in text
     lines = [line for line in text.splitlines() if line.startswith("  ")]
-    assert len(lines) == 3 and "forum:flashback.org" in lines[0] and "blog:wordpress" in lines[1]
+    assert len(lines) == 3
+    assert "forum:flashback.org" in lines[0]
+    assert "blog:wordpress" in lines[1]
 
 
 def test_a_resolved_incident_says_when_the_surge_ended() -> None:

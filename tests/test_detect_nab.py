@@ -57,7 +57,8 @@ def test_a_later_detection_earns_less_and_only_the_earliest_counts() -> None:
     assert middle.raw == pytest.approx(math.tanh(1.25) / math.tanh(2.5))  # 0.8598
     both = score_file(ROWS, [(40, 49)], [47, 45, 42])
     assert both.raw == pytest.approx(math.tanh(2.5 * 0.8) / math.tanh(2.5))  # row 42: y = -0.8
-    assert both.detected == 1 and both.false_positives == 0
+    assert both.detected == 1
+    assert both.false_positives == 0
 
 
 def test_a_missed_window_costs_a_fn_and_scores_zero_normalised() -> None:

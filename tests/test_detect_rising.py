@@ -62,7 +62,9 @@ def test_a_ramp_pages_before_any_fixed_window_is_unusual() -> None:
     assert decision.reason == "rising_storm"
     signal = decision.signal
     assert signal is not None
-    assert signal.ratio >= 2 and signal.score is not None and signal.score >= 12
+    assert signal.ratio >= 2
+    assert signal.score is not None
+    assert signal.score >= 12
     assert NOW - signal.window_start <= timedelta(minutes=50)
     assert len(signal.post_ids) > 0
 
@@ -99,7 +101,8 @@ def test_before_the_cut_over_it_is_history_only() -> None:
     history = _history(_rising(), live_since=NOW + timedelta(hours=1))
     decision = RisingStorm().assess(history, NOW)
     assert decision.reason == "history_only"
-    assert decision.signal is not None and decision.signal.history
+    assert decision.signal is not None
+    assert decision.signal.history
 
 
 def test_an_annotated_launch_raises_the_expectation() -> None:

@@ -80,7 +80,8 @@ def test_storm_over_before_start_is_resolved_history_and_never_pages() -> None:
     )
     assert result.pages == []
     storms = [i for i in result.incidents if i.brand == "Acme"]
-    assert storms and all(i.origin == "history" and i.status == "resolved" for i in storms)
+    assert storms
+    assert all(i.origin == "history" and i.status == "resolved" for i in storms)
     assert any(i.opened_at < onset + timedelta(hours=1) for i in storms)
 
 
@@ -114,9 +115,11 @@ def test_backtest_jsonl_round_trip() -> None:
         return [(by_id[r["id"]].complaint, by_id[r["id"]].negative) for r in records]
 
     load = events_from_jsonl(lines, score)
-    assert len(load.events) == len(scenario.events) and calls == [len(scenario.events) // 2]
+    assert len(load.events) == len(scenario.events)
+    assert calls == [len(scenario.events) // 2]
     assert [w.split(":")[0] for w in load.warnings] == [f"line {len(lines) - i}" for i in (2, 1, 0)]
     result = replay(load.events, evaluate_from=scenario.live_from)
     summaries = [incident_summary(i) for i in result.incidents if i.brand == "Acme"]
-    assert summaries and summaries[0]["delay_minutes"] >= 0
+    assert summaries
+    assert summaries[0]["delay_minutes"] >= 0
     json.dumps(summaries)

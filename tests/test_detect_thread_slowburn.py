@@ -35,14 +35,17 @@ def test_an_angry_thread_that_takes_off_pages() -> None:
     decision = ThreadVelocity().assess(_history(_background() + _thread(14, 0.9)), NOW)
     assert decision.reason == "thread_velocity"
     signal = decision.signal
-    assert signal is not None and signal.thread_id == "t1"
-    assert signal.observed == 14 and signal.share_negative == 1.0
+    assert signal is not None
+    assert signal.thread_id == "t1"
+    assert signal.observed == 14
+    assert signal.share_negative == 1.0
     assert len(signal.post_ids) == 14
 
 
 def test_a_popular_happy_thread_does_not_page() -> None:
     decision = ThreadVelocity().assess(_history(_background() + _thread(30, 0.05)), NOW)
-    assert decision.signal is None and decision.reason == "not_negative"
+    assert decision.signal is None
+    assert decision.reason == "not_negative"
 
 
 def test_a_few_angry_comments_do_not_page() -> None:
@@ -78,13 +81,17 @@ def test_slow_burn_fires_on_complaints_creeping_up_over_days() -> None:
     decision = SlowBurn().assess(_history(_creeping(0.7)), NOW)
     assert decision.reason == "slow_burn"
     signal = decision.signal
-    assert signal is not None and signal.score is not None and signal.score >= 10
-    assert signal.ratio >= 1.5 and signal.window >= timedelta(hours=12)
+    assert signal is not None
+    assert signal.score is not None
+    assert signal.score >= 10
+    assert signal.ratio >= 1.5
+    assert signal.window >= timedelta(hours=12)
 
 
 def test_slow_burn_stays_quiet_on_normal_traffic() -> None:
     decision = SlowBurn().assess(_history(_creeping(0.0)), NOW)
-    assert decision.signal is None and decision.reason == "below_threshold"
+    assert decision.signal is None
+    assert decision.reason == "below_threshold"
 
 
 def test_slow_burn_ignores_hours_before_the_cut_over() -> None:

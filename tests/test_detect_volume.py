@@ -48,8 +48,10 @@ def test_zero_to_twelve_complaints_in_an_hour_pages() -> None:
     assert decision.reason == "volume_surge"
     signal = decision.signal
     assert signal is not None
-    assert signal.observed >= 9 and signal.ratio >= 2
-    assert signal.p_value is not None and signal.p_value < 1e-5
+    assert signal.observed >= 9
+    assert signal.ratio >= 2
+    assert signal.p_value is not None
+    assert signal.p_value < 1e-5
     assert len(signal.post_ids) == 12
 
 
@@ -59,7 +61,8 @@ def test_high_volume_needs_a_real_rise() -> None:
     assert VolumeSurge().assess(history, NOON).signal is None
     stormy = _history(events + _burst(NOON, 120, minutes=30))
     signal = VolumeSurge().evaluate(stormy, NOON)
-    assert signal is not None and signal.severity == "critical"
+    assert signal is not None
+    assert signal.severity == "critical"
 
 
 def test_ordinary_day_is_within_expected() -> None:
@@ -74,7 +77,8 @@ def test_before_the_cut_over_a_surge_is_history_only() -> None:
     )
     decision = VolumeSurge().assess(history, NIGHT)
     assert decision.reason == "history_only"
-    assert decision.signal is not None and decision.signal.history
+    assert decision.signal is not None
+    assert decision.signal.history
 
 
 def test_after_the_cut_over_backlog_posts_do_not_count() -> None:

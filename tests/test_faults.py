@@ -18,14 +18,14 @@ from pathlib import Path
 import pytest
 
 from monitor.app import build_app
+from monitor.canonical import post_id
 from monitor.demo.sampleweb import SampleWeb
 from monitor.metrics import Metrics
 from monitor.runner.embedded import Daemon
 from monitor.settings import Settings, parse_settings
 from monitor.storage import repo
 from monitor.storage.db import session_scope, upgrade
-from tests.test_cli import config_for
-from tests.test_crawl import post_id, should_store
+from tests.support.worlds.crawl import config_for, should_store
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +95,8 @@ def test_disk_full_while_writing_is_a_clear_error_and_nothing_partial(
     loop = asyncio.new_event_loop()
     loop.run_until_complete(daemon.tick())
     ready, reason = daemon.health.ready(datetime.now(UTC), 1.0)
-    assert not ready and "full" in reason, reason  # one clear sentence: database or disk is full
+    assert not ready, reason
+    assert "full" in reason, reason  # one clear sentence: database or disk is full
     with session_scope(app.engine) as s:
         assert repo.count_posts(s) == 0  # the pass was rolled back whole: no half-stored source
         assert all(src.last_success_at is None for src in repo.list_sources(s))
@@ -136,7 +137,7 @@ def test_crawl_killed_mid_pass_loses_nothing_on_restart(tmp_path: Path, web: Sam
 
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
-    from tests.test_classifier_tiny import tiny_classifier_settings
+    from tests.support.fixtures.models import tiny_classifier_settings
 
     tiny = tiny_classifier_settings(tmp_path_factory.mktemp("tiny"))
     return str(tiny.model_dir), str(tiny.head)
@@ -196,12 +197,14 @@ def test_daemon_killed_at_a_random_point_recovers_every_post_once(
     finally:
         second.send_signal(signal.SIGTERM)
         rest, _ = second.communicate(timeout=60)
-    assert second.returncode == 0 and "Traceback" not in "".join(log) + rest
+    assert second.returncode == 0
+    assert "Traceback" not in "".join(log) + rest
     conn = sqlite3.connect(db)
     try:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         ids = [r[0] for r in conn.execute("SELECT id FROM posts")]
-        assert len(ids) == len(set(ids)) and set(ids) == wanted_ids(web)
+        assert len(ids) == len(set(ids))
+        assert set(ids) == wanted_ids(web)
         unread = conn.execute(
             "SELECT count(*) FROM post_brands pb LEFT JOIN readings r"
             " ON r.post_id = pb.post_id AND r.brand = pb.brand WHERE r.post_id IS NULL"

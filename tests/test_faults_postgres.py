@@ -24,8 +24,9 @@ import pytest
 import sqlalchemy as sa
 
 from monitor.demo.sampleweb import SampleWeb
-from tests.test_cli import config_for
-from tests.test_daemon_run import free_port, get, wait_for
+from tests.support.servers.ports import free_port
+from tests.support.worlds.crawl import config_for
+from tests.support.worlds.processes import get, wait_for
 
 pytestmark = pytest.mark.postgres
 
@@ -135,7 +136,8 @@ def test_postgresql_stopped_and_started_under_the_daemon(
         wait_for(daemon.stdout, "tick finished", seen)  # still ticking without its database
         status, body = get(f"http://127.0.0.1:{port}/readyz")
         ready = json.loads(body)
-        assert status == 503 and ready["ready"] is False, body
+        assert status == 503, body
+        assert ready["ready"] is False, body
         failing = {n: s["last_error"] for n, s in ready["stages"].items() if s["ok"] is False}
         assert set(failing) == {"crawl", "detect", "page"}, failing  # classify is off here
         assert all("database unavailable" in error for error in failing.values()), failing
@@ -151,7 +153,8 @@ def test_postgresql_stopped_and_started_under_the_daemon(
         server.start()  # no restart of the daemon, no operator
         _wait_for_clean_tick(daemon.stdout, seen)
         status, body = get(f"http://127.0.0.1:{port}/readyz")
-        assert status == 200 and json.loads(body)["ready"] is True, body
+        assert status == 200, body
+        assert json.loads(body)["ready"] is True, body
         _wait_for_post(daemon.stdout, seen, server.url, "nede-under-nedbruddet")
     finally:
         daemon.terminate()

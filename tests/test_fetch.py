@@ -1,4 +1,4 @@
-"""monitor.fetch against real HTTP servers on loopback (tests/httpservers.py).
+"""monitor.fetch against real HTTP servers on loopback (tests/support/servers/httpservers.py).
 
 127.0.0.1 (and 127.0.0.3 as a second host) are allow-listed; 127.0.0.2 plays the
 address outside the allow-list. No test sleeps: slow servers are slow on their side and
@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpcore
-import httpservers as hs
 import httpx
 import pytest
 
@@ -32,6 +31,7 @@ from monitor.fetch import (
     _connections,
 )
 from monitor.urlgate import UrlGate
+from tests.support.servers import httpservers as hs
 
 T = TypeVar("T")
 LOOPBACK = UrlGate(allowed_hosts=frozenset({"127.0.0.1", "127.0.0.3"}))
@@ -78,7 +78,9 @@ def test_get_returns_body_headers_and_sends_user_agent(server):
     server.routes["/feed"] = hs.text(b"<rss/>", 200, {"ETag": '"v1"', "X-Thing": "A"})
     got = run(fetch_once(server.url("/feed")))
     assert (got.status, got.body, got.final_url) == (200, b"<rss/>", server.url("/feed"))
-    assert got.headers["x-thing"] == "A" and got.etag == '"v1"' and not got.not_modified
+    assert got.headers["x-thing"] == "A"
+    assert got.etag == '"v1"'
+    assert not got.not_modified
     assert server.log.paths() == ["/robots.txt", "/feed"]
     agents = {seen.headers["user-agent"] for seen in server.log.requests}
     assert agents == {POLICY.user_agent}
@@ -96,7 +98,8 @@ def test_requests_carry_host_and_no_cookies_a_site_set(server):
 
     run(both())
     sent = {seen.path: seen.headers for seen in server.log.requests}
-    assert sent["/b"]["host"] == f"127.0.0.1:{server.port}" and "cookie" not in sent["/b"]
+    assert sent["/b"]["host"] == f"127.0.0.1:{server.port}"
+    assert "cookie" not in sent["/b"]
     assert sent["/b"]["accept-encoding"] == "gzip, deflate"
 
 
@@ -109,7 +112,8 @@ def test_gzip_body_is_decoded_and_headers_describe_the_decoded_body(server):
     server.routes["/z"] = hs.compressed(b"hello " * 1000, "gzip")
     server.routes["/d"] = hs.compressed(b"deflated " * 100, "deflate")
     got = run(fetch_once(server.url("/z")))
-    assert got.body == b"hello " * 1000 and "content-encoding" not in got.headers
+    assert got.body == b"hello " * 1000
+    assert "content-encoding" not in got.headers
     assert run(fetch_once(server.url("/d"))).body == b"deflated " * 100
 
 
@@ -117,14 +121,18 @@ def test_conditional_get_sends_validators_and_reads_304(server):
     lm = "Wed, 01 Jan 2025 00:00:00 GMT"
     server.routes["/c"] = hs.conditional('"e1"', lm, b"full body")
     first = run(fetch_once(server.url("/c")))
-    assert first.status == 200 and first.last_modified == lm
+    assert first.status == 200
+    assert first.last_modified == lm
     by_etag = run(fetch_once(server.url("/c"), conditional=Conditional(etag='"e1"')))
     by_date = run(fetch_once(server.url("/c"), conditional=Conditional(last_modified=lm)))
     for got in (by_etag, by_date):
-        assert got.not_modified and got.status == 304 and got.body == b""
+        assert got.not_modified
+        assert got.status == 304
+        assert got.body == b""
     assert by_date.last_modified == lm  # the 304 omitted validators: ours are kept
     sent = [s.headers for s in server.log.requests if s.path == "/c"]
-    assert sent[1]["if-none-match"] == '"e1"' and sent[2]["if-modified-since"] == lm
+    assert sent[1]["if-none-match"] == '"e1"'
+    assert sent[2]["if-modified-since"] == lm
 
 
 # ---------------------------------------------------------------- statuses
@@ -162,7 +170,8 @@ def test_relative_redirects_are_followed(server):
     server.routes["/new"] = hs.redirect("/final", 307)
     server.routes["/final"] = hs.text(b"here")
     got = run(fetch_once(server.url("/old")))
-    assert got.body == b"here" and got.final_url == server.url("/final")
+    assert got.body == b"here"
+    assert got.final_url == server.url("/final")
     assert got.url == server.url("/old")
 
 
@@ -173,7 +182,8 @@ def test_redirect_loop_and_too_many_hops(server):
         server.routes[f"/hop{i}"] = hs.redirect(f"/hop{i + 1}")
     assert fetch_error(server.url("/a")).kind == "redirect"
     error = fetch_error(server.url("/hop0"))
-    assert error.kind == "redirect" and str(error).endswith("/hop6: more than 5 redirects")
+    assert error.kind == "redirect"
+    assert str(error).endswith("/hop6: more than 5 redirects")
     server.routes["/nowhere"] = hs.text(b"", 302)
     assert fetch_error(server.url("/nowhere")).kind == "redirect"
 
@@ -190,7 +200,8 @@ def test_redirect_target_is_checked_by_robots(server):
 
 def test_direct_url_outside_allow_list_makes_no_connection(outsider):
     error = fetch_error(outsider.url("/"))
-    assert isinstance(error, URLRefused) and error.kind == "refused"
+    assert isinstance(error, URLRefused)
+    assert error.kind == "refused"
     assert str(error).startswith(outsider.url("/") + ": ")
     assert outsider.log.connections == 0
 
@@ -252,7 +263,8 @@ def test_tls_uses_the_host_name_while_dialling_the_checked_address():
 
     with pytest.raises(httpcore.ConnectError):
         run(get())
-    assert recorder.dialled == ["127.0.0.1"] and recorder.sni == ["localhost"]
+    assert recorder.dialled == ["127.0.0.1"]
+    assert recorder.sni == ["localhost"]
 
 
 @pytest.fixture(scope="module")
@@ -312,15 +324,19 @@ def test_an_untrusted_certificate_is_a_connect_error_and_no_request(tls_server):
         min_host_interval=0, gate=UrlGate(allowed_hosts=frozenset({"localhost"})), deadline=5.0
     )
     error = fetch_error(tls_server.url("/feed", host="localhost"), policy, respect_robots=False)
-    assert error.kind == "connect" and "certificate" in str(error).lower()
-    assert "\n" not in str(error) and tls_server.log.paths() == []
+    assert error.kind == "connect"
+    assert "certificate" in str(error).lower()
+    assert "\n" not in str(error)
+    assert tls_server.log.paths() == []
 
 
 def test_connection_refused_is_connect_error_naming_the_url():
     url = f"http://127.0.0.1:{hs.closed_port()}/feed?token=SECRET123"
     error = fetch_error(url, respect_robots=False)
-    assert error.kind == "connect" and "127.0.0.1" in str(error)
-    assert "SECRET123" not in str(error) and "\n" not in str(error)
+    assert error.kind == "connect"
+    assert "127.0.0.1" in str(error)
+    assert "SECRET123" not in str(error)
+    assert "\n" not in str(error)
 
 
 # ---------------------------------------------------------------- deadline and size
@@ -333,7 +349,8 @@ def test_overall_deadline_ends_hung_and_dripping_servers(server, route):
     started = time.monotonic()
     error = fetch_error(server.url("/slow"), policy)
     elapsed = time.monotonic() - started
-    assert error.kind == "timeout" and server.url("/slow") in str(error)
+    assert error.kind == "timeout"
+    assert server.url("/slow") in str(error)
     assert 0.9 <= elapsed < 1.0 + 1.5
 
 
@@ -385,9 +402,12 @@ def test_stacked_encodings_are_refused_not_inflated(server):
 def test_broken_servers_are_protocol_errors_with_one_line(server, route):
     server.routes["/broken"] = route
     error = fetch_error(server.url("/broken?api_key=HUSH"), respect_robots=False)
-    assert type(error) is FetchError and error.kind == "protocol", error
-    assert server.url("/broken") in str(error) and "\n" not in str(error)
-    assert "HUSH" not in str(error) and POLICY.user_agent not in str(error)
+    assert type(error) is FetchError, error
+    assert error.kind == "protocol", error
+    assert server.url("/broken") in str(error)
+    assert "\n" not in str(error)
+    assert "HUSH" not in str(error)
+    assert POLICY.user_agent not in str(error)
 
 
 # ---------------------------------------------------------------- robots.txt
@@ -450,7 +470,8 @@ def test_one_request_in_flight_per_host_with_interval(server):
     run(three())
     seen = sorted(server.log.requests, key=lambda s: s.started)
     for before, after in itertools.pairwise(seen):
-        assert before.ended is not None and after.started >= before.ended
+        assert before.ended is not None
+        assert after.started >= before.ended
         assert after.started - before.started >= 0.2
 
 
@@ -480,8 +501,10 @@ def test_different_hosts_proceed_concurrently():
 
         run(both())
         (a,), (b,) = one.log.requests, two.log.requests
-        assert a.ended is not None and b.ended is not None
-        assert a.started < b.ended and b.started < a.ended  # the two overlapped
+        assert a.ended is not None
+        assert b.ended is not None
+        assert a.started < b.ended
+        assert b.started < a.ended
 
 
 # ---------------------------------------------------------------- counters
@@ -500,9 +523,12 @@ def test_stats_count_requests_not_modified_refusals_and_errors(server, outsider)
             return fetcher.stats()
 
     stats = run(scenario())
-    assert stats["requests"] == 3 and stats["fetches"] == 3  # robots + /c + /gone
-    assert stats["not_modified"] == 1 and stats["refused"] == 1
-    assert stats["errors_http_status"] == 1 and stats["errors_timeout"] == 0
+    assert stats["requests"] == 3
+    assert stats["fetches"] == 3
+    assert stats["not_modified"] == 1
+    assert stats["refused"] == 1
+    assert stats["errors_http_status"] == 1
+    assert stats["errors_timeout"] == 0
 
 
 def test_httpx_is_imported_only_by_fetch():

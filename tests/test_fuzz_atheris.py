@@ -74,5 +74,6 @@ def test_atheris_campaign_finds_nothing(target: str, tmp_path: Path) -> None:
         env={**os.environ, "STORMWATCH_FUZZ_MEMORY_MB": str(MEMORY_MB)},
     )  # fmt: skip
     found = sorted(p.name for p in tmp_path.iterdir() if p.name != "corpus")
-    assert done.returncode == 0 and not found, (found, done.stderr[-3000:])
+    assert done.returncode == 0, (found, done.stderr[-3000:])
+    assert not found, (found, done.stderr[-3000:])
     assert f"Done {RUNS[target]} runs" in done.stderr, done.stderr[-1000:]

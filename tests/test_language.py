@@ -246,7 +246,7 @@ def test_unknown_code_lists_the_supported_ones() -> None:
     [([], {}), (["da"], {"min_confidence": 1.5}), (["da"], {"prior_weight": 0.5})],
 )
 def test_invalid_settings_are_rejected(languages: list[str], options: dict[str, float]) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"no languages configured|must be"):
         LanguageDetector(languages, **options)
 
 

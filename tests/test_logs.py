@@ -49,8 +49,10 @@ def test_apschedulers_skipped_tick_is_a_json_line(
     logging.getLogger("stormwatch.scheduler").info("tick")
     records = [json.loads(line) for line in json_lines.getvalue().splitlines()]
     skipped = [r for r in records if "maximum number of running instances" in r["msg"]]
-    assert len(skipped) == 1 and skipped[0]["logger"].startswith("apscheduler")
-    assert skipped[0]["level"] == "warning" and "ts" in skipped[0]
+    assert len(skipped) == 1
+    assert skipped[0]["logger"].startswith("apscheduler")
+    assert skipped[0]["level"] == "warning"
+    assert "ts" in skipped[0]
     assert {"alerts.outbox", "stormwatch.scheduler"} <= {r["logger"] for r in records}
     assert capsys.readouterr().err == "", "nothing falls through to plain text on stderr"
 
@@ -58,4 +60,5 @@ def test_apschedulers_skipped_tick_is_a_json_line(
 def test_a_library_line_is_masked_like_ours(json_lines: io.StringIO) -> None:
     logging.getLogger("httpx").warning("POST %s failed", "https://bot:s3cret-tok@hooks.example/x")
     [record] = [json.loads(line) for line in json_lines.getvalue().splitlines()]
-    assert record["logger"] == "httpx" and "s3cret-tok" not in record["msg"]
+    assert record["logger"] == "httpx"
+    assert "s3cret-tok" not in record["msg"]

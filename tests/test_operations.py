@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 from monitor.cli import app
 from monitor.settings import DatabaseSettings
 from monitor.storage.db import make_engine, session_scope, upgrade
-from tests.conftest import T0
-from tests.queue_seed import SeedPost, seed
+from tests.support.fixtures.clock import T0
+from tests.support.seeds.queue_seed import SeedPost, seed
 
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,13 +33,15 @@ def test_backup_while_open_restores_every_row(tmp_path: Path) -> None:
         result = runner.invoke(app, ["db", "backup", str(tmp_path / "copy.db"), "-c", str(config)])
     assert result.exit_code == 0, result.output
     again = runner.invoke(app, ["db", "backup", str(tmp_path / "copy.db"), "-c", str(config)])
-    assert again.exit_code == 1 and "exists" in again.output
+    assert again.exit_code == 1
+    assert "exists" in again.output
 
     restored = tmp_path / "restored.db"
     shutil.copy(tmp_path / "copy.db", restored)
     config.write_text(f'[database]\nurl = "sqlite:///{restored}"\n')
     listed = runner.invoke(app, ["queue", "list", "--json", "--limit", "100", "-c", str(config)])
-    assert listed.exit_code == 0 and len(listed.output.strip().splitlines()) == 20
+    assert listed.exit_code == 0
+    assert len(listed.output.strip().splitlines()) == 20
     engine.dispose()
 
 
@@ -47,7 +49,8 @@ def test_backup_refuses_postgresql_with_one_line(tmp_path: Path) -> None:
     config = tmp_path / "sw.toml"
     config.write_text('[database]\nurl = "postgresql://postgres@127.0.0.1:5432/test"\n')
     result = runner.invoke(app, ["db", "backup", str(tmp_path / "x.db"), "-c", str(config)])
-    assert result.exit_code == 1 and "pg_dump" in result.output
+    assert result.exit_code == 1
+    assert "pg_dump" in result.output
 
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze not installed")
@@ -68,4 +71,5 @@ def test_systemd_unit_passes_systemd_analyze(tmp_path: Path) -> None:
         for line in (checked.stdout + checked.stderr).splitlines()
         if "stormwatch.service" in line
     ]
-    assert checked.returncode == 0 and problems == [], checked.stdout + checked.stderr
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert problems == [], checked.stdout + checked.stderr

@@ -14,8 +14,8 @@ from alerts.store import OutboxRow
 from monitor.stages.page import PagingStage
 from monitor.storage.db import session_scope
 from monitor.storage.models import IncidentRow
-from tests.queue_seed import SeedPost, seed
-from tests.test_storms import paging_settings
+from tests.support.seeds.queue_seed import SeedPost, seed
+from tests.support.worlds.paging import file_paging_settings
 
 SATURDAY_NIGHT = datetime(2026, 11, 7, 2, 0, tzinfo=UTC)  # Copenhagen 03:00, a weekend
 MONDAY_OPEN = datetime(2026, 11, 9, 7, 0, tzinfo=UTC)  # Copenhagen 08:00, hours open
@@ -30,10 +30,11 @@ def digests(engine: Engine) -> list[OutboxRow]:
 def test_flagged_posts_wait_for_business_hours_then_one_digest_a_day(
     sqlite_engine: Engine, tmp_path: Path
 ) -> None:
-    stage = PagingStage(paging_settings(tmp_path, sqlite_engine), sqlite_engine)
+    stage = PagingStage(file_paging_settings(tmp_path, sqlite_engine), sqlite_engine)
     posts = [SeedPost(f"p{i}", f"Nordtel svarer ikke på min klage nummer {i}") for i in range(7)]
     seed(sqlite_engine, posts, SATURDAY_NIGHT)
-    assert stage.plan(SATURDAY_NIGHT) == 0 and digests(sqlite_engine) == []  # nobody woken
+    assert stage.plan(SATURDAY_NIGHT) == 0
+    assert digests(sqlite_engine) == []
 
     stage.step(MONDAY_OPEN)
     rows = digests(sqlite_engine)
@@ -42,7 +43,8 @@ def test_flagged_posts_wait_for_business_hours_then_one_digest_a_day(
     ]
     page = json.loads(rows[0].page)
     assert page["title"] == "7 flagged posts waiting in the queue"
-    assert len(page["top_posts"]) == 5 and "queue?brand=Nordtel&status=new" in page["explanation"]
+    assert len(page["top_posts"]) == 5
+    assert "queue?brand=Nordtel&status=new" in page["explanation"]
     assert "Nordtel svarer ikke" in (tmp_path / "pages.log").read_text()
 
     assert stage.plan(MONDAY_OPEN + timedelta(hours=2)) == 0  # one digest a day
@@ -61,7 +63,7 @@ def test_flagged_posts_wait_for_business_hours_then_one_digest_a_day(
 
 
 def test_no_digest_for_a_brand_with_an_open_storm(sqlite_engine: Engine, tmp_path: Path) -> None:
-    stage = PagingStage(paging_settings(tmp_path, sqlite_engine), sqlite_engine)
+    stage = PagingStage(file_paging_settings(tmp_path, sqlite_engine), sqlite_engine)
     seed(sqlite_engine, [SeedPost("a", "Nordtel er nede igen")], SATURDAY_NIGHT)
     with session_scope(sqlite_engine) as s:
         s.add(

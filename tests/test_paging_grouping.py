@@ -17,7 +17,6 @@ CLI and the web UI call (``monitor.queue.incidents.act``). Time is injected: a t
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -29,117 +28,14 @@ from sqlmodel import select
 
 from alerts.page import dedup_key_for
 from alerts.store import OutboxRow
-from monitor.detect.events import Severity, Signal
-from monitor.detect.incidents import Incident, IncidentBook
-from monitor.queue.incidents import act, pages
-from monitor.settings import Settings, parse_settings
-from monitor.stages.detect import save_incident
+from monitor.detect.events import Signal
+from monitor.detect.incidents import Incident
+from monitor.queue.incidents import pages
 from monitor.stages.page import PagingStage
 from monitor.storage.db import session_scope
-from tests.test_alerts_receivers import T0, Hit, Receiver, http_receiver
-
-PD_KEY = "R0UTINGKEY0123456789abcdefABCDEF"
-PEOPLE = ("mette", "jonas")
-_STEP = re.compile(r"Incident: (\S+)\s+Step: (\S+)")
-
-
-def paging_settings(
-    engine: Engine | str,
-    people_port: int,
-    pd_port: int | None = None,
-    *,
-    followup_minutes: int = 30,
-    lease_seconds: float = 60,
-) -> Settings:
-    """mette on duty (level 1, plus PagerDuty when ``pd_port``), jonas after 15 minutes."""
-    channels = [{"name": p, "url": f"json://127.0.0.1:{people_port}/{p}"} for p in PEOPLE]
-    first: dict[str, Any] = {"schedules": ["duty"], "wait_minutes": 15}
-    if pd_port is not None:
-        url = f"pagerduty://{PD_KEY}@127.0.0.1:{pd_port}/v2/enqueue?tls=no"
-        channels.append({"name": "pd", "url": url})
-        first["channels"] = ["pd"]
-    return parse_settings(
-        {
-            "database": {"url": engine if isinstance(engine, str) else str(engine.url)},
-            "web": {"public_url": "http://127.0.0.1:8080", "secret_key": "k" * 32},
-            "channels": channels,
-            "outbox": {"lease_seconds": lease_seconds},
-            "oncall": {
-                "followup_minutes": followup_minutes,
-                "people": [{"name": p, "channels": [p]} for p in PEOPLE],
-                "schedules": [
-                    {
-                        "name": "duty",
-                        "rotation": "weekly",
-                        "start": "2026-01-05",
-                        "members": ["mette"],
-                    }
-                ],
-                "policies": [
-                    {
-                        "name": "all",
-                        "repeat_limit": 0,
-                        "levels": [first, {"people": ["jonas"], "wait_minutes": 30}],
-                    }
-                ],
-            },
-        }
-    )
-
-
-def signal(
-    brand: str,
-    minute: int,
-    *,
-    posts: int,
-    observed: float,
-    severity: Severity = "warning",
-    kind: str = "volume_surge",
-    thread: str | None = None,
-) -> Signal:
-    at = T0 + timedelta(minutes=minute)
-    return Signal(
-        kind=kind,
-        brand=brand,
-        severity=severity,
-        reason=kind,
-        at=at,
-        window_start=at - timedelta(hours=1),
-        window_end=at,
-        observed=observed,
-        expected=2.0,
-        ratio=observed / 2.0,
-        post_ids=tuple(f"{brand}-{kind}-{n}" for n in range(posts)),
-        thread_id=thread,
-    )
-
-
-class Storms:
-    """The detect stage's side, by hand: signals into a book, the book into the database."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self.book = IncidentBook()
-
-    def signal(self, sig: Signal) -> Incident:
-        incident = self.book.apply(sig, sig.at).incident
-        self.save(incident, sig.at)
-        return incident
-
-    def decide(self, incident: Incident, action: str, minute: int) -> None:
-        """A manager acknowledges or resolves (the CLI's and the UI's function)."""
-        now = T0 + timedelta(minutes=minute)
-        with session_scope(self.engine) as session:
-            act(session, incident.id, action, "mette", now)
-        if action == "ack":
-            self.book.acknowledge(incident.id, now, "mette")
-        else:
-            self.book.resolve(incident.id, now)
-
-    def save(self, incident: Incident, now: Any) -> None:
-        with session_scope(self.engine) as session:
-            text = f"{incident.brand}: {len(incident.post_ids)} complaints ({incident.kind})"
-            save_incident(session, incident, text, now)
+from tests.support.fixtures.clock import T0
+from tests.support.servers.receivers import Hit, Receiver, http_receiver
+from tests.support.worlds.paging import Storms, describe, paging_settings, signal
 
 
 @dataclass
@@ -166,18 +62,6 @@ class Ticker:
 
     def of(self, incident: Incident) -> list[tuple[int, str, str]]:
         return sorted((m, where, step) for m, where, inc, step in self.seen if inc == incident.id)
-
-
-def describe(hit: Hit) -> tuple[str, str, str]:
-    """(where, incident id, step) of a request: a person's webhook or the PagerDuty event."""
-    body = hit.json()
-    if "event_action" in body:
-        incident = body["dedup_key"].removeprefix("stormwatch-")
-        step = body["payload"]["class"] if body["event_action"] == "trigger" else "-"
-        return "pd", incident, f"{body['event_action']}/{step}"
-    found = _STEP.search(body["message"])
-    assert found, body["message"]
-    return hit.path.strip("/"), found.group(1), found.group(2)
 
 
 def outbox(engine: Engine, incident: Incident) -> list[OutboxRow]:
@@ -313,7 +197,8 @@ def test_a_thread_paged_before_the_storm_still_resolves_in_pagerduty_while_held(
         (30, "pd", "resolve/-"),
     ]
     [held] = [r for r in outbox(any_engine, made["thread"]) if r.step.startswith("inhibited:")]
-    assert held.status == "released" and "resolved while held back" in held.last_reason
+    assert held.status == "released"
+    assert "resolved while held back" in held.last_reason
     assert [s for _, _, s in ticker.of(made["storm"])] == [
         "trigger",
         "trigger/trigger",
@@ -394,7 +279,8 @@ def test_a_growing_storm_gets_followups_at_most_every_n_minutes_never_new_pages(
     assert "severity critical (was warning)" in bodies["followup:2"]["message"]
     assert "40 complaint posts (was 23)" in bodies["followup:3"]["message"]
     steps = [r.step for r in outbox(any_engine, made["storm"])]
-    assert steps.count("trigger") == 2 and not any(s.startswith("repeat") for s in steps)
+    assert steps.count("trigger") == 2
+    assert not any(s.startswith("repeat") for s in steps)
 
 
 def test_followups_need_someone_already_paged_and_an_open_storm(any_engine: Engine) -> None:

@@ -20,8 +20,9 @@ from monitor.cli import app
 from monitor.stages.page import PagingStage
 from monitor.storage.db import session_scope
 from monitor.storage.models import IncidentRow
-from tests.test_alerts_receivers import T0, Receiver, http_receiver
-from tests.test_paging_grouping import PD_KEY, Storms, paging_settings, signal
+from tests.support.fixtures.clock import T0
+from tests.support.servers.receivers import Receiver, http_receiver
+from tests.support.worlds.paging import PD_KEY, Storms, paging_settings, signal
 
 
 def events(pd: Receiver) -> list[tuple[str, str, str]]:
@@ -134,7 +135,8 @@ def test_a_reopened_incident_pages_afresh_and_pagerduty_opens_a_new_alert(
         storms.decide(again, "resolve", 200)
         stage.step(T0 + timedelta(minutes=200))
         stage.step(T0 + timedelta(hours=5))
-    assert again.id == incident.id and storms.book.get(incident.id).status == "resolved"
+    assert again.id == incident.id
+    assert storms.book.get(incident.id).status == "resolved"
     first, second = dedup_key_for(incident.id), dedup_key_for(incident.id, 2)
     assert second == f"{first}/2"
     assert events(pd) == [
@@ -167,7 +169,8 @@ def test_a_history_incident_that_goes_live_is_paged_from_then_without_a_burst(
         stage.step(T0 + timedelta(hours=1))
         assert people.hits == [], "history incidents never page"
         live = storms.signal(signal("Acme", 180, posts=40, observed=35))
-        assert live.origin == "live" and live.id == incident.id
+        assert live.origin == "live"
+        assert live.id == incident.id
         stage.step(T0 + timedelta(minutes=180))
         went_live = [h.path for h in people.accepted()]
         stage.step(T0 + timedelta(minutes=195))

@@ -37,8 +37,9 @@ from alerts.store import DeliveryRow, OutboxRow
 from monitor.settings import DatabaseSettings
 from monitor.stages.page import PagingStage
 from monitor.storage.db import make_engine, session_scope
-from tests.test_alerts_receivers import T0, http_receiver
-from tests.test_paging_grouping import Storms, paging_settings, signal
+from tests.support.fixtures.clock import T0
+from tests.support.servers.receivers import http_receiver
+from tests.support.worlds.paging import Storms, paging_settings, signal
 
 ROOT = Path(__file__).resolve().parents[1]
 LEASE = timedelta(seconds=60)  # paging_settings' outbox.lease_seconds
@@ -200,7 +201,8 @@ def test_a_page_the_daemon_missed_while_down_is_not_sent_after_the_incident_was_
         stage = PagingStage(paging_settings(sqlite_engine, people.port), sqlite_engine)
         stage.step(T0 + timedelta(minutes=21))
         stage.step(T0 + timedelta(minutes=90))
-    assert outbox(sqlite_engine) == [] and people.hits == []
+    assert outbox(sqlite_engine) == []
+    assert people.hits == []
 
 
 def _main(mode: str, url: str, people: str, pd: str, now: str) -> None:

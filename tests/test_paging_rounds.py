@@ -32,9 +32,10 @@ from monitor.stages.detect import DetectStage
 from monitor.stages.page import PagingStage
 from monitor.storage.db import session_scope
 from monitor.storage.models import IncidentRow
-from tests.test_alerts_receivers import Hit, Receiver, http_receiver
-from tests.test_paging_grouping import describe, paging_settings
-from tests.test_storms import STEP, store
+from tests.support.fixtures.clock import STEP
+from tests.support.seeds.posts import store
+from tests.support.servers.receivers import Hit, Receiver, http_receiver
+from tests.support.worlds.paging import describe, paging_settings
 
 
 @dataclass
@@ -153,7 +154,8 @@ def test_resolve_and_reopen_in_one_tick_sends_the_resolve_and_pages_round_two(
 
     with session_scope(storm.engine) as session:
         row = session.get(IncidentRow, incident)
-        assert row is not None and row.status == "triggered", "round 2 is open"
+        assert row is not None, "round 2 is open"
+        assert row.status == "triggered", "round 2 is open"
     storm.tick()
     storm.tick()
     assert len(notices(storm.engine, first, "resolve")) == 3, "each notice written once"
@@ -196,7 +198,8 @@ def test_a_decision_made_while_a_tick_runs_is_not_overwritten(storm: Storm) -> N
     storm.stage._save = real  # type: ignore[method-assign]
     with session_scope(storm.engine) as session:
         row = session.get(IncidentRow, incident)
-        assert row is not None and (row.status, row.resolved_at) == (
+        assert row is not None
+        assert (row.status, row.resolved_at) == (
             "resolved",
             later - timedelta(seconds=30),
         )

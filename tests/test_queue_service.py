@@ -19,8 +19,8 @@ from monitor.queue import incidents, ranking, service
 from monitor.stages.detect import save_incident
 from monitor.storage.db import session_scope
 from monitor.storage.models import QueueItem, Relabel
-from tests.conftest import T0
-from tests.queue_seed import SeedPost, seed
+from tests.support.fixtures.clock import T0
+from tests.support.seeds.queue_seed import SeedPost, seed
 
 NOW = T0 + timedelta(hours=6)
 
@@ -50,13 +50,15 @@ def test_flagging_queues_only_complaints_and_keeps_triage_on_reread(any_engine: 
     seeded(any_engine)
     with session_scope(any_engine) as s:
         page = service.list_queue(s, service.QueueFilter(status="all"))
-        assert {r.post_id for r in page.rows} == {"a", "b", "c", "e"} and page.total == 4
+        assert {r.post_id for r in page.rows} == {"a", "b", "c", "e"}
+        assert page.total == 4
         service.act(s, "a", "Nordtel", "respond", "mette", NOW)
     # the classifier reads the post again (an edit): still one row, still responded
     assert seed(any_engine, posts()[:1], NOW + timedelta(hours=1)) == 0
     with session_scope(any_engine) as s:
         item = s.get(QueueItem, ("a", "Nordtel"))
-        assert item is not None and item.status == "responded"
+        assert item is not None
+        assert item.status == "responded"
         assert [e.action for e in service.history(s, service.post_subject("a", "Nordtel"))] == [
             "flagged",
             "respond",
@@ -69,7 +71,8 @@ def test_ranking_prefers_fresh_and_weighty_and_is_stable_over_time() -> None:
     viral_old = ranking.rank(
         ranking.urgency(0.9, ranking.Reach(400, 120)), NOW - timedelta(hours=12)
     )
-    assert fresh > old and viral_old > fresh
+    assert fresh > old
+    assert viral_old > fresh
     # the stored rank orders exactly like the decayed urgency at any later moment
     for later in (NOW, NOW + timedelta(days=3)):
         assert ranking.decayed(0.9, NOW, later) > ranking.decayed(
@@ -144,7 +147,8 @@ def test_full_text_search_in_nordic_languages(
     seeded(any_engine)
     with session_scope(any_engine) as s:
         page = service.list_queue(s, service.QueueFilter(status="all", q=query))
-        assert {r.post_id for r in page.rows} == expected and page.total == len(expected)
+        assert {r.post_id for r in page.rows} == expected
+        assert page.total == len(expected)
 
 
 def test_search_with_only_one_letter_words_is_a_clear_error(any_engine: Engine) -> None:
@@ -162,7 +166,8 @@ def test_triage_lifecycle_and_refusals(any_engine: Engine) -> None:
             service.act(s, "a", "Nordtel", "ack", "mette", NOW)
         assert twice.value.kind == "invalid_transition"
         row = service.act(s, "a", "Nordtel", "respond", "mette", later, note="Svaret på Facebook")
-        assert row.status == "responded" and row.first_response_at == later
+        assert row.status == "responded"
+        assert row.first_response_at == later
         service.act(s, "a", "Nordtel", "resolve", "mette", later)
         with pytest.raises(QueueError, match="resolved"):
             service.act(s, "a", "Nordtel", "respond", "mette", later)
@@ -180,7 +185,8 @@ def test_triage_lifecycle_and_refusals(any_engine: Engine) -> None:
             ("jonas", "reopen"),
         ]
         assert detail.history[2].detail == "Svaret på Facebook"
-        assert detail.text.startswith("Kundeservicen") and detail.scores["complaint"] == 0.9
+        assert detail.text.startswith("Kundeservicen")
+        assert detail.scores["complaint"] == 0.9
 
 
 def test_relabel_records_the_correction_and_dismisses(any_engine: Engine) -> None:
@@ -201,7 +207,8 @@ def test_response_times_and_csv_exports_are_safe(any_engine: Engine) -> None:
     with session_scope(any_engine) as s:
         service.act(s, "a", "Nordtel", "respond", "mette", NOW + timedelta(minutes=30))
         times = {(t.post_id, t.seconds) for t in service.response_times(s)}
-        assert ("a", 1800.0) in times and ("b", None) in times
+        assert ("a", 1800.0) in times
+        assert ("b", None) in times
         table = list(
             csv.DictReader(io.StringIO(service.queue_csv(s, service.QueueFilter(status="all"))))
         )
@@ -250,7 +257,8 @@ def test_incident_detail_links_posts_and_acks_with_history(any_engine: Engine) -
         assert observed == pytest.approx(0.9 + 0.7 + 0.9 + 0.3)  # every reading of the brand
         assert all(p.upper > p.expected for p in detail.series)
         view = incidents.act(s, incident_id, "ack", "mette", NOW)
-        assert view.status == "acknowledged" and view.acknowledged_by == "mette"
+        assert view.status == "acknowledged"
+        assert view.acknowledged_by == "mette"
         with pytest.raises(QueueError) as again:
             incidents.act(s, incident_id, "ack", "mette", NOW)
         assert again.value.kind == "invalid_transition"

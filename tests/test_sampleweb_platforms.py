@@ -18,13 +18,13 @@ from monitor.demo.scenario import config
 from monitor.demo.scenario.publisher import Publisher
 from monitor.demo.scenario.story import DAY, build_story, local
 from monitor.stages.read import make_matchers, read_config
-from tests.fakeplatform import crawl_once, make_settings, stored
+from tests.support.servers.fakeplatform import crawl_once, make_settings, stored
 
 STORY = build_story()
 NOON = local(DAY, "12:00")
 
 
-@pytest.fixture()
+@pytest.fixture
 def web() -> Iterator[SampleWeb]:
     with SampleWeb() as server:
         yield server
@@ -49,12 +49,15 @@ def test_bluesky_login_search_and_cursor(web: SampleWeb) -> None:
         second = client.get(search, params={**query, "cursor": "2"}, headers=auth)
     assert first.headers["ratelimit-policy"] == "3000;w=300"
     page = first.json()
-    assert page["cursor"] == "2" and len(page["posts"]) == 2
+    assert page["cursor"] == "2"
+    assert len(page["posts"]) == 2
     newest = page["posts"][0]
     assert newest["indexedAt"] == "2026-03-04T10:52:00.000Z"  # 11:52 in Copenhagen
-    assert newest["uri"].startswith("at://did:plc:") and "Nordtel" in newest["record"]["text"]
+    assert newest["uri"].startswith("at://did:plc:")
+    assert "Nordtel" in newest["record"]["text"]
     times = [p["indexedAt"] for p in page["posts"] + second.json()["posts"]]
-    assert times == sorted(times, reverse=True) and len(set(times)) == 4
+    assert times == sorted(times, reverse=True)
+    assert len(set(times)) == 4
 
 
 def test_trustpilot_reviews_need_the_key_and_keep_the_stars(web: SampleWeb) -> None:
@@ -65,17 +68,20 @@ def test_trustpilot_reviews_need_the_key_and_keep_the_stars(web: SampleWeb) -> N
         refused = client.get(path, headers={"apikey": "nope"})
         other = client.get("/trustpilot/v1/business-units/0000/reviews")
         page = client.get(path, params={"perPage": "2"}, headers={"apikey": accounts.api_key})
-    assert refused.status_code == 401 and refused.json()["fault"]["faultstring"] == "Invalid ApiKey"
+    assert refused.status_code == 401
+    assert refused.json()["fault"]["faultstring"] == "Invalid ApiKey"
     assert other.status_code == 404
     doc = page.json()
     assert [r["stars"] for r in doc["reviews"]] == [1, 5]  # the storm's review, then the day's
-    assert doc["links"][0]["rel"] == "next-page" and "page=2" in doc["links"][0]["href"]
+    assert doc["links"][0]["rel"] == "next-page"
+    assert "page=2" in doc["links"][0]["href"]
 
 
 def test_a_login_post_elsewhere_is_still_refused(web: SampleWeb) -> None:
     with httpx.Client(base_url=web.base_url, timeout=5) as client:
         answer = client.post("/blog/", content=b"x")
-    assert answer.status_code == 405 and answer.headers["connection"] == "close"
+    assert answer.status_code == 405
+    assert answer.headers["connection"] == "close"
 
 
 def test_the_demo_sources_read_the_storm_on_bluesky_and_trustpilot_first(
@@ -95,7 +101,8 @@ def test_the_demo_sources_read_the_storm_on_bluesky_and_trustpilot_first(
     posts = stored(sqlite_engine).values()
     storm = [p for p in posts if p["published_at"] >= local(DAY, "11:40")]
     assert {p["canonical_url"].split("/")[2] for p in storm} == {"bsky.app", "www.trustpilot.com"}
-    assert len(storm) == 5 and [p["rating"] for p in storm if p["rating"]] == [1]
+    assert len(storm) == 5
+    assert [p["rating"] for p in storm if p["rating"]] == [1]
     assert sum(p["rating"] == 5 for p in posts) >= 1  # the good reviews of the days before
     publisher.publish(STORY.due(NOON, NOON + timedelta(hours=1)))
     again = crawl_once(

@@ -17,7 +17,7 @@ from monitor.demo.sampleweb import SampleWeb
 WHEN = datetime(2026, 3, 4, 12, 5, tzinfo=timezone(timedelta(hours=1)))  # 11:05 UTC
 
 
-@pytest.fixture()
+@pytest.fixture
 def web() -> Iterator[SampleWeb]:
     with SampleWeb() as server:
         yield server
@@ -41,11 +41,13 @@ def test_blog_post_and_comments_at_given_times(web: SampleWeb) -> None:
         "nyt-opslag", "Bo", "Også mig.", parent=first, published=WHEN + timedelta(minutes=9)
     )
     post = next(e for e in entries(web, "/blog/feed/") if "nyt-opslag" in e.link)
-    assert post.title == "Nyt opslag" and post.slash_comments == "2"
+    assert post.title == "Nyt opslag"
+    assert post.slash_comments == "2"
     comments = {e.link: e for e in entries(web, "/blog/nyt-opslag/feed/")}
     truth = web.expected().by_url()
     base = f"{web.base_url}/blog/nyt-opslag/"
-    assert truth[base].published == WHEN and truth[base].text == "Første afsnit.\n\nAndet afsnit."
+    assert truth[base].published == WHEN
+    assert truth[base].text == "Første afsnit.\n\nAndet afsnit."
     assert truth[f"{base}#comment-{reply}"].parent == f"{base}#comment-{first}"
     assert truth[f"{base}#comment-{first}"].published == datetime(2026, 3, 4, 11, 8, tzinfo=UTC)
     assert set(comments) == {f"{base}#comment-{first}", f"{base}#comment-{reply}"}
@@ -105,7 +107,8 @@ def test_publishing_changes_the_etag(web: SampleWeb) -> None:
     web.publish_article("news-rss", "nyhed", "Nyhed", "Tekst.", published=WHEN,
                         author="R", lang="da")  # fmt: skip
     after = get(web, "/news/rss.xml", **{"If-None-Match": before.headers["etag"]})
-    assert after.status_code == 200 and "Nyhed" in after.text
+    assert after.status_code == 200
+    assert "Nyhed" in after.text
 
 
 def test_bad_input_is_refused(web: SampleWeb) -> None:

@@ -21,7 +21,7 @@ from monitor.metrics import Metrics
 from monitor.runner.embedded import Daemon
 from monitor.settings import Settings, parse_settings
 from monitor.storage.db import upgrade
-from tests.test_classifier_tiny import tiny_classifier_settings
+from tests.support.fixtures.models import tiny_classifier_settings
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +82,8 @@ def test_a_tick_runs_every_stage_and_reports_ready_and_metrics(
     assert daemon.health.ready(now, 1.0) == (True, "ok")
     text = daemon.metrics.render().decode()
     assert 'stormwatch_fetches_total{outcome="ok",source="' in text
-    assert "stormwatch_posts_total" in text and "stormwatch_classifications_total" in text
+    assert "stormwatch_posts_total" in text
+    assert "stormwatch_classifications_total" in text
     assert "stormwatch_database_up 1.0" in text
     assert 'stormwatch_source_staleness_seconds{source="' in text
     assert "stormwatch_outbox_pending 0.0" in text
@@ -99,7 +100,8 @@ def test_a_locked_database_makes_the_daemon_unready_and_it_recovers_by_itself(
     try:
         loop.run_until_complete(daemon.tick())
         ready, reason = daemon.health.ready(datetime.now(UTC), 1.0)
-        assert not ready and "locked" in reason
+        assert not ready
+        assert "locked" in reason
         # readers do not wait for the writer (WAL, deferred BEGIN): metrics still answer
         assert "stormwatch_database_up 1.0" in daemon.metrics.render().decode()
         assert daemon.metrics.stage_errors.labels("crawl")._value.get() >= 1
@@ -141,7 +143,9 @@ def test_systemd_hears_ready_watchdog_and_stopping(
 
     asyncio.run(main())
     listener.close()
-    assert heard[0] == "READY=1" and "WATCHDOG=1" in heard and heard[-1] == "STOPPING=1"
+    assert heard[0] == "READY=1"
+    assert "WATCHDOG=1" in heard
+    assert heard[-1] == "STOPPING=1"
 
 
 def test_notify_outside_systemd_does_nothing() -> None:
@@ -164,18 +168,20 @@ def test_missing_model_keeps_crawling_and_recovers_when_the_folder_appears(
     loop = asyncio.new_event_loop()
     loop.run_until_complete(daemon.tick())
     health = daemon.health
-    assert health.stages["crawl"].ok and health.stages["classify"].ok is False
-    assert health.classifier and str(folder) in health.classifier  # one clear reason
+    assert health.stages["crawl"].ok
+    assert health.stages["classify"].ok is False
+    assert health.classifier
+    assert str(folder) in health.classifier
     assert health.ready(datetime.now(UTC), 1.0) == (True, "ok")  # still crawling and paging
     with session_scope(daemon.app.engine) as s:
         stored = repo.count_posts(s)
-        assert (
-            stored > 0 and len(repo.pending_readings(s, daemon.app.classify.model_id, 10_000)) > 0
-        )
+        assert stored > 0
+        assert len(repo.pending_readings(s, daemon.app.classify.model_id, 10_000)) > 0
 
     shutil.copytree(str(tiny.model_dir), folder)  # an operator restores the model folder
     loop.run_until_complete(daemon.tick())
-    assert daemon.health.stages["classify"].ok and daemon.health.classifier is None
+    assert daemon.health.stages["classify"].ok
+    assert daemon.health.classifier is None
     with session_scope(daemon.app.engine) as s:
         assert repo.count_posts(s) == stored  # nothing was dropped meanwhile
     loop.run_until_complete(daemon.app.aclose())

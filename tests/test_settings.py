@@ -104,7 +104,8 @@ def test_channel_tokens_never_print() -> None:
     settings = parse_settings(
         {"channels": [{"name": "slack", "url": "slack://T0/B0/tok?x=secret1"}]}
     )
-    assert "secret1" not in repr(settings) and "secret1" not in str(settings.channels[0].url)
+    assert "secret1" not in repr(settings)
+    assert "secret1" not in str(settings.channels[0].url)
     assert Secret("abc").masked() == "********"
 
 
@@ -113,7 +114,8 @@ def test_logs_mask_urls_with_credentials() -> None:
         {"msg": "connect %s", "args": ("postgresql://u:pw123@h/db?token=zz",), "name": "t"}
     )
     line = JsonFormatter().format(record)
-    assert "pw123" not in line and "zz" not in line
+    assert "pw123" not in line
+    assert "zz" not in line
     assert mask_url("https://h/p?a=1&b=2") == "https://h/p?a=***&b=***"
 
 
@@ -133,7 +135,8 @@ def test_logs_follow_stdout_when_a_runner_swaps_and_closes_it(
     finally:
         logging.getLogger("stormwatch").handlers.clear()
     out = capsys.readouterr().out
-    assert '"msg": "after"' in out and "during" not in out
+    assert '"msg": "after"' in out
+    assert "during" not in out
 
 
 def test_cluster_runner_needs_postgresql_and_a_shared_secret_key() -> None:

@@ -47,16 +47,20 @@ def test_wordpress_posts_and_comment_feeds() -> None:
         Request("https://b.dk/feed/"), RSS, {"content-type": "application/rss+xml"}
     )
     first = parsed.posts[0]
-    assert first.title == "Tre uger uden net" and first.author == "Mette"
+    assert first.title == "Tre uger uden net"
+    assert first.author == "Mette"
     assert first.text == "Nordtel har stadig ikke sendt en tekniker.\n\nAnden sektion."
     assert first.published_at == datetime(2026, 11, 2, 7, 0, tzinfo=UTC)
-    assert first.lang_hint == "da" and not first.is_comment
+    assert first.lang_hint == "da"
+    assert not first.is_comment
     assert [(r.url, r.role, r.thread_url) for r in parsed.follow] == [
         ("https://b.dk/tre-uger/feed/", "comments", "https://b.dk/tre-uger/")
     ]  # the post with slash:comments=0 is not followed
     comments = adapter.parse(parsed.follow[0], COMMENTS, {})
     comment = comments.posts[0]
-    assert comment.is_comment and comment.title is None and comment.author == "Ole"
+    assert comment.is_comment
+    assert comment.title is None
+    assert comment.author == "Ole"
     assert (comment.thread_url, comment.parent_url) == ("https://b.dk/tre-uger/",) * 2
 
 
@@ -112,12 +116,12 @@ def test_discourse_topics_then_posts_with_parents_and_missing_chunks() -> None:
     }  # fmt: skip
     parsed = adapter.parse(index.follow[0], json.dumps(topic).encode(), {})
     root, reply = parsed.posts
-    assert (
-        root.url == root.thread_url == "https://f.dk/forum/t/router/9"
-        and root.title == "Router død"
-    )
-    assert reply.url == "https://f.dk/forum/t/router/9/2" and reply.parent_url == root.url
-    assert len(parsed.follow) == 2 and "post_ids%5B%5D=200" in parsed.follow[0].url
+    assert root.url == root.thread_url == "https://f.dk/forum/t/router/9"
+    assert root.title == "Router død"
+    assert reply.url == "https://f.dk/forum/t/router/9/2"
+    assert reply.parent_url == root.url
+    assert len(parsed.follow) == 2
+    assert "post_ids%5B%5D=200" in parsed.follow[0].url
 
 
 def test_reddit_json_listing() -> None:
@@ -128,7 +132,8 @@ def test_reddit_json_listing() -> None:
     url = "https://r.example/r/Denmark/new/.json"
     [post] = adapter_for("reddit").parse(Request(url), json.dumps(listing).encode(), {}).posts
     assert post.url == "https://r.example/r/Denmark/comments/abc/nordtel/"
-    assert post.author == "u1" and post.thread_url == post.url
+    assert post.author == "u1"
+    assert post.thread_url == post.url
 
 
 def test_reddit_atom_listing_drops_the_submitted_by_trailer() -> None:
@@ -159,7 +164,8 @@ def test_html_page_main_text() -> None:
     )
     parsed = adapter_for("html").parse(Request("https://r.dk/a.html"), page.encode(), {})
     [post] = parsed.posts
-    assert "telefonkøen" in post.text and "Cookies" not in post.text
+    assert "telefonkøen" in post.text
+    assert "Cookies" not in post.text
 
 
 LATIN1 = (
@@ -186,7 +192,8 @@ def test_bad_feeds_fail_softly(
     assert parsed.failed is failed
     assert [p.title for p in parsed.posts] == titles
     if failed:
-        assert parsed.warnings and len(parsed.warnings[0]) < 400
+        assert parsed.warnings
+        assert len(parsed.warnings[0]) < 400
 
 
 @settings(max_examples=60, deadline=None)

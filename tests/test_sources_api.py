@@ -20,8 +20,15 @@ from monitor.settings import API_KINDS, load_settings, parse_settings
 from monitor.sources import Request, adapter_for
 from monitor.sources.api import Walk, health_reason
 from monitor.stages.read import make_matchers, read_config
-from tests.conftest import T0
-from tests.fakeplatform import Reply, crawl_once, hn_search, hn_story, make_settings, running
+from tests.support.fixtures.clock import T0
+from tests.support.servers.fakeplatform import (
+    Reply,
+    crawl_once,
+    hn_search,
+    hn_story,
+    make_settings,
+    running,
+)
 
 NOW = int(T0.timestamp())
 
@@ -89,7 +96,8 @@ def test_every_api_kind_has_an_adapter_and_a_documented_entry() -> None:
     example = (Path(__file__).parent.parent / "config" / "stormwatch.example.toml").read_text()
     for kind in API_KINDS:
         assert adapter_for(kind).kind == kind
-        assert f"## `{kind}`" in docs and f'kind = "{kind}"' in example
+        assert f"## `{kind}`" in docs
+        assert f'kind = "{kind}"' in example
 
 
 def test_a_source_secret_from_the_environment_names_an_existing_source(tmp_path: Path) -> None:
@@ -100,7 +108,9 @@ def test_a_source_secret_from_the_environment_names_an_existing_source(tmp_path:
     )
     loaded = load_settings(config, {"STORMWATCH_SOURCES__TP_NORDTEL_DK__API_KEY": "k-123"})
     key = loaded.sources[0].api_key
-    assert key is not None and key.reveal() == "k-123" and "k-123" not in repr(loaded)
+    assert key is not None
+    assert key.reveal() == "k-123"
+    assert "k-123" not in repr(loaded)
     with pytest.raises(ConfigError) as caught:
         load_settings(config, {"STORMWATCH_SOURCES__NOPE__API_KEY": "k-123"})
     assert (
@@ -248,13 +258,14 @@ def test_sources_test_prints_what_it_would_store_and_stores_nothing(tmp_path: Pa
         assert not (tmp_path / "never.db").exists()
         hn.fail("/api/v1/search_by_date", Reply(403))
         refused = CliRunner().invoke(app, ["sources", "test", "hn", "-c", str(config)])
-        assert refused.exit_code == 1 and "error: access refused (HTTP 403)" in refused.output
+        assert refused.exit_code == 1
+        assert "error: access refused (HTTP 403)" in refused.output
 
 
 def test_no_parser_passes_a_nul_on() -> None:
     import json
 
-    from tests import fakeplatform as fake
+    from tests.support.servers import fakeplatform as fake
 
     nul = "Nord\x00tel"
     review = fake.appstore_review(1, 1, nul, nul, "2026-11-02T09:00:00Z")
@@ -272,7 +283,8 @@ def test_no_parser_passes_a_nul_on() -> None:
     for kind, doc in docs.items():
         parsed = adapter_for(kind).parse(Request(_URLS[kind]), json.dumps(doc).encode(), {})
         [post] = parsed.posts
-        assert "Nordtel" in post.text and "\x00" not in post.text + (post.title or ""), kind
+        assert "Nordtel" in post.text, kind
+        assert "\x00" not in post.text + (post.title or ""), kind
 
 
 def test_api_calls_and_logins_go_through_the_address_gate(
@@ -288,4 +300,5 @@ def test_api_calls_and_logins_go_through_the_address_gate(
     matchers = make_matchers(read_config(settings))
     reports = crawl_once(settings, sqlite_engine, matchers, T0)
     assert [r.error_kind for r in reports] == ["refused", "refused"]
-    assert "createSession" in (reports[0].error or "") and "pw-never-shown" not in str(reports)
+    assert "createSession" in (reports[0].error or "")
+    assert "pw-never-shown" not in str(reports)

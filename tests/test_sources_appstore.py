@@ -13,9 +13,10 @@ from sqlalchemy.engine import Engine
 
 from monitor.settings import Settings
 from monitor.sources.api import load_marks
-from monitor.stages.read import Matchers, make_matchers, read_config
-from tests.conftest import T0
-from tests.fakeplatform import (
+from monitor.stages.read import Matchers
+from tests.support.contracts.api_kinds import ApiKind, HealthReasons
+from tests.support.fixtures.clock import T0
+from tests.support.servers.fakeplatform import (
     FakePlatform,
     Reply,
     appstore_feed,
@@ -38,13 +39,6 @@ def page_path(country: str, page: int) -> str:
 
 def review_url(country: str, rid: int) -> str:
     return f"https://apps.apple.com/{country}/app/id{APP}?reviewId={rid}"
-
-
-@pytest.fixture(scope="module")
-def matchers() -> Matchers:
-    built = make_matchers(read_config(make_settings("sqlite://", [])))
-    built.language.load()
-    return built
 
 
 @pytest.fixture
@@ -81,16 +75,18 @@ def test_reads_every_page_of_every_country_with_the_stars(
     data = {"dk": reviews(100, 120, stars=1), "se": reviews(5000, 1, stars=4)}  # se: one entry
     store.fallback = appstore_feed(data)
     [report] = crawl_once(settings_for(store, tmp_path, ["dk", "se"]), sqlite_engine, matchers, T0)
-    assert report.error is None and report.warnings == []
+    assert report.error is None
+    assert report.warnings == []
     paths = [c.path for c in store.calls if c.path != "/robots.txt"]
     assert paths == [page_path("dk", 1), page_path("se", 1), page_path("dk", 2), page_path("dk", 3)]
     posts = stored(sqlite_engine)
     assert len(posts) == 121 == len(report.new)
     dk = posts[review_url("dk", 219)]
-    assert (
-        dk["rating"] == 1 and dk["title"] == "Virker ikke 219" and dk["text"] == "Appen crasher 219"
-    )
-    assert dk["author"] == "reviewer219" and dk["published_at"] == T0 - timedelta(hours=1)
+    assert dk["rating"] == 1
+    assert dk["title"] == "Virker ikke 219"
+    assert dk["text"] == "Appen crasher 219"
+    assert dk["author"] == "reviewer219"
+    assert dk["published_at"] == T0 - timedelta(hours=1)
     assert posts[review_url("se", 5000)]["rating"] == 4
     marks = load_marks(source_row(sqlite_engine, "app").cursor)
     assert marks == {"cc:dk": "219", "cc:se": "5000"}
@@ -108,7 +104,8 @@ def test_a_restart_reads_only_down_to_the_mark(
     [report] = crawl_once(settings, sqlite_engine, matchers, T0 + timedelta(hours=1))
     paths = [c.path for c in store.calls[before:] if c.path != "/robots.txt"]
     assert paths == [page_path("dk", 1), page_path("dk", 2)]
-    assert len(report.new) == 60 and report.unchanged == 0  # older ones not even re-offered
+    assert len(report.new) == 60
+    assert report.unchanged == 0
     assert len(stored(sqlite_engine)) == 180
     assert load_marks(source_row(sqlite_engine, "app").cursor) == {"cc:dk": "359"}
 
@@ -121,40 +118,18 @@ def test_a_refused_page_keeps_the_mark_and_the_next_pass_catches_up(
     settings = settings_for(store, tmp_path, ["dk"])
     store.fail(page_path("dk", 2), Reply(429, b"", {"Retry-After": "120"}))
     [report] = crawl_once(settings, sqlite_engine, matchers, T0)
-    assert report.error_kind == "rate_limited" and report.retry_after == 120
-    assert report.error is not None and report.error.startswith("rate limited until 09:02 UTC")
+    assert report.error_kind == "rate_limited"
+    assert report.retry_after == 120
+    assert report.error is not None
+    assert report.error.startswith("rate limited until 09:02 UTC")
     assert len(stored(sqlite_engine)) == 50  # page 1 kept
     assert load_marks(source_row(sqlite_engine, "app").cursor) == {}
     [until] = host_backoff(sqlite_engine).values()
     assert until >= T0 + timedelta(seconds=120)
     [report] = crawl_once(settings, sqlite_engine, matchers, T0 + timedelta(hours=1))
-    assert len(report.new) == 30 and len(stored(sqlite_engine)) == 80
+    assert len(report.new) == 30
+    assert len(stored(sqlite_engine)) == 80
     assert load_marks(source_row(sqlite_engine, "app").cursor) == {"cc:dk": "179"}
-
-
-@pytest.mark.parametrize(
-    ("reply", "reason"),
-    [
-        (Reply(404, b"<html>Not Found</html>"), "page not found (HTTP 404)"),
-        (Reply(403, b"Forbidden"), "access refused (HTTP 403)"),
-        (Reply(500, b""), "platform error (HTTP 500)"),
-        (Reply(200, b'{"feed": {"entry": [', {}), "answer not understood"),
-        (Reply(200, b'{"nofeed": 1}', {}), "answer not understood"),
-    ],
-)
-def test_errors_read_as_health_reasons(
-    store: FakePlatform,
-    tmp_path: Path,
-    sqlite_engine: Engine,
-    matchers: Matchers,
-    reply: Reply,
-    reason: str,
-) -> None:
-    store.fallback = appstore_feed({"dk": reviews(100, 3)})
-    store.fail(page_path("dk", 1), reply)
-    crawl_once(settings_for(store, tmp_path, ["dk"]), sqlite_engine, matchers, T0)
-    row = source_row(sqlite_engine, "app")
-    assert row.last_error.startswith(reason) and stored(sqlite_engine) == {}
 
 
 def test_an_empty_feed_is_no_error_and_sets_no_mark(
@@ -162,7 +137,8 @@ def test_an_empty_feed_is_no_error_and_sets_no_mark(
 ) -> None:
     store.fallback = appstore_feed({})
     [report] = crawl_once(settings_for(store, tmp_path, ["dk"]), sqlite_engine, matchers, T0)
-    assert report.error is None and report.requests == 1
+    assert report.error is None
+    assert report.requests == 1
     assert load_marks(source_row(sqlite_engine, "app").cursor) == {}
 
 
@@ -176,7 +152,8 @@ def test_a_feed_that_repeats_its_first_page_stops_without_duplicates(
 
     store.fallback = loop
     [report] = crawl_once(settings_for(store, tmp_path, ["dk"]), sqlite_engine, matchers, T0)
-    assert report.requests == 2 and len(report.new) == 50 == len(stored(sqlite_engine))
+    assert report.requests == 2
+    assert len(report.new) == 50 == len(stored(sqlite_engine))
     assert "a page repeats reviews: paging stopped" in report.warnings
     assert load_marks(source_row(sqlite_engine, "app").cursor) == {"cc:dk": "599"}
 
@@ -189,7 +166,9 @@ def test_hostile_entries_are_skipped(
     store.fail(page_path("dk", 1), json_reply({"feed": {"entry": entries}}))
     [report] = crawl_once(settings_for(store, tmp_path, ["dk"]), sqlite_engine, matchers, T0)
     [post] = stored(sqlite_engine).values()
-    assert report.error is None and post["rating"] is None and post["published_at"] is None
+    assert report.error is None
+    assert post["rating"] is None
+    assert post["published_at"] is None
 
 
 def test_posts_show_prints_the_stars(
@@ -210,3 +189,25 @@ def test_posts_show_prints_the_stars(
     assert "stars          2 of 5" in shown.output
     as_json = CliRunner().invoke(app, ["posts", "show", post["id"], "-c", str(config), "--json"])
     assert '"rating": 2' in as_json.output
+
+
+def serve(store: FakePlatform, secret: str) -> None:
+    """The store's public feed (it takes no secret)."""
+    store.fallback = appstore_feed({"dk": reviews(100, 3)})
+
+
+class TestApiContract(HealthReasons):
+    kind = ApiKind(
+        platform="store",
+        source="app",
+        settings=lambda store, tmp_path: settings_for(store, tmp_path, ["dk"]),
+        serve=serve,
+        fail_path=page_path("dk", 1),
+        errors=[
+            (Reply(404, b"<html>Not Found</html>"), "page not found (HTTP 404)"),
+            (Reply(403, b"Forbidden"), "access refused (HTTP 403)"),
+            (Reply(500, b""), "platform error (HTTP 500)"),
+            (Reply(200, b'{"feed": {"entry": [', {}), "answer not understood"),
+            (Reply(200, b'{"nofeed": 1}', {}), "answer not understood"),
+        ],
+    )

@@ -4,7 +4,6 @@ crawler, fetcher, address gate and SQLite store; its app password kept secret.""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,9 +15,10 @@ from sqlalchemy.engine import Engine
 from monitor.settings import Settings
 from monitor.sources import adapter_for
 from monitor.sources.api import load_marks
-from monitor.stages.read import Matchers, make_matchers, read_config
-from tests.conftest import T0
-from tests.fakeplatform import (
+from monitor.stages.read import Matchers
+from tests.support.contracts.api_kinds import ApiKind, HealthReasons, SecretNeverShown
+from tests.support.fixtures.clock import T0
+from tests.support.servers.fakeplatform import (
     BlueskyPds,
     FakePlatform,
     Reply,
@@ -36,13 +36,6 @@ PASSWORD = "abcd-efgh-ijkl-mnop"
 HANDLE = "nordtel-monitor.bsky.social"
 SEARCH = "/xrpc/app.bsky.feed.searchPosts"
 DID = "did:plc:kunde"
-
-
-@pytest.fixture(scope="module")
-def matchers() -> Matchers:
-    built = make_matchers(read_config(make_settings("sqlite://", [])))
-    built.language.load()
-    return built
 
 
 @pytest.fixture
@@ -94,19 +87,24 @@ def test_logs_in_once_and_pages_the_cursor_to_the_end(
     server = BlueskyPds(data, HANDLE, PASSWORD, T0)
     server.handlers(pds)
     [report] = crawl_once(settings_for(pds, tmp_path), sqlite_engine, matchers, T0)
-    assert report.error is None and len(report.new) == 251 and report.warnings == []
+    assert report.error is None
+    assert len(report.new) == 251
+    assert report.warnings == []
     [login] = pds.calls_to("/xrpc/com.atproto.server.createSession")
-    assert login.method == "POST" and login.headers["content-type"] == "application/json"
+    assert login.method == "POST"
+    assert login.headers["content-type"] == "application/json"
     assert (
         login.body
         == b'{"identifier": "nordtel-monitor.bsky.social", "password": "abcd-efgh-ijkl-mnop"}'
     )
     calls = searches(pds)
     assert [c.arg("cursor") for c in calls] == [None, "100", "200"]
-    assert calls[0].arg("since") == at(T0 - timedelta(days=1)) and calls[0].arg("sort") == "latest"
+    assert calls[0].arg("since") == at(T0 - timedelta(days=1))
+    assert calls[0].arg("sort") == "latest"
     assert all(c.headers["authorization"].startswith("Bearer ey") for c in calls)
     reply = stored(sqlite_engine)[f"https://bsky.app/profile/{DID}/post/3kreply"]
-    assert reply["kind"] == "comment" and reply["author"] == "3kreply.bsky.social"
+    assert reply["kind"] == "comment"
+    assert reply["author"] == "3kreply.bsky.social"
     assert (
         reply["thread_id"]
         == stored(sqlite_engine)[f"https://bsky.app/profile/{DID}/post/3k00249"]["id"]
@@ -122,10 +120,12 @@ def test_the_session_is_reused_then_refreshed_before_it_expires(
     settings = settings_for(pds, tmp_path)
     crawl_once(settings, sqlite_engine, matchers, T0)
     crawl_once(settings, sqlite_engine, matchers, T0 + timedelta(minutes=30))
-    assert server.logins == 1 and server.refreshes == 0
+    assert server.logins == 1
+    assert server.refreshes == 0
     server.clock = T0 + timedelta(hours=1, minutes=59)
     crawl_once(settings, sqlite_engine, matchers, T0 + timedelta(hours=1, minutes=59))
-    assert server.logins == 1 and server.refreshes == 1  # renewed ahead of its exp
+    assert server.logins == 1
+    assert server.refreshes == 1
 
 
 def test_an_expired_token_is_refreshed_and_the_request_retried(
@@ -138,8 +138,10 @@ def test_an_expired_token_is_refreshed_and_the_request_retried(
     server.clock = T0 + timedelta(hours=3)  # the server expired it; our clock says not yet
     server.posts += posts(2, T0 + timedelta(minutes=20), first=100)
     [report] = crawl_once(settings, sqlite_engine, matchers, T0 + timedelta(minutes=30))
-    assert report.error is None and len(report.new) == 2
-    assert server.refreshes == 1 and server.logins == 1
+    assert report.error is None
+    assert len(report.new) == 2
+    assert server.refreshes == 1
+    assert server.logins == 1
     assert [c.arg("cursor") for c in searches(pds)] == [None, None, None]  # refused, retried
 
 
@@ -153,25 +155,8 @@ def test_a_refused_refresh_logs_in_again(
     server.refresh.clear()  # e.g. the account's sessions were revoked
     server.clock = T0 + timedelta(hours=3)
     [report] = crawl_once(settings, sqlite_engine, matchers, T0 + timedelta(hours=3))
-    assert report.error is None and server.logins == 2
-
-
-def test_a_wrong_app_password_is_credentials_rejected_and_never_shown(
-    pds: FakePlatform,
-    tmp_path: Path,
-    sqlite_engine: Engine,
-    matchers: Matchers,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    BlueskyPds(posts(3, T0), HANDLE, "the-right-one", T0).handlers(pds)
-    settings = settings_for(pds, tmp_path)
-    with caplog.at_level(logging.DEBUG):
-        [report] = crawl_once(settings, sqlite_engine, matchers, T0)
-    row = source_row(sqlite_engine, "bsky")
-    assert row.last_error.startswith("credentials rejected (HTTP 401)")
-    assert "createSession" in row.last_error and searches(pds) == []
-    shown = [caplog.text, str(report), row.last_error, repr(settings), settings.model_dump_json()]
-    assert not [text for text in shown if PASSWORD in text]
+    assert report.error is None
+    assert server.logins == 2
 
 
 def test_a_restart_resumes_from_the_mark(
@@ -185,7 +170,9 @@ def test_a_restart_resumes_from_the_mark(
     server.posts += posts(3, T0 + timedelta(minutes=30), first=500)
     [report] = crawl_once(settings, sqlite_engine, matchers, T0 + timedelta(hours=1))
     assert searches(pds)[-1].arg("since") == at(T0 - timedelta(minutes=10))
-    assert len(report.new) == 3 and report.unchanged == 5 and len(stored(sqlite_engine)) == 8
+    assert len(report.new) == 3
+    assert report.unchanged == 5
+    assert len(stored(sqlite_engine)) == 8
     assert server.logins == 2
     assert load_marks(source_row(sqlite_engine, "bsky").cursor) == {
         "q:Nordtel": at(T0 + timedelta(minutes=30))
@@ -208,39 +195,10 @@ def test_429_with_ratelimit_reset_backs_the_host_off(
         json_reply({"error": "RateLimitExceeded", "message": "Rate Limit Exceeded"}, 429, headers),
     )
     [report] = crawl_once(settings_for(pds, tmp_path), sqlite_engine, matchers, T0)
-    assert report.error is not None and report.error.startswith("rate limited until 09:05 UTC")
+    assert report.error is not None
+    assert report.error.startswith("rate limited until 09:05 UTC")
     [until] = host_backoff(sqlite_engine).values()
     assert until >= T0 + timedelta(minutes=5)
-
-
-@pytest.mark.parametrize(
-    ("reply", "reason"),
-    [
-        (
-            json_reply({"error": "InternalServerError", "message": "Internal Server Error"}, 500),
-            "platform error (HTTP 500)",
-        ),
-        (
-            json_reply({"error": "InvalidRequest", "message": "Forbidden"}, 403),
-            "credentials rejected (HTTP 403)",
-        ),
-        (Reply(200, b'{"posts": [{"uri": ', {}), "answer not understood"),
-        (json_reply({"feed": []}), "answer not understood"),
-    ],
-)
-def test_errors_read_as_health_reasons(
-    pds: FakePlatform,
-    tmp_path: Path,
-    sqlite_engine: Engine,
-    matchers: Matchers,
-    reply: Reply,
-    reason: str,
-) -> None:
-    BlueskyPds(posts(3, T0), HANDLE, PASSWORD, T0).handlers(pds)
-    pds.fail(SEARCH, reply)
-    crawl_once(settings_for(pds, tmp_path), sqlite_engine, matchers, T0)
-    assert source_row(sqlite_engine, "bsky").last_error.startswith(reason)
-    assert stored(sqlite_engine) == {}
 
 
 def test_a_cursor_that_repeats_stops_without_duplicates(
@@ -251,6 +209,42 @@ def test_a_cursor_that_repeats_stops_without_duplicates(
     page = posts(100, T0)
     pds.routes[("GET", SEARCH)] = lambda call: json_reply({"posts": page, "cursor": "same"})
     [report] = crawl_once(settings_for(pds, tmp_path), sqlite_engine, matchers, T0)
-    assert report.requests == 2 and len(report.new) == 100 == len(stored(sqlite_engine))
+    assert report.requests == 2
+    assert len(report.new) == 100 == len(stored(sqlite_engine))
     assert "the cursor repeats: paging stopped" in report.warnings
     assert load_marks(source_row(sqlite_engine, "bsky").cursor) == {"q:Nordtel": at(T0)}
+
+
+def serve(pds: FakePlatform, secret: str) -> None:
+    """The platform answering as it does, accepting only ``secret``."""
+    BlueskyPds(posts(3, T0), HANDLE, secret, T0).handlers(pds)
+
+
+class TestApiContract(HealthReasons, SecretNeverShown):
+    kind = ApiKind(
+        platform="pds",
+        source="bsky",
+        settings=settings_for,
+        serve=serve,
+        fail_path=SEARCH,
+        errors=[
+            (
+                json_reply(
+                    {"error": "InternalServerError", "message": "Internal Server Error"}, 500
+                ),
+                "platform error (HTTP 500)",
+            ),
+            (
+                json_reply({"error": "InvalidRequest", "message": "Forbidden"}, 403),
+                "credentials rejected (HTTP 403)",
+            ),
+            (Reply(200, b'{"posts": [{"uri": ', {}), "answer not understood"),
+            (json_reply({"feed": []}), "answer not understood"),
+        ],
+        secret=PASSWORD,
+        refused="credentials rejected (HTTP 401)",
+    )
+
+    def also_when_refused(self, platform: FakePlatform, row: Any, settings: Settings) -> None:
+        assert "createSession" in row.last_error
+        assert searches(platform) == []

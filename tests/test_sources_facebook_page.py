@@ -6,7 +6,6 @@ the Page token secret."""
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -17,9 +16,10 @@ from sqlalchemy.engine import Engine
 
 from monitor.settings import Settings
 from monitor.sources.api import load_marks
-from monitor.stages.read import Matchers, make_matchers, read_config
-from tests.conftest import T0
-from tests.fakeplatform import (
+from monitor.stages.read import Matchers
+from tests.support.contracts.api_kinds import ApiKind, HealthReasons, SecretNeverShown
+from tests.support.fixtures.clock import T0
+from tests.support.servers.fakeplatform import (
     FakePlatform,
     GraphPage,
     Reply,
@@ -31,7 +31,6 @@ from tests.fakeplatform import (
     host_backoff,
     json_reply,
     make_settings,
-    places_showing,
     running,
     source_row,
     stored,
@@ -41,13 +40,6 @@ TOKEN = "EAAGm0PX4ZCpsBO3f9a8b7c6d5e4f30a1b2c3d4e5f60718293a4b5c6d7e8f9ZBZAD"
 PAGE = "104857600000001"
 FEED = f"/v21.0/{PAGE}/feed"
 FB = "https://www.facebook.com/"
-
-
-@pytest.fixture(scope="module")
-def matchers() -> Matchers:
-    built = make_matchers(read_config(make_settings("sqlite://", [])))
-    built.language.load()
-    return built
 
 
 @pytest.fixture
@@ -96,11 +88,14 @@ def test_feed_pages_and_the_comments_of_each_post(
     [report] = crawl_once(
         settings_for(fb, tmp_path), sqlite_engine, matchers, T0 + timedelta(hours=4)
     )
-    assert report.error is None and report.warnings == []
+    assert report.error is None
+    assert report.warnings == []
     assert len(report.new) == 150 + 121
     feed_calls = fb.calls_to(FEED)
-    assert len(feed_calls) == 2 and "access_token" not in feed_calls[1].query
-    assert feed_calls[1].arg("after") and all(
+    assert len(feed_calls) == 2
+    assert "access_token" not in feed_calls[1].query
+    assert feed_calls[1].arg("after")
+    assert all(
         c.headers["authorization"] == f"Bearer {TOKEN}" for c in fb.calls if c.path != "/robots.txt"
     )
     assert feed_calls[0].arg("since") == str(
@@ -112,8 +107,10 @@ def test_feed_pages_and_the_comments_of_each_post(
     root = saved[f"{FB}{post}"]
     reply = saved[comment_url(post, f"{post}_r001")]
     first = saved[comment_url(post, f"{post}_c000")]
-    assert reply["parent_id"] == first["id"] and first["parent_id"] == root["id"]
-    assert reply["thread_id"] == root["thread_id"] and reply["author"] == "Kunde 001"
+    assert reply["parent_id"] == first["id"]
+    assert first["parent_id"] == root["id"]
+    assert reply["thread_id"] == root["thread_id"]
+    assert reply["author"] == "Kunde 001"
     mark = load_marks(source_row(sqlite_engine, "fb").cursor)["feed"]
     assert mark.startswith("2026-11-02T12:00:00")  # the newest updated_time
 
@@ -136,7 +133,8 @@ def test_a_restart_reads_new_posts_and_new_comments_on_older_posts_only(
     [report] = crawl_once(settings, sqlite_engine, matchers, later + timedelta(minutes=5))
     asked = {c.path for c in fb.calls[before:]} - {"/robots.txt"}
     assert asked == {FEED, f"/v21.0/{old_post}/comments"}  # uncommented posts: no call
-    assert len(report.new) == 2 and report.unchanged == 20  # the window's posts read again
+    assert len(report.new) == 2
+    assert report.unchanged == 20
     assert comment_url(old_post, f"{old_post}_c1") in stored(sqlite_engine)
 
 
@@ -155,26 +153,12 @@ def test_a_failed_comments_page_keeps_the_old_mark(
     feed[1]["updated_time"] = fb_time(later)
     fb.fail(f"/v21.0/{post}/comments", graph_error(500, 2, "An unexpected error has occurred."))
     [report] = crawl_once(settings, sqlite_engine, matchers, later + timedelta(minutes=1))
-    assert report.error is None and "HTTP 500" in report.warnings[0]
+    assert report.error is None
+    assert "HTTP 500" in report.warnings[0]
     assert load_marks(source_row(sqlite_engine, "fb").cursor)["feed"] == first_mark
     [again] = crawl_once(settings, sqlite_engine, matchers, later + timedelta(minutes=20))
-    assert comment_url(post, f"{post}_c1") in stored(sqlite_engine) and len(again.new) == 1
-
-
-def test_an_expired_token_is_refused_and_never_shown(
-    fb: FakePlatform,
-    tmp_path: Path,
-    sqlite_engine: Engine,
-    matchers: Matchers,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    GraphPage(PAGE, posts(3), {}, "another-token").handlers(fb)
-    settings = settings_for(fb, tmp_path)
-    with caplog.at_level(logging.DEBUG):
-        [report] = crawl_once(settings, sqlite_engine, matchers, T0)
-    row = source_row(sqlite_engine, "fb")
-    assert row.last_error.startswith("access refused (HTTP 400): the Page access token is")
-    assert not places_showing(TOKEN, sqlite_engine, row, report, settings, caplog.text)
+    assert comment_url(post, f"{post}_c1") in stored(sqlite_engine)
+    assert len(again.new) == 1
 
 
 def test_graph_throttling_waits_for_the_time_it_gives(
@@ -205,37 +189,10 @@ def test_an_allowance_used_up_on_a_good_answer_ends_the_pass(
 
     fb.fallback = spent
     [report] = crawl_once(settings_for(fb, tmp_path), sqlite_engine, matchers, T0)
-    assert report.requests == 1 and len(stored(sqlite_engine)) == 100
+    assert report.requests == 1
+    assert len(stored(sqlite_engine)) == 100
     assert report.warnings == ["rate limited until 10:00 UTC: quota spent, the rest next pass"]
     assert "feed" not in load_marks(source_row(sqlite_engine, "fb").cursor)
-
-
-@pytest.mark.parametrize(
-    ("reply", "reason"),
-    [
-        (
-            graph_error(404, 803, "Some of the aliases you requested do not exist"),
-            "page not found (HTTP 404)",
-        ),
-        (graph_error(500, 1, "An unknown error has occurred."), "platform error (HTTP 500)"),
-        (Reply(429, b"", {"Retry-After": "60"}), "rate limited until 09:01 UTC (HTTP 429)"),
-        (Reply(200, b'{"data": [{"id": "1", ', {}), "answer not understood"),
-        (json_reply({"data": {"id": "1"}}), "answer not understood"),
-    ],
-)
-def test_errors_read_as_health_reasons(
-    fb: FakePlatform,
-    tmp_path: Path,
-    sqlite_engine: Engine,
-    matchers: Matchers,
-    reply: Reply,
-    reason: str,
-) -> None:
-    GraphPage(PAGE, posts(3), {}, TOKEN).handlers(fb)
-    fb.fail(FEED, reply)
-    crawl_once(settings_for(fb, tmp_path), sqlite_engine, matchers, T0)
-    assert source_row(sqlite_engine, "fb").last_error.startswith(reason)
-    assert stored(sqlite_engine) == {}
 
 
 def test_a_feed_cursor_that_loops_stops_without_duplicates(
@@ -253,7 +210,8 @@ def test_a_feed_cursor_that_loops_stops_without_duplicates(
 
     fb.fallback = loop
     [report] = crawl_once(settings_for(fb, tmp_path), sqlite_engine, matchers, T0)
-    assert len(fb.calls_to(FEED)) == 2 and len(stored(sqlite_engine)) == 100
+    assert len(fb.calls_to(FEED)) == 2
+    assert len(stored(sqlite_engine)) == 100
     assert "a page repeats newer posts: paging stopped" in report.warnings
 
 
@@ -274,3 +232,30 @@ def test_comments_left_when_max_follow_runs_out_are_read_next_pass(
     crawl_once(roomy, sqlite_engine, matchers, T0 + timedelta(minutes=20))
     urls = {comment_url(p["id"], f"{p['id']}_c1") for p in feed}
     assert urls <= set(stored(sqlite_engine))
+
+
+def serve(fb: FakePlatform, secret: str) -> None:
+    """The platform answering as it does, accepting only ``secret``."""
+    GraphPage(PAGE, posts(3), {}, secret).handlers(fb)
+
+
+class TestApiContract(HealthReasons, SecretNeverShown):
+    kind = ApiKind(
+        platform="fb",
+        source="fb",
+        settings=settings_for,
+        serve=serve,
+        fail_path=FEED,
+        errors=[
+            (
+                graph_error(404, 803, "Some of the aliases you requested do not exist"),
+                "page not found (HTTP 404)",
+            ),
+            (graph_error(500, 1, "An unknown error has occurred."), "platform error (HTTP 500)"),
+            (Reply(429, b"", {"Retry-After": "60"}), "rate limited until 09:01 UTC (HTTP 429)"),
+            (Reply(200, b'{"data": [{"id": "1", ', {}), "answer not understood"),
+            (json_reply({"data": {"id": "1"}}), "answer not understood"),
+        ],
+        secret=TOKEN,
+        refused="access refused (HTTP 400): the Page access token is",
+    )

@@ -4,7 +4,6 @@ the mark, edits, stars, the developer's reply, the access token secret."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -16,9 +15,10 @@ from sqlalchemy.engine import Engine
 from monitor.canonical import canonical_url
 from monitor.settings import Settings
 from monitor.sources.api import load_marks
-from monitor.stages.read import Matchers, make_matchers, read_config
-from tests.conftest import T0
-from tests.fakeplatform import (
+from monitor.stages.read import Matchers
+from tests.support.contracts.api_kinds import ApiKind, HealthReasons, SecretNeverShown
+from tests.support.fixtures.clock import T0
+from tests.support.servers.fakeplatform import (
     FakePlatform,
     PlayApi,
     Reply,
@@ -27,7 +27,6 @@ from tests.fakeplatform import (
     host_backoff,
     json_reply,
     make_settings,
-    places_showing,
     play_review,
     running,
     source_row,
@@ -45,13 +44,6 @@ def review_url(rid: str, extra: str = "") -> str:
     return canonical_url(
         f"https://play.google.com/store/apps/details?id={PACKAGE}&reviewId={quoted}{extra}"
     )
-
-
-@pytest.fixture(scope="module")
-def matchers() -> Matchers:
-    built = make_matchers(read_config(make_settings("sqlite://", [])))
-    built.language.load()
-    return built
 
 
 @pytest.fixture
@@ -87,15 +79,20 @@ def test_reads_every_page_with_stars_and_the_developer_reply(
     data = [*reviews(229), play_review("gp:AOqpLAST", 2, "Langsom", T0, reply="Tak, vi kigger")]
     PlayApi(data, TOKEN).handlers(play)
     [report] = crawl_once(settings_for(play, tmp_path), sqlite_engine, matchers, T0)
-    assert report.error is None and len(report.new) == 231 and report.warnings == []
+    assert report.error is None
+    assert len(report.new) == 231
+    assert report.warnings == []
     calls = play.calls_to(PATH)
     assert [c.arg("token") for c in calls] == [None, "Ch0100", "Ch0200"]
     assert all(c.headers["authorization"] == f"Bearer {TOKEN}" for c in calls)
     posts = stored(sqlite_engine)
     last = posts[review_url("gp:AOqpLAST")]
     reply = posts[review_url("gp:AOqpLAST", "&reply=developer")]
-    assert last["rating"] == 2 and last["published_at"] == T0 and last["lang"] == "da"
-    assert reply["parent_id"] == last["id"] and reply["author"] == "developer"
+    assert last["rating"] == 2
+    assert last["published_at"] == T0
+    assert last["lang"] == "da"
+    assert reply["parent_id"] == last["id"]
+    assert reply["author"] == "developer"
     mark = load_marks(source_row(sqlite_engine, "play").cursor)
     assert mark == {"reviews": str(int(T0.timestamp()))}
 
@@ -116,10 +113,12 @@ def test_a_restart_reads_down_to_the_mark_and_stores_an_edit(
     before = len(play.calls_to(PATH))
     [report] = crawl_once(settings, sqlite_engine, matchers, later)
     assert [c.arg("token") for c in play.calls_to(PATH)[before:]] == [None, "Ch0100"]
-    assert len(report.new) == 120 and len(report.updated) == 1
+    assert len(report.new) == 120
+    assert len(report.updated) == 1
     assert report.unchanged == 1  # the review at the mark, read again
     edited = stored(sqlite_engine)[review_url("gp:AOqp0000")]
-    assert edited["rating"] == 4 and edited["text"] == "Appen virker igen"
+    assert edited["rating"] == 4
+    assert edited["text"] == "Appen virker igen"
 
 
 def test_no_reviews_this_week_is_an_empty_answer_not_an_error(
@@ -127,23 +126,9 @@ def test_no_reviews_this_week_is_an_empty_answer_not_an_error(
 ) -> None:
     PlayApi([], TOKEN).handlers(play)
     [report] = crawl_once(settings_for(play, tmp_path), sqlite_engine, matchers, T0)
-    assert report.error is None and report.new == [] and report.warnings == []
-
-
-def test_an_expired_token_is_refused_with_the_reason_and_never_shown(
-    play: FakePlatform,
-    tmp_path: Path,
-    sqlite_engine: Engine,
-    matchers: Matchers,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    PlayApi(reviews(3), "another-token").handlers(play)
-    settings = settings_for(play, tmp_path)
-    with caplog.at_level(logging.DEBUG):
-        [report] = crawl_once(settings, sqlite_engine, matchers, T0)
-    row = source_row(sqlite_engine, "play")
-    assert row.last_error.startswith("access refused (HTTP 401): the access token is expired")
-    assert not places_showing(TOKEN, sqlite_engine, row, report, settings, caplog.text)
+    assert report.error is None
+    assert report.new == []
+    assert report.warnings == []
 
 
 def test_429_waits_for_retry_after_and_keeps_the_mark(
@@ -159,35 +144,12 @@ def test_429_waits_for_retry_after_and_keeps_the_mark(
 
     play.routes[("GET", PATH)] = page_two_limited
     [report] = crawl_once(settings_for(play, tmp_path), sqlite_engine, matchers, T0)
-    assert report.error is not None and report.error.startswith("rate limited until 09:05 UTC")
+    assert report.error is not None
+    assert report.error.startswith("rate limited until 09:05 UTC")
     assert len(stored(sqlite_engine)) == 100
     assert load_marks(source_row(sqlite_engine, "play").cursor) == {}
     [until] = host_backoff(sqlite_engine).values()
     assert until >= T0 + timedelta(minutes=5)
-
-
-@pytest.mark.parametrize(
-    ("reply", "reason"),
-    [
-        (google_error(404, "NOT_FOUND", "Package not found"), "page not found (HTTP 404)"),
-        (google_error(500, "INTERNAL", "Internal error"), "platform error (HTTP 500)"),
-        (Reply(200, b'{"reviews": [{"reviewId": "x", ', {}), "answer not understood"),
-        (json_reply({"reviews": {"reviewId": "x"}}), "answer not understood"),
-    ],
-)
-def test_errors_read_as_health_reasons(
-    play: FakePlatform,
-    tmp_path: Path,
-    sqlite_engine: Engine,
-    matchers: Matchers,
-    reply: Reply,
-    reason: str,
-) -> None:
-    PlayApi(reviews(3), TOKEN).handlers(play)
-    play.fail(PATH, reply)
-    crawl_once(settings_for(play, tmp_path), sqlite_engine, matchers, T0)
-    assert source_row(sqlite_engine, "play").last_error.startswith(reason)
-    assert stored(sqlite_engine) == {}
 
 
 def test_a_page_token_that_loops_stops_without_duplicates(
@@ -201,5 +163,29 @@ def test_a_page_token_that_loops_stops_without_duplicates(
 
     play.routes[("GET", PATH)] = loop
     [report] = crawl_once(settings_for(play, tmp_path), sqlite_engine, matchers, T0)
-    assert report.requests == 2 and len(report.new) == 100 == len(stored(sqlite_engine))
+    assert report.requests == 2
+    assert len(report.new) == 100 == len(stored(sqlite_engine))
     assert "a page repeats newer reviews: paging stopped" in report.warnings
+
+
+def serve(play: FakePlatform, secret: str) -> None:
+    """The platform answering as it does, accepting only ``secret``."""
+    PlayApi(reviews(3), secret).handlers(play)
+
+
+class TestApiContract(HealthReasons, SecretNeverShown):
+    kind = ApiKind(
+        platform="play",
+        source="play",
+        settings=settings_for,
+        serve=serve,
+        fail_path=PATH,
+        errors=[
+            (google_error(404, "NOT_FOUND", "Package not found"), "page not found (HTTP 404)"),
+            (google_error(500, "INTERNAL", "Internal error"), "platform error (HTTP 500)"),
+            (Reply(200, b'{"reviews": [{"reviewId": "x", ', {}), "answer not understood"),
+            (json_reply({"reviews": {"reviewId": "x"}}), "answer not understood"),
+        ],
+        secret=TOKEN,
+        refused="access refused (HTTP 401): the access token is expired",
+    )

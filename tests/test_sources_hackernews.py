@@ -14,8 +14,8 @@ from sqlalchemy.engine import Engine
 from monitor.settings import Settings
 from monitor.sources.api import load_marks
 from monitor.stages.read import Matchers, make_matchers, read_config
-from tests.conftest import T0
-from tests.fakeplatform import (
+from tests.support.fixtures.clock import T0
+from tests.support.servers.fakeplatform import (
     FakePlatform,
     Reply,
     crawl_once,
@@ -72,18 +72,23 @@ def test_pages_through_every_new_story_and_comment(
     hn.routes[("GET", PATH)] = hn_search(hits)
     settings = settings_for(hn, tmp_path)
     [report] = crawl_once(settings, sqlite_engine, matchers, T0)
-    assert report.error is None and report.requests == 3  # 231 hits, 100 a page
+    assert report.error is None
+    assert report.requests == 3
     assert [c.arg("page") for c in hn.calls_to(PATH)] == ["0", "1", "2"]
     first = hn.calls_to(PATH)[0]
     assert first.arg("numericFilters") == f"created_at_i>{NOW - 86400}"  # the last day
-    assert first.arg("tags") == "(story,comment)" and first.arg("query") == "Nordtel"
+    assert first.arg("tags") == "(story,comment)"
+    assert first.arg("query") == "Nordtel"
     posts = stored(sqlite_engine)
-    assert len(posts) == 231 and len(report.new) == 231
+    assert len(posts) == 231
+    assert len(report.new) == 231
     comment = posts[ITEM + "5000"]
-    assert comment["kind"] == "comment" and comment["text"] == "Same here, Nordtel & no signal"
+    assert comment["kind"] == "comment"
+    assert comment["text"] == "Same here, Nordtel & no signal"
     assert comment["thread_id"] == posts[ITEM + "1000"]["id"] == comment["parent_id"]
     story = posts[ITEM + "1000"]
-    assert story["title"] == "Nordtel outage report 0" and story["author"] == "user1000"
+    assert story["title"] == "Nordtel outage report 0"
+    assert story["author"] == "user1000"
     assert story["published_at"] == T0 - timedelta(seconds=60)
     marks = load_marks(source_row(sqlite_engine, "hn").cursor)
     assert marks == {"q:Nordtel": str(NOW - 30)}  # the newest item: the comment
@@ -126,12 +131,14 @@ def test_a_walk_cut_short_keeps_the_old_mark(
 
     hn.routes[("GET", PATH)] = flaky
     [report] = crawl_once(settings, sqlite_engine, matchers, T0)
-    assert len(stored(sqlite_engine)) == 100 and report.error is None
+    assert len(stored(sqlite_engine)) == 100
+    assert report.error is None
     assert "HTTP 502" in report.warnings[0]
     assert load_marks(source_row(sqlite_engine, "hn").cursor) == {}
     hn.routes[("GET", PATH)] = search
     [report] = crawl_once(settings, sqlite_engine, matchers, T0 + timedelta(minutes=15))
-    assert len(report.new) == 50 and report.unchanged == 100
+    assert len(report.new) == 50
+    assert report.unchanged == 100
     assert load_marks(source_row(sqlite_engine, "hn").cursor) == {"q:Nordtel": str(NOW - 60)}
 
 
@@ -145,7 +152,8 @@ def test_a_refusal_reads_as_such(
     [report] = crawl_once(settings_for(hn, tmp_path), sqlite_engine, matchers, T0)
     row = source_row(sqlite_engine, "hn")
     assert row.last_error.startswith(f"access refused (HTTP {status})")  # HN takes no key
-    assert report.error_kind == "http_status" and row.consecutive_failures == 1
+    assert report.error_kind == "http_status"
+    assert row.consecutive_failures == 1
 
 
 def test_429_with_a_reset_header_backs_the_host_off_until_then(
@@ -159,7 +167,8 @@ def test_429_with_a_reset_header_backs_the_host_off_until_then(
     }
     hn.fail(PATH, json_reply({"message": "Too many requests", "status": 429}, 429, headers))
     [report] = crawl_once(settings_for(hn, tmp_path), sqlite_engine, matchers, T0)
-    assert report.error_kind == "rate_limited" and report.retry_after == 5 * 3600 + 300
+    assert report.error_kind == "rate_limited"
+    assert report.retry_after == 5 * 3600 + 300
     assert source_row(sqlite_engine, "hn").last_error.startswith("rate limited until 14:05 UTC")
     [until] = host_backoff(sqlite_engine).values()
     assert until >= T0 + timedelta(seconds=5 * 3600 + 300)
@@ -177,7 +186,9 @@ def test_a_spent_quota_on_a_good_answer_stops_the_walk(
 
     hn.routes[("GET", PATH)] = spent
     [report] = crawl_once(settings_for(hn, tmp_path), sqlite_engine, matchers, T0)
-    assert report.requests == 1 and len(report.new) == 100 and report.error is None
+    assert report.requests == 1
+    assert len(report.new) == 100
+    assert report.error is None
     assert "rate limited until 09:30 UTC" in report.warnings[-1]
     assert load_marks(source_row(sqlite_engine, "hn").cursor) == {}  # page 1 still unread
     [until] = host_backoff(sqlite_engine).values()
@@ -203,7 +214,8 @@ def test_a_server_error_is_a_platform_error(
     hn.fail(PATH, Reply(status, b"<html>Service Unavailable</html>"))
     crawl_once(settings_for(hn, tmp_path), sqlite_engine, matchers, T0)
     row = source_row(sqlite_engine, "hn")
-    assert row.last_error.startswith(reason) and row.consecutive_failures == 1
+    assert row.last_error.startswith(reason)
+    assert row.consecutive_failures == 1
 
 
 @pytest.mark.parametrize("body", [b'{"hits": [', b"<html>", b'{"hits": "no"}', b"[]"])
@@ -212,7 +224,8 @@ def test_malformed_json_is_an_answer_not_understood(
 ) -> None:
     hn.fail(PATH, Reply(200, body, {"Content-Type": "application/json"}))
     [report] = crawl_once(settings_for(hn, tmp_path), sqlite_engine, matchers, T0)
-    assert report.error_kind == "parse" and stored(sqlite_engine) == {}
+    assert report.error_kind == "parse"
+    assert stored(sqlite_engine) == {}
     assert source_row(sqlite_engine, "hn").last_error.startswith("answer not understood")
 
 
@@ -227,7 +240,8 @@ def test_hostile_hits_are_skipped_not_fatal(
     }
     hn.fail(PATH, json_reply(doc))
     [report] = crawl_once(settings_for(hn, tmp_path), sqlite_engine, matchers, T0)
-    assert len(report.new) == 1 and "4 hits without an id or a time skipped" in report.warnings
+    assert len(report.new) == 1
+    assert "4 hits without an id or a time skipped" in report.warnings
 
 
 def test_a_paging_loop_stops_without_duplicates(
@@ -240,7 +254,9 @@ def test_a_paging_loop_stops_without_duplicates(
 
     hn.routes[("GET", PATH)] = loop
     [report] = crawl_once(settings_for(hn, tmp_path), sqlite_engine, matchers, T0)
-    assert report.requests == 2 and len(report.new) == 100 and len(stored(sqlite_engine)) == 100
+    assert report.requests == 2
+    assert len(report.new) == 100
+    assert len(stored(sqlite_engine)) == 100
     assert any("paging stopped" in w for w in report.warnings)
     assert load_marks(source_row(sqlite_engine, "hn").cursor) == {"q:Nordtel": str(NOW - 60)}
 

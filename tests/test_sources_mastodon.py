@@ -5,7 +5,6 @@ crawler, fetcher, address gate and SQLite store; and its token kept secret every
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -18,11 +17,12 @@ from monitor.app import fetch_policy
 from monitor.fetch import Fetcher
 from monitor.settings import Settings, load_settings
 from monitor.sources.api import load_marks
-from monitor.stages.read import Matchers, make_matchers, read_config
+from monitor.stages.read import Matchers
 from monitor.storage import repo
 from monitor.storage.db import session_scope
-from tests.conftest import T0
-from tests.fakeplatform import (
+from tests.support.contracts.api_kinds import ApiKind, HealthReasons, SecretNeverShown
+from tests.support.fixtures.clock import T0
+from tests.support.servers.fakeplatform import (
     FakePlatform,
     MastodonInstance,
     Reply,
@@ -39,13 +39,6 @@ from tests.fakeplatform import (
 TOKEN = "tok_9f8e7d6c5b4a39281706f5e4d3c2b1a0"
 SEARCH = "/api/v2/search"
 TAG = "/api/v1/timelines/tag/nordtel"
-
-
-@pytest.fixture(scope="module")
-def matchers() -> Matchers:
-    built = make_matchers(read_config(make_settings("sqlite://", [])))
-    built.language.load()
-    return built
 
 
 @pytest.fixture
@@ -77,10 +70,13 @@ def test_first_walk_takes_the_latest_page_then_a_restart_pages_down_to_the_mark(
     instance.handlers(masto)
     settings = settings_for(masto, tmp_path, terms=["Nordtel"])
     [report] = crawl_once(settings, sqlite_engine, matchers, T0)
-    assert report.error is None and len(report.new) == 40  # the latest page: 1010..1049
+    assert report.error is None
+    assert len(report.new) == 40
     first = api_calls(masto)[0]
-    assert first.arg("type") == "statuses" and first.arg("q") == "Nordtel"
-    assert first.arg("limit") == "40" and first.arg("min_id") is None
+    assert first.arg("type") == "statuses"
+    assert first.arg("q") == "Nordtel"
+    assert first.arg("limit") == "40"
+    assert first.arg("min_id") is None
     assert first.headers["authorization"] == f"Bearer {TOKEN}"
     assert load_marks(source_row(sqlite_engine, "masto").cursor) == {"q:Nordtel": "1049"}
     instance.statuses += statuses(2000, 90)  # while we were down
@@ -92,10 +88,13 @@ def test_first_walk_takes_the_latest_page_then_a_restart_pages_down_to_the_mark(
         ("1049", "40"),
         ("1049", "80"),
     ]
-    assert len(report.new) == 90 and report.unchanged == 0 and report.warnings == []
+    assert len(report.new) == 90
+    assert report.unchanged == 0
+    assert report.warnings == []
     assert len(stored(sqlite_engine)) == 130
     post = stored(sqlite_engine)["https://social.example/@kunde2000/2000"]
-    assert post["text"] == "Nordtel har nedbrud igen 2000" and post["lang"] == "da"
+    assert post["text"] == "Nordtel har nedbrud igen 2000"
+    assert post["lang"] == "da"
     assert post["author"] == "kunde2000@social.example"
     assert load_marks(source_row(sqlite_engine, "masto").cursor) == {"q:Nordtel": "2089"}
 
@@ -112,7 +111,8 @@ def test_a_hashtag_timeline_pages_forward_by_link_prev(
     [report] = crawl_once(settings, sqlite_engine, matchers, T0 + timedelta(minutes=5))
     calls = [c for c in masto.calls[before:] if c.path != "/robots.txt"]
     assert [c.arg("min_id") for c in calls] == ["1049", "2039", "2079"]  # from Link rel=prev
-    assert len(report.new) == 90 and report.warnings == []
+    assert len(report.new) == 90
+    assert report.warnings == []
     assert load_marks(source_row(sqlite_engine, "masto").cursor) == {"tag:nordtel": "2089"}
 
 
@@ -124,30 +124,10 @@ def test_hashtags_need_no_token_and_are_their_own_stream(
     settings = make_settings(f"sqlite:///{tmp_path}/t.db", [source])
     [report] = crawl_once(settings, sqlite_engine, matchers, T0)
     [call] = api_calls(masto)
-    assert call.path == TAG and "authorization" not in call.headers
+    assert call.path == TAG
+    assert "authorization" not in call.headers
     assert len(report.new) == 3
     assert load_marks(source_row(sqlite_engine, "masto").cursor) == {"tag:#nordtel": "12"}
-
-
-def test_a_rejected_token_reads_as_credentials_rejected_and_never_shows(
-    masto: FakePlatform,
-    tmp_path: Path,
-    sqlite_engine: Engine,
-    matchers: Matchers,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    MastodonInstance(statuses(1, 3), "another-token").handlers(masto)
-    settings = settings_for(masto, tmp_path, terms=["Nordtel"])
-    with caplog.at_level(logging.DEBUG):
-        [report] = crawl_once(settings, sqlite_engine, matchers, T0)
-    row = source_row(sqlite_engine, "masto")
-    assert row.last_error.startswith("credentials rejected (HTTP 401)")
-    shown = [caplog.text, str(report), row.last_error, repr(settings), str(settings.sources[0])]
-    shown.append(settings.model_dump_json())
-    with session_scope(sqlite_engine) as session:
-        shown += [v.url for v in repo.validators_of(session, [row.id])]
-    assert not [text for text in shown if TOKEN in text]
-    assert "********" in repr(settings.sources[0].token)
 
 
 def test_the_token_can_come_from_the_environment(tmp_path: Path) -> None:
@@ -158,7 +138,9 @@ def test_the_token_can_come_from_the_environment(tmp_path: Path) -> None:
     )
     settings = load_settings(config, {"STORMWATCH_SOURCES__MASTO_SOCIAL__TOKEN": TOKEN})
     token = settings.sources[0].token
-    assert token is not None and token.reveal() == TOKEN and TOKEN not in repr(settings)
+    assert token is not None
+    assert token.reveal() == TOKEN
+    assert TOKEN not in repr(settings)
 
 
 def test_429_with_an_iso_reset_backs_off_until_then(
@@ -171,7 +153,8 @@ def test_429_with_an_iso_reset_backs_off_until_then(
     [report] = crawl_once(
         settings_for(masto, tmp_path, terms=["Nordtel"]), sqlite_engine, matchers, T0
     )
-    assert report.error is not None and report.error.startswith("rate limited until 14:05 UTC")
+    assert report.error is not None
+    assert report.error.startswith("rate limited until 14:05 UTC")
     [until] = host_backoff(sqlite_engine).values()
     assert until >= T0 + timedelta(hours=5, minutes=5)
 
@@ -186,39 +169,13 @@ def test_a_spent_quota_ends_the_walk_but_keeps_what_it_read(
     instance.statuses += statuses(2000, 100)
     instance.used = instance.limit - 1  # the next answer says: 0 left until 09:05
     [report] = crawl_once(settings, sqlite_engine, matchers, T0 + timedelta(minutes=1))
-    assert report.requests == 1 and len(report.new) == 40 and report.error is None
+    assert report.requests == 1
+    assert len(report.new) == 40
+    assert report.error is None
     assert "rate limited until 09:05 UTC" in report.warnings[-1]
     # search pages newest first: the mark waits for the walk to reach it
     assert load_marks(source_row(sqlite_engine, "masto").cursor) == {"q:Nordtel": "1000"}
     assert host_backoff(sqlite_engine)
-
-
-@pytest.mark.parametrize(
-    ("reply", "reason"),
-    [
-        (
-            json_reply({"error": "This action is outside the authorized scopes"}, 403),
-            "credentials rejected (HTTP 403)",
-        ),
-        (json_reply({"error": "Record not found"}, 404), "page not found (HTTP 404)"),
-        (Reply(500, b"We're sorry, but something went wrong"), "platform error (HTTP 500)"),
-        (Reply(200, b'{"statuses": [{"id": "1",', {}), "answer not understood"),
-        (json_reply({"statuses": {"id": "1"}}), "answer not understood"),
-    ],
-)
-def test_errors_read_as_health_reasons(
-    masto: FakePlatform,
-    tmp_path: Path,
-    sqlite_engine: Engine,
-    matchers: Matchers,
-    reply: Reply,
-    reason: str,
-) -> None:
-    MastodonInstance(statuses(1, 3), TOKEN).handlers(masto)
-    masto.fail(SEARCH, reply)
-    crawl_once(settings_for(masto, tmp_path, terms=["Nordtel"]), sqlite_engine, matchers, T0)
-    assert source_row(sqlite_engine, "masto").last_error.startswith(reason)
-    assert stored(sqlite_engine) == {}
 
 
 def test_a_search_that_ignores_the_offset_stops_without_duplicates(
@@ -229,7 +186,8 @@ def test_a_search_that_ignores_the_offset_stops_without_duplicates(
     settings = settings_for(masto, tmp_path, terms=["Nordtel"])
     source_cursor(sqlite_engine, settings, '{"q:Nordtel": "100"}')
     [report] = crawl_once(settings, sqlite_engine, matchers, T0)
-    assert report.requests == 2 and len(report.new) == 40 == len(stored(sqlite_engine))
+    assert report.requests == 2
+    assert len(report.new) == 40 == len(stored(sqlite_engine))
     assert "a page repeats the one before: paging stopped" in report.warnings
     assert load_marks(source_row(sqlite_engine, "masto").cursor) == {"q:Nordtel": "5039"}
 
@@ -247,7 +205,8 @@ def test_a_link_that_goes_nowhere_stops_the_paging_without_duplicates(
     settings = settings_for(masto, tmp_path, tags=["nordtel"])
     source_cursor(sqlite_engine, settings, '{"tag:nordtel": "100"}')
     [report] = crawl_once(settings, sqlite_engine, matchers, T0)
-    assert report.requests == 1 and len(report.new) == 40 == len(stored(sqlite_engine))
+    assert report.requests == 1
+    assert len(report.new) == 40 == len(stored(sqlite_engine))
     assert "the next page would not move forward: paging stopped" in report.warnings
 
 
@@ -268,7 +227,8 @@ def test_a_link_to_another_origin_is_not_followed_with_the_token(
         settings = settings_for(masto, tmp_path, tags=["nordtel"])
         source_cursor(sqlite_engine, settings, '{"tag:nordtel": "100"}')
         [report] = crawl_once(settings, sqlite_engine, matchers, T0)
-        assert elsewhere.calls == [] and len(report.new) == 79  # built from the data instead
+        assert elsewhere.calls == []
+        assert len(report.new) == 79
 
 
 def test_the_fetcher_drops_credentials_on_a_redirect_to_another_origin() -> None:
@@ -292,3 +252,34 @@ def source_cursor(engine: Engine, settings: Settings, cursor: str) -> None:
     with session_scope(engine) as session:
         rows = repo.sync_sources(session, settings, T0)
         repo.update_sources(session, [{"id": rows["masto"].id, "cursor": cursor}])
+
+
+def serve(masto: FakePlatform, secret: str) -> None:
+    """The platform answering as it does, accepting only ``secret``."""
+    MastodonInstance(statuses(1, 3), secret).handlers(masto)
+
+
+class TestApiContract(HealthReasons, SecretNeverShown):
+    kind = ApiKind(
+        platform="masto",
+        source="masto",
+        settings=lambda masto, tmp_path: settings_for(masto, tmp_path, terms=["Nordtel"]),
+        serve=serve,
+        fail_path=SEARCH,
+        errors=[
+            (
+                json_reply({"error": "This action is outside the authorized scopes"}, 403),
+                "credentials rejected (HTTP 403)",
+            ),
+            (json_reply({"error": "Record not found"}, 404), "page not found (HTTP 404)"),
+            (Reply(500, b"We're sorry, but something went wrong"), "platform error (HTTP 500)"),
+            (Reply(200, b'{"statuses": [{"id": "1",', {}), "answer not understood"),
+            (json_reply({"statuses": {"id": "1"}}), "answer not understood"),
+        ],
+        secret=TOKEN,
+        refused="credentials rejected (HTTP 401)",
+    )
+
+    def also_when_refused(self, platform: FakePlatform, row: Any, settings: Settings) -> None:
+        assert TOKEN not in str(settings.sources[0])
+        assert "********" in repr(settings.sources[0].token)

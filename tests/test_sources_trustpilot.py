@@ -3,7 +3,6 @@ through the real crawler, fetcher, address gate and SQLite store; its API key se
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -14,16 +13,16 @@ from sqlalchemy.engine import Engine
 
 from monitor.settings import Settings
 from monitor.sources.api import load_marks
-from monitor.stages.read import Matchers, make_matchers, read_config
-from tests.conftest import T0
-from tests.fakeplatform import (
+from monitor.stages.read import Matchers
+from tests.support.contracts.api_kinds import ApiKind, HealthReasons, SecretNeverShown
+from tests.support.fixtures.clock import T0
+from tests.support.servers.fakeplatform import (
     FakePlatform,
     Reply,
     crawl_once,
     host_backoff,
     json_reply,
     make_settings,
-    places_showing,
     running,
     source_row,
     stored,
@@ -34,13 +33,6 @@ from tests.fakeplatform import (
 KEY = "tpk_3f9a8b7c6d5e4f30a1b2c3d4e5f60718"
 UNIT = "5a1b2c3d4e5f60718293a4b5"
 PATH = f"/v1/business-units/{UNIT}/reviews"
-
-
-@pytest.fixture(scope="module")
-def matchers() -> Matchers:
-    built = make_matchers(read_config(make_settings("sqlite://", [])))
-    built.language.load()
-    return built
 
 
 @pytest.fixture
@@ -75,14 +67,19 @@ def test_reads_every_page_newest_first_with_the_stars(
     data = reviews(230)
     tp.fallback = trustpilot_reviews(data, KEY, UNIT)
     [report] = crawl_once(settings_for(tp, tmp_path), sqlite_engine, matchers, T0)
-    assert report.error is None and len(report.new) == 230 and report.warnings == []
+    assert report.error is None
+    assert len(report.new) == 230
+    assert report.warnings == []
     calls = tp.calls_to(PATH)
     assert [c.arg("page") for c in calls] == ["1", "2", "3"]
     assert all(c.headers["apikey"] == KEY and "apikey" not in c.query for c in calls)
-    assert calls[0].arg("orderBy") == "createdat.desc" and calls[0].arg("perPage") == "100"
+    assert calls[0].arg("orderBy") == "createdat.desc"
+    assert calls[0].arg("perPage") == "100"
     post = stored(sqlite_engine)["https://www.trustpilot.com/reviews/r0229"]
-    assert post["rating"] == 1 and post["title"] == "Nordtel svigter r0229"
-    assert post["author"] == "Kunde r0229" and post["published_at"] == T0 - timedelta(minutes=10)
+    assert post["rating"] == 1
+    assert post["title"] == "Nordtel svigter r0229"
+    assert post["author"] == "Kunde r0229"
+    assert post["published_at"] == T0 - timedelta(minutes=10)
     mark = load_marks(source_row(sqlite_engine, "tp").cursor)["reviews"]
     assert mark.startswith("2026-11-02T08:50:00")
 
@@ -99,25 +96,10 @@ def test_a_restart_reads_down_to_the_mark_only(
     before = len(tp.calls_to(PATH))
     [report] = crawl_once(settings, sqlite_engine, matchers, T0 + timedelta(hours=3))
     assert [c.arg("page") for c in tp.calls_to(PATH)[before:]] == ["1", "2"]
-    assert len(report.new) == 120 and report.unchanged == 1  # the review at the mark
+    assert len(report.new) == 120
+    assert report.unchanged == 1
     assert len(stored(sqlite_engine)) == 170
     assert stored(sqlite_engine)["https://www.trustpilot.com/reviews/n000"]["rating"] == 5
-
-
-def test_a_bad_key_is_credentials_rejected_and_never_shown(
-    tp: FakePlatform,
-    tmp_path: Path,
-    sqlite_engine: Engine,
-    matchers: Matchers,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    tp.fallback = trustpilot_reviews(reviews(3), "another-key", UNIT)
-    settings = settings_for(tp, tmp_path)
-    with caplog.at_level(logging.DEBUG):
-        [report] = crawl_once(settings, sqlite_engine, matchers, T0)
-    row = source_row(sqlite_engine, "tp")
-    assert row.last_error.startswith("credentials rejected (HTTP 401)")
-    assert not places_showing(KEY, sqlite_engine, row, report, settings, caplog.text)
 
 
 def test_429_waits_for_retry_after_and_keeps_the_mark(
@@ -132,36 +114,12 @@ def test_429_waits_for_retry_after_and_keeps_the_mark(
 
     tp.fallback = page_two_limited
     [report] = crawl_once(settings_for(tp, tmp_path), sqlite_engine, matchers, T0)
-    assert report.error is not None and report.error.startswith("rate limited until 09:05 UTC")
+    assert report.error is not None
+    assert report.error.startswith("rate limited until 09:05 UTC")
     assert len(stored(sqlite_engine)) == 100
     assert load_marks(source_row(sqlite_engine, "tp").cursor) == {}
     [until] = host_backoff(sqlite_engine).values()
     assert until >= T0 + timedelta(minutes=5)
-
-
-@pytest.mark.parametrize(
-    ("reply", "reason"),
-    [
-        (json_reply({"message": "Business unit not found"}, 404), "page not found (HTTP 404)"),
-        (json_reply({"message": "Forbidden"}, 403), "credentials rejected (HTTP 403)"),
-        (Reply(502, b"<html>Bad Gateway</html>"), "platform error (HTTP 502)"),
-        (Reply(200, b'{"reviews": [{"id": "x", ', {}), "answer not understood"),
-        (json_reply({"reviews": {"id": "x"}}), "answer not understood"),
-    ],
-)
-def test_errors_read_as_health_reasons(
-    tp: FakePlatform,
-    tmp_path: Path,
-    sqlite_engine: Engine,
-    matchers: Matchers,
-    reply: Reply,
-    reason: str,
-) -> None:
-    tp.fallback = trustpilot_reviews(reviews(3), KEY, UNIT)
-    tp.fail(PATH, reply)
-    crawl_once(settings_for(tp, tmp_path), sqlite_engine, matchers, T0)
-    assert source_row(sqlite_engine, "tp").last_error.startswith(reason)
-    assert stored(sqlite_engine) == {}
 
 
 def test_a_next_page_link_that_loops_stops_without_duplicates(
@@ -175,5 +133,30 @@ def test_a_next_page_link_that_loops_stops_without_duplicates(
 
     tp.fallback = loop
     [report] = crawl_once(settings_for(tp, tmp_path), sqlite_engine, matchers, T0)
-    assert report.requests == 2 and len(report.new) == 100 == len(stored(sqlite_engine))
+    assert report.requests == 2
+    assert len(report.new) == 100 == len(stored(sqlite_engine))
     assert "a page repeats newer reviews: paging stopped" in report.warnings
+
+
+def serve(tp: FakePlatform, secret: str) -> None:
+    """The platform answering as it does, accepting only ``secret``."""
+    tp.fallback = trustpilot_reviews(reviews(3), secret, UNIT)
+
+
+class TestApiContract(HealthReasons, SecretNeverShown):
+    kind = ApiKind(
+        platform="tp",
+        source="tp",
+        settings=settings_for,
+        serve=serve,
+        fail_path=PATH,
+        errors=[
+            (json_reply({"message": "Business unit not found"}, 404), "page not found (HTTP 404)"),
+            (json_reply({"message": "Forbidden"}, 403), "credentials rejected (HTTP 403)"),
+            (Reply(502, b"<html>Bad Gateway</html>"), "platform error (HTTP 502)"),
+            (Reply(200, b'{"reviews": [{"id": "x", ', {}), "answer not understood"),
+            (json_reply({"reviews": {"id": "x"}}), "answer not understood"),
+        ],
+        secret=KEY,
+        refused="credentials rejected (HTTP 401)",
+    )

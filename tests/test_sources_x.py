@@ -4,7 +4,6 @@ paging, the ``x-rate-limit-*`` headers, the bearer token secret."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -15,9 +14,10 @@ from sqlalchemy.engine import Engine
 
 from monitor.settings import Settings
 from monitor.sources.api import load_marks
-from monitor.stages.read import Matchers, make_matchers, read_config
-from tests.conftest import T0
-from tests.fakeplatform import (
+from monitor.stages.read import Matchers
+from tests.support.contracts.api_kinds import ApiKind, HealthReasons, SecretNeverShown
+from tests.support.fixtures.clock import T0
+from tests.support.servers.fakeplatform import (
     FakePlatform,
     Reply,
     XApi,
@@ -25,7 +25,6 @@ from tests.fakeplatform import (
     host_backoff,
     json_reply,
     make_settings,
-    places_showing,
     running,
     source_row,
     stored,
@@ -35,13 +34,6 @@ from tests.fakeplatform import (
 TOKEN = "AAAAAAAAAAAAAAAAAAAAAMLheAAAAAAA0%2BuSeid%2BULvsea4JtiGRiSDSJSI%3DEUifiRBkKG5E2XzMDjR"
 PATH = "/2/tweets/search/recent"
 POST = "https://x.com/i/status/"
-
-
-@pytest.fixture(scope="module")
-def matchers() -> Matchers:
-    built = make_matchers(read_config(make_settings("sqlite://", [])))
-    built.language.load()
-    return built
 
 
 @pytest.fixture
@@ -69,18 +61,23 @@ def test_reads_every_page_by_next_token_and_marks_the_newest_id(
     data = [*posts(230), x_post(2000, "Samme her, Nordtel", T0, reply_to=1229)]
     XApi(data, TOKEN).handlers(xs)
     [report] = crawl_once(settings_for(xs, tmp_path), sqlite_engine, matchers, T0)
-    assert report.error is None and len(report.new) == 231 and report.warnings == []
+    assert report.error is None
+    assert len(report.new) == 231
+    assert report.warnings == []
     calls = xs.calls_to(PATH)
     tokens = [None, "b26v89c19zqg8o3f100", "b26v89c19zqg8o3f200"]
     assert [c.arg("next_token") for c in calls] == tokens
     assert all(c.headers["authorization"] == f"Bearer {TOKEN}" for c in calls)
-    assert calls[0].arg("start_time") == "2026-11-01T09:00:00Z" and calls[0].arg("since_id") is None
+    assert calls[0].arg("start_time") == "2026-11-01T09:00:00Z"
+    assert calls[0].arg("since_id") is None
     assert calls[0].arg("max_results") == "100"
     assert "note_tweet" in (calls[0].arg("tweet.fields") or "")
     saved = stored(sqlite_engine)
     reply, root = saved[f"{POST}2000"], saved[f"{POST}1229"]
-    assert reply["parent_id"] == root["id"] and reply["thread_id"] == root["thread_id"]
-    assert root["author"] == "kunde9004" and root["published_at"] == T0
+    assert reply["parent_id"] == root["id"]
+    assert reply["thread_id"] == root["thread_id"]
+    assert root["author"] == "kunde9004"
+    assert root["published_at"] == T0
     assert load_marks(source_row(sqlite_engine, "x").cursor) == {"q:nordtel": "2000"}
 
 
@@ -96,7 +93,9 @@ def test_a_restart_asks_since_the_mark_and_repeats_nothing(
     [report] = crawl_once(settings, sqlite_engine, matchers, T0 + timedelta(hours=3))
     calls = xs.calls_to(PATH)[before:]
     assert [c.arg("since_id") for c in calls] == ["1049", "1049"]
-    assert len(report.new) == 120 and report.unchanged == 0 and len(stored(sqlite_engine)) == 170
+    assert len(report.new) == 120
+    assert report.unchanged == 0
+    assert len(stored(sqlite_engine)) == 170
     assert load_marks(source_row(sqlite_engine, "x").cursor) == {"q:nordtel": "5119"}
 
 
@@ -107,24 +106,10 @@ def test_no_new_posts_keeps_the_mark(
     settings = settings_for(xs, tmp_path)
     crawl_once(settings, sqlite_engine, matchers, T0)
     [report] = crawl_once(settings, sqlite_engine, matchers, T0 + timedelta(minutes=15))
-    assert report.error is None and report.new == [] and report.warnings == []
+    assert report.error is None
+    assert report.new == []
+    assert report.warnings == []
     assert load_marks(source_row(sqlite_engine, "x").cursor) == {"q:nordtel": "1004"}
-
-
-def test_a_bad_token_is_credentials_rejected_and_never_shown(
-    xs: FakePlatform,
-    tmp_path: Path,
-    sqlite_engine: Engine,
-    matchers: Matchers,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    XApi(posts(3), "another-token").handlers(xs)
-    settings = settings_for(xs, tmp_path)
-    with caplog.at_level(logging.DEBUG):
-        [report] = crawl_once(settings, sqlite_engine, matchers, T0)
-    row = source_row(sqlite_engine, "x")
-    assert row.last_error.startswith("credentials rejected (HTTP 401)")
-    assert not places_showing(TOKEN, sqlite_engine, row, report, settings, caplog.text)
 
 
 def test_a_page_with_none_remaining_ends_the_walk_until_the_reset(
@@ -134,7 +119,8 @@ def test_a_page_with_none_remaining_ends_the_walk_until_the_reset(
     XApi(posts(150), TOKEN, limit=1, reset=reset).handlers(xs)  # page one spends the window
     [report] = crawl_once(settings_for(xs, tmp_path), sqlite_engine, matchers, T0)
     assert report.warnings == ["rate limited until 09:10 UTC: quota spent, the rest next pass"]
-    assert len(stored(sqlite_engine)) == 100 and len(xs.calls_to(PATH)) == 1
+    assert len(stored(sqlite_engine)) == 100
+    assert len(xs.calls_to(PATH)) == 1
     assert load_marks(source_row(sqlite_engine, "x").cursor) == {}
     [until] = host_backoff(sqlite_engine).values()
     assert until >= T0 + timedelta(minutes=10)
@@ -154,31 +140,6 @@ def test_429_waits_for_the_x_rate_limit_reset(
     assert until >= T0 + timedelta(minutes=15)
 
 
-@pytest.mark.parametrize(
-    ("reply", "reason"),
-    [
-        (json_reply({"title": "Forbidden", "status": 403}, 403), "credentials rejected (HTTP 403)"),
-        (Reply(503, b"<html>over capacity</html>"), "rate limited (HTTP 503)"),
-        (json_reply({"title": "Internal Error", "status": 500}, 500), "platform error (HTTP 500)"),
-        (Reply(200, b'{"data": [{"id": "1", ', {}), "answer not understood"),
-        (json_reply({"data": {"id": "1"}, "meta": {}}), "answer not understood"),
-    ],
-)
-def test_errors_read_as_health_reasons(
-    xs: FakePlatform,
-    tmp_path: Path,
-    sqlite_engine: Engine,
-    matchers: Matchers,
-    reply: Reply,
-    reason: str,
-) -> None:
-    XApi(posts(3), TOKEN).handlers(xs)
-    xs.fail(PATH, reply)
-    crawl_once(settings_for(xs, tmp_path), sqlite_engine, matchers, T0)
-    assert source_row(sqlite_engine, "x").last_error.startswith(reason)
-    assert stored(sqlite_engine) == {}
-
-
 def test_a_next_token_that_loops_stops_without_duplicates(
     xs: FakePlatform, tmp_path: Path, sqlite_engine: Engine, matchers: Matchers
 ) -> None:
@@ -191,6 +152,37 @@ def test_a_next_token_that_loops_stops_without_duplicates(
 
     xs.routes[("GET", PATH)] = loop
     [report] = crawl_once(settings_for(xs, tmp_path), sqlite_engine, matchers, T0)
-    assert report.requests == 2 and len(report.new) == 100 == len(stored(sqlite_engine))
+    assert report.requests == 2
+    assert len(report.new) == 100 == len(stored(sqlite_engine))
     assert "a page repeats newer posts: paging stopped" in report.warnings
     assert load_marks(source_row(sqlite_engine, "x").cursor) == {"q:nordtel": "1099"}
+
+
+def serve(xs: FakePlatform, secret: str) -> None:
+    """The platform answering as it does, accepting only ``secret``."""
+    XApi(posts(3), secret).handlers(xs)
+
+
+class TestApiContract(HealthReasons, SecretNeverShown):
+    kind = ApiKind(
+        platform="xs",
+        source="x",
+        settings=settings_for,
+        serve=serve,
+        fail_path=PATH,
+        errors=[
+            (
+                json_reply({"title": "Forbidden", "status": 403}, 403),
+                "credentials rejected (HTTP 403)",
+            ),
+            (Reply(503, b"<html>over capacity</html>"), "rate limited (HTTP 503)"),
+            (
+                json_reply({"title": "Internal Error", "status": 500}, 500),
+                "platform error (HTTP 500)",
+            ),
+            (Reply(200, b'{"data": [{"id": "1", ', {}), "answer not understood"),
+            (json_reply({"data": {"id": "1"}, "meta": {}}), "answer not understood"),
+        ],
+        secret=TOKEN,
+        refused="credentials rejected (HTTP 401)",
+    )

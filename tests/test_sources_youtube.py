@@ -5,7 +5,6 @@ secret."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -18,11 +17,12 @@ from typer.testing import CliRunner
 from monitor.cli import app
 from monitor.settings import Settings
 from monitor.sources.api import load_marks, quota_used
-from monitor.stages.read import Matchers, make_matchers, read_config
+from monitor.stages.read import Matchers
 from monitor.storage import repo
 from monitor.storage.db import session_scope
-from tests.conftest import T0
-from tests.fakeplatform import (
+from tests.support.contracts.api_kinds import ApiKind, HealthReasons, SecretNeverShown
+from tests.support.fixtures.clock import T0
+from tests.support.servers.fakeplatform import (
     FakePlatform,
     Reply,
     YouTubeApi,
@@ -30,7 +30,6 @@ from tests.fakeplatform import (
     host_backoff,
     json_reply,
     make_settings,
-    places_showing,
     running,
     source_row,
     stored,
@@ -49,13 +48,6 @@ WATCH = "https://www.youtube.com/watch?v="
 def comment_url(video: str, comment: str) -> str:
     """A comment's URL as stored (canonical: query parameters sorted)."""
     return f"https://www.youtube.com/watch?lc={comment}&v={video}"
-
-
-@pytest.fixture(scope="module")
-def matchers() -> Matchers:
-    built = make_matchers(read_config(make_settings("sqlite://", [])))
-    built.language.load()
-    return built
 
 
 @pytest.fixture
@@ -88,17 +80,22 @@ def test_channel_threads_page_by_token_with_replies_and_quota(
     api.threads[-1] = yt_thread("Ugz000229", "vid00000001", "Nordtel svigter", T0, replies=2)
     api.handlers(yt)
     [report] = crawl_once(settings_for(yt, tmp_path), sqlite_engine, matchers, T0)
-    assert report.error is None and len(report.new) == 232 and report.warnings == []
+    assert report.error is None
+    assert len(report.new) == 232
+    assert report.warnings == []
     calls = yt.calls_to(THREADS)
     assert [c.arg("pageToken") for c in calls] == [None, "CA100", "CA200"]
     assert all(c.headers["x-goog-api-key"] == KEY and "key" not in c.query for c in calls)
     assert calls[0].arg("allThreadsRelatedToChannelId") == CHANNEL
-    assert calls[0].arg("order") == "time" and calls[0].arg("maxResults") == "100"
+    assert calls[0].arg("order") == "time"
+    assert calls[0].arg("maxResults") == "100"
     posts = stored(sqlite_engine)
     top = posts[comment_url("vid00000001", "Ugz000229")]
     reply = posts[comment_url("vid00000001", "Ugz000229.r1")]
-    assert top["published_at"] == T0 and top["author"] == "@viewer-0229"
-    assert reply["parent_id"] == top["id"] and reply["thread_id"] == top["thread_id"]
+    assert top["published_at"] == T0
+    assert top["author"] == "@viewer-0229"
+    assert reply["parent_id"] == top["id"]
+    assert reply["thread_id"] == top["thread_id"]
     row = source_row(sqlite_engine, "yt")
     assert load_marks(row.cursor)[f"ch:{CHANNEL}"].startswith("2026-11-02T09:00:00")
     assert quota_used(row.cursor, T0) == 3 == api.units  # commentThreads.list: 1 unit a call
@@ -119,7 +116,8 @@ def test_a_restart_reads_down_to_the_mark_only(
     before = len(yt.calls_to(THREADS))
     [report] = crawl_once(settings, sqlite_engine, matchers, T0 + timedelta(hours=3))
     assert [c.arg("pageToken") for c in yt.calls_to(THREADS)[before:]] == [None, "CA100"]
-    assert len(report.new) == 150 and report.unchanged == 11  # the overlap, read again
+    assert len(report.new) == 150
+    assert report.unchanged == 11
     assert len(stored(sqlite_engine)) == 200
     row = source_row(sqlite_engine, "yt")
     assert quota_used(row.cursor, T0 + timedelta(hours=3)) == 3  # the same Pacific day
@@ -137,9 +135,11 @@ def test_videos_matching_terms_and_their_comments_cost_search_units(
     api.handlers(yt)
     settings = settings_for(yt, tmp_path, terms=["nordtel"])
     [report] = crawl_once(settings, sqlite_engine, matchers, T0)
-    assert report.error is None and report.requests == 2
+    assert report.error is None
+    assert report.requests == 2
     [search] = yt.calls_to(SEARCH)
-    assert search.arg("type") == "video" and search.arg("order") == "date"
+    assert search.arg("type") == "video"
+    assert search.arg("order") == "date"
     assert search.arg("publishedAfter") == "2026-10-30T09:00:00Z"
     assert yt.calls_to(THREADS)[0].arg("videoId") == "vidNordtel1"
     posts = stored(sqlite_engine)
@@ -161,23 +161,8 @@ def test_quota_shows_in_sources_list(
         assert row is not None
         shown = source_dict(row, 3, T0 + timedelta(hours=1))
         tomorrow = source_dict(row, 3, T0 + timedelta(days=1))
-    assert shown["quota_used_today"] == 1 and tomorrow["quota_used_today"] is None
-
-
-def test_a_bad_key_is_refused_and_never_shown(
-    yt: FakePlatform,
-    tmp_path: Path,
-    sqlite_engine: Engine,
-    matchers: Matchers,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    YouTubeApi(threads(3), [], "another-key").handlers(yt)
-    settings = settings_for(yt, tmp_path)
-    with caplog.at_level(logging.DEBUG):
-        [report] = crawl_once(settings, sqlite_engine, matchers, T0)
-    row = source_row(sqlite_engine, "yt")
-    assert row.last_error.startswith("request refused (HTTP 400): check the source's key")
-    assert not places_showing(KEY, sqlite_engine, row, report, settings, caplog.text)
+    assert shown["quota_used_today"] == 1
+    assert tomorrow["quota_used_today"] is None
 
 
 def test_a_spent_quota_reads_as_refused_with_the_reason(
@@ -203,37 +188,14 @@ def test_429_waits_for_retry_after_and_keeps_the_mark(
 
     yt.routes[("GET", THREADS)] = page_two_limited
     [report] = crawl_once(settings_for(yt, tmp_path), sqlite_engine, matchers, T0)
-    assert report.error is not None and report.error.startswith("rate limited until 09:05 UTC")
+    assert report.error is not None
+    assert report.error.startswith("rate limited until 09:05 UTC")
     assert len(stored(sqlite_engine)) == 100
     row = source_row(sqlite_engine, "yt")
-    assert f"ch:{CHANNEL}" not in load_marks(row.cursor) and quota_used(row.cursor, T0) == 2
+    assert f"ch:{CHANNEL}" not in load_marks(row.cursor)
+    assert quota_used(row.cursor, T0) == 2
     [until] = host_backoff(sqlite_engine).values()
     assert until >= T0 + timedelta(minutes=5)
-
-
-@pytest.mark.parametrize(
-    ("reply", "reason"),
-    [
-        (Reply(503, b"<html>Service Unavailable</html>"), "rate limited (HTTP 503)"),
-        (yt_error(500, "backendError", "Backend Error"), "platform error (HTTP 500)"),
-        (yt_error(404, "channelNotFound", "Channel not found."), "page not found (HTTP 404)"),
-        (Reply(200, b'{"items": [{"id": "x", ', {}), "answer not understood"),
-        (json_reply({"items": {"id": "x"}}), "answer not understood"),
-    ],
-)
-def test_errors_read_as_health_reasons(
-    yt: FakePlatform,
-    tmp_path: Path,
-    sqlite_engine: Engine,
-    matchers: Matchers,
-    reply: Reply,
-    reason: str,
-) -> None:
-    YouTubeApi(threads(3), [], KEY).handlers(yt)
-    yt.fail(THREADS, reply)
-    crawl_once(settings_for(yt, tmp_path), sqlite_engine, matchers, T0)
-    assert source_row(sqlite_engine, "yt").last_error.startswith(reason)
-    assert stored(sqlite_engine) == {}
 
 
 def test_a_page_token_that_loops_stops_without_duplicates(
@@ -246,7 +208,8 @@ def test_a_page_token_that_loops_stops_without_duplicates(
 
     yt.routes[("GET", THREADS)] = loop
     [report] = crawl_once(settings_for(yt, tmp_path), sqlite_engine, matchers, T0)
-    assert report.requests == 2 and len(report.new) == 100 == len(stored(sqlite_engine))
+    assert report.requests == 2
+    assert len(report.new) == 100 == len(stored(sqlite_engine))
     assert "a page repeats newer comments: paging stopped" in report.warnings
 
 
@@ -266,7 +229,8 @@ def test_sources_list_shows_the_quota(yt: FakePlatform, tmp_path: Path) -> None:
     crawled = runner.invoke(app, ["crawl", "--once", "-c", str(config)], env=env)
     assert crawled.exit_code == 0, crawled.output
     listed = runner.invoke(app, ["sources", "list", "-c", str(config), "--json"], env=env)
-    assert '"quota_used_today": 1' in listed.output and KEY not in listed.output
+    assert '"quota_used_today": 1' in listed.output
+    assert KEY not in listed.output
 
 
 def test_a_video_with_comments_disabled_is_a_warning_not_a_failure(
@@ -279,5 +243,31 @@ def test_a_video_with_comments_disabled_is_a_warning_not_a_failure(
     [report] = crawl_once(
         settings_for(yt, tmp_path, terms=["nordtel"]), sqlite_engine, matchers, T0
     )
-    assert report.error is None and set(stored(sqlite_engine)) == {f"{WATCH}vidNordtel1"}
-    assert len(report.warnings) == 1 and "HTTP 403" in report.warnings[0]
+    assert report.error is None
+    assert set(stored(sqlite_engine)) == {f"{WATCH}vidNordtel1"}
+    assert len(report.warnings) == 1
+    assert "HTTP 403" in report.warnings[0]
+
+
+def serve(yt: FakePlatform, secret: str) -> None:
+    """The platform answering as it does, accepting only ``secret``."""
+    YouTubeApi(threads(3), [], secret).handlers(yt)
+
+
+class TestApiContract(HealthReasons, SecretNeverShown):
+    kind = ApiKind(
+        platform="yt",
+        source="yt",
+        settings=settings_for,
+        serve=serve,
+        fail_path=THREADS,
+        errors=[
+            (Reply(503, b"<html>Service Unavailable</html>"), "rate limited (HTTP 503)"),
+            (yt_error(500, "backendError", "Backend Error"), "platform error (HTTP 500)"),
+            (yt_error(404, "channelNotFound", "Channel not found."), "page not found (HTTP 404)"),
+            (Reply(200, b'{"items": [{"id": "x", ', {}), "answer not understood"),
+            (json_reply({"items": {"id": "x"}}), "answer not understood"),
+        ],
+        secret=KEY,
+        refused="request refused (HTTP 400): check the source's key",
+    )

@@ -5,8 +5,7 @@ simulator, arriving tick by tick as the crawler and classifier would store them.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
@@ -14,68 +13,14 @@ from sqlmodel import select
 from typer.testing import CliRunner
 
 from monitor.cli import app
-from monitor.detect import PostEvent, simulate
-from monitor.parse.text import content_hash
-from monitor.settings import Settings, parse_settings
+from monitor.detect import simulate
 from monitor.stages.detect import DetectStage
 from monitor.stages.page import PagingStage
-from monitor.storage import repo
 from monitor.storage.db import session_scope
-from monitor.storage.models import IncidentRow, Reading
-
-STEP = timedelta(minutes=5)
-
-
-def store(engine: Engine, events: Iterable[PostEvent], fetched: datetime | None) -> None:
-    """Posts and their readings, as the crawler and classifier store them; one crawl (all
-    fetched at ``fetched``) goes in as one batch."""
-    settings = parse_settings({"sources": [{"name": "sim", "kind": "feed", "url": "http://x/f"}]})
-    with session_scope(engine) as s:
-        sid = repo.sync_sources(s, settings, fetched or datetime.now().astimezone())["sim"].id
-        assert sid is not None
-        pairs = [(e, _record(e)) for e in events]
-        if fetched is not None:
-            repo.store_posts(s, sid, [r for _, r in pairs], fetched)
-        for e, record in pairs:
-            if fetched is None:
-                repo.store_posts(s, sid, [record], e.at)
-            s.add(_reading(e, record, fetched or e.at))
-
-
-def _record(e: PostEvent) -> repo.PostRecord:
-    text = e.text_snippet or e.post_id
-    return repo.PostRecord(
-        id=e.post_id[:32],
-        canonical_url=f"http://x/{e.post_id}",
-        kind="comment" if e.is_comment else "post",
-        thread_id=(e.thread_id or e.post_id)[:32],
-        parent_id=None,
-        external_id=None,
-        author=None,
-        title=e.title,
-        text=text,
-        published_at=e.at,
-        lang=e.lang,
-        brands=(e.brand,),
-        brand_reason="mention",
-        content_hash=content_hash(e.title, text),
-    )
-
-
-def _reading(e: PostEvent, record: repo.PostRecord, at: datetime) -> Reading:
-    return Reading(
-        post_id=record.id,
-        brand=e.brand,
-        content_hash=record.content_hash,
-        model="sim",
-        negative=e.negative,
-        neutral=1 - e.negative,
-        positive=0.0,
-        complaint=e.complaint,
-        label="complaint" if e.complaint >= 0.5 else "not_complaint",
-        passage=record.text,
-        classified_at=at,
-    )
+from monitor.storage.models import IncidentRow
+from tests.support.fixtures.clock import STEP
+from tests.support.seeds.posts import store
+from tests.support.worlds.paging import file_paging_settings
 
 
 def test_storm_opens_one_persisted_incident_that_survives_a_restart_and_is_acked(
@@ -97,68 +42,37 @@ def test_storm_opens_one_persisted_incident_that_survives_a_restart_and_is_acked
         opened += [u for u in stage.step(now) if u.action == "opened"]
     assert len(opened) == 1, [u.incident.id for u in opened]
     incident = opened[0].incident
-    assert incident.origin == "live" and onset <= incident.opened_at <= onset + timedelta(hours=2)
+    assert incident.origin == "live"
+    assert onset <= incident.opened_at <= onset + timedelta(hours=2)
 
     with session_scope(sqlite_engine) as s:
         rows = list(s.exec(select(IncidentRow)).all())
     assert [r.id for r in rows] == [incident.id]
-    assert rows[0].status == "triggered" and "Acme" in rows[0].explanation
+    assert rows[0].status == "triggered"
+    assert "Acme" in rows[0].explanation
 
     restarted = DetectStage(sqlite_engine)
     restarted.start(now)
-    assert restarted.book is not None and [i.id for i in restarted.book.open_incidents()] == [
-        incident.id
-    ]
+    assert restarted.book is not None
+    assert [i.id for i in restarted.book.open_incidents()] == [incident.id]
 
     config = tmp_path / "sw.toml"
     config.write_text(f'[database]\nurl = "{sqlite_engine.url}"\n')
     acked = CliRunner().invoke(
         app, ["incidents", "ack", incident.id, "--by", "mette", "-c", str(config)]
     )
-    assert acked.exit_code == 0 and "acknowledged" in acked.output
+    assert acked.exit_code == 0
+    assert "acknowledged" in acked.output
     restarted.step(now + STEP)
     assert restarted.book.get(incident.id).status == "acknowledged"
     listed = CliRunner().invoke(app, ["incidents", "list", "--json", "-c", str(config)])
     [row] = [json.loads(line) for line in listed.output.splitlines()]
-    assert row["status"] == "acknowledged" and row["acknowledged_by"] == "mette"
+    assert row["status"] == "acknowledged"
+    assert row["acknowledged_by"] == "mette"
     shown = CliRunner().invoke(app, ["incidents", "show", incident.id, "-c", str(config)])
-    assert shown.exit_code == 0 and "Acme" in shown.output
+    assert shown.exit_code == 0
+    assert "Acme" in shown.output
     assert CliRunner().invoke(app, ["incidents", "show", "nope", "-c", str(config)]).exit_code == 1
-
-
-def paging_settings(tmp_path: Path, engine: Engine) -> Settings:
-    return parse_settings(
-        {
-            "database": {"url": str(engine.url)},
-            "web": {"public_url": "http://127.0.0.1:8080", "secret_key": "k" * 32},
-            "channels": [{"name": "pages", "url": f"file://{tmp_path}/pages.log"}],
-            "oncall": {
-                "people": [
-                    {"name": "mette", "channels": ["pages"]},
-                    {"name": "jonas", "channels": ["pages"]},
-                ],
-                "schedules": [
-                    {
-                        "name": "duty",
-                        "rotation": "weekly",
-                        "start": "2026-01-05",
-                        "members": ["mette"],
-                    }
-                ],
-                "policies": [
-                    {
-                        "name": "storms",
-                        "repeat_limit": 2,
-                        "repeat_minutes": 15,
-                        "levels": [
-                            {"schedules": ["duty"], "wait_minutes": 15},
-                            {"people": ["jonas"], "wait_minutes": 30},
-                        ],
-                    }
-                ],
-            },
-        }
-    )
 
 
 def test_an_opened_storm_pages_at_once_escalates_on_time_and_ack_stops_it(
@@ -172,7 +86,7 @@ def test_an_opened_storm_pages_at_once_escalates_on_time_and_ack_stops_it(
     store(sqlite_engine, [e for e in events if e.at <= cut], fetched=cut)
     stage, paging = (
         DetectStage(sqlite_engine),
-        PagingStage(paging_settings(tmp_path, sqlite_engine), sqlite_engine),
+        PagingStage(file_paging_settings(tmp_path, sqlite_engine), sqlite_engine),
     )
     stage.start(cut)
     log = tmp_path / "pages.log"
@@ -190,7 +104,8 @@ def test_an_opened_storm_pages_at_once_escalates_on_time_and_ack_stops_it(
 
     [first] = sent("trigger")
     assert first["sent_at"] == opened_at.isoformat(), "paged on the tick the incident opened"
-    assert "/ack?token=" in first["ack_url"] and "Acme" in first["explanation"]
+    assert "/ack?token=" in first["ack_url"]
+    assert "Acme" in first["explanation"]
     assert "k" * 32 not in log.read_text(), "the signing key never appears in a page"
 
     for minutes in (5, 10, 14):
@@ -199,9 +114,10 @@ def test_an_opened_storm_pages_at_once_escalates_on_time_and_ack_stops_it(
     paging.step(opened_at + timedelta(minutes=15))
     assert len(sent("escalate:2")) == 1, "exactly when the wait runs out"
 
-    again = PagingStage(paging_settings(tmp_path, sqlite_engine), sqlite_engine)  # a restart
+    again = PagingStage(file_paging_settings(tmp_path, sqlite_engine), sqlite_engine)  # a restart
     again.step(opened_at + timedelta(minutes=16))
-    assert len(sent("trigger")) == 1 and len(sent("escalate:2")) == 1, "nothing sent twice"
+    assert len(sent("trigger")) == 1, "nothing sent twice"
+    assert len(sent("escalate:2")) == 1, "nothing sent twice"
 
     acked_at = opened_at + timedelta(minutes=20)  # the manager acknowledges (simulated time)
     with session_scope(sqlite_engine) as s:
@@ -232,8 +148,12 @@ def test_a_storm_that_began_just_before_the_first_crawl_pages_on_the_first_tick(
     stage = DetectStage(sqlite_engine)
     stage.start(crawl)
     [update] = [u for u in stage.step(crawl) if u.action == "opened"]
-    assert update.pages and update.incident.origin == "live"
+    assert update.pages
+    assert update.incident.origin == "live"
     assert update.incident.onset_at >= crawl - timedelta(minutes=30), "paged on recent posts"
-    assert stage.detector is not None and stage.detector.live_since == crawl - timedelta(
-        minutes=30
-    ), "never on days-old backlog: the cut-over is half an hour before the first crawl"
+    assert stage.detector is not None, (
+        "never on days-old backlog: the cut-over is half an hour before the first crawl"
+    )
+    assert stage.detector.live_since == crawl - timedelta(minutes=30), (
+        "never on days-old backlog: the cut-over is half an hour before the first crawl"
+    )

@@ -29,19 +29,12 @@ from monitor.themes import (
     themes_line,
 )
 from monitor.web.app import create_app
-from tests.conftest import T0
-from tests.queue_seed import SeedPost, seed
-from tests.test_web_helpers import (
-    CHEAP,
-    EXPLANATION,
-    Clock,
-    World,
-    build_template,
-    seed_incident,
-)
-from tests.test_web_helpers import INCIDENT as WEB_INCIDENT
-from tests.test_web_helpers import settings as web_settings
-from tests.themed_posts import CONCEPTS, START, THEMES, ConceptEncoder, storm
+from tests.support.fixtures.clock import T0
+from tests.support.seeds.queue_seed import SeedPost, seed
+from tests.support.seeds.themed_posts import CONCEPTS, START, THEMES, ConceptEncoder, storm
+from tests.support.worlds.web import CHEAP, EXPLANATION, Clock, World, build_template, seed_incident
+from tests.support.worlds.web import INCIDENT as WEB_INCIDENT
+from tests.support.worlds.web import settings as web_settings
 
 
 def found_labels(posts: list[ThemePost], themes: list[object]) -> list[int]:
@@ -107,7 +100,9 @@ def test_one_shapeless_cloud_stays_one_theme_and_small_input_is_fine() -> None:
         assert cluster(cloud.astype(np.float32)).max() == 0, noise
     s = storm(40)
     one = themes_for(s.posts, lambda texts: np.ones((len(texts), 8), dtype=np.float32))
-    assert len(one) == 1 and one[0].size == 40 and one[0].share == 1.0
+    assert len(one) == 1
+    assert one[0].size == 40
+    assert one[0].share == 1.0
     assert themes_for([], ConceptEncoder().embed) == []
     single = [ThemePost("x", "Nordtel: internet outage in Odense", "en", START)]
     alone = themes_for(single, ConceptEncoder().embed)
@@ -164,7 +159,7 @@ def themed_config(tmp_path: Path, classifier: str) -> Path:
 
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from tests.test_classifier_tiny import build_tiny_bert
+    from tests.support.fixtures.models import build_tiny_bert
 
     return build_tiny_bert(tmp_path_factory.mktemp("tiny") / "tiny-e5")
 
@@ -191,10 +186,12 @@ def test_incidents_show_has_a_themes_section_through_the_real_encoder(
     assert result.exit_code == 0, result.output
     # stdout only: a log line on stderr (logging configured by an earlier test) is not output
     head, _, section = result.stdout.partition("\nThemes\n")
-    assert head.startswith(f"id               {INCIDENT}\n") and section
+    assert head.startswith(f"id               {INCIDENT}\n")
+    assert section
     sizes = [int(line.split()[0]) for line in section.splitlines() if line[2:3].isdigit()]
     assert sum(sizes) == len(SEEDED), section
-    assert "e.g. " in section and " about " in section
+    assert "e.g. " in section
+    assert " about " in section
 
     result = runner.invoke(
         app, ["incidents", "show", INCIDENT, "--themes", "--json", "-c", str(config)]
@@ -208,7 +205,8 @@ def test_incidents_show_has_a_themes_section_through_the_real_encoder(
     assert {"label", "words", "size", "share", "langs", "first_at", "representative"} <= set(first)
     assert first["representative"]["id"] in first["post_ids"]
     words = [w for t in data["themes"] for ws in t["words"].values() for w in ws]
-    assert words and "nordtel" not in words  # every post names the brand: it tells nothing
+    assert words
+    assert "nordtel" not in words
 
 
 def test_without_a_model_the_incident_still_shows_and_says_why(
@@ -223,7 +221,8 @@ def test_without_a_model_the_incident_still_shows_and_says_why(
         app, ["incidents", "show", INCIDENT, "--themes", "--json", "-c", str(config)]
     )
     data = json.loads(result.stdout)  # logs go to stderr
-    assert data["themes"] is None and "no config.json" in data["themes_error"]
+    assert data["themes"] is None
+    assert "no config.json" in data["themes_error"]
     plain = runner.invoke(app, ["incidents", "show", INCIDENT, "--json", "-c", str(config)])
     assert "themes" not in json.loads(plain.stdout)  # not asked for: the model is not loaded
 
@@ -252,11 +251,14 @@ def test_the_api_adds_themes_when_asked(
         client = world.login("mia")
         url = "/api/v1/incidents/" + quote(WEB_INCIDENT, safe="")
         plain = client.get(url).json()
-        assert "themes" not in plain and "themes_error" not in plain
+        assert "themes" not in plain
+        assert "themes_error" not in plain
         data = client.get(url, params={"themes": "true"}).json()
-        assert data["themes_error"] is None and data["id"] == WEB_INCIDENT
+        assert data["themes_error"] is None
+        assert data["id"] == WEB_INCIDENT
         posts = sorted(p["post_id"] for p in plain["posts"])
-        assert posts and sorted(p for t in data["themes"] for p in t["post_ids"]) == posts
+        assert posts
+        assert sorted(p for t in data["themes"] for p in t["post_ids"]) == posts
         assert {k: v for k, v in data.items() if k not in ("themes", "themes_error")} == plain
     finally:
         world.engine.dispose()
@@ -273,7 +275,8 @@ def test_the_api_says_why_there_are_no_themes(
         response = client.get(url, params={"themes": "true"})
         assert response.status_code == 200
         data = response.json()
-        assert data["themes"] is None and "no config.json" in data["themes_error"]
+        assert data["themes"] is None
+        assert "no config.json" in data["themes_error"]
         assert data["posts"]  # the incident itself is all there
     finally:
         world.engine.dispose()

@@ -170,4 +170,5 @@ def test_any_ip_refused_iff_not_public(ip):
     if obviously_internal:
         assert refused
     if not refused:
-        assert ip.is_global and not ip.is_multicast
+        assert ip.is_global
+        assert not ip.is_multicast

@@ -10,7 +10,7 @@ from urllib.parse import quote
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.test_web_helpers import (
+from tests.support.worlds.web import (
     HOSTILE_TITLE,
     INCIDENT,
     PASSAGE,
@@ -44,7 +44,8 @@ def test_login_with_json_then_me(web: World) -> None:
     assert wrong.status_code == 401
     assert wrong.json() == {"error": "Wrong user name or password.", "kind": "bad_credentials"}
     ok = client.post("/api/v1/login", json={"name": "mia", "password": PASSWORD})
-    assert ok.status_code == 200 and ok.json()["role"] == "manager"
+    assert ok.status_code == 200
+    assert ok.json()["role"] == "manager"
     me = client.get("/api/v1/me").json()
     assert me == {**ok.json(), "can_triage": True}
     as_form = web.client().post("/api/v1/login", data={"name": "mia", "password": PASSWORD})
@@ -57,19 +58,24 @@ def test_login_with_json_then_me(web: World) -> None:
 def test_incidents_list_detail_and_ack(web: World) -> None:
     client = web.login("mia")
     [listed] = client.get("/api/v1/incidents").json()
-    assert listed["id"] == INCIDENT and listed["status"] == "triggered"
+    assert listed["id"] == INCIDENT
+    assert listed["status"] == "triggered"
     detail = client.get(INCIDENT_API).json()
     assert {p["post_id"] for p in detail["posts"]} == {"hostile", "plain"}
-    assert detail["series"] and {"at", "observed", "expected", "upper"} <= set(detail["series"][0])
+    assert detail["series"]
+    assert {"at", "observed", "expected", "upper"} <= set(detail["series"][0])
     acked = post(client, f"{INCIDENT_API}/ack")
-    assert acked.status_code == 200 and acked.json()["acknowledged_by"] == "mia"
+    assert acked.status_code == 200
+    assert acked.json()["acknowledged_by"] == "mia"
     again = post(client, f"{INCIDENT_API}/ack")
-    assert again.status_code == 409 and again.json()["kind"] == "invalid_transition"
+    assert again.status_code == 409
+    assert again.json()["kind"] == "invalid_transition"
     assert post(client, f"{INCIDENT_API}/resolve").json()["status"] == "resolved"
     assert client.get("/api/v1/incidents").json() == []
     assert len(client.get("/api/v1/incidents", params={"status": "all"}).json()) == 1
     bad = client.get("/api/v1/incidents", params={"status": "sideways"})
-    assert bad.status_code == 400 and bad.json()["kind"] == "invalid_input"
+    assert bad.status_code == 400
+    assert bad.json()["kind"] == "invalid_input"
     assert client.get("/api/v1/incidents/nope").json()["kind"] == "not_found"
 
 
@@ -90,7 +96,8 @@ def test_queue_list_filters_and_item(web: World) -> None:
     assert {r["post_id"] for r in linked["rows"]} == {"hostile", "plain"}
     assert client.get("/api/v1/queue", params={"incident": "elsewhere"}).json()["total"] == 0
     invalid = client.get("/api/v1/queue", params={"limit": 0})
-    assert invalid.status_code == 400 and invalid.json()["kind"] == "invalid_input"
+    assert invalid.status_code == 400
+    assert invalid.json()["kind"] == "invalid_input"
 
 
 def test_queue_actions(web: World) -> None:
@@ -100,7 +107,8 @@ def test_queue_actions(web: World) -> None:
     assert post(client, f"{base}/respond", {"note": "called back"}).json()["status"] == "responded"
     assert post(client, f"{base}/resolve").json()["status"] == "resolved"
     refused = post(client, f"{base}/respond")
-    assert refused.status_code == 409 and refused.json()["kind"] == "invalid_transition"
+    assert refused.status_code == 409
+    assert refused.json()["kind"] == "invalid_transition"
     assert post(client, f"{base}/note").json()["kind"] == "invalid_input"
     assert post(client, f"{base}/relabel", {"label": "maybe"}).status_code == 400
     assert post(client, f"{base}/note", {"surprise": 1}).status_code == 400
@@ -130,14 +138,16 @@ def test_a_time_outside_utc_is_a_clear_400_on_every_filtered_view(
     web: World, path: str, since: str
 ) -> None:
     answer = web.login("vic").get(path, params={"since": since})
-    assert answer.status_code == 400 and "outside the years 1–9999" in answer.text
+    assert answer.status_code == 400
+    assert "outside the years 1–9999" in answer.text
 
 
 def test_until_names_itself_when_refused(web: World) -> None:
     answer = web.login("vic").get(
         "/api/v1/response-times", params={"until": "9999-12-31T23:59-14:00"}
     )
-    assert answer.status_code == 400 and answer.json()["error"].startswith("until:")
+    assert answer.status_code == 400
+    assert answer.json()["error"].startswith("until:")
 
 
 def test_sources_and_oncall(web: World) -> None:
@@ -145,7 +155,8 @@ def test_sources_and_oncall(web: World) -> None:
     sources = client.get("/api/v1/sources").json()
     assert [s["health"] for s in sources] == ["failing", "pending"]
     [level] = client.get("/api/v1/oncall").json()
-    assert level["people"] == ["mette"] and level["policy"] == "storms"
+    assert level["people"] == ["mette"]
+    assert level["policy"] == "storms"
 
 
 def test_openapi_describes_the_api(web: World) -> None:

@@ -50,7 +50,7 @@ from monitor.storage.models import QueueItem, Relabel
 from monitor.web.app import ack_key_of
 from monitor.web.format import when
 from monitor.web.server import listen, serve
-from tests.test_web_helpers import (
+from tests.support.worlds.web import (
     NOW,
     PASSWORD,
     PWN_ASSIGNEE,
@@ -247,7 +247,8 @@ def test_the_ui_in_a_real_browser(base_url: str, open_page: Opener) -> None:
     results = page.locator("#queue-results")
     expect(results).to_contain_text("0 posts")  # no eval: the CSP forbids it
     page.wait_for_url("**/queue?*status=resolved*")  # pushed by htmx
-    assert watch.htmx_headers and watch.htmx_headers[-1].get("x-csrf-token"), "htmx token"
+    assert watch.htmx_headers, "htmx token"
+    assert watch.htmx_headers[-1].get("x-csrf-token"), "htmx token"
     assert page.locator("h1").count() == 1, "the partial replaced only the results"
 
     page.goto(f"{base_url}/posts/hostile/Nordtel")
@@ -312,7 +313,8 @@ def test_assign_answer_and_relabel_through_the_forms(site: Site, open_page: Open
     log_in(page)
     page.wait_for_url(f"{site.url}/queue")
     open_before = queue_total(page)
-    assert "s06" in listed(page) and "o6" in listed(page)
+    assert "s06" in listed(page)
+    assert "o6" in listed(page)
 
     # Assign, note, mark answered: one post, three forms.
     page.get_by_role("link", name="Nordtel down for hours").click()
@@ -369,12 +371,14 @@ def test_assign_answer_and_relabel_through_the_forms(site: Site, open_page: Open
     page.get_by_role("link", name="Back to the queue").click()
     page.wait_for_url(f"{site.url}/queue")
     assert queue_total(page) == open_before - 1
-    assert "o6" not in listed(page) and "s06" in listed(page)
+    assert "o6" not in listed(page)
+    assert "s06" in listed(page)
     page.select_option("select[name=status]", "dismissed")  # htmx, in place
     page.wait_for_url("**/queue?*status=dismissed*")
     expect(page.locator("#queue-results .count")).to_have_text(re.compile(r"^1 post,"))
     assert listed(page) == ["o6"]
-    assert watch.htmx_headers and watch.htmx_headers[-1].get("x-csrf-token")
+    assert watch.htmx_headers
+    assert watch.htmx_headers[-1].get("x-csrf-token")
     watch.check()
 
 
@@ -419,7 +423,8 @@ def test_search_in_danish_finds_stems_and_nordic_letters(site: Site, open_page: 
     found = _search(page, "træt af Nordtel")
     assert found == ["s16"]
     assert page.locator("h1").count() == 1, "htmx swapped the results only"
-    assert watch.htmx_headers and all(h.get("x-csrf-token") for h in watch.htmx_headers)
+    assert watch.htmx_headers
+    assert all(h.get("x-csrf-token") for h in watch.htmx_headers)
     watch.check()
 
 
@@ -499,7 +504,8 @@ def assert_nothing_runs(page: Page) -> None:
     but ours."""
     assert page.evaluate("() => window.__pwned") is None
     hrefs = page.locator("a").evaluate_all("links => links.map(a => a.getAttribute('href'))")
-    assert hrefs and not [h for h in hrefs if (h or "").strip().lower().startswith("javascript:")]
+    assert hrefs
+    assert not [h for h in hrefs if (h or "").strip().lower().startswith("javascript:")]
     handlers = page.evaluate(
         """() => [...document.querySelectorAll('*')].flatMap(
                e => [...e.attributes].map(a => e.tagName + ' ' + a.name)
@@ -527,7 +533,8 @@ def test_a_hostile_post_reads_as_text_and_runs_nothing(site: Site, open_page: Op
     card.get_by_text(PWN_ASSIGNEE).hover()  # an onmouseover, were it live
     sources = page.locator("select[name=source] option").all_inner_texts()
     assignees = page.locator("select[name=assignee] option").all_inner_texts()
-    assert PWN_SOURCE in sources and PWN_ASSIGNEE in assignees
+    assert PWN_SOURCE in sources
+    assert PWN_ASSIGNEE in assignees
     assert_nothing_runs(page)
 
     # A hostile search is just words too.
@@ -537,7 +544,8 @@ def test_a_hostile_post_reads_as_text_and_runs_nothing(site: Site, open_page: Op
     card.locator("a.title").click()
     page.wait_for_url("**/posts/pwn/Kvik%20Bank?back=*")  # the search comes along
     back = page.get_by_role("link", name="Back to the queue").get_attribute("href")
-    assert back and parse_qs(urlsplit(back).query)["q"] == ["<script>window"]
+    assert back
+    assert parse_qs(urlsplit(back).query)["q"] == ["<script>window"]
     expect(page.locator("h1")).to_have_text(PWN_TITLE)
     expect(page.locator(".post-text")).to_contain_text('<img src=x onerror="window.__pwned=2">')
     expect(page.locator(".post-text")).to_contain_text('<a href="javascript:window.__pwned=3">')
@@ -594,7 +602,8 @@ def test_screenshots_of_the_queue_and_an_incident(
     expect(chart.locator("svg.chart polygon.band")).to_be_attached()
     _no_sideways_scroll(page)
     box = chart.bounding_box()
-    assert box is not None and box["height"] > 150, box
+    assert box is not None, box
+    assert box["height"] > 150, box
     bottom = box["y"] + box["height"] + 16  # the page down to the chart's caption
     clip: FloatRect = {"x": 0, "y": 0, "width": DESKTOP["width"], "height": bottom}
     _shoot(page, out / "incident.png", full_page=True, clip=clip)
@@ -610,7 +619,8 @@ def test_screenshots_of_the_queue_and_an_incident(
     # filters folded behind one button: the first post starts above the fold
     expect(phone.locator("select[name=status]")).to_be_hidden()
     first = phone.locator("#queue-results li.card").first.bounding_box()
-    assert first and first["y"] + 120 < PHONE["height"], first
+    assert first, first
+    assert first["y"] + 120 < PHONE["height"], first
     _no_sideways_scroll(phone)
     _shoot(phone, out / "queue-phone.png")
     for path in (

@@ -19,8 +19,8 @@ from monitor.storage.db import session_scope
 from monitor.storage.models import IncidentRow, QueueItem, Source
 from monitor.web import routes_pages
 from monitor.web.params import QueueParams
-from tests.test_alerts_config_ack import forged
-from tests.test_web_helpers import (
+from tests.support.fixtures.pages import forged
+from tests.support.worlds.web import (
     HOSTILE_URL,
     INCIDENT,
     KEY,
@@ -70,7 +70,8 @@ def test_home_goes_to_the_open_incidents(web: World) -> None:
     client = web.login("mia")
     assert client.get("/").headers["location"] == "/incidents"
     page = client.get("/incidents").text
-    assert "Open incidents" in page and "opened 10 min ago" in page
+    assert "Open incidents" in page
+    assert "opened 10 min ago" in page
     assert f'href="{INCIDENT_PATH}"' in page
     assert "&lt;script&gt;alert(3)&lt;/script&gt;" in page
     assert_inert(page)
@@ -81,7 +82,8 @@ def test_times_show_exact_and_relative_in_the_schedules_zone(web: World) -> None
     listing = client.get("/incidents").text
     assert 'opened 10 min ago <span class="exact">· 2026-11-02 10:00 CET</span>' in listing
     page = client.get(INCIDENT_PATH).text
-    assert 'datetime="2026-11-02T09:00:00+00:00"' in page and " UTC" not in page
+    assert 'datetime="2026-11-02T09:00:00+00:00"' in page
+    assert " UTC" not in page
     assert 'began 1 h 10 min ago <span class="exact">· 2026-11-02 09:00 CET' in page  # onset
     assert ">10:00 CET</text>" in page  # the chart's last hour
     web.clock.advance(hours=4, minutes=26)
@@ -107,11 +109,13 @@ def test_incident_page_explains_charts_and_lists_posts(web: World) -> None:
     page = web.login("mia").get(INCIDENT_PATH).text
     assert '<pre class="explanation">' in page
     svg = page[page.index("<svg") : page.index("</svg>")]
-    assert 'class="observed partial"' in svg and ">so far<" in svg  # the hour still running
-    assert svg.count("<polyline") == 3 and 'class="band"' in svg and "onset" in svg
-    assert (
-        'href="/posts/hostile/Nordtel?back=' in page and 'href="/posts/plain/Nordtel?back=' in page
-    )
+    assert 'class="observed partial"' in svg
+    assert ">so far<" in svg
+    assert svg.count("<polyline") == 3
+    assert 'class="band"' in svg
+    assert "onset" in svg
+    assert 'href="/posts/hostile/Nordtel?back=' in page
+    assert 'href="/posts/plain/Nordtel?back=' in page
     assert f'action="{INCIDENT_PATH}/ack"' in page
     assert_inert(page)
 
@@ -120,7 +124,8 @@ def test_a_viewer_sees_no_buttons(web: World) -> None:
     client = web.login("vic")
     assert "/ack" not in client.get(INCIDENT_PATH).text
     post = client.get("/posts/plain/Nordtel").text
-    assert "Triage" not in post and 'action="/posts/' not in post
+    assert "Triage" not in post
+    assert 'action="/posts/' not in post
 
 
 def test_ack_and_resolve_from_the_incident_page(web: World) -> None:
@@ -128,12 +133,14 @@ def test_ack_and_resolve_from_the_incident_page(web: World) -> None:
     token = form_csrf(client.get(INCIDENT_PATH).text)
     assert "Acknowledge this incident?" in client.get(f"{INCIDENT_PATH}/ack").text
     done = client.post(f"{INCIDENT_PATH}/ack", data={"csrf_token": token})
-    assert done.status_code == 303 and done.headers["location"] == f"{INCIDENT_PATH}?done=ack"
+    assert done.status_code == 303
+    assert done.headers["location"] == f"{INCIDENT_PATH}?done=ack"
     assert "Acknowledged." in client.get(done.headers["location"]).text
     row = incident_row(web)
     assert (row.status, row.acknowledged_by) == ("acknowledged", "mia")
     again = client.post(f"{INCIDENT_PATH}/ack", data={"csrf_token": token})
-    assert again.status_code == 409 and "already acknowledged" in again.text
+    assert again.status_code == 409
+    assert "already acknowledged" in again.text
     client.post(f"{INCIDENT_PATH}/resolve", data={"csrf_token": token})
     assert incident_row(web).status == "resolved"
     assert "Recently resolved" in client.get("/incidents").text
@@ -153,7 +160,8 @@ def test_a_paged_ack_link_logs_in_confirms_and_only_then_acts(web: World) -> Non
     )
     assert logged_in.headers["location"] == path
     confirm = client.get(path)
-    assert confirm.status_code == 200 and "Acknowledge this incident?" in confirm.text
+    assert confirm.status_code == 200
+    assert "Acknowledge this incident?" in confirm.text
     for _ in range(3):
         client.get(path)  # link previews and reloads change nothing
     assert incident_row(web).status == "triggered"
@@ -185,35 +193,44 @@ def test_a_bad_ack_link_says_why_and_does_nothing(web: World, change: str, messa
         web.clock.advance(hours=2)
     client = web.login("mia")
     page = client.get(f"{INCIDENT_PATH}/ack", params={"token": token})
-    assert page.status_code == 400 and message in page.text
+    assert page.status_code == 400
+    assert message in page.text
     posted = client.post(
         f"{INCIDENT_PATH}/ack", data={"csrf_token": form_csrf(page.text), "token": token}
     )
-    assert posted.status_code == 400 and message in posted.text
+    assert posted.status_code == 400
+    assert message in posted.text
     assert incident_row(web).status == "triggered"
 
 
 def test_the_queue_ranks_filters_and_refreshes_in_place(web: World) -> None:
     client = web.login("mia")
     page = client.get("/queue").text
-    assert "2 posts" in page and 'id="queue-results"' in page and "hx-get" in page
+    assert "2 posts" in page
+    assert 'id="queue-results"' in page
+    assert "hx-get" in page
     assert_inert(page)
     partial = client.get("/queue", params={"status": "all"}, headers={"HX-Request": "true"})
-    assert partial.status_code == 200 and "<html" not in partial.text
-    assert "2 posts" in partial.text and partial.headers["vary"] == "HX-Request"
+    assert partial.status_code == 200
+    assert "<html" not in partial.text
+    assert "2 posts" in partial.text
+    assert partial.headers["vary"] == "HX-Request"
     found = client.get("/queue", params={"q": "lukket"}).text
-    assert "1 post," in found and "/posts/hostile/Nordtel" in found
+    assert "1 post," in found
+    assert "/posts/hostile/Nordtel" in found
     assert "0 posts" in client.get("/queue", params={"brand": "Teleborg"}).text
     assert "0 posts" in client.get("/queue", params={"since": "5m"}).text
     too_short = client.get("/queue", params={"q": "a"})
-    assert too_short.status_code == 400 and "at least 2 letters" in too_short.text
+    assert too_short.status_code == 400
+    assert "at least 2 letters" in too_short.text
     assert client.get("/queue", params={"since": "yesterday-ish"}).status_code == 400
 
 
 def test_an_empty_result_names_what_was_searched(web: World) -> None:
     client = web.login("mia")
     page = client.get("/queue", params={"q": "kø"}).text
-    assert "No open posts match “kø”." in page and "queue is empty" not in page
+    assert "No open posts match “kø”." in page
+    assert "queue is empty" not in page
     page = client.get("/queue", params={"q": "zz", "brand": "Nordtel", "since": "5m"}).text
     assert "No open posts match “zz” with brand Nordtel, in the last 5m." in page
     assert QueueParams().nothing_found() == "The open queue is empty."
@@ -224,10 +241,12 @@ def test_htmx_refusals_come_as_a_sentence_to_swap_in(web: World) -> None:
     client = web.login("mia")
     htmx = {"HX-Request": "true"}
     refused = client.get("/queue", params={"q": "x" * 201}, headers=htmx)
-    assert refused.status_code == 400 and "<html" not in refused.text
+    assert refused.status_code == 400
+    assert "<html" not in refused.text
     assert '<p class="notice bad" role="alert">' in refused.text
     short = client.get("/queue", params={"q": "a"}, headers=htmx)
-    assert short.status_code == 400 and "at least 2 letters" in short.text
+    assert short.status_code == 400
+    assert "at least 2 letters" in short.text
     assert "<html" in client.get("/queue", params={"q": "x" * 201}).text  # a whole page
 
 
@@ -242,9 +261,11 @@ def test_an_incident_is_worked_through_the_queue_and_back_keeps_the_filters(
 
     filtered = "status=all&incident=" + quote(INCIDENT, safe="")
     page = get(INCIDENT_PATH)
-    assert f'href="/queue?{filtered}"' in page and "The 1 most urgent of 2." in page
+    assert f'href="/queue?{filtered}"' in page
+    assert "The 1 most urgent of 2." in page
     queue = get(f"/queue?{filtered}")
-    assert "The posts of" in queue and "2 posts" in queue
+    assert "The posts of" in queue
+    assert "2 posts" in queue
     assert f'name="incident" value="{INCIDENT}"' in queue  # kept when other filters change
     back = "?back=" + quote(filtered, safe="")
     assert f'href="/posts/plain/Nordtel{back}"' in queue
@@ -281,7 +302,8 @@ def test_urgency_is_one_number_everywhere_sorted_as_shown(
         client = world.login("mia")
         page = client.get("/queue", params={"status": "all", "limit": 200}).text
         shown = [float(u) for u in re.findall(r'class="urgency">urgency ([\d.]+)<', page)]
-        assert len(shown) > 10 and shown == sorted(shown, reverse=True)
+        assert len(shown) > 10
+        assert shown == sorted(shown, reverse=True)
         first = re.search(r'<a class="title" href="([^"?]+)', page)
         assert first
         post = client.get(first.group(1)).text
@@ -297,7 +319,8 @@ def test_open_pages_poll_for_newly_flagged_posts_without_moving_anything(web: Wo
     assert client.get(f"/queue/new?seen={seen}").text.strip() == ""
     earlier = quote((web.clock() - timedelta(minutes=11)).isoformat(), safe="")
     bar = client.get(f"/queue/new?seen={earlier}").text
-    assert "2 new posts flagged since this page was loaded" in bar and 'href="/queue"' in bar
+    assert "2 new posts flagged since this page was loaded" in bar
+    assert 'href="/queue"' in bar
     linked = client.get(f"/queue/new?brand=Nordtel&seen={earlier}").text
     assert 'href="/queue?brand=Nordtel"' in linked
     assert client.get("/queue/new?brand=Teleborg&seen=" + earlier).text.strip() == ""
@@ -307,9 +330,11 @@ def test_open_pages_poll_for_newly_flagged_posts_without_moving_anything(web: Wo
 def test_the_queue_pages(web: World) -> None:
     client = web.login("mia")
     first = client.get("/queue", params={"limit": 1}).text
-    assert "page 1 of 2" in first and 'href="/queue?page=2&amp;limit=1"' in first
+    assert "page 1 of 2" in first
+    assert 'href="/queue?page=2&amp;limit=1"' in first
     second = client.get("/queue", params={"limit": 1, "page": 2}).text
-    assert "page 2 of 2" in second and "Previous" in second
+    assert "page 2 of 2" in second
+    assert "Previous" in second
 
 
 def test_a_hostile_post_renders_as_inert_text_with_its_passage_marked(web: World) -> None:
@@ -334,7 +359,8 @@ def test_triage_from_the_post_page(web: World) -> None:
     base = "/posts/plain/Nordtel"
     token = form_csrf(client.get(base).text)
     ack = client.post(f"{base}/ack", data={"csrf_token": token})
-    assert ack.status_code == 303 and ack.headers["location"] == f"{base}?done=ack"
+    assert ack.status_code == 303
+    assert ack.headers["location"] == f"{base}?done=ack"
     assert status_of(web, "plain") == "acknowledged"
     people = re.findall(r'<option value="(\w+)"', client.get(base).text.split('name="assignee"')[1])
     assert people[:4] == ["ada", "mette", "mia", "vic"]  # users and on-call people, no typing
@@ -342,22 +368,27 @@ def test_triage_from_the_post_page(web: World) -> None:
     client.post(f"{base}/note", data={"csrf_token": token, "note": "Ringet op <b>kl 10</b>"})
     client.post(f"{base}/respond", data={"csrf_token": token})
     page = client.get(f"{base}?done=respond").text
-    assert "Marked as answered." in page and "assigned to jonas" in page
+    assert "Marked as answered." in page
+    assert "assigned to jonas" in page
     assert "Ringet op &lt;b&gt;kl 10&lt;/b&gt;" in page
     assert status_of(web, "plain") == "responded"
     refused = client.post(f"{base}/ack", data={"csrf_token": token})
-    assert refused.status_code == 409 and "cannot acknowledge" in refused.text
+    assert refused.status_code == 409
+    assert "cannot acknowledge" in refused.text
     empty = client.post(f"{base}/note", data={"csrf_token": token, "note": " "})
-    assert empty.status_code == 400 and "needs some text" in empty.text
+    assert empty.status_code == 400
+    assert "needs some text" in empty.text
     form = client.get(base).text
     assert '<option value="" selected disabled>choose: right or wrong?</option>' in form
     labels = form.split('name="label"')[1].split("</select>")[0]
     assert not re.search(r'<option value="\w+"[^>]* selected', labels)  # no default verdict
     unchosen = client.post(f"{base}/relabel", data={"csrf_token": token, "label": ""})
-    assert unchosen.status_code == 400 and "label must be one of" in unchosen.text
+    assert unchosen.status_code == 400
+    assert "label must be one of" in unchosen.text
     assert status_of(web, "plain") == "responded"
     relabel = client.post(f"{base}/relabel", data={"csrf_token": token, "label": "not_complaint"})
-    assert relabel.status_code == 303 and status_of(web, "plain") == "dismissed"
+    assert relabel.status_code == 303
+    assert status_of(web, "plain") == "dismissed"
     assert "Reopen" in client.get(base).text
     assert client.post(f"{base}/explode", data={"csrf_token": token}).status_code == 404
     assert client.get("/posts/nope/Nordtel").status_code == 404
@@ -366,7 +397,9 @@ def test_triage_from_the_post_page(web: World) -> None:
 def test_triage_buttons_are_grouped_by_what_they_do(web: World) -> None:
     page = web.login("mia").get("/posts/plain/Nordtel").text
     row = page[page.index('<div class="actions">') : page.index("</div>", page.index("Dismiss"))]
-    assert ">Acknowledge</button>" in row and ">Resolve</button>" in row and "note" not in row
+    assert ">Acknowledge</button>" in row
+    assert ">Resolve</button>" in row
+    assert "note" not in row
     assert page.index(">Dismiss</button>") < page.index(">Mark answered</button>")
     assert "<label>How it was answered (optional) <input" in page
 
@@ -378,7 +411,8 @@ def test_a_dismissal_can_be_undone_from_the_page_it_lands_on(web: World) -> None
     assert "Undo" not in client.get(base).text
     done = client.post(f"{base}/dismiss", data={"csrf_token": csrf})
     page = client.get(done.headers["location"]).text
-    assert "Dismissed." in page and f'action="{base}/reopen" class="undo"' in page
+    assert "Dismissed." in page
+    assert f'action="{base}/reopen" class="undo"' in page
     client.post(f"{base}/reopen", data={"csrf_token": csrf})
     assert status_of(web, "plain") not in ("dismissed", "resolved")
 
@@ -386,9 +420,12 @@ def test_a_dismissal_can_be_undone_from_the_page_it_lands_on(web: World) -> None
 def test_sources_and_oncall_pages(web: World) -> None:
     client = web.login("vic")
     sources = client.get("/sources").text
-    assert "blog" in sources and "failing" in sources and "pending" in sources
+    assert "blog" in sources
+    assert "failing" in sources
+    assert "pending" in sources
     oncall = client.get("/oncall").text
-    assert "mette" in oncall and "storms" in oncall
+    assert "mette" in oncall
+    assert "storms" in oncall
 
 
 def test_exports_are_csv_downloads(web: World) -> None:
@@ -397,14 +434,17 @@ def test_exports_are_csv_downloads(web: World) -> None:
     assert queue.headers["content-type"].startswith("text/csv")
     assert 'filename="stormwatch-queue.csv"' in queue.headers["content-disposition"]
     lines = queue.text.splitlines()
-    assert lines[0].startswith("post_id,brand,status") and len(lines) == 3
+    assert lines[0].startswith("post_id,brand,status")
+    assert len(lines) == 3
     times = client.get("/exports/response-times.csv", params={"since": "7d"})
     assert times.text.splitlines()[0].startswith("post_id,brand,incident_id")
 
 
 def test_the_printable_summary(web: World) -> None:
     page = web.login("vic").get(f"{INCIDENT_PATH}/summary").text
-    assert "/static/print.css" in page and "<svg" in page and "data-print" in page
+    assert "/static/print.css" in page
+    assert "<svg" in page
+    assert "data-print" in page
     assert "Printed from Stormwatch" in page
     assert_inert(page)
 
@@ -412,5 +452,6 @@ def test_the_printable_summary(web: World) -> None:
 def test_missing_things_are_404_pages(web: World) -> None:
     client = web.login("vic")
     missing = client.get("/incidents/nope")
-    assert missing.status_code == 404 and "Not found" in missing.text
+    assert missing.status_code == 404
+    assert "Not found" in missing.text
     assert client.get("/incidents/nope/summary").status_code == 404

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 
 from monitor.web.security import CSP, own_host_names
 from monitor.web.server import listen, serve
-from tests.test_web_helpers import (
+from tests.support.worlds.web import (
     HOSTILE_SOURCE,
     INCIDENT,
     PASSWORD,
@@ -82,7 +82,8 @@ def test_a_page_sends_the_browser_to_login_and_back(web: World) -> None:
     form = client.get(response.headers["location"])
     assert 'name="next" value="/queue?brand=Nordtel"' in form.text
     hx = client.get("/queue", headers={"HX-Request": "true"})
-    assert hx.status_code == 401 and hx.headers["HX-Redirect"].startswith("/login")
+    assert hx.status_code == 401
+    assert hx.headers["HX-Redirect"].startswith("/login")
 
 
 def test_every_change_needs_the_csrf_token(web: World) -> None:
@@ -116,7 +117,8 @@ def test_a_change_from_another_origin_is_refused_even_with_the_token(web: World)
     token = client.csrf  # type: ignore[attr-defined]
     url = "/api/v1/queue/plain/Nordtel/ack"
     refused = client.post(url, headers={"X-CSRF-Token": token, "Origin": "http://evil.example"})
-    assert refused.status_code == 403 and refused.json()["kind"] == "csrf"
+    assert refused.status_code == 403
+    assert refused.json()["kind"] == "csrf"
     cross = client.post(url, headers={"X-CSRF-Token": token, "Sec-Fetch-Site": "cross-site"})
     assert cross.status_code == 403
     same_site = {"X-CSRF-Token": token, "Sec-Fetch-Site": "same-site"}
@@ -124,7 +126,8 @@ def test_a_change_from_another_origin_is_refused_even_with_the_token(web: World)
     null = {"X-CSRF-Token": token, "Origin": "null"}
     assert client.post(url, headers=null).status_code == 403, "a sandboxed frame"
     ok = client.post(url, headers={"X-CSRF-Token": token, "Origin": "http://testserver"})
-    assert ok.status_code == 200 and ok.json()["status"] == "acknowledged"
+    assert ok.status_code == 200
+    assert ok.json()["status"] == "acknowledged"
     # Under Referrer-Policy: no-referrer a browser's own form says "Origin: null"; its
     # Sec-Fetch-Site vouches for it.
     form = {"X-CSRF-Token": token, "Origin": "null", "Sec-Fetch-Site": "same-origin"}
@@ -154,13 +157,16 @@ def test_wrong_password_then_rate_limit_say_so_clearly(web: World) -> None:
     for _ in range(3):
         token = login_token(client.get("/login").text)
         wrong = client.post("/login", data={"name": "mia", "password": "nope", "csrf_token": token})
-        assert wrong.status_code == 401 and "Wrong user name or password" in wrong.text
+        assert wrong.status_code == 401
+        assert "Wrong user name or password" in wrong.text
     token = login_token(client.get("/login").text)
     limited = client.post("/login", data={"name": "mia", "password": PASSWORD, "csrf_token": token})
-    assert limited.status_code == 429 and "Too many failed logins" in limited.text
+    assert limited.status_code == 429
+    assert "Too many failed logins" in limited.text
     assert int(limited.headers["Retry-After"]) > 0
     api = client.post("/api/v1/login", json={"name": "mia", "password": PASSWORD})
-    assert api.status_code == 429 and api.json()["kind"] == "rate_limited"
+    assert api.status_code == 429
+    assert api.json()["kind"] == "rate_limited"
     web.clock.advance(minutes=16)
     assert client.post("/api/v1/login", json={"name": "mia", "password": PASSWORD}).is_success
 
@@ -188,7 +194,9 @@ def test_session_cookie_flags(web: World) -> None:
     cookie = next(
         c for c in response.headers.get_list("set-cookie") if c.startswith("stormwatch_session=")
     )
-    assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Path=/" in cookie
+    assert "HttpOnly" in cookie
+    assert "SameSite=lax" in cookie
+    assert "Path=/" in cookie
     assert "Secure" not in cookie, "public_url is http here; https turns Secure on"
 
 
@@ -196,7 +204,8 @@ def test_logout_revokes_the_session(web: World) -> None:
     client = web.login("mia")
     old = client.cookies["stormwatch_session"]
     response = client.post("/logout", data={"csrf_token": client.csrf})  # type: ignore[attr-defined]
-    assert response.status_code == 303 and response.headers["location"] == "/login"
+    assert response.status_code == 303
+    assert response.headers["location"] == "/login"
     replay = web.client()
     replay.cookies.set("stormwatch_session", old, domain=DOMAIN)
     assert replay.get("/queue").headers["location"].startswith("/login")
@@ -248,14 +257,16 @@ def test_no_page_has_inline_script_or_style(web: World) -> None:
     client = web.login("mia")
     for path in ("/incidents", f"/incidents/{INCIDENT}", "/queue", "/posts/plain/Nordtel"):
         page = client.get(path).text
-        assert "<style" not in page and " style=" not in page, path
+        assert "<style" not in page, path
+        assert " style=" not in page, path
         assert not re.search(r"<script(?![^>]*\bsrc=)", page), path
 
 
 def test_static_files_are_served_from_the_package(web: World) -> None:
     client = web.client()
     htmx = client.get("/static/htmx.min.js")
-    assert htmx.status_code == 200 and "javascript" in htmx.headers["content-type"]
+    assert htmx.status_code == 200
+    assert "javascript" in htmx.headers["content-type"]
     assert "htmx" in htmx.text[:200]
     assert client.get("/static/app.js").status_code == 200
     assert "0BSD" in client.get("/static/LICENSES.txt").text
@@ -264,7 +275,8 @@ def test_static_files_are_served_from_the_package(web: World) -> None:
 
 def test_healthz_is_public(web: World) -> None:
     response = web.client().get("/healthz")
-    assert response.status_code == 200 and response.json() == {"status": "ok"}
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
 
 
 def test_a_hostile_source_name_is_shown_as_text(web: World) -> None:
@@ -278,7 +290,8 @@ def test_a_hostile_source_name_is_shown_as_text(web: World) -> None:
 def test_openapi_needs_a_session_and_no_docs_ui_is_served(web: World) -> None:
     assert web.client().get("/api/openapi.json").status_code == 401
     schema = web.login("vic").get("/api/openapi.json").json()
-    assert "/api/v1/queue" in schema["paths"] and "/queue" not in schema["paths"]
+    assert "/api/v1/queue" in schema["paths"]
+    assert "/queue" not in schema["paths"]
     for path in ("/docs", "/redoc"):
         assert web.login("vic").get(path).status_code == 404
 
@@ -310,7 +323,8 @@ def test_oversized_bodies_are_refused_before_reading(web: World) -> None:
 @pytest.mark.parametrize("host", ["rebound.example", "rebound.example:8080", "", "[::1"])
 def test_a_request_for_another_host_name_is_refused(web: World, path: str, host: str) -> None:
     answer = web.client().get(path, headers={"Host": host})
-    assert answer.status_code == 400 and "[web] allowed_hosts" in answer.text
+    assert answer.status_code == 400
+    assert "[web] allowed_hosts" in answer.text
     assert answer.headers["content-security-policy"] == CSP
 
 
@@ -373,7 +387,8 @@ def spray(web: World, trusted_proxies: list[str]) -> list[int]:
 
 def test_a_made_up_forwarded_for_does_not_dodge_the_login_limit(web: World) -> None:
     statuses = spray(web, trusted_proxies=[])
-    assert statuses[:20] == [401] * 20 and set(statuses[20:]) == {429}
+    assert statuses[:20] == [401] * 20
+    assert set(statuses[20:]) == {429}
 
 
 def test_a_trusted_proxy_forwards_the_client_address(web: World) -> None:

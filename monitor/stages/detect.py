@@ -85,7 +85,8 @@ class DetectStage:
         """Observe new readings, evaluate, update incidents; return what changed."""
         if self.detector is None or self.book is None:
             self.start(now)
-        assert self.detector is not None and self.book is not None
+        assert self.detector is not None
+        assert self.book is not None
         with session_scope(self.engine) as session:
             self._sync_decisions(session, now)
             latest = latest_reading(session)

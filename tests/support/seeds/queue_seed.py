@@ -1,6 +1,6 @@
 """Seed a database with flagged posts through the real code paths (store, read, flag).
 
-Used by the queue service, CLI, web and browser tests and by benchmarks/queue.py."""
+Used by the queue service, CLI, web and browser tests and by benchmarks/queue_bench.py."""
 
 from __future__ import annotations
 
