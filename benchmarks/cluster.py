@@ -273,7 +273,7 @@ def scalar(engine: Any, query: str) -> int:
 def run(workers: int, args: Any, pages: int) -> dict[str, Any]:
     import sqlalchemy as sa
 
-    from monitor.app import build_app
+    from monitor.pipeline import build_pipeline
     from monitor.settings import load_settings
     from monitor.storage import repo
     from monitor.storage.db import session_scope, upgrade
@@ -287,7 +287,7 @@ def run(workers: int, args: Any, pages: int) -> dict[str, Any]:
     ):
         configs = write_configs(tmp, url, hosts, args.sources, workers, args, receiver.port)
         settings = load_settings(configs[0], environ={})
-        app = build_app(settings)
+        app = build_pipeline(settings)
         engine = app.engine
         upgrade(engine)
         with session_scope(engine) as session:  # every source known, none due yet

@@ -136,7 +136,7 @@ def stormwatch(base: str, feeds: int, processes: int | None) -> dict[str, float]
 
 
 def _stormwatch(base: str, feeds: int, tmp: str, processes: int | None) -> dict[str, float]:
-    from monitor.app import build_app
+    from monitor.pipeline import build_pipeline
     from monitor.settings import parse_settings
     from monitor.storage.db import upgrade
 
@@ -152,7 +152,7 @@ def _stormwatch(base: str, feeds: int, tmp: str, processes: int | None) -> dict[
             ],
         }
     )
-    app = build_app(settings)
+    app = build_pipeline(settings)
     upgrade(app.engine)
     names = [s.name for s in settings.sources]
 

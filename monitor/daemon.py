@@ -22,12 +22,12 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse, Response
 
-from monitor.app import App, build_app
 from monitor.clock import utcnow
 from monitor.errors import ConfigError
 from monitor.metrics import CONTENT_TYPE, Metrics
+from monitor.pipeline import Pipeline, build_pipeline
 from monitor.runner import Runner
-from monitor.runner.embedded import Daemon
+from monitor.runner.embedded import EmbeddedRunner
 from monitor.settings import Settings, load_settings
 from monitor.storage.db import make_engine, read_scope, upgrade
 
@@ -52,13 +52,13 @@ def add_ops_routes(
     web.add_api_route("/metrics", metrics_text, methods=["GET"], include_in_schema=False)
 
 
-def make_reloader(path: Path, daemon: Daemon) -> Callable[[], App | None]:
+def make_reloader(path: Path, daemon: EmbeddedRunner) -> Callable[[], Pipeline | None]:
     """SIGHUP: re-read the settings file. Refused (old settings kept, every problem
-    logged) when the file has problems or names another database; otherwise a new App on
+    logged) when the file has problems or names another database; otherwise a new Pipeline on
     the same engine, keeping the acknowledge-link key so links already sent still work."""
 
-    def reload() -> App | None:
-        current = daemon.app
+    def reload() -> Pipeline | None:
+        current = daemon.pipeline
         try:
             settings = load_settings(path)
         except ConfigError as exc:
@@ -69,9 +69,9 @@ def make_reloader(path: Path, daemon: Daemon) -> Callable[[], App | None]:
         if settings.database.url.reveal() != current.settings.database.url.reveal():
             log.error("reload refused: [database] url changed; restart to move databases")
             return None
-        fresh = build_app(settings, engine=current.engine)
+        fresh = build_pipeline(settings, engine=current.engine)
         if settings.web.secret_key is None:
-            fresh.paging.key = current.paging.key
+            fresh.page.key = current.page.key
         return fresh
 
     return reload
@@ -85,7 +85,7 @@ async def run(
     from monitor.web.server import listen
 
     sock = listen(settings.web.bind) if web else None  # a busy port fails before anything starts
-    app = build_app(settings)
+    app = build_pipeline(settings)
     await asyncio.to_thread(upgrade, app.engine)
     metrics = Metrics(app.engine, utcnow)
     daemon: Runner
@@ -94,12 +94,12 @@ async def run(
 
         daemon = ClusterRunner(app, tick=tick, classify=classify, metrics=metrics)
     else:
-        embedded = Daemon(app, tick=tick, classify=classify, metrics=metrics)
+        embedded = EmbeddedRunner(app, tick=tick, classify=classify, metrics=metrics)
         embedded.reloader = make_reloader(config_path, embedded)
         daemon = embedded
     jobs = [daemon.run()]
     if sock is not None:
-        ui = create_app(settings, app.engine, ack_key=app.paging.key)
+        ui = create_app(settings, app.engine, ack_key=app.page.key)
 
         def ready() -> tuple[bool, dict[str, Any]]:
             body = daemon.health.to_dict(utcnow(), daemon.tick_seconds)

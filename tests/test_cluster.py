@@ -26,10 +26,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from monitor.app import App, build_app
 from monitor.demo.sampleweb import SampleWeb
 from monitor.detect import IncidentBook, Signal, simulate
 from monitor.metrics import Metrics
+from monitor.pipeline import Pipeline, build_pipeline
 from monitor.runner.cluster import detect
 from monitor.runner.cluster.queue import CRAWL, build_queue, ensure_schema, host_lock
 from monitor.runner.cluster.runner import free_stalled_jobs
@@ -102,14 +102,14 @@ def test_the_schema_is_applied_once_when_processes_start_together(database: str)
     assert asyncio.run(ensure_schema(database)) is False
 
 
-def cluster_app(tmp: Path, url: str, webs: list[SampleWeb]) -> App:
+def cluster_app(tmp: Path, url: str, webs: list[SampleWeb]) -> Pipeline:
     settings = load_settings(write_config(tmp, url, webs), environ={})
-    app = build_app(settings)
+    app = build_pipeline(settings)
     upgrade(app.engine)
     return app
 
 
-async def with_queue(app: App, body: Callable[[Work, procrastinate.App], Any]) -> Any:
+async def with_queue(app: Pipeline, body: Callable[[Work, procrastinate.App], Any]) -> Any:
     url = app.settings.database.url.reveal()
     await ensure_schema(url)
     work = Work(app, None, health=Health(), metrics=Metrics(), clock=lambda: datetime.now(UTC))
@@ -328,7 +328,7 @@ def test_two_processes_deliver_each_page_exactly_once(
         port = free_port()
         config = write_config(tmp_path, database, [], alerting, bind=f"127.0.0.1:{port}")
         settings = load_settings(config, environ={})
-        engine = build_app(settings).engine
+        engine = build_pipeline(settings).engine
         upgrade(engine)
         incident = open_incident(engine, datetime.now(UTC))
         write_pages(engine, datetime.now(UTC))

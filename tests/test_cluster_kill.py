@@ -344,7 +344,7 @@ def test_sigterm_during_a_send_records_it_and_a_restart_does_not_send_it_again(
     tmp_path: Path,
     database: str,
 ) -> None:
-    from monitor.app import build_app
+    from monitor.pipeline import build_pipeline
     from monitor.settings import load_settings
     from monitor.storage.db import upgrade
     from tests.support.worlds.cluster import PAGES
@@ -358,7 +358,7 @@ def test_sigterm_during_a_send_records_it_and_a_restart_does_not_send_it_again(
             "[outbox]\nbatch_size = 5\n"
         )
         (config,) = configs(tmp_path, database, 1, {}, alerting)
-        engine = build_app(load_settings(config, environ={})).engine
+        engine = build_pipeline(load_settings(config, environ={})).engine
         upgrade(engine)
         write_pages(engine, datetime.now(UTC))
         logs = Logs()

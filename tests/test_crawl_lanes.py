@@ -9,7 +9,7 @@ import threading
 from contextlib import ExitStack
 from pathlib import Path
 
-from monitor.app import build_app
+from monitor.pipeline import build_pipeline
 from monitor.settings import parse_settings
 from monitor.storage.db import upgrade
 from tests.support.fixtures.clock import T0
@@ -76,7 +76,7 @@ def test_a_pass_keeps_exactly_concurrency_sources_in_flight(tmp_path: Path) -> N
         names = [s.name for s in reversed(settings.sources)]
 
         async def go() -> list[str]:
-            app = build_app(settings)
+            app = build_pipeline(settings)
             upgrade(app.engine)
             try:
                 reports = await app.crawler.crawl(names, T0)

@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 
-from monitor.app import App, build_app
 from monitor.demo.sampleweb import SampleWeb
+from monitor.pipeline import Pipeline, build_pipeline
 from monitor.settings import DatabaseSettings, Settings
 from monitor.stages.crawl import CrawlReport
 from monitor.stages.read import ProcessReader, ThreadReader
@@ -61,12 +61,12 @@ def stored(engine: Engine) -> set[tuple[Any, ...]]:
 
 
 def crawl_once(
-    settings: Settings, engine: Engine, before: Callable[[App], None] | None = None
-) -> tuple[App, list[CrawlReport]]:
+    settings: Settings, engine: Engine, before: Callable[[Pipeline], None] | None = None
+) -> tuple[Pipeline, list[CrawlReport]]:
     """Build the app, run ``before`` on it, crawl every source once, close the app."""
 
-    async def go() -> tuple[App, list[CrawlReport]]:
-        app = build_app(settings, engine)
+    async def go() -> tuple[Pipeline, list[CrawlReport]]:
+        app = build_pipeline(settings, engine)
         try:
             if before is not None:
                 before(app)
@@ -112,7 +112,7 @@ def test_a_parse_worker_killed_mid_pass_is_replaced_and_nothing_is_lost(
     engine = engine_at(tmp_path / "killed.db")
     spies: list[KillsFirst] = []
 
-    def spy(app: App) -> None:
+    def spy(app: Pipeline) -> None:
         assert isinstance(app.crawler.reader, ProcessReader)
         spies.append(KillsFirst(app.crawler.reader))
         app.crawler.reader = spies[0]
@@ -136,7 +136,7 @@ def test_workers_dead_between_passes_are_restarted_before_the_next(
 ) -> None:
     settings = with_processes(make_settings(web, tmp_path / "unused.db", good_sources(web)), 1)
 
-    def kill_after_start(app: App) -> None:
+    def kill_after_start(app: Pipeline) -> None:
         reader = app.crawler.reader
         assert isinstance(reader, ProcessReader)
         reader.load()
@@ -176,7 +176,7 @@ def test_closing_the_app_stops_the_workers(web: SampleWeb, tmp_path: Path) -> No
     settings = with_processes(make_settings(web, tmp_path / "unused.db", good_sources(web)), 2)
     processes: list[Any] = []
 
-    def note_workers(app: App) -> None:
+    def note_workers(app: Pipeline) -> None:
         reader = app.crawler.reader
         assert isinstance(reader, ProcessReader)
         reader.load()

@@ -23,7 +23,6 @@ from alerts.ack import verify_ack
 from alerts.channels import build_channel
 from alerts.page import Page
 from alerts.store import OutboxRow
-from monitor.app import build_app
 from monitor.cli import app
 from monitor.demo import run as demo
 from monitor.demo.sampleweb import SampleWeb
@@ -34,7 +33,8 @@ from monitor.demo.scenario.serve import listen_free, serve_ui
 from monitor.demo.scenario.story import build_story
 from monitor.demo.scenario.texts_storm import BLOG_POST_SLUG
 from monitor.detect import codec
-from monitor.runner.embedded import Daemon
+from monitor.pipeline import build_pipeline
+from monitor.runner.embedded import EmbeddedRunner
 from monitor.settings import Secret, load_settings
 from monitor.storage.db import make_engine, read_scope, upgrade
 from monitor.storage.models import IncidentRow, Post, QueueItem, Reading
@@ -300,10 +300,10 @@ async def _serve_and_log_in(folder: Path) -> None:
     sock = listen_free(0)
     port = sock.getsockname()[1]
     raw = config.raw_settings(folder, [], 9, port, "k" * 32)
-    app = build_app(config.demo_settings(raw))
+    app = build_pipeline(config.demo_settings(raw))
     upgrade(app.engine)
     clock = SimClock(STORY.end)
-    daemon = Daemon(app, clock=clock, classify=False)
+    daemon = EmbeddedRunner(app, clock=clock, classify=False)
     out = io.StringIO()
     serving = asyncio.create_task(
         serve_ui(daemon, clock, sock, Console(file=out, width=200), ["Nordtel:storm:1"])

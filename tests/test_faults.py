@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from monitor.app import build_app
 from monitor.canonical import post_id
 from monitor.demo.sampleweb import SampleWeb
 from monitor.metrics import Metrics
-from monitor.runner.embedded import Daemon
+from monitor.pipeline import build_pipeline
+from monitor.runner.embedded import EmbeddedRunner
 from monitor.settings import Settings, parse_settings
 from monitor.storage import repo
 from monitor.storage.db import session_scope, upgrade
@@ -85,10 +85,12 @@ def test_disk_full_while_writing_is_a_clear_error_and_nothing_partial(
     small_disk: Path, web: SampleWeb
 ) -> None:
     db = small_disk / "sw.db"
-    app = build_app(_settings(db, web))
+    app = build_pipeline(_settings(db, web))
     upgrade(app.engine)
     clock = lambda: datetime.now(UTC)  # noqa: E731
-    daemon = Daemon(app, tick=1.0, clock=clock, classify=False, metrics=Metrics(app.engine, clock))
+    daemon = EmbeddedRunner(
+        app, tick=1.0, clock=clock, classify=False, metrics=Metrics(app.engine, clock)
+    )
     daemon.warm_up()
     daemon.health.started = True
     filler = _fill(small_disk, leave_bytes=8 * 1024)  # room for a page or two, not a pass

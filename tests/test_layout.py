@@ -64,7 +64,7 @@ PROJECT_PACKAGES = {"monitor", "alerts", "classifiers", "tests"}
 def test_benchmark_scripts_put_the_repository_ahead_of_their_own_folder() -> None:
     """Run as ``python benchmarks/x.py``, a script's folder comes first on sys.path, where
     ``benchmarks/alerts.py`` (and ``queue_bench.py``'s would-be name ``queue.py``) shadow
-    real modules: ``monitor.app`` then failed to import ``alerts.channels``. Every script
+    real modules: ``monitor.pipeline`` then failed to import ``alerts.channels``. Every script
     that imports the project must first take its folder off sys.path or put the root
     ahead of it."""
     missing = []

@@ -15,10 +15,10 @@ import pytest
 
 from classifiers.config import ClassifierSettings
 from monitor import systemd
-from monitor.app import build_app
 from monitor.demo.sampleweb import SampleWeb
 from monitor.metrics import Metrics
-from monitor.runner.embedded import Daemon
+from monitor.pipeline import build_pipeline
+from monitor.runner.embedded import EmbeddedRunner
 from monitor.settings import Settings, parse_settings
 from monitor.storage.db import upgrade
 from tests.support.fixtures.models import tiny_classifier_settings
@@ -55,19 +55,19 @@ def settings_for(
     return settings.model_copy(update={"classifier": tiny})
 
 
-def daemon_for(settings: Settings) -> Daemon:
-    app = build_app(settings)
+def daemon_for(settings: Settings) -> EmbeddedRunner:
+    app = build_pipeline(settings)
     upgrade(app.engine)
     clock = lambda: datetime.now(UTC)  # noqa: E731
-    daemon = Daemon(app, tick=1.0, clock=clock, metrics=Metrics(app.engine, clock))
+    daemon = EmbeddedRunner(app, tick=1.0, clock=clock, metrics=Metrics(app.engine, clock))
     daemon.warm_up()
     return daemon
 
 
-async def ticks(daemon: Daemon, count: int) -> None:
+async def ticks(daemon: EmbeddedRunner, count: int) -> None:
     for _ in range(count):
         await daemon.tick()
-    await daemon.app.aclose()
+    await daemon.pipeline.aclose()
 
 
 def test_a_tick_runs_every_stage_and_reports_ready_and_metrics(
@@ -110,7 +110,7 @@ def test_a_locked_database_makes_the_daemon_unready_and_it_recovers_by_itself(
         blocker.close()
     loop.run_until_complete(daemon.tick())  # no restart, no operator: the next tick gets through
     assert daemon.health.ready(datetime.now(UTC), 1.0) == (True, "ok")
-    loop.run_until_complete(daemon.app.aclose())
+    loop.run_until_complete(daemon.pipeline.aclose())
     loop.close()
 
 
@@ -123,8 +123,8 @@ def test_systemd_hears_ready_watchdog_and_stopping(
     listener.settimeout(60)
     monkeypatch.setenv("NOTIFY_SOCKET", path)
     heard: list[str] = []
-    daemon = Daemon(build_app(settings_for(tmp_path, web, tiny)), tick=0.2)
-    upgrade(daemon.app.engine)
+    daemon = EmbeddedRunner(build_pipeline(settings_for(tmp_path, web, tiny)), tick=0.2)
+    upgrade(daemon.pipeline.engine)
 
     def listen(loop: asyncio.AbstractEventLoop) -> None:
         while True:
@@ -173,16 +173,16 @@ def test_missing_model_keeps_crawling_and_recovers_when_the_folder_appears(
     assert health.classifier
     assert str(folder) in health.classifier
     assert health.ready(datetime.now(UTC), 1.0) == (True, "ok")  # still crawling and paging
-    with session_scope(daemon.app.engine) as s:
+    with session_scope(daemon.pipeline.engine) as s:
         stored = repo.count_posts(s)
         assert stored > 0
-        assert len(repo.pending_readings(s, daemon.app.classify.model_id, 10_000)) > 0
+        assert len(repo.pending_readings(s, daemon.pipeline.classify.model_id, 10_000)) > 0
 
     shutil.copytree(str(tiny.model_dir), folder)  # an operator restores the model folder
     loop.run_until_complete(daemon.tick())
     assert daemon.health.stages["classify"].ok
     assert daemon.health.classifier is None
-    with session_scope(daemon.app.engine) as s:
+    with session_scope(daemon.pipeline.engine) as s:
         assert repo.count_posts(s) == stored  # nothing was dropped meanwhile
-    loop.run_until_complete(daemon.app.aclose())
+    loop.run_until_complete(daemon.pipeline.aclose())
     loop.close()

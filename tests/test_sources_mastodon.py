@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 
-from monitor.app import fetch_policy
 from monitor.fetch import Fetcher
+from monitor.pipeline import fetch_policy
 from monitor.settings import Settings, load_settings
 from monitor.sources.api import load_marks
 from monitor.stages.read import Matchers

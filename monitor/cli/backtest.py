@@ -30,7 +30,7 @@ def backtest(
     detection times. Records without a complaint probability are classified first."""
     # Imported here: the classify stage loads the language detector, which
     # `stormwatch --help` and the other commands do not need.
-    from monitor.reclassify import complaint_scorer
+    from monitor.stages.classify_offline import complaint_scorer
 
     with user_errors():
         settings = settings_or_defaults(config)

@@ -144,7 +144,7 @@ def classifier_train(
     config: ConfigOpt = None,
 ) -> None:
     """Rebuild the head from the labelled examples plus the queue's relabels (and real sets)."""
-    from monitor.reclassify import held_out_check, real_sets_check
+    from monitor.stages.classify_offline import held_out_check, real_sets_check
 
     with user_errors():
         settings = settings_or_defaults(config)
@@ -227,7 +227,7 @@ def _candidate_path(target: Path) -> Path:
 
 def _relabels(settings: Settings) -> list[Example]:
     """The queue's corrections, read from the configured database."""
-    from monitor.reclassify import relabel_examples
+    from monitor.stages.classify_offline import relabel_examples
 
     with session_scope(migrated_engine(settings)) as session:
         return relabel_examples(session)

@@ -1,5 +1,5 @@
 """``stormwatch classify``: read texts, JSONL records or the stored posts not yet read, and
-print one JSON line per text (the reading itself is :mod:`monitor.reclassify`'s)."""
+print one JSON line per text (the reading itself is :mod:`monitor.stages.classify_offline`'s)."""
 
 from __future__ import annotations
 
@@ -41,8 +41,8 @@ def classify(
     """JSON lines: id, lang, sentiment, complaint, label (and the passage that decided)."""
     # Imported here: the classify stage loads the language detector, which
     # `stormwatch --help` and the other commands do not need.
-    from monitor.reclassify import brand_matcher, classify_records
     from monitor.stages.classify import ClassifyStage
+    from monitor.stages.classify_offline import brand_matcher, classify_records
 
     with user_errors():
         if pending and config is None and not config_path(None).exists():

@@ -55,10 +55,10 @@ def crawl(
 
 
 async def _crawl_once(settings: Settings, names: list[str]) -> list[Any]:
-    from monitor.app import build_app
+    from monitor.pipeline import build_pipeline
 
     with _quiet("stormwatch.paging"):  # a crawl pages nobody: its set-up warnings are noise
-        application = build_app(settings)
+        application = build_pipeline(settings)
     try:
         await asyncio.to_thread(upgrade, application.engine)
         return await application.crawler.crawl(names, utcnow())

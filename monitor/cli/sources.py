@@ -62,8 +62,8 @@ def sources_test(
 
 
 async def _trial(settings: Settings, name: str) -> Any:
-    from monitor.app import fetch_policy
     from monitor.fetch import Fetcher
+    from monitor.pipeline import fetch_policy
     from monitor.stages.crawl import Crawler
     from monitor.stages.read import ThreadReader, make_matchers, read_config
 

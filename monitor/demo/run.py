@@ -28,7 +28,6 @@ from pathlib import Path
 
 from rich.console import Console
 
-from monitor.app import build_app
 from monitor.demo.sampleweb import SampleWeb
 from monitor.demo.scenario import config
 from monitor.demo.scenario.mailbox import LocalMailbox, unpaced_email
@@ -37,7 +36,8 @@ from monitor.demo.scenario.publisher import Publisher
 from monitor.demo.scenario.report import Summary, print_summary, summarize
 from monitor.demo.scenario.story import Story, build_story
 from monitor.errors import StormwatchError
-from monitor.runner.embedded import Daemon
+from monitor.pipeline import build_pipeline
+from monitor.runner.embedded import EmbeddedRunner
 from monitor.storage.db import upgrade
 
 DEFAULT_FOLDER = Path("stormwatch-demo")
@@ -84,11 +84,11 @@ async def _run(console: Console, folder: Path, serve: bool) -> Summary:
             secrets.token_urlsafe(32),
         )  # fmt: skip
         config.write_toml(raw, folder / SETTINGS)
-        app = build_app(config.demo_settings(raw))
+        app = build_pipeline(config.demo_settings(raw))
         try:
             await asyncio.to_thread(upgrade, app.engine)
             clock = SimClock(story.start)
-            daemon = Daemon(app, clock=clock)
+            daemon = EmbeddedRunner(app, clock=clock)
             _intro(console, web, story, folder)
             await asyncio.to_thread(daemon.warm_up)
             pace = PACE_SECONDS if serve else 0.0

@@ -34,10 +34,10 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from monitor import systemd
-from monitor.app import App
 from monitor.clock import utcnow
 from monitor.errors import first_line
 from monitor.metrics import Metrics
+from monitor.pipeline import Pipeline
 from monitor.runner.ticks import Health, Ledger
 from monitor.storage.db import analyze
 
@@ -45,18 +45,18 @@ log = logging.getLogger("stormwatch.scheduler")
 ANALYZE_EVERY = timedelta(days=1)
 
 
-class Daemon:
+class EmbeddedRunner:
     def __init__(
         self,
-        app: App,
+        pipeline: Pipeline,
         *,
         tick: float = 5.0,
         clock: Callable[[], datetime] = utcnow,
         classify: bool = True,
         metrics: Metrics | None = None,
-        reload: Callable[[], App | None] | None = None,
+        reload: Callable[[], Pipeline | None] | None = None,
     ) -> None:
-        self.app = app
+        self.pipeline = pipeline
         self.classify = classify
         self.tick_seconds = tick
         self.clock = clock
@@ -78,20 +78,20 @@ class Daemon:
             return
         if self._reload_requested:
             self._apply_reload()
-        app, ledger = self.app, self.ledger
-        reports = await ledger.stage("crawl", lambda: app.crawler.run(self.clock()))
+        pipeline, ledger = self.pipeline, self.ledger
+        reports = await ledger.stage("crawl", lambda: pipeline.crawler.run(self.clock()))
         if reports:
             ledger.crawled(reports)
             failed = sum(1 for r in reports if r.error)
             log.info("tick", extra={"sources": len(reports), "failed": failed})
         if self.classify:
-            read = await ledger.stage("classify", lambda: app.classify.run(self.clock()))
+            read = await ledger.stage("classify", lambda: pipeline.classify.run(self.clock()))
             if read is not None:
                 ledger.classified(read)
-        updates = await ledger.stage("detect", lambda: app.storms.run(self.clock()))
+        updates = await ledger.stage("detect", lambda: pipeline.detect.run(self.clock()))
         if updates is not None:
             ledger.detected(updates)
-        sent = await ledger.stage("page", lambda: app.paging.run(self.clock()))
+        sent = await ledger.stage("page", lambda: pipeline.page.run(self.clock()))
         if sent is not None:
             ledger.paged(sent)
         await self._maintain()
@@ -107,7 +107,7 @@ class Daemon:
             return
         self._analyzed_at = now
         try:
-            await asyncio.to_thread(analyze, self.app.engine)
+            await asyncio.to_thread(analyze, self.pipeline.engine)
         except Exception as exc:
             log.warning("analyze failed", extra={"reason": first_line(exc)})
 
@@ -130,11 +130,11 @@ class Daemon:
         fetch deadlines), and
         rebuild the detector from the database. A classifier that cannot load is reported
         now and retried every tick; a database that is away is retried every tick."""
-        self.app.crawler.reader.load()
+        self.pipeline.crawler.reader.load()
         if self.classify:
-            self.ledger.load_classifier(self.app.classify)
+            self.ledger.load_classifier(self.pipeline.classify)
         try:
-            self.app.storms.start(self.clock())
+            self.pipeline.detect.start(self.clock())
         except Exception as exc:
             log.error("detector not started; retrying each tick", extra={"reason": first_line(exc)})
 
@@ -152,7 +152,7 @@ class Daemon:
         finally:
             systemd.notify("READY=1")
         if fresh is not None:
-            old, self.app = self.app, fresh
+            old, self.pipeline = self.pipeline, fresh
             asyncio.get_running_loop().create_task(old.aclose_keeping_engine())
             log.info("settings reloaded")
 
@@ -180,7 +180,7 @@ class Daemon:
         scheduler.pause()  # no new ticks; shutdown() would cancel the running one mid-stage
         await self._drain()
         scheduler.shutdown(wait=False)
-        await self.app.aclose()
+        await self.pipeline.aclose()
         log.info("daemon stopped")
 
     def stop(self) -> None:
@@ -195,7 +195,7 @@ class Daemon:
         running = {t for t in self._running if not t.done()}
         if running:
             log.info("waiting for the running tick to finish")
-            await asyncio.wait(running, timeout=self.app.settings.network.deadline + 5)
+            await asyncio.wait(running, timeout=self.pipeline.settings.network.deadline + 5)
 
 
 def _on_signals(stop: Callable[[], None], reload: Callable[[], None]) -> None:
@@ -205,5 +205,5 @@ def _on_signals(stop: Callable[[], None], reload: Callable[[], None]) -> None:
     loop.add_signal_handler(signal.SIGHUP, reload)
 
 
-def run_daemon(app: App, tick: float = 5.0, classify: bool = True) -> None:
-    asyncio.run(Daemon(app, tick=tick, classify=classify).run())
+def run_daemon(pipeline: Pipeline, tick: float = 5.0, classify: bool = True) -> None:
+    asyncio.run(EmbeddedRunner(pipeline, tick=tick, classify=classify).run())

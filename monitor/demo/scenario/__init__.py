@@ -9,7 +9,7 @@ Map of the package::
     publisher.py       items -> the sample web (monitor.demo.sampleweb)
     config.py          the demo's settings (sources, channels, on-call), written as TOML
     mailbox.py         a loopback SMTP receiver writing an mbox (the e-mail pages land here)
-    play.py            the simulated clock and the loop: publish, Daemon.tick, report
+    play.py            the simulated clock and the loop: publish, EmbeddedRunner.tick, report
     report.py          the summary, read back from the database and the mailbox
     serve.py           the queue UI with a demo login, the daemon ticking behind it
 """

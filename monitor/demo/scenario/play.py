@@ -1,7 +1,8 @@
 """Playing the demo day: the simulated web and the real daemon on one simulated clock.
 
 Each step (five simulated minutes) publishes what is due on the site, then runs one
-:meth:`monitor.runner.embedded.Daemon.tick` with the simulated clock: crawl the sources that are
+:meth:`monitor.runner.embedded.EmbeddedRunner.tick` with the simulated clock: crawl the
+sources that are
 due, classify what is new, detect, page. After the tick the terminal gets what happened:
 story beats, incidents opened, pages sent (the ``terminal`` channel prints each page
 itself), and once per simulated hour a line with the counts.
@@ -27,7 +28,7 @@ from alerts.store import OutboxRow
 from monitor.demo.scenario.config import PEOPLE
 from monitor.demo.scenario.publisher import Publisher
 from monitor.demo.scenario.story import TZ, Beat, Story
-from monitor.runner.embedded import Daemon
+from monitor.runner.embedded import EmbeddedRunner
 from monitor.storage.db import read_scope
 from monitor.storage.models import IncidentRow, Post, QueueItem, Reading
 
@@ -174,7 +175,7 @@ def _incident_line(console: Console, row: _Opened) -> None:
 
 
 async def play_day(
-    daemon: Daemon,
+    daemon: EmbeddedRunner,
     publisher: Publisher,
     story: Story,
     clock: SimClock,
@@ -185,7 +186,7 @@ async def play_day(
     """Run the day from ``clock.now`` to ``story.end`` (the daemon is warmed up and its
     clock is ``clock``); return the number of ticks. ``pace``: wall-clock seconds a tick
     takes at least (0: as fast as the machine goes)."""
-    app = daemon.app
+    app = daemon.pipeline
     watch = Watch(app.engine)
     beats = list(story.beats)
     last, ticks, hour = clock.now, 0, -1

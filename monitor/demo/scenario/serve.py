@@ -23,7 +23,7 @@ from monitor.accounts import add_user
 from monitor.demo.scenario.config import WEB_PORT
 from monitor.demo.scenario.play import SimClock
 from monitor.errors import ConfigError
-from monitor.runner.embedded import Daemon
+from monitor.runner.embedded import EmbeddedRunner
 from monitor.storage.db import session_scope
 
 DEMO_USER = "demo"
@@ -40,25 +40,29 @@ def listen_free(port: int = WEB_PORT) -> socket.socket:
         return listen("127.0.0.1:0")
 
 
-def demo_login(daemon: Daemon, clock: SimClock) -> str:
+def demo_login(daemon: EmbeddedRunner, clock: SimClock) -> str:
     """Create the ``demo`` manager with a fresh password; return the password."""
     password = secrets.token_urlsafe(12)
-    with session_scope(daemon.app.engine) as session:
+    with session_scope(daemon.pipeline.engine) as session:
         add_user(session, DEMO_USER, "manager", password, clock())
     return password
 
 
 async def serve_ui(
-    daemon: Daemon, clock: SimClock, sock: socket.socket, console: Console, incidents: list[str]
+    daemon: EmbeddedRunner,
+    clock: SimClock,
+    sock: socket.socket,
+    console: Console,
+    incidents: list[str],
 ) -> None:
     """Serve until Ctrl-C (or SIGTERM); the daemon ticks every few seconds meanwhile."""
     from monitor.web import create_app, serve
 
-    app = daemon.app
+    app = daemon.pipeline
     settings = app.settings
     password = demo_login(daemon, clock)
     clock.run_freely()
-    ui = create_app(settings, app.engine, clock=clock, ack_key=app.paging.key)
+    ui = create_app(settings, app.engine, clock=clock, ack_key=app.page.key)
     base = settings.web.public_url or f"http://{settings.web.bind}"
     console.rule("[bold]The queue UI")
     console.print(
@@ -81,7 +85,7 @@ async def serve_ui(
             loop.remove_signal_handler(sig)
 
 
-async def keep_ticking(daemon: Daemon, every: float) -> None:
+async def keep_ticking(daemon: EmbeddedRunner, every: float) -> None:
     """One tick every ``every`` seconds until the daemon is stopped (no scheduler: its
     misfire bookkeeping runs on the wall clock, the demo's daemon on the simulated one)."""
     while not daemon.stopping.is_set():

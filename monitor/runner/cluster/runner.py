@@ -33,10 +33,10 @@ import procrastinate
 from procrastinate.jobs import Status
 
 from monitor import systemd
-from monitor.app import App
 from monitor.clock import utcnow
 from monitor.errors import first_line
 from monitor.metrics import Metrics
+from monitor.pipeline import Pipeline
 from monitor.runner.cluster.queue import (
     CLASSIFY_QUEUE,
     CONTROL_QUEUE,
@@ -54,14 +54,14 @@ CONTROL_CONCURRENCY = 4  # tick, classify, detect and page may run side by side
 
 
 class ClusterRunner:
-    """The cluster counterpart of monitor.runner.embedded.Daemon, with the same ``health``,
+    """The cluster counterpart of monitor.runner.embedded.EmbeddedRunner, with the same ``health``,
     ``metrics``, ``tick_seconds``, ``stopping``, ``run()`` and ``stop()``: monitor.daemon
     serves /readyz and /metrics alike in both modes. ``health.last_tick_at`` is the last
     time this process reached the job queue (the tick itself runs on one process)."""
 
     def __init__(
         self,
-        app: App,
+        pipeline: Pipeline,
         *,
         tick: float = 5.0,
         classify: bool = True,
@@ -69,21 +69,21 @@ class ClusterRunner:
         clock: Callable[[], datetime] = utcnow,
         stopping: asyncio.Event | None = None,
     ) -> None:
-        self.app = app
+        self.pipeline = pipeline
         self.tick_seconds = tick
         self.classify = classify
         self.clock = clock
         self.metrics = metrics or Metrics()
         self.health = Health()
         self.stopping = stopping or asyncio.Event()
-        self.work = Work(app, None, health=self.health, metrics=self.metrics, clock=clock)
+        self.work = Work(pipeline, None, health=self.health, metrics=self.metrics, clock=clock)
 
     def stop(self) -> None:
         self.stopping.set()
 
     async def run(self, install_signals: bool = True) -> None:
-        url = self.app.settings.database.url.reveal()
-        pool_size = self.app.settings.runner.concurrency + 8
+        url = self.pipeline.settings.database.url.reveal()
+        pool_size = self.pipeline.settings.runner.concurrency + 8
         try:
             if await ensure_schema(url):
                 log.info("job queue schema applied")
@@ -96,16 +96,16 @@ class ClusterRunner:
             async with queue.open_async():
                 await self._serve(queue)
         finally:
-            await self.app.aclose()
+            await self.pipeline.aclose()
         log.info("cluster runner stopped")
 
     def warm_up(self) -> None:
         """As the embedded daemon: load the language models (and the classifier when this
         process classifies) before the first job, not in the middle of fetches. The
         detector is built by the first detect job this process runs."""
-        self.app.crawler.reader.load()
+        self.pipeline.crawler.reader.load()
         if self.classify:
-            self.work.ledger.load_classifier(self.app.classify)
+            self.work.ledger.load_classifier(self.pipeline.classify)
 
     async def _serve(self, queue: procrastinate.App) -> None:
         workers = [
@@ -119,7 +119,7 @@ class ClusterRunner:
             "cluster runner started",
             extra={
                 "tick": tick_cron(self.tick_seconds),
-                "crawls": self.app.settings.runner.concurrency,
+                "crawls": self.pipeline.settings.runner.concurrency,
             },
         )
         await self.stopping.wait()
@@ -130,7 +130,7 @@ class ClusterRunner:
         await asyncio.gather(*workers, watch, return_exceptions=True)
 
     def _workers(self) -> dict[str, dict[str, Any]]:
-        settings = self.app.settings
+        settings = self.pipeline.settings
         stalled = settings.runner.stalled_after
         common: dict[str, Any] = {
             "install_signal_handlers": False,
@@ -173,7 +173,7 @@ class ClusterRunner:
             await self._pause(self.tick_seconds)
 
     async def _watch(self, queue: procrastinate.App) -> None:
-        stalled = self.app.settings.runner.stalled_after
+        stalled = self.pipeline.settings.runner.stalled_after
         next_sweep = time.monotonic()
         while not self.stopping.is_set():
             try:
@@ -237,7 +237,7 @@ def _on_signals(stop: Callable[[], None]) -> None:
 
 async def run_cluster(
     settings: Settings,
-    app: App,
+    pipeline: Pipeline,
     stop: asyncio.Event,
     *,
     tick: float = 5.0,
@@ -247,5 +247,5 @@ async def run_cluster(
 ) -> None:
     """Run this process's share of the cluster until ``stop`` is set."""
     assert settings.runner.kind == "cluster", "run_cluster needs [runner] kind = 'cluster'"
-    runner = ClusterRunner(app, tick=tick, classify=classify, metrics=metrics, stopping=stop)
+    runner = ClusterRunner(pipeline, tick=tick, classify=classify, metrics=metrics, stopping=stop)
     await runner.run(install_signals=install_signals)

@@ -28,8 +28,8 @@ import sqlalchemy as sa
 from procrastinate.exceptions import AlreadyEnqueued
 from sqlmodel import col, select
 
-from monitor.app import App
 from monitor.metrics import Metrics
+from monitor.pipeline import Pipeline
 from monitor.runner.cluster import detect
 from monitor.runner.cluster.queue import CLASSIFY, CRAWL, DETECT, PAGE, host_lock
 from monitor.runner.ticks import Health, Ledger
@@ -49,14 +49,14 @@ T = TypeVar("T")
 class Work:
     def __init__(
         self,
-        app: App,
+        pipeline: Pipeline,
         queue: procrastinate.App | None,
         *,
         health: Health,
         metrics: Metrics,
         clock: Callable[[], datetime],
     ) -> None:
-        self.app = app
+        self.pipeline = pipeline
         self.queue = queue  # set by the runner once the queue is built
         self.health = health
         self.metrics = metrics
@@ -85,8 +85,8 @@ class Work:
         condition every tick re-deferred the whole backlog: a refused duplicate per waiting
         source and a job that would only skip as ``not_due`` per running one, database
         round trips that cost the cluster its speed-up (benchmarks/cluster.py)."""
-        settings = self.app.settings
-        with session_scope(self.app.engine) as session:
+        settings = self.pipeline.settings
+        with session_scope(self.pipeline.engine) as session:
             repo.sync_sources(session, settings, now)
             configured = {s.name for s in settings.sources}
             busy = set(session.execute(BUSY_CRAWLS, {"task": CRAWL}).scalars())
@@ -120,7 +120,7 @@ class Work:
             log.info("crawl skipped", extra={"source": source, "reason": skipped})
             return skipped
         reports = await self._stage(
-            "crawl", lambda: self.app.crawler.crawl([source], now, sync=False)
+            "crawl", lambda: self.pipeline.crawler.crawl([source], now, sync=False)
         )
         if reports is None:
             return self._failed("crawl")
@@ -133,9 +133,9 @@ class Work:
     def _not_due(self, name: str, now: datetime) -> str | None:
         """A named reason not to crawl ``name`` now, or None. Run under the source's host
         lock, so no other crawl of this source can start or finish meanwhile."""
-        if name not in {s.name for s in self.app.settings.sources}:
+        if name not in {s.name for s in self.pipeline.settings.sources}:
             return "not_configured"  # this process's settings do not name it
-        with session_scope(self.app.engine) as session:
+        with session_scope(self.pipeline.engine) as session:
             due = session.exec(
                 select(Source.id)
                 .where(col(Source.name) == name)
@@ -145,7 +145,7 @@ class Work:
         return None if due is not None else "not_due"  # crawled meanwhile, or disabled
 
     async def classify(self) -> str:
-        stage = self.app.classify
+        stage = self.pipeline.classify
         read = await self._stage("classify", lambda: stage.run(self.clock()))
         if read is None:
             return self._failed("classify")
@@ -155,7 +155,7 @@ class Work:
         return f"{read.classified} classified"
 
     async def detect(self) -> str:
-        stage, now = self.app.storms, self.clock()
+        stage, now = self.pipeline.detect, self.clock()
         updates = await self._stage("detect", lambda: asyncio.to_thread(detect.step, stage, now))
         if updates is None:
             return self._failed("detect")
@@ -163,7 +163,7 @@ class Work:
         return f"{len(updates)} incident update(s)"
 
     async def page(self) -> str:
-        paging, now = self.app.paging, self.clock()
+        paging, now = self.pipeline.page, self.clock()
         sent = await self._stage("page", lambda: paging.run(now))
         if sent is None:
             return self._failed("page")

@@ -28,8 +28,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 from sqlalchemy.engine import Engine
 
-from monitor.app import fetch_policy
 from monitor.fetch import Fetcher
+from monitor.pipeline import fetch_policy
 from monitor.settings import Settings, parse_settings
 from monitor.stages.crawl import Crawler, CrawlReport
 from monitor.stages.read import Matchers, ProcessReader, ThreadReader, read_config

@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from monitor.app import build_app
 from monitor.demo.sampleweb import ExpectedItem, SampleWeb
+from monitor.pipeline import build_pipeline
 from monitor.settings import Settings, parse_settings
 from monitor.stages.crawl import CrawlReport
 from tests.support.fixtures.clock import T0
@@ -45,7 +45,7 @@ def crawl(
     settings: Settings, engine: Engine, now: Any = T0, names: list[str] | None = None
 ) -> list[CrawlReport]:
     async def go() -> list[CrawlReport]:
-        app = build_app(settings, engine)
+        app = build_pipeline(settings, engine)
         try:
             return await app.crawler.crawl(names or [s.name for s in settings.sources], now)
         finally:

@@ -1,6 +1,8 @@
-"""Wiring: build the long-lived parts (engine, fetcher, matchers, crawler) from settings.
+"""Wiring: the pipeline's long-lived parts (engine, fetcher, the four stages) from settings.
 
-The only place that knows how the pieces fit together; the CLI and the daemon call it.
+The only place that knows how the pieces fit together; the CLI, the daemon and the runners
+call it (docs/ARCHITECTURE.md, "The rooms"). Named ``Pipeline`` so that "app" means one
+thing only: the web application.
 """
 
 from __future__ import annotations
@@ -22,14 +24,14 @@ from monitor.urlgate import UrlGate
 
 
 @dataclass
-class App:
+class Pipeline:
     settings: Settings
     engine: Engine
     fetcher: Fetcher
     crawler: Crawler
     classify: ClassifyStage
-    storms: DetectStage
-    paging: PagingStage
+    detect: DetectStage
+    page: PagingStage
 
     async def aclose(self) -> None:
         await self.fetcher.aclose()
@@ -37,7 +39,7 @@ class App:
         self.engine.dispose()
 
     async def aclose_keeping_engine(self) -> None:
-        """After a reload: the new App shares this one's engine (the database did not
+        """After a reload: the new Pipeline shares this one's engine (the database did not
         change), so only the HTTP client and the parse workers are closed."""
         await self.fetcher.aclose()
         self.crawler.reader.close()
@@ -59,7 +61,7 @@ def fetch_policy(network: NetworkSettings) -> FetchPolicy:
     )
 
 
-def build_app(settings: Settings, engine: Engine | None = None) -> App:
+def build_pipeline(settings: Settings, engine: Engine | None = None) -> Pipeline:
     limit_arenas()  # before the crawl's worker threads exist (see monitor.native)
     engine = engine or make_engine(settings.database)
     fetcher = Fetcher(fetch_policy(settings.network))
@@ -71,4 +73,4 @@ def build_app(settings: Settings, engine: Engine | None = None) -> App:
         settings.classifier, engine, match.brands, flag_threshold=settings.queue.flag_threshold
     )
     paging = PagingStage(settings, engine)
-    return App(settings, engine, fetcher, crawler, stage, DetectStage(engine), paging)
+    return Pipeline(settings, engine, fetcher, crawler, stage, DetectStage(engine), paging)
