@@ -234,3 +234,27 @@ def test_every_section_a_comment_cites_exists() -> None:
     ]
     assert len(cited) >= 10, "the pattern still finds the citations"
     assert [c for c in cited if c[2] not in sections[c[1]]] == []
+
+
+def test_no_test_module_imports_another() -> None:
+    """What tests share lives in tests/support; a test module imported by another would be
+    loaded twice under two names and become an API (docs/ARCHITECTURE.md, "Tests: what
+    they share")."""
+    offenders = [
+        (path.relative_to(ROOT).as_posix(), name)
+        for path in (ROOT / "tests").rglob("*.py")
+        for name in _imported_modules(path)
+        if name == "tests.conftest" or name.rpartition(".")[2].startswith("test_")
+    ]
+    assert offenders == []
+
+
+def _imported_modules(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+            names.update(f"{node.module}.{a.name}" for a in node.names)
+    return {n for n in names if n.startswith("tests")}
