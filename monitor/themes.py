@@ -53,7 +53,7 @@ __all__ = [
 
 MAX_THEMES = 8
 # Why 0.15: k-means cuts of one shapeless 384-dimensional cloud score below 0.05, storms of
-# separate stories above 0.5 (tests/test_themes.py); one story should not become two halves.
+# separate stories above 0.5 (tests/monitor/test_themes.py); one story should not become two halves.
 MIN_SILHOUETTE = 0.15
 MIN_THEME_SHARE = 0.03  # a cluster under 3 % of the posts joins its nearest theme
 SILHOUETTE_SAMPLE = 1000  # silhouette on at most this many posts (an evenly spaced sample)

@@ -65,7 +65,7 @@ def settings(data: bytes) -> None:
     try:
         raw = tomllib.loads(data.decode("utf-8", errors="replace"))
     except tomllib.TOMLDecodeError:
-        return  # not TOML: the loader reports that before validation (tests/test_settings.py)
+        return  # not TOML: the loader reports that first (tests/monitor/test_settings.py)
     try:
         parse_settings(raw, "fuzz")
     except ConfigError as exc:

@@ -1,6 +1,6 @@
 """Which brands a post mentions: aliases, word boundaries, excludes.
 
-Rules (each has a table-driven test in ``tests/test_brands.py``):
+Rules (each has a table-driven test in ``tests/monitor/match/test_brands.py``):
 
 Folding
     Text and aliases are compared after *folding*: NFKD, casefold, combining marks dropped,

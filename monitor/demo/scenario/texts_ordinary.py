@@ -4,7 +4,7 @@ neutral news reports once the outage starts.
 
 Each entry is ``(title, text)``; texts name Nordtel where the source needs a mention to be
 picked up (news, Reddit). The ordinary entries were checked against the default model:
-it reads them as what they are (tests/test_demo.py keeps a sample of that honest).
+it reads them as what they are (tests/monitor/demo/test_demo.py keeps a sample of that honest).
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ from a theme's phrases plus words every theme shares (the brand, "igen", "seriou
 ``ConceptEncoder`` implements :class:`classifiers.Encoder` the way a multilingual model
 behaves on such posts: words that mean the same thing in any language point the same way
 (a small concept dictionary), every other word adds its own fixed direction. It never sees
-a post's theme, only its text. Used by tests/test_themes.py and benchmarks/themes.py.
+a post's theme, only its text. Used by tests/monitor/test_themes.py and benchmarks/themes.py.
 """
 
 from __future__ import annotations

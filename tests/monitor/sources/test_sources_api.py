@@ -21,6 +21,7 @@ from monitor.sources import Request, adapter_for
 from monitor.sources.api import Walk, health_reason
 from monitor.stages.read import make_matchers, read_config
 from tests.support.fixtures.clock import T0
+from tests.support.paths import REPO
 from tests.support.servers.fakeplatform import (
     Reply,
     crawl_once,
@@ -92,8 +93,8 @@ def test_each_kind_says_what_it_needs(source: dict[str, object], problem: str) -
 
 
 def test_every_api_kind_has_an_adapter_and_a_documented_entry() -> None:
-    docs = (Path(__file__).parent.parent / "docs" / "SOURCES.md").read_text()
-    example = (Path(__file__).parent.parent / "config" / "stormwatch.example.toml").read_text()
+    docs = (REPO / "docs" / "SOURCES.md").read_text()
+    example = (REPO / "config" / "stormwatch.example.toml").read_text()
     for kind in API_KINDS:
         assert adapter_for(kind).kind == kind
         assert f"## `{kind}`" in docs

@@ -31,6 +31,7 @@ from monitor.fetch import (
     _connections,
 )
 from monitor.urlgate import UrlGate
+from tests.support.paths import REPO
 from tests.support.servers import httpservers as hs
 
 T = TypeVar("T")
@@ -532,9 +533,7 @@ def test_stats_count_requests_not_modified_refusals_and_errors(server, outsider)
 
 
 def test_httpx_is_imported_only_by_fetch():
-    import pathlib
-
-    package = pathlib.Path(__file__).parent.parent / "monitor"
+    package = REPO / "monitor"
     importers = {
         p.relative_to(package).as_posix()
         for p in package.rglob("*.py")

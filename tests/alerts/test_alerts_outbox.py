@@ -32,6 +32,7 @@ from tests.support.fixtures.clock import T0
 from tests.support.fixtures.databases import PG_SKIP, PG_URL
 from tests.support.fixtures.oncall import OPENED, oncall_config, policy
 from tests.support.fixtures.pages import make_page
+from tests.support.paths import REPO
 from tests.support.servers.receivers import http_receiver
 
 SETTINGS = OutboxConfig(failures_before_fallback=3, base_backoff_seconds=10, lease_seconds=60)
@@ -329,7 +330,7 @@ def test_killed_between_the_receivers_200_and_marking_it_sent_the_receiver_sees_
         hook = f"json://127.0.0.1:{receiver.port}/hook"
         sender = subprocess.run(
             [sys.executable, "-c", _KILLED_AFTER_THE_200, url, hook, T0.isoformat()],
-            cwd=Path(__file__).resolve().parents[1],
+            cwd=REPO,
             capture_output=True,
             text=True,
             timeout=60,

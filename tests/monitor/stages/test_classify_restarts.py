@@ -3,9 +3,9 @@
 A first crawl left a backlog of 600 older posts (two brands, six days) and, published in
 the last 50 minutes, a storm of 40 posts about one brand. The daemon is then killed ten
 times, each time while it reads (a process dies at its 81st passage, mid-batch); each
-process loads the tiny real model once (tests/test_classifier_tiny.py: built in the test,
-loaded through the production path). Readings must survive every kill, the storm must be
-read by the first process, and the backlog must be done by the tenth.
+process loads the tiny real model once (tests/classifiers/test_classifier_tiny.py: built
+in the test, loaded through the production path). Readings must survive every kill,
+the storm must be read by the first process, and the backlog must be done by the tenth.
 """
 
 from __future__ import annotations

@@ -50,6 +50,7 @@ from monitor.storage.models import QueueItem, Relabel
 from monitor.web.app import ack_key_of
 from monitor.web.format import when
 from monitor.web.server import listen, serve
+from tests.support.paths import REPO
 from tests.support.worlds.web import (
     NOW,
     PASSWORD,
@@ -69,7 +70,7 @@ from tests.support.worlds.web import (
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+SCREENSHOTS = REPO / "docs" / "screenshots"
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 # Under CI a missing browser fails these tests (.ci/run installs it); elsewhere they skip

@@ -26,7 +26,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from signal import SIGKILL
 from typing import Any
 
@@ -38,10 +37,11 @@ from monitor.settings import DatabaseSettings
 from monitor.stages.page import PagingStage
 from monitor.storage.db import make_engine, session_scope
 from tests.support.fixtures.clock import T0
+from tests.support.paths import REPO
 from tests.support.servers.receivers import http_receiver
 from tests.support.worlds.paging import Storms, paging_settings, signal
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = REPO
 LEASE = timedelta(seconds=60)  # paging_settings' outbox.lease_seconds
 WAIT = 120  # seconds: a bound on waiting for the child, never a pause
 

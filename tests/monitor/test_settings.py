@@ -12,8 +12,9 @@ import pytest
 from monitor.errors import ConfigError
 from monitor.logs import JsonFormatter, configure
 from monitor.settings import Secret, load_settings, mask_url, parse_settings, warnings_of
+from tests.support.paths import REPO
 
-EXAMPLE = Path(__file__).parent.parent / "config" / "stormwatch.example.toml"
+EXAMPLE = REPO / "config" / "stormwatch.example.toml"
 
 
 def test_example_config_is_valid_and_documents_every_key() -> None:

@@ -87,7 +87,7 @@ def test_other_brands_get_their_own_incident() -> None:
 
 
 def test_auto_resolve_after_quiet_period_then_reopen_within_cooldown() -> None:
-    # The lifecycle alone: no waiting for a surge to last (tests/test_detect_bursty.py).
+    # The lifecycle alone; waiting for a surge to last: tests/monitor/detect/test_detect_bursty.py
     config = IncidentConfig(
         quiet_period=timedelta(hours=2), cooldown=timedelta(hours=6), confirm_after=timedelta(0)
     )

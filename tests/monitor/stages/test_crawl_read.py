@@ -28,6 +28,7 @@ from monitor.stages.read import ProcessReader, ThreadReader
 from monitor.storage import repo
 from monitor.storage.db import make_engine, session_scope, upgrade
 from tests.support.fixtures.clock import T0
+from tests.support.paths import REPO
 from tests.support.worlds.crawl import good_sources, make_settings
 
 
@@ -210,7 +211,7 @@ def test_a_worker_whose_parent_is_killed_exits(tmp_path: Path) -> None:
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
-        cwd=Path(__file__).resolve().parent.parent,
+        cwd=REPO,
     )
     assert parent.stdout is not None
     worker = int(parent.stdout.readline().split()[0])

@@ -24,6 +24,7 @@ from classifiers.metrics import NaiveBayes, auc, ece, f1_at
 from classifiers.passages import find_mentions, passages
 from classifiers.realdata import check_licence, find_sets, load_set
 from classifiers.realeval import evaluate_sets
+from tests.support.paths import REPO
 
 
 def write_set(root: Path, name: str, rows: list[dict[str, object]]) -> Path:
@@ -383,7 +384,7 @@ def test_classifier_eval_prints_one_table_for_files_and_real_sets(
     )
     real = tmp_path / "real"
     write_set(real, "lcc_da", sentiment_rows())
-    hard = Path(__file__).resolve().parent.parent / "classifiers/data/hard/en.jsonl"
+    hard = REPO / "classifiers/data/hard/en.jsonl"
     runner = CliRunner()
     shown = runner.invoke(
         app, ["classifier", "eval", str(hard), "--real", str(real), "--config", str(config)]
