@@ -12,13 +12,13 @@ from sqlalchemy.engine import Engine
 from monitor.classify import ClassifyStage
 from monitor.crawl import Crawler
 from monitor.fetch import Fetcher, FetchPolicy
+from monitor.fetch.gate import UrlGate
 from monitor.native import limit_arenas
 from monitor.paging import PagingStage
 from monitor.read import make_matchers, make_reader, read_config
 from monitor.settings import NetworkSettings, Settings
 from monitor.storage.db import make_engine
 from monitor.storms import DetectStage
-from monitor.urlgate import UrlGate
 
 
 @dataclass

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from monitor.backoff import RETRY_AFTER_CAP, next_delay, parse_retry_after
+from monitor.fetch.backoff import RETRY_AFTER_CAP, next_delay, parse_retry_after
 
 NOW = datetime(2025, 3, 1, 12, 0, 0, tzinfo=UTC)
 MIDDLE = 0.5  # rand() == 0.5 means no jitter

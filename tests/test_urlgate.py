@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from monitor.errors import URLRefused
-from monitor.urlgate import UrlGate
+from monitor.fetch.gate import UrlGate
 
 GATE = UrlGate()
 NON_GLOBAL = [

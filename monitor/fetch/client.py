@@ -76,10 +76,10 @@ import httpcore
 import httpx
 from protego import Protego
 
-from monitor import netio
-from monitor.backoff import rate_limit_wait, throttled_for
 from monitor.errors import FETCH_ERROR_KINDS, FetchError, URLRefused, first_line
-from monitor.urlgate import UrlGate
+from monitor.fetch import streams as netio
+from monitor.fetch.backoff import rate_limit_wait, throttled_for
+from monitor.fetch.gate import UrlGate
 
 __all__ = ["ROBOTS_TOKEN", "Conditional", "FetchPolicy", "Fetched", "Fetcher", "redact_url"]
 
