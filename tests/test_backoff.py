@@ -1,4 +1,4 @@
-"""monitor.backoff: pure functions, so the clock and the dice are passed in."""
+"""monitor.fetch.backoff: pure functions, so the clock and the dice are passed in."""
 
 from __future__ import annotations
 

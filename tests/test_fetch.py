@@ -30,8 +30,8 @@ from monitor.fetch import (
     Fetcher,
     FetchPolicy,
 )
-from monitor.fetch.client import _connections
 from monitor.fetch.gate import UrlGate
+from monitor.fetch.transport import guarded_transport as _connections
 
 T = TypeVar("T")
 LOOPBACK = UrlGate(allowed_hosts=frozenset({"127.0.0.1", "127.0.0.3"}))

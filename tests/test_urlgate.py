@@ -1,4 +1,4 @@
-"""monitor.urlgate: table-driven cases plus properties over arbitrary strings and IPs.
+"""monitor.fetch.gate: table-driven cases plus properties over arbitrary strings and IPs.
 
 The gate does no I/O, so public IP literals appear here only as strings.
 """
