@@ -29,6 +29,7 @@ from monitor.fetch import (
     Fetched,
     Fetcher,
     FetchPolicy,
+    transport,
 )
 from monitor.fetch.gate import UrlGate
 from monitor.fetch.transport import guarded_transport as _connections
@@ -56,6 +57,13 @@ def fetch_error(url: str, policy: FetchPolicy = POLICY, **kwargs: Any) -> FetchE
 def raw_request(url: str) -> httpcore.Request:
     """A GET straight to the connections, past the fetcher's own checks."""
     return httpcore.Request("GET", url, headers=[("Host", httpx.URL(url).netloc)])
+
+
+@pytest.fixture(autouse=True, params=transport.POOLS)
+def pool(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The contract: every test here runs on each connection pool the transport offers."""
+    monkeypatch.setattr(transport, "DEFAULT_POOL", request.param)
+    return str(request.param)
 
 
 @pytest.fixture

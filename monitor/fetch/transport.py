@@ -2,10 +2,12 @@
 
 Decisions, each with its reason (docs/ARCHITECTURE.md, "Fetch: the transport"):
 
-- **httpcore's public connection pool** (``httpcore.AsyncConnectionPool``) keeps the
-  keep-alive connections, h11 parses every answer; the pool's documented seam, its
-  ``network_backend``, is where the gate sits. No private attribute is touched, so any
-  httpcore 1.x will do.
+- **Two pools behind one seam** (``POOLS``), both on public API only, so any httpcore 1.x
+  will do: httpcore's ``AsyncConnectionPool``, whose documented ``network_backend`` seam is
+  where the gate sits, and ``monitor.fetch.h11pool``, lock-free connections on h11 that the
+  fetcher uses by default because the crawl benchmark's 304 sweep misses its target on
+  httpcore's (see there why). Both dial through the same guarded backend; tests/test_fetch.py
+  runs every fetch test on each.
 - **The gate applies to the address actually connected to.** ``_GuardedBackend`` resolves
   the host itself (``getaddrinfo`` runs in the loop's thread pool), asks
   ``UrlGate.check_address`` about every candidate and connects only to an admitted IP.
@@ -31,7 +33,7 @@ import socket
 import ssl
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, Protocol
 
 import httpcore
 import httpx
@@ -40,11 +42,32 @@ from monitor.errors import URLRefused
 from monitor.fetch import streams
 from monitor.fetch.decode import read_body
 from monitor.fetch.gate import UrlGate
+from monitor.fetch.h11pool import H11Pool
 from monitor.fetch.translate import redact_url
 
-__all__ = ["Answer", "Transport", "build_request", "guarded_transport", "header_bytes"]
+__all__ = [
+    "DEFAULT_POOL",
+    "POOLS",
+    "Answer",
+    "Pool",
+    "Transport",
+    "build_request",
+    "guarded_transport",
+    "header_bytes",
+]
 
+Pool = Literal["h11", "httpcore"]
+POOLS: tuple[Pool, ...] = ("h11", "httpcore")
+DEFAULT_POOL: Pool = "h11"
 _DRAIN_BYTES = 64 * 1024
+
+
+class _Connections(Protocol):
+    """What a pool offers (``httpcore.AsyncConnectionPool``'s public methods)."""
+
+    async def handle_async_request(self, request: httpcore.Request) -> httpcore.Response: ...
+
+    async def aclose(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -60,7 +83,7 @@ class Answer:
 class Transport:
     """Sends requests over a connection pool and reads each answer to the end."""
 
-    def __init__(self, pool: httpcore.AsyncConnectionPool) -> None:
+    def __init__(self, pool: _Connections) -> None:
         self._pool = pool
 
     async def send(self, request: httpcore.Request) -> httpcore.Response:
@@ -94,22 +117,32 @@ def guarded_transport(
     gate: UrlGate,
     inner: httpcore.AsyncNetworkBackend | None = None,
     ssl_context: ssl.SSLContext | None = None,
+    *,
+    pool: Pool | None = None,
 ) -> Transport:
-    """A transport whose every connection goes through ``gate`` (dialled by ``inner``,
-    default ``monitor.fetch.streams``), trusting ``ssl_context`` (default: certifi's CAs,
-    as httpx); keep-alive limits as httpx's defaults. No cap on open connections, as the
-    fetcher's politeness already allows only one request per host at a time."""
+    """A transport on ``pool`` (default ``DEFAULT_POOL``) whose every connection goes
+    through ``gate`` (dialled by ``inner``, default ``monitor.fetch.streams``), trusting
+    ``ssl_context`` (default: certifi's CAs, as httpx); keep-alive limits as httpx's
+    defaults. No cap on open connections: the fetcher's politeness already allows only one
+    request per host at a time."""
+    backend = _GuardedBackend(gate, inner)
+    context = ssl_context or httpx.create_ssl_context()
     limits = httpx.Limits()
-    pool = httpcore.AsyncConnectionPool(
-        ssl_context=ssl_context or httpx.create_ssl_context(),
-        max_connections=None,
-        max_keepalive_connections=limits.max_keepalive_connections,
-        keepalive_expiry=limits.keepalive_expiry,
-        http1=True,
-        http2=False,
-        network_backend=_GuardedBackend(gate, inner),
+    expiry = limits.keepalive_expiry or 5.0
+    idle = limits.max_keepalive_connections or 20
+    if (pool or DEFAULT_POOL) == "h11":
+        return Transport(H11Pool(backend, context, keepalive_expiry=expiry, max_idle=idle))
+    return Transport(
+        httpcore.AsyncConnectionPool(
+            ssl_context=context,
+            max_connections=None,
+            max_keepalive_connections=idle,
+            keepalive_expiry=expiry,
+            http1=True,
+            http2=False,
+            network_backend=backend,
+        )
     )
-    return Transport(pool)
 
 
 def build_request(
