@@ -12,11 +12,12 @@ Decisions, each with its reason (docs/ARCHITECTURE.md, "Fetch: the transport"):
   the host itself (``getaddrinfo`` runs in the loop's thread pool), asks
   ``UrlGate.check_address`` about every candidate and connects only to an admitted IP.
   Checking names before the request is not enough: DNS decides where a name goes and can
-  change its answer between check and connect (rebinding). httpcore calls
+  change its answer between check and connect (rebinding). Both pools call
   ``start_tls(server_hostname=<origin host>)`` on the stream we return, so TLS SNI and
   certificate checks still use the host *name*, not the IP we dialled.
-- **No proxies**: through a proxy the gate would only ever see the proxy's address; the pool
-  is built without one and httpcore reads no proxy environment.
+- **No proxies**: through a proxy the gate would only ever see the proxy's address; the
+  pools are built without one, and httpcore (unlike httpx's client) reads no proxy
+  environment variables.
 - **Lean asyncio streams** (``monitor.fetch.streams``) under the connections instead of
   anyio's: a sweep of 304s costs little more than its requests only if each read and write
   is cheap.
