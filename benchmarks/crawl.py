@@ -12,7 +12,8 @@ phase runs in a fresh process so its peak RSS is its own:
 - stormwatch:  the real crawler (fetch -> parse -> match -> language -> SQLite) over N
                sources: a full first sweep, then a second sweep where every feed answers 304,
                then PAIRS more 304 sweeps, each after the bare conditional loop run in the
-               same process (the 304 ratio is the median of those pairs; see PAIRS)
+               same process (the 304 ratio is the median of those pairs; see PAIRS; the
+               same pairs' CPU seconds give a second ratio, less moved by other load)
 
 Usage: python benchmarks/crawl.py [--feeds 10000]. Prints a table and the ratios the
 README quotes (targets: first sweep <= 1.5x the bare loop, 304 sweep <= 1.25x the bare
@@ -42,10 +43,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 HERE = Path(__file__).resolve().parent
 
 
-# The 304 sweep takes seconds, and this machine's speed drifts between phases run minutes
-# apart (the same bare loop: 5.2 to 8.1 s at 10,000 feeds on one afternoon): the ratio the
-# target is judged on is the median of PAIRS alternating runs in one process. Five, not
-# three: on 2026-11-28 three pairs at 3,000 feeds ranged 0.95x-1.46x.
+# The 304 sweep takes seconds, and a shared machine's speed drifts between phases run
+# minutes apart: the ratio the target is judged on is the median of PAIRS alternating runs
+# in one process. Five, because three still ranged too widely (benchmarks/RESULTS.md, crawl).
 PAIRS = 5
 
 
@@ -105,14 +105,15 @@ def bare(base: str, feeds: int, conditional: bool) -> dict[str, float]:
     import httpx
 
     entries = 0
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     with httpx.Client(timeout=10) as client:
         for i in range(feeds):
             headers = {"If-None-Match": f'"f{i}-v1"'} if conditional else {}
             response = client.get(f"{base}/f/{i}.xml", headers=headers)
             if response.status_code == 200:
                 entries += len(feedparser.parse(response.content).entries)
-    return {"seconds": time.perf_counter() - start, "posts": entries, "rss_mb": peak_rss_mb()}
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    return {"seconds": seconds, "cpu_seconds": cpu, "posts": entries, "rss_mb": peak_rss_mb()}
 
 
 def bare_async(base: str, feeds: int) -> dict[str, float]:
@@ -169,11 +170,13 @@ def _stormwatch(base: str, feeds: int, tmp: str, processes: int | None) -> dict[
         second = await app.crawler.crawl(names, datetime.now(UTC))
         t2 = time.perf_counter()
         pairs = []  # the bare conditional loop and our 304 sweep, alternating in this process
+        cpu_pairs = []  # the same runs' CPU seconds in this process
         for _ in range(PAIRS):
-            baseline = bare(base, feeds, conditional=True)["seconds"]
-            t = time.perf_counter()
+            baseline = bare(base, feeds, conditional=True)
+            t, cpu = time.perf_counter(), time.process_time()
             again = await app.crawler.crawl(names, datetime.now(UTC))
-            pairs.append((baseline, time.perf_counter() - t))
+            pairs.append((baseline["seconds"], time.perf_counter() - t))
+            cpu_pairs.append((baseline["cpu_seconds"], time.process_time() - cpu))
             assert sum(r.not_modified for r in again) == feeds
         await app.aclose()
         failed = [r for r in first + second if r.error]
@@ -184,6 +187,7 @@ def _stormwatch(base: str, feeds: int, tmp: str, processes: int | None) -> dict[
             "second_304": sum(r.not_modified for r in second),
             "second_new": sum(len(r.new) for r in second),
             "pairs": pairs,
+            "cpu_pairs": cpu_pairs,
             "errors": len(failed),
             "first_error": failed[0].error if failed else None,
             "main_rss_mb": peak_rss_mb(),
@@ -235,6 +239,7 @@ def report(feeds: int, b1: dict, b2: dict, b3: dict, sw: dict) -> None:
         ),
     ]
     ratios = [ours / base for base, ours in sw["pairs"]]
+    cpu_ratios = [ours / base for base, ours in sw["cpu_pairs"]]
     print(f"\n{feeds} feeds x 20 items, one local server process\n")
     print("| run | seconds | feeds/s | posts/s | peak RSS MB |")
     print("|---|---:|---:|---:|---:|")
@@ -249,6 +254,9 @@ def report(feeds: int, b1: dict, b2: dict, b3: dict, sw: dict) -> None:
         f"{', '.join(f'{ours:.2f} s / {base:.2f} s' for base, ours in sw['pairs'])}; "
         f"separate processes as in the table: {sw['second_seconds'] / b2['seconds']:.2f}x, "
         f"{sw['second_seconds'] / b3['seconds']:.2f}x the async loop); "
+        f"304 sweep CPU ratio {statistics.median(cpu_ratios):.2f}x (the same pairs' CPU "
+        f"seconds in this process: "
+        f"{', '.join(f'{ours:.2f} s / {base:.2f} s' for base, ours in sw['cpu_pairs'])}); "
         f"peak RSS {sw['rss_mb']:.0f} MB (target < 500 MB; the sum of each process's "
         f"peak: this process {sw['main_rss_mb']:.0f} + {sw['workers']} parse worker(s) "
         f"of {sw['worker_rss_mb']:.0f}; sampled together every 0.25 s: RSS "

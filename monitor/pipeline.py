@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy.engine import Engine
 
 from monitor.fetch import Fetcher, FetchPolicy
+from monitor.fetch.gate import UrlGate
 from monitor.native import limit_arenas
 from monitor.settings import NetworkSettings, Settings
 from monitor.stages.classify import ClassifyStage
@@ -20,7 +21,6 @@ from monitor.stages.detect import DetectStage
 from monitor.stages.page import PagingStage
 from monitor.stages.read import make_matchers, make_reader, read_config
 from monitor.storage.db import make_engine
-from monitor.urlgate import UrlGate
 
 
 @dataclass

@@ -20,7 +20,7 @@ comments are read next pass.
 
 Rate limits: Graph throttles with a 400/403 carrying ``X-Business-Use-Case-Usage`` (or
 ``X-App-Usage`` / ``X-Page-Usage``); the wait it gives (``estimated_time_to_regain_access``)
-is honoured and persisted like a Retry-After (``monitor.backoff.throttled_for``). An
+is honoured and persisted like a Retry-After (``monitor.fetch.backoff.throttled_for``). An
 invalid or expired token is a 400 (OAuthException code 190) or 401/403: "access refused".
 
 URLs: a post is ``https://www.facebook.com/{post_id}``, a comment that URL with

@@ -38,9 +38,9 @@ from urllib.parse import urlsplit
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from monitor.backoff import next_delay, quota_spent
 from monitor.errors import FetchError
 from monitor.fetch import Conditional, Fetched, Fetcher, redact_url
+from monitor.fetch.backoff import next_delay, quota_spent
 from monitor.settings import Settings, SourceSettings
 from monitor.sources import ApiAdapter, Request, adapter_for
 from monitor.sources.api import Walk, health_reason, load_marks, save_marks, spend

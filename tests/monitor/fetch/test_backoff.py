@@ -1,4 +1,4 @@
-"""monitor.backoff: pure functions, so the clock and the dice are passed in."""
+"""monitor.fetch.backoff: pure functions, so the clock and the dice are passed in."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from monitor.backoff import RETRY_AFTER_CAP, next_delay, parse_retry_after
+from monitor.fetch.backoff import RETRY_AFTER_CAP, next_delay, parse_retry_after
 
 NOW = datetime(2025, 3, 1, 12, 0, 0, tzinfo=UTC)
 MIDDLE = 0.5  # rand() == 0.5 means no jitter

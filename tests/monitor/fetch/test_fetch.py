@@ -28,9 +28,10 @@ from monitor.fetch import (
     Fetched,
     Fetcher,
     FetchPolicy,
-    _connections,
+    transport,
 )
-from monitor.urlgate import UrlGate
+from monitor.fetch.gate import UrlGate
+from monitor.fetch.transport import guarded_transport as _connections
 from tests.support.paths import REPO
 from tests.support.servers import httpservers as hs
 
@@ -57,6 +58,13 @@ def fetch_error(url: str, policy: FetchPolicy = POLICY, **kwargs: Any) -> FetchE
 def raw_request(url: str) -> httpcore.Request:
     """A GET straight to the connections, past the fetcher's own checks."""
     return httpcore.Request("GET", url, headers=[("Host", httpx.URL(url).netloc)])
+
+
+@pytest.fixture(autouse=True, params=transport.POOLS)
+def pool(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The contract: every test here runs on each connection pool the transport offers."""
+    monkeypatch.setattr(transport, "DEFAULT_POOL", request.param)
+    return str(request.param)
 
 
 @pytest.fixture
@@ -539,5 +547,24 @@ def test_httpx_is_imported_only_by_fetch():
         for p in package.rglob("*.py")
         if "import httpx" in p.read_text() or "import httpcore" in p.read_text()
     }
-    assert importers <= {"fetch.py"}
+    assert all(importer.startswith("fetch/") for importer in importers), importers
     assert httpx.__version__ == "0.28.1"
+
+
+def test_a_credential_h11_will_not_send_never_reaches_the_error_message(server):
+    """A token with a line break (a bad paste into the settings) is refused by the HTTP
+    parser before anything is sent, and the parser's own message quotes the header value:
+    the error must say what went wrong without it."""
+    server.routes["/api"] = hs.text(b"{}")
+    secret = "tok-3f9c2a71\nX-Injected: 1"
+
+    async def go() -> None:
+        async with Fetcher(POLICY) as fetcher:
+            await fetcher.fetch(server.url("/api"), headers={"Authorization": f"Bearer {secret}"})
+
+    with pytest.raises(FetchError) as caught:
+        run(go())
+    assert caught.value.kind == "protocol"
+    assert "tok-3f9c2a71" not in str(caught.value)
+    assert "header" in str(caught.value)
+    assert "/api" not in server.log.paths()

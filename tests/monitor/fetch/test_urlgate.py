@@ -1,4 +1,4 @@
-"""monitor.urlgate: table-driven cases plus properties over arbitrary strings and IPs.
+"""monitor.fetch.gate: table-driven cases plus properties over arbitrary strings and IPs.
 
 The gate does no I/O, so public IP literals appear here only as strings.
 """
@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from monitor.errors import URLRefused
-from monitor.urlgate import UrlGate
+from monitor.fetch.gate import UrlGate
 
 GATE = UrlGate()
 NON_GLOBAL = [

@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
 
-from monitor.backoff import quota_spent, rate_limit_wait, throttled_for
 from monitor.cli import app
 from monitor.errors import ConfigError, FetchError
+from monitor.fetch.backoff import quota_spent, rate_limit_wait, throttled_for
 from monitor.settings import API_KINDS, load_settings, parse_settings
 from monitor.sources import Request, adapter_for
 from monitor.sources.api import Walk, health_reason

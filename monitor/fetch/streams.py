@@ -1,10 +1,10 @@
 """A lean asyncio byte stream: the connections under the fetcher's HTTP/1.1 client.
 
-Why not anyio's socket streams (what httpcore uses by default)? Measured on a sweep of
-conditional requests answered 304, the per-call machinery around each read and write
-(cancel scopes, ``fail_after``, attribute providers) cost as much CPU as the rest of the
-request; this stream is an ``asyncio.Protocol`` with a buffer, a future to wait on and a
-timer, and nothing else (benchmarks/crawl.py, README "Crawl").
+Why not anyio's socket streams (what httpcore uses by default)? Their per-call machinery
+around each read and write (cancel scopes, ``fail_after``, attribute providers) is paid on
+every request, and a sweep of feeds answering 304 is little else than requests; this
+stream is an ``asyncio.Protocol`` with a buffer, a future to wait on and a timer, and
+nothing else (docs/ARCHITECTURE.md, "Fetch: the transport").
 
 Decisions, each with its reason:
 
@@ -12,8 +12,8 @@ Decisions, each with its reason:
   below ``LOW_WATER``: a server that sends faster than we decode cannot fill memory behind
   the fetcher's decoded-size cap.
 - **Timeouts are per call and raise ``TimeoutError``**; peer failures raise ``OSError``
-  (``ConnectionError`` or ``ssl.SSLError``); a clean end of stream reads as ``b""``. The
-  fetcher maps these onto its HTTP layer's error types in one place.
+  (``ConnectionError`` or ``ssl.SSLError``); a clean end of stream reads as ``b""``.
+  ``monitor.fetch.transport`` maps these onto httpcore's error types.
 - **TLS upgrades in place** (``loop.start_tls``), so SNI and certificate checks use the
   host *name* the caller passes, whatever address was dialled.
 

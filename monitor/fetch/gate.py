@@ -9,9 +9,10 @@ outside world, so every hop passes this gate. Two checks, at two moments:
   literal must be global. Legacy IPv4 spellings (``127.1``, ``0x7f.0.0.1``, ``2130706433``)
   are read the way the C resolver reads them, so they cannot slip past as "names".
 - ``check_address`` runs *at connect time* on the address actually connected to (see the
-  guarded network backend in ``monitor.fetch``). Reason: a host name is only a promise; DNS
-  can answer with ``127.0.0.1`` or ``169.254.169.254`` (and change its answer between a
-  check and the connect: DNS rebinding). Only the connected address is the truth.
+  guarded network backend in ``monitor.fetch.transport``). Reason: a host name is only a
+  promise; DNS can answer with ``127.0.0.1`` or ``169.254.169.254`` (and change its answer
+  between a check and the connect: DNS rebinding). Only the connected address is the truth
+  (docs/ARCHITECTURE.md, "Fetch: the address gate").
 
 "Global" here is stricter than ``ipaddress``' ``is_global`` in Python 3.11, which calls
 multicast, ``192.0.0.8``, site-local ``fec0::/10``, NAT64 ``64:ff9b::/96`` and 6to4
