@@ -184,7 +184,7 @@ class IncidentBook:
             kind=signal.kind,
             severity=signal.severity,
             status="triggered",
-            origin=self._origin(signal, now),
+            origin=self._origin(signal, family, now),
             opened_at=now,
             onset_at=signal.window_start,
             last_signal_at=now,
@@ -234,7 +234,7 @@ class IncidentBook:
 
     def _reopen(self, incident: Incident, signal: Signal, now: datetime) -> BookUpdate:
         if not signal.history:  # decided before it reopens: its own burst counts
-            incident.origin = self._origin(signal, now)
+            incident.origin = self._origin(signal, incident.family, now)
         incident.status = "triggered"
         incident.resolved_at = None
         incident.acknowledged_at = None
@@ -244,19 +244,20 @@ class IncidentBook:
         incident.signal_count += 1
         return self._note(incident, now, Action.REOPENED, BookReason.WITHIN_COOLDOWN, signal)
 
-    def _origin(self, signal: Signal, now: datetime) -> str:
+    def _origin(self, signal: Signal, family: str, now: datetime) -> str:
         if signal.history:
             return "history"
-        return "watching" if self._bursty(signal.brand, now) else "live"
+        return "watching" if self._bursty(signal.brand, family, now) else "live"
 
-    def _bursty(self, brand: str, now: datetime) -> bool:
-        """The brand's surges died out within ``confirm_after`` at least ``bursts_to_watch``
+    def _bursty(self, brand: str, family: str, now: datetime) -> bool:
+        """The brand's surges of this family (a short viral thread says nothing of its
+        storms) died out within ``confirm_after`` at least ``bursts_to_watch``
         times in the last ``burst_memory`` (from the incidents' own timelines, so a
         restart that loads the recent incidents knows it too)."""
         since = now - self.config.burst_memory
         bursts = 0
         for incident in self.incidents:
-            if incident.brand != brand or incident.resolved_at is None:
+            if incident.brand != brand or incident.family != family or not incident.resolved_at:
                 continue
             if incident.resolved_at < since:
                 continue

@@ -1,7 +1,7 @@
 """A paging process killed with SIGKILL still pages after a restart, exactly once.
 
-The paging process is a real child (``python -m tests.test_paging_restart MODE ...``, the
-``__main__`` block below) on a SQLite file, killed with SIGKILL at two moments:
+The paging process is a real child (``python -m tests.monitor.stages.test_paging_restart
+MODE ...``, the ``__main__`` block below) on a SQLite file, killed with SIGKILL at two moments:
 
 1. after it committed the incident's pages to the outbox, before any send (it says
    ``planned`` on stdout and then waits on stdin forever);
@@ -99,7 +99,15 @@ def pagerduty(hold_first: bool) -> Iterator[Holding]:
 
 
 def child(mode: str, url: str, people: int, pd: int, now: datetime) -> subprocess.Popen[str]:
-    argv = [sys.executable, "-m", "tests.test_paging_restart", mode, url, str(people), str(pd)]
+    argv = [
+        sys.executable,
+        "-m",
+        "tests.monitor.stages.test_paging_restart",
+        mode,
+        url,
+        str(people),
+        str(pd),
+    ]
     return subprocess.Popen(
         [*argv, now.isoformat()],
         cwd=ROOT,

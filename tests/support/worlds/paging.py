@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from monitor.detect.events import Severity, Signal
-from monitor.detect.incidents import Incident, IncidentBook
+from monitor.detect.incidents import Incident, IncidentBook, IncidentConfig
 from monitor.queue.incidents import act
 from monitor.settings import Settings, parse_settings
 from monitor.stages.detect import save_incident
@@ -105,7 +105,9 @@ class Storms:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.book = IncidentBook()
+        # Paging rounds given incidents: a one-signal storm that resolves and reopens is
+        # paged as such, not watched (watching bursty brands: test_detect_bursty.py).
+        self.book = IncidentBook(IncidentConfig(confirm_after=timedelta(0)))
 
     def signal(self, sig: Signal) -> Incident:
         incident = self.book.apply(sig, sig.at).incident
