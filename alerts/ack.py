@@ -17,6 +17,7 @@ import hmac
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Literal
 from urllib.parse import quote
 
 __all__ = ["ACTIONS", "AckCheck", "ack_url", "sign_ack", "verify_ack"]
@@ -34,12 +35,17 @@ MESSAGES = {
 }
 
 
+AckReason = Literal[
+    "valid", "malformed", "bad_signature", "wrong_incident", "wrong_action", "expired"
+]
+
+
 @dataclass(frozen=True)
 class AckCheck:
     """The verdict on one token, with a named reason and a sentence for people."""
 
     ok: bool
-    reason: str
+    reason: AckReason
 
     @property
     def message(self) -> str:

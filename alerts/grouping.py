@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Literal
 
 __all__ = [
     "STORM_KINDS",
@@ -32,12 +33,26 @@ __all__ = [
 STORM_KINDS = frozenset({"storm", "volume_surge", "rising_storm", "slow_burn"})
 
 
+# The named reasons of the paging decisions: a typo is a type error, and the strings logs,
+# metrics and the UI show are the ones they always were.
+PageReason = Literal[
+    "is_a_storm",
+    "inhibited_by_storm",
+    "no_open_storm",
+    "no_growth",
+    "followup_too_soon",
+    "followup_due",
+    "repeat_limit_reached",
+    "repeat_due",
+]
+
+
 @dataclass(frozen=True)
 class Decision:
     """Whether to send, and the named reason logs, metrics and the UI show."""
 
     send: bool
-    reason: str
+    reason: PageReason
 
 
 def inhibit_decision(kind: str, brand: str, open_storm_brands: Collection[str]) -> Decision:
