@@ -77,6 +77,19 @@ def test_home_goes_to_the_open_incidents(web: World) -> None:
     assert_inert(page)
 
 
+def test_a_watched_surge_says_so_on_the_list_and_its_page(web: World) -> None:
+    """A bursty brand's surge is watched before it pages (monitor/detect/incidents.py): the
+    manager sees it, and sees that nobody has been paged for it yet."""
+    client = web.login("mia")
+    assert "watching: pages if it lasts" not in client.get("/incidents").text
+    with session_scope(web.engine) as session:
+        row = session.exec(select(IncidentRow)).one()
+        row.origin = "watching"
+        session.add(row)
+    assert "watching: pages if it lasts" in client.get("/incidents").text
+    assert "watching: pages if it lasts" in client.get(INCIDENT_PATH).text
+
+
 def test_times_show_exact_and_relative_in_the_schedules_zone(web: World) -> None:
     client = web.login("mia")
     listing = client.get("/incidents").text
