@@ -21,7 +21,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 import procrastinate
 import sqlalchemy as sa
@@ -44,6 +44,7 @@ BUSY_CRAWLS = sa.text(
     " WHERE task_name = :task AND status IN ('todo', 'doing')"
 )
 T = TypeVar("T")
+NotDue = Literal["not_configured", "not_due"]  # why a queued crawl job did not crawl
 
 
 class Work:
@@ -130,7 +131,7 @@ class Work:
             log.info("crawled", extra={**fields, "error": report.error, "skipped": report.skipped})
         return "; ".join(r.error or r.skipped or f"{len(r.new)} new" for r in reports)
 
-    def _not_due(self, name: str, now: datetime) -> str | None:
+    def _not_due(self, name: str, now: datetime) -> NotDue | None:
         """A named reason not to crawl ``name`` now, or None. Run under the source's host
         lock, so no other crawl of this source can start or finish meanwhile."""
         if name not in {s.name for s in self.pipeline.settings.sources}:
