@@ -19,6 +19,7 @@ Detectors are pluggable: anything with ``kind`` and ``assess(history, now) -> De
 
 from __future__ import annotations
 
+import hashlib
 from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -92,14 +93,21 @@ class Detector:
         return found
 
     def observe(self, events: Iterable[PostEvent]) -> int:
-        """File posts; returns how many were new."""
+        """File posts; returns how many were new. A post whose text another post about
+        the brand already carried (a syndicated copy, a repost: another id and link, the same
+        words up to case and spacing) is the same voice and is not counted again."""
         added = 0
         for event in events:
-            key = (event.brand, event.post_id)
-            if key in self._seen:
+            keys = [(event.brand, event.post_id)]
+            copy = content_key(event.text_snippet)
+            if copy is not None:
+                keys.append((event.brand, copy))
+            if any(key in self._seen for key in keys):
                 continue
-            self._seen.add(key)
-            self._seen_order.append((hour_of(ts(event.at)), key))
+            hour = hour_of(ts(event.at))
+            for key in keys:
+                self._seen.add(key)
+                self._seen_order.append((hour, key))
             self.history(event.brand).add(event)
             added += 1
         return added
@@ -131,3 +139,16 @@ class Detector:
             self._seen.discard(self._seen_order.popleft()[1])
         for history in self.brands.values():
             history.prune(hour * HOUR_SECONDS)
+
+
+COPY_MIN_CHARS = 80  # shorter texts are often written alike by different people
+
+
+def content_key(text: str) -> str | None:
+    """What identifies a text up to case, spacing and punctuation, or None when it is too
+    short to tell a copy from two people who wrote the same few words."""
+    words = "".join(ch if ch.isalnum() else " " for ch in text.casefold()).split()
+    folded = " ".join(words)
+    if len(folded) < COPY_MIN_CHARS:
+        return None
+    return "text:" + hashlib.blake2b(folded.encode(), digest_size=12).hexdigest()
