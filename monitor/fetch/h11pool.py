@@ -9,9 +9,9 @@ this pool lends each connection to one request at a time and needs no locks at a
 
 Both pools take the same ``httpcore.Request``, answer with httpcore's public ``Response``
 and dial through the same guarded network backend (so the gate, SNI by host name and the
-no-proxy rule hold for both); tests/test_fetch.py runs every fetch test on each. h11 parses
-every answer here as it does inside httpcore, with httpcore's limits, and its errors are
-raised as httpcore's, so ``monitor.fetch.translate`` sees one set of exception types.
+no-proxy rule hold for both); tests/monitor/fetch/test_fetch.py runs every fetch test on
+each. h11 parses every answer here as it does inside httpcore, with httpcore's limits, and
+its errors are raised as httpcore's, so ``monitor.fetch.translate`` sees one set of exception types.
 """
 
 from __future__ import annotations

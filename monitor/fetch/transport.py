@@ -6,8 +6,8 @@ Decisions, each with its reason (docs/ARCHITECTURE.md, "Fetch: the transport"):
   will do: httpcore's ``AsyncConnectionPool``, whose documented ``network_backend`` seam is
   where the gate sits, and ``monitor.fetch.h11pool``, lock-free connections on h11 that the
   fetcher uses by default because the crawl benchmark's 304 sweep misses its target on
-  httpcore's (see there why). Both dial through the same guarded backend; tests/test_fetch.py
-  runs every fetch test on each.
+  httpcore's (see there why). Both dial through the same guarded backend;
+  tests/monitor/fetch/test_fetch.py runs every fetch test on each.
 - **The gate applies to the address actually connected to.** ``_GuardedBackend`` resolves
   the host itself (``getaddrinfo`` runs in the loop's thread pool), asks
   ``UrlGate.check_address`` about every candidate and connects only to an admitted IP.
