@@ -65,7 +65,7 @@ import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
@@ -103,6 +103,7 @@ log = logging.getLogger("stormwatch.paging")
 RECENT = timedelta(hours=24)  # closed incidents still get their acknowledge/resolve notices
 OPEN = ("triggered", "acknowledged")
 FOLLOWUP = "followup:"
+NO_POLICY: Literal["no_policy"] = "no_policy"  # a brand no escalation policy covers
 _CLOSING_REASONS = {"acknowledge": "acknowledged", "resolve": "resolved"}
 _SEVERITY_NAMES = {rank: name for name, rank in SEVERITY_RANK.items()}
 
@@ -223,7 +224,7 @@ class PagingStage:
         if policy is None:
             if row.brand not in self._warned:
                 self._warned.add(row.brand)
-                log.warning("not paged", extra={"brand": row.brand, "reason": "no_policy"})
+                log.warning("not paged", extra={"brand": row.brand, "reason": NO_POLICY})
             return 0
         if row.status != "triggered":
             keep = (FOLLOWUP,) if row.status == "acknowledged" else ()
