@@ -76,45 +76,6 @@ class Health:
         }
 
 
-async def run_stage(
-    name: str,
-    run: Callable[[], Awaitable[T]],
-    health: Health,
-    metrics: Metrics,
-    clock: Callable[[], datetime],
-) -> T | None:
-    """Run one pipeline stage guarded: a stage that raises is logged with its first line,
-    counted, and shown by /readyz, and None is returned so the next stage still runs (the
-    work not done is still in the database). Shared by the embedded daemon's tick and the
-    cluster's jobs, so both report a failure the same way."""
-    state = health.stages[name]
-    started = time.perf_counter()
-    try:
-        result = await run()
-    except Exception as exc:  # one failing stage must not stop the others
-        state.ok, state.last_error = False, first_line(exc)
-        metrics.stage_errors.labels(name).inc()
-        log.error("stage failed", extra={"stage": name, "reason": state.last_error})
-        return None
-    finally:
-        metrics.stage_seconds.labels(name).observe(time.perf_counter() - started)
-    state.ok, state.last_ok_at, state.last_error = True, clock(), None
-    return result
-
-
-def log_incident_updates(updates: Sequence[Any]) -> None:
-    """One ``incident`` log line per detector update (opened, grew, resolved, ...)."""
-    for update in updates:
-        log.info(
-            "incident",
-            extra={
-                "incident": update.incident.id,
-                "action": update.action,
-                "reason": update.reason,
-            },
-        )
-
-
 class Ledger:
     """One runner's bookkeeping: every stage run goes through :meth:`stage`, every report
     through the matching ``*ed`` method, which updates the metrics, ``/readyz`` and the log."""
@@ -125,8 +86,22 @@ class Ledger:
         self.clock = clock
 
     async def stage(self, name: str, run: Callable[[], Awaitable[T]]) -> T | None:
-        """The stage's report, or None when it raised (see :func:`run_stage`)."""
-        return await run_stage(name, run, self.health, self.metrics, self.clock)
+        """Run one stage guarded: its report, or None when it raised — then it is logged
+        with its first line, counted and shown by /readyz, and the next stage still runs
+        (the work not done is still in the database)."""
+        state = self.health.stages[name]
+        started = time.perf_counter()
+        try:
+            result = await run()
+        except Exception as exc:  # one failing stage must not stop the others
+            state.ok, state.last_error = False, first_line(exc)
+            self.metrics.stage_errors.labels(name).inc()
+            log.error("stage failed", extra={"stage": name, "reason": state.last_error})
+            return None
+        finally:
+            self.metrics.stage_seconds.labels(name).observe(time.perf_counter() - started)
+        state.ok, state.last_ok_at, state.last_error = True, self.clock(), None
+        return result
 
     def failed(self, name: str) -> str:
         """The named reason a job ends with when its stage raised."""
@@ -154,8 +129,11 @@ class Ledger:
             )
 
     def detected(self, updates: Sequence[Any]) -> None:
+        """One ``incident`` log line per update (opened, grew, resolved, ...)."""
         self.metrics.detected(updates)
-        log_incident_updates(updates)
+        for update in updates:
+            extra = {"incident": update.incident.id, "action": update.action}
+            log.info("incident", extra={**extra, "reason": update.reason})
 
     def paged(self, sent: DrainReport) -> None:
         self.metrics.paged(sent)

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import datetime
-from typing import Literal, TypeVar
+from typing import Literal
 
 import procrastinate
 import sqlalchemy as sa
@@ -43,7 +43,6 @@ BUSY_CRAWLS = sa.text(
     "SELECT DISTINCT args->>'source' FROM procrastinate_jobs"
     " WHERE task_name = :task AND status IN ('todo', 'doing')"
 )
-T = TypeVar("T")
 NotDue = Literal["not_configured", "not_due"]  # why a queued crawl job did not crawl
 
 
@@ -59,8 +58,6 @@ class Work:
     ) -> None:
         self.pipeline = pipeline
         self.queue = queue  # set by the runner once the queue is built
-        self.health = health
-        self.metrics = metrics
         self.clock = clock
         self.ledger = Ledger(health, metrics, clock)
 
@@ -68,9 +65,9 @@ class Work:
 
     async def tick(self) -> str:
         now = self.clock()
-        due = await self._stage("crawl", lambda: asyncio.to_thread(self._due, now))
+        due = await self.ledger.stage("crawl", lambda: asyncio.to_thread(self._due, now))
         if due is None:
-            return self._failed("crawl")
+            return self.ledger.failed("crawl")
         queued = 0
         for name, url in due:
             queued += await self._defer(
@@ -120,11 +117,11 @@ class Work:
         if skipped is not None:
             log.info("crawl skipped", extra={"source": source, "reason": skipped})
             return skipped
-        reports = await self._stage(
+        reports = await self.ledger.stage(
             "crawl", lambda: self.pipeline.crawler.crawl([source], now, sync=False)
         )
         if reports is None:
-            return self._failed("crawl")
+            return self.ledger.failed("crawl")
         self.ledger.crawled(reports)
         for report in reports:
             fields = {"source": source, "requests": report.requests, "new": len(report.new)}
@@ -147,9 +144,9 @@ class Work:
 
     async def classify(self) -> str:
         stage = self.pipeline.classify
-        read = await self._stage("classify", lambda: stage.run(self.clock()))
+        read = await self.ledger.stage("classify", lambda: stage.run(self.clock()))
         if read is None:
-            return self._failed("classify")
+            return self.ledger.failed("classify")
         self.ledger.classified(read)
         if read.unavailable:
             return f"classifier unavailable: {read.unavailable}"
@@ -157,22 +154,18 @@ class Work:
 
     async def detect(self) -> str:
         stage, now = self.pipeline.detect, self.clock()
-        updates = await self._stage("detect", lambda: asyncio.to_thread(detect.step, stage, now))
+        updates = await self.ledger.stage(
+            "detect", lambda: asyncio.to_thread(detect.step, stage, now)
+        )
         if updates is None:
-            return self._failed("detect")
+            return self.ledger.failed("detect")
         self.ledger.detected(updates)
         return f"{len(updates)} incident update(s)"
 
     async def page(self) -> str:
         paging, now = self.pipeline.page, self.clock()
-        sent = await self._stage("page", lambda: paging.run(now))
+        sent = await self.ledger.stage("page", lambda: paging.run(now))
         if sent is None:
-            return self._failed("page")
+            return self.ledger.failed("page")
         self.ledger.paged(sent)
         return f"{sent.sent} sent, {sent.retried} to retry"
-
-    def _failed(self, stage: str) -> str:
-        return self.ledger.failed(stage)
-
-    async def _stage(self, name: str, run: Callable[[], Awaitable[T]]) -> T | None:
-        return await self.ledger.stage(name, run)
