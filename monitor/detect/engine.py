@@ -20,6 +20,7 @@ Detectors are pluggable: anything with ``kind`` and ``assess(history, now) -> De
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -142,13 +143,13 @@ class Detector:
 
 
 COPY_MIN_CHARS = 80  # shorter texts are often written alike by different people
+_NOT_WORD = re.compile(r"[\W_]+")  # runs of what is not a letter or digit
 
 
 def content_key(text: str) -> str | None:
     """What identifies a text up to case, spacing and punctuation, or None when it is too
     short to tell a copy from two people who wrote the same few words."""
-    words = "".join(ch if ch.isalnum() else " " for ch in text.casefold()).split()
-    folded = " ".join(words)
+    folded = _NOT_WORD.sub(" ", text.casefold()).strip()
     if len(folded) < COPY_MIN_CHARS:
         return None
     return "text:" + hashlib.blake2b(folded.encode(), digest_size=12).hexdigest()
