@@ -115,9 +115,7 @@ def run(scenario: simulate.Scenario, make: Make) -> ReplayResult:
 
 
 def first_page_after(result: ReplayResult, brand: str, onset: datetime) -> datetime | None:
-    times = [
-        at for at, u in zip(result.paged_at, result.pages, strict=True) if u.incident.brand == brand
-    ]
+    times = [at for at, u in result.paged if u.incident.brand == brand]
     after = sorted(t for t in times if t >= onset)
     return after[0] if after else None
 
@@ -141,8 +139,7 @@ def delays(scenarios: Sequence[simulate.Scenario], make: Make, within: timedelta
         onset = sc.onsets()[BRAND]
         assert onset is not None
         result = run(sc, make)
-        paged = zip(result.paged_at, result.pages, strict=True)
-        out.early += sum(1 for at, u in paged if u.incident.brand == BRAND and at < onset)
+        out.early += sum(1 for at, u in result.paged if u.incident.brand == BRAND and at < onset)
         found = first_page_after(result, BRAND, onset)
         if found is None or found - onset > within:
             out.missed += 1
@@ -258,7 +255,7 @@ def run_ours_real(series: Series, windows: list[tuple[int, int]]) -> RealRun:
     result = replay(series_events(series, brand), evaluate_from=probe.scored_from, end=probe.end)
     took = time.perf_counter() - began
     spans = open_spans(result.incidents, probe.end)
-    return RealRun(series, windows, sorted(result.paged_at), spans, took)
+    return RealRun(series, windows, sorted(at for at, _ in result.paged), spans, took)
 
 
 def run_three_sigma_real(series: Series, windows: list[tuple[int, int]]) -> RealRun:

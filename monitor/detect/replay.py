@@ -41,12 +41,15 @@ Score = Callable[[Sequence[Mapping[str, Any]]], Sequence[tuple[float, float]]]
 @dataclass
 class ReplayResult:
     incidents: list[Incident]
-    pages: list[BookUpdate]
+    paged: list[tuple[datetime, BookUpdate]]  # each update that paged, with when it did
     updates: list[BookUpdate]
     signals: int
     ticks: int
     seconds: float
-    paged_at: list[datetime] = field(default_factory=list)  # when each of ``pages`` paged
+
+    @property
+    def pages(self) -> list[BookUpdate]:
+        return [update for _, update in self.paged]
 
     def as_json(self) -> list[dict[str, Any]]:
         return [incident_summary(i) for i in self.incidents]
@@ -118,8 +121,7 @@ def replay_into(
     """Step `clock` over time-sorted `ordered` posts through `engine` and `book`."""
     began = time.perf_counter()
     updates: list[BookUpdate] = []
-    pages: list[BookUpdate] = []
-    paged_at: list[datetime] = []
+    paged: list[tuple[datetime, BookUpdate]] = []
     signals = ticks = i = 0
     now = clock.start
     while now <= clock.end:
@@ -132,14 +134,12 @@ def replay_into(
             found = engine.evaluate(now)
             signals += len(found)
             fresh = [book.apply(s, now) for s in found] + book.tick(now)
-            paging = [u for u in fresh if u.pages]  # now: an incident's origin changes later
-            pages += paging
-            paged_at += [now] * len(paging)
+            paged += [(now, u) for u in fresh if u.pages]  # now: an origin changes later
             updates += fresh
             ticks += 1
         now += clock.step
     took = time.perf_counter() - began
-    return ReplayResult(book.incidents, pages, updates, signals, ticks, took, paged_at)
+    return ReplayResult(book.incidents, paged, updates, signals, ticks, took)
 
 
 def _floor(at: datetime, step: timedelta) -> datetime:
