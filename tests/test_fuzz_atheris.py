@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.paths import REPO
+
 pytest.importorskip("atheris", reason="atheris is not installed (pip install -e '.[dev]')")
 
-ROOT = Path(__file__).resolve().parent.parent
 MEMORY_MB = 3000  # address space per campaign (see tests/fuzz_atheris.py)
 RUNS = {"sources": 1500, "settings": 3000, "brands": 3000}  # inputs per campaign
 
@@ -70,7 +71,7 @@ def test_atheris_campaign_finds_nothing(target: str, tmp_path: Path) -> None:
             f"-runs={RUNS[target]}", "-max_len=4096", "-timeout=10", "-rss_limit_mb=0",
             "-seed=1", f"-artifact_prefix={tmp_path}/",
         ],
-        cwd=ROOT, capture_output=True, text=True, timeout=600,
+        cwd=REPO, capture_output=True, text=True, timeout=600,
         env={**os.environ, "STORMWATCH_FUZZ_MEMORY_MB": str(MEMORY_MB)},
     )  # fmt: skip
     found = sorted(p.name for p in tmp_path.iterdir() if p.name != "corpus")

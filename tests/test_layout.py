@@ -13,7 +13,9 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-ROOT = Path(__file__).parent.parent
+from tests.support.paths import REPO
+
+ROOT = REPO
 
 
 def imports_of(package: str) -> set[str]:

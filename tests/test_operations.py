@@ -15,10 +15,10 @@ from monitor.cli import app
 from monitor.settings import DatabaseSettings
 from monitor.storage.db import make_engine, session_scope, upgrade
 from tests.support.fixtures.clock import T0
+from tests.support.paths import REPO
 from tests.support.seeds.queue_seed import SeedPost, seed
 
 runner = CliRunner()
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_backup_while_open_restores_every_row(tmp_path: Path) -> None:
@@ -57,7 +57,7 @@ def test_backup_refuses_postgresql_with_one_line(tmp_path: Path) -> None:
 def test_systemd_unit_passes_systemd_analyze(tmp_path: Path) -> None:
     venv = Path(sys.executable).parent.parent
     unit = (
-        (ROOT / "config" / "stormwatch.service")
+        (REPO / "config" / "stormwatch.service")
         .read_text()
         .replace("/opt/stormwatch/.venv", str(venv))
     )

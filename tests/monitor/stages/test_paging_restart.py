@@ -41,7 +41,6 @@ from tests.support.paths import REPO
 from tests.support.servers.receivers import http_receiver
 from tests.support.worlds.paging import Storms, paging_settings, signal
 
-ROOT = REPO
 LEASE = timedelta(seconds=60)  # paging_settings' outbox.lease_seconds
 WAIT = 120  # seconds: a bound on waiting for the child, never a pause
 
@@ -110,7 +109,7 @@ def child(mode: str, url: str, people: int, pd: int, now: datetime) -> subproces
     ]
     return subprocess.Popen(
         [*argv, now.isoformat()],
-        cwd=ROOT,
+        cwd=REPO,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
