@@ -61,10 +61,11 @@ RISING_RATIO = 3.0  # times the brand's hourly mean over the week before
 
 
 def rising_brands(session: Session, now: datetime) -> list[str]:
-    """Brands whose pending posts are read first: an open live incident, or a burst of
-    posts in the last hour (``RISING_MIN`` and ``RISING_RATIO`` x the week's hourly mean)."""
+    """Brands whose pending posts are read first: an open incident (live, or watched: its
+    posts decide whether it lasts), or a burst of posts in the last hour (``RISING_MIN`` and
+    ``RISING_RATIO`` x the week's hourly mean)."""
     incidents = sa.select(col(IncidentRow.brand)).where(
-        col(IncidentRow.status) != "resolved", col(IncidentRow.origin) == "live"
+        col(IncidentRow.status) != "resolved", col(IncidentRow.origin) != "history"
     )
     found = set(session.execute(incidents).scalars())
     recent = now - RISING_WINDOW

@@ -15,6 +15,7 @@ from pathlib import Path
 from monitor.detect.events import Signal
 from monitor.detect.incidents import IncidentBook, IncidentConfig
 from monitor.settings import DatabaseSettings
+from monitor.stages.classify import rising_brands
 from monitor.stages.detect import DetectStage, save_incident
 from monitor.storage.db import make_engine, session_scope, upgrade
 
@@ -143,3 +144,19 @@ def test_a_watched_surge_a_manager_acknowledged_does_not_page_when_it_lasts() ->
     assert not any(u.pages for u in updates)
     assert incident.status == "acknowledged"
     assert incident.origin == "live"
+
+
+def test_a_watched_surges_posts_are_read_first(tmp_path: Path) -> None:
+    """Whether a watched surge lasts is decided by its posts: the classify stage reads its
+    brand's pending posts first, as it does for a live storm."""
+    engine = make_engine(DatabaseSettings(url=f"sqlite:///{tmp_path / 'watched.db'}"))
+    upgrade(engine)
+    book = IncidentBook()
+    surge(book, T0, 15)
+    later = T0 + timedelta(hours=12)
+    watched = book.apply(signal(later), later).incident
+    assert watched.origin == "watching"
+    with session_scope(engine) as session:
+        save_incident(session, watched, "watched", later)
+    with session_scope(engine) as session:
+        assert rising_brands(session, later) == ["Acme"]
