@@ -17,8 +17,9 @@ with a named reason and the daemon goes on crawling: posts stay pending, nothing
 Progress under restarts: the model is loaded once per process (before the first crawl, by
 the daemon's warm-up); readings are committed every ``commit_every`` pairs (32), so a
 process killed mid-batch keeps what it read; and the storm comes first: pending posts of
-*rising* brands (an open incident, live or watched, or at least ``RISING_MIN`` posts published in the
-last hour and ``RISING_RATIO`` times the brand's hourly mean of the week before) are read
+*rising* brands (an open incident, live or watched, or at least ``RISING_MIN`` posts
+published in the last hour and ``RISING_RATIO`` times the brand's hourly mean of the week
+before) are read
 before the rest, and within each group the newest first, so a crash-looping daemon or a
 first crawl's backlog never keeps a storm's posts waiting behind days-old posts.
 """
