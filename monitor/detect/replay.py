@@ -238,6 +238,7 @@ def _event(record: Mapping[str, Any]) -> PostEvent:
         text_snippet=text[:280],
         url=_text(record.get("url")),
         threshold=_probability(record.get("threshold")),
+        author=_text(record.get("author")),
     )
 
 

@@ -23,7 +23,9 @@ simulator's smooth traffic the CUSUM threshold decides first) — else ``within_
 
 Threads are left to the thread-velocity detector: a rising storm is one across many posts,
 so each thread counts with at most ``thread_cap`` (2) complaints over the horizon (named
-reason: an ordinary thread whose comment section grows long must not page as a storm).
+reason: an ordinary thread whose comment section grows long must not page as a storm), and
+each author with at most ``author_cap`` (2) (one customer posting again and again is one
+voice; :mod:`monitor.detect.voices`).
 
 Fires (``rising_storm``) when all hold over the run ``[k, now)``:
 
@@ -59,6 +61,7 @@ from monitor.detect.history import (
 )
 from monitor.detect.reasons import Quiet, SignalKind
 from monitor.detect.stats import nbinom_sf
+from monitor.detect.voices import VoiceCap
 from monitor.detect.volume import dominant_thread, top_post_ids
 from monitor.detect.windows import SpikeCalendar
 
@@ -78,6 +81,7 @@ class RisingConfig:
     dispersion: float = 20.0
     alpha: float = 1e-4
     thread_cap: float = 2.0
+    author_cap: float = 2.0
     expected_floor_per_hour: float = 0.01
     max_posts: int = 200
     dominant_thread_share: float = 0.5
@@ -150,7 +154,9 @@ class RisingStorm:
         lo, hi, partial = span
         base = baseline_for(history, now, self.baseline)
         observed, mentions, angry = history.buckets.window(lo, hi)
-        observed = observed - _thread_surplus(history, lo, hi, self.config.thread_cap)
+        observed = observed - _voice_surplus(
+            history, lo, hi, self.config.thread_cap, self.config.author_cap
+        )
         hourly, hourly_mentions = _rates(base, lo, hi, self.config.expected_floor_per_hour)
         expected = hourly / BUCKETS_PER_HOUR
         expected[-1] *= partial
@@ -234,17 +240,18 @@ class RisingStorm:
         )
 
 
-def _thread_surplus(history: BrandHistory, lo: int, hi: int, cap: float) -> np.ndarray:
-    """Per bucket, the complaint mass a thread adds beyond its first `cap` in [lo, hi)."""
+def _voice_surplus(
+    history: BrandHistory, lo: int, hi: int, thread_cap: float, author_cap: float
+) -> np.ndarray:
+    """Per bucket, the complaint mass threads and authors add beyond their share in [lo, hi)."""
     surplus = np.zeros(hi - lo)
-    so_far: dict[str, float] = {}
+    cap = VoiceCap(thread_cap, author_cap)
     for index in range(lo, hi):
         for ref in history.buckets.refs(index, index + 1):
-            if ref.thread_id is None:
-                continue
-            before = so_far.get(ref.thread_id, 0.0)
-            so_far[ref.thread_id] = before + ref.weight
-            surplus[index - lo] += max(0.0, before + ref.weight - max(cap, before))
+            if ref.thread_id is not None or ref.author is not None:
+                surplus[index - lo] += ref.weight - cap.counted(
+                    ref.weight, ref.thread_id, ref.author
+                )
     return surplus
 
 

@@ -236,4 +236,5 @@ def _event(reading: Reading, post: Post, source: str) -> PostEvent:
         title=post.title,
         text_snippet=(reading.passage or post.text)[:280],
         url=post.canonical_url,
+        author=post.author,
     )

@@ -5,7 +5,8 @@ simulator, arriving tick by tick as the crawler and classifier would store them.
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
@@ -157,3 +158,26 @@ def test_a_storm_that_began_just_before_the_first_crawl_pages_on_the_first_tick(
     assert stage.detector.live_since == crawl - timedelta(minutes=30), (
         "never on days-old backlog: the cut-over is half an hour before the first crawl"
     )
+
+
+def _one_night(engine: Engine, authors: list[str]) -> list[str]:
+    """A quiet brand's three weeks, then at night one complaint post per entry of `authors`
+    within 20 minutes, stored as the crawler would; the actions the detect stage took."""
+    night = datetime(2026, 3, 4, 1, 30, tzinfo=UTC)
+    history = simulate.daily_history("Acme", night - timedelta(minutes=30), 21, 3, 17)
+    store(engine, history, fetched=night - timedelta(minutes=30))
+    stage = DetectStage(engine)
+    stage.start(night - timedelta(minutes=30))
+    times = [night - timedelta(minutes=20 - 4 * i) for i in range(len(authors))]
+    posts = simulate.make_events("Acme", times, 1.0, prefix="night")
+    store(engine, [replace(p, author=a) for p, a in zip(posts, authors, strict=True)], None)
+    return [u.action for u in stage.step(night)]
+
+
+def test_one_customer_posting_five_times_at_night_is_one_voice(sqlite_engine: Engine) -> None:
+    """The stored post's author reaches the detectors: five posts by "Mette H" count once."""
+    assert "opened" not in _one_night(sqlite_engine, ["Mette H"] * 5)
+
+
+def test_five_customers_at_night_still_open_a_storm(sqlite_engine: Engine) -> None:
+    assert "opened" in _one_night(sqlite_engine, ["Mette", "Lars", "Sanne", "Ole", "Bo"])

@@ -64,7 +64,7 @@ def event_record(e: PostEvent) -> repo.PostRecord:
         thread_id=(e.thread_id or e.post_id)[:32],
         parent_id=None,
         external_id=None,
-        author=None,
+        author=e.author,
         title=e.title,
         text=text,
         published_at=e.at,
