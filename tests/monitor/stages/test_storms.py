@@ -15,12 +15,14 @@ from typer.testing import CliRunner
 
 from monitor.cli import app
 from monitor.detect import simulate
-from monitor.stages.detect import DetectStage
+from monitor.settings import parse_settings
+from monitor.stages.detect import DetectStage, load_events
 from monitor.stages.page import PagingStage
+from monitor.storage import repo
 from monitor.storage.db import session_scope
 from monitor.storage.models import IncidentRow
 from tests.support.fixtures.clock import STEP
-from tests.support.seeds.posts import store
+from tests.support.seeds.posts import reading, record, store
 from tests.support.worlds.paging import file_paging_settings
 
 
@@ -181,3 +183,28 @@ def test_one_customer_posting_five_times_at_night_is_one_voice(sqlite_engine: En
 
 def test_five_customers_at_night_still_open_a_storm(sqlite_engine: Engine) -> None:
     assert "opened" in _one_night(sqlite_engine, ["Mette", "Lars", "Sanne", "Ole", "Bo"])
+
+
+def test_a_stored_post_naming_two_brands_reaches_the_detectors_as_naming_both(
+    sqlite_engine: Engine,
+) -> None:
+    """The stage tells the detectors which other brands a post names (from post_brands),
+    so a competitor's storm can be told from ours (monitor/detect/competitors.py)."""
+    at = datetime(2026, 3, 4, 1, 0, tzinfo=UTC)
+    text = "Skiftede fra Nordtel til Sydnet, kæmpe fejl"
+    both = record("both1", text, brands=("Nordtel", "Sydnet"))
+    alone = record("alone1", "Nordtel er nede", brands=("Nordtel",))
+    settings = parse_settings({"sources": [{"name": "sim", "kind": "feed", "url": "http://x/f"}]})
+    with session_scope(sqlite_engine) as s:
+        sid = repo.sync_sources(s, settings, at)["sim"].id
+        assert sid is not None
+        repo.store_posts(s, sid, [both, alone], at)
+        for post, brand in [(both, "Nordtel"), (both, "Sydnet"), (alone, "Nordtel")]:
+            s.add(reading(post, brand, at))
+    with session_scope(sqlite_engine) as s:
+        events = load_events(s)
+    assert {(e.post_id, e.brand, e.also) for e in events} == {
+        ("both1", "Nordtel", ("Sydnet",)),
+        ("both1", "Sydnet", ("Nordtel",)),
+        ("alone1", "Nordtel", ()),
+    }

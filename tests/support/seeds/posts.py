@@ -75,6 +75,23 @@ def event_record(e: PostEvent) -> repo.PostRecord:
     )
 
 
+def reading(post: repo.PostRecord, brand: str, at: datetime, complaint: float = 0.9) -> Reading:
+    """A reading of a stored post for one brand, classified at `at`."""
+    return Reading(
+        post_id=post.id,
+        brand=brand,
+        content_hash=post.content_hash,
+        model="sim",
+        negative=complaint,
+        neutral=1 - complaint,
+        positive=0.0,
+        complaint=complaint,
+        label="complaint" if complaint >= 0.5 else "not_complaint",
+        passage=post.text,
+        classified_at=at,
+    )
+
+
 def _reading(e: PostEvent, record: repo.PostRecord, at: datetime) -> Reading:
     return Reading(
         post_id=record.id,
