@@ -22,8 +22,6 @@ Detectors are pluggable: anything with ``kind`` and ``assess(history, now) -> De
 
 from __future__ import annotations
 
-import hashlib
-import re
 from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -40,6 +38,7 @@ from monitor.detect.slowburn import SlowBurn, SlowBurnConfig
 from monitor.detect.thread import ThreadConfig, ThreadVelocity
 from monitor.detect.volume import VolumeConfig, VolumeSurge
 from monitor.detect.windows import ExpectedSpike, SpikeCalendar
+from monitor.parse.text import copy_key as content_key
 
 DEDUP_HOURS = 72
 # Firing surges mark their hours: capped in the baseline, zero in the slow burn's CUSUM.
@@ -162,16 +161,3 @@ class Detector:
         self.shared.prune(oldest)
         for history in self.brands.values():
             history.prune(hour * HOUR_SECONDS)
-
-
-COPY_MIN_CHARS = 80  # shorter texts are often written alike by different people
-_NOT_WORD = re.compile(r"[\W_]+")  # runs of what is not a letter or digit
-
-
-def content_key(text: str) -> str | None:
-    """What identifies a text up to case, spacing and punctuation, or None when it is too
-    short to tell a copy from two people who wrote the same few words."""
-    folded = _NOT_WORD.sub(" ", text.casefold()).strip()
-    if len(folded) < COPY_MIN_CHARS:
-        return None
-    return "text:" + hashlib.blake2b(folded.encode(), digest_size=12).hexdigest()

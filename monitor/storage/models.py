@@ -94,6 +94,10 @@ class Post(SQLModel, table=True):
     content_hash: str = Field(max_length=64)
     edits: int = 0
     rating: int | None = None  # a review's stars (App Store, Trustpilot), 1-5
+    # the same text up to case and spacing (monitor.parse.text.copy_key); a post whose text an
+    # earlier post already carried is stored linked to it: one queue item with its copies
+    text_key: str | None = Field(default=None, max_length=40, index=True)
+    copy_of: str | None = Field(default=None, max_length=32, index=True)
 
 
 class PostBrand(SQLModel, table=True):
