@@ -73,13 +73,21 @@ def _shown(
 ) -> Response:
     """The page of a valid link: the incident's headline and what the link did or will do."""
     check = _check(web, token, incident_id, action)
-    with read_scope(web.engine) as session:
+    target = tap_path(action, incident_id)
+    with read_scope(web.engine) as session:  # the use row is read while rendering
         incident = _incident(session, incident_id)
         use = acks.link_use(session, check.token_id)
-    target = tap_path(action, incident_id)
-    return _page(
-        request, web, action, check, status, incident=incident, use=use, token=token, target=target
-    )
+        return _page(
+            request,
+            web,
+            action,
+            check,
+            status,
+            incident=incident,
+            use=use,
+            token=token,
+            target=target,
+        )
 
 
 def _add_tap_action(action: str) -> None:
