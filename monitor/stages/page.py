@@ -47,6 +47,12 @@ escalation is cancelled and a page that landed after the decision still gets its
 A history incident that goes live is paged from that moment (no burst of the escalation
 steps that "fell due" while it was history).
 
+Acknowledge links: a page to one person carries a one-tap link bound to them
+(``oncall.tap_link_minutes``; no login, acts once as that person), a page to a shared
+channel (a PagerDuty service, a chat room) the link that needs a login
+(``oncall.ack_link_minutes``): docs/ARCHITECTURE.md, "One-tap acknowledge". Each recipient's
+page is built for them, follow-ups included.
+
 Single flagged posts (in the queue, in no incident) never page at night: once per business
 day, in business hours, level 1 gets one digest per brand of the posts flagged since the
 previous digest and still new (``flagged:BRAND``, step ``digest:DATE``); none while the
