@@ -69,25 +69,20 @@ def _page(
 
 
 def _shown(
-    request: Request, web: WebContext, incident_id: str, action: str, token: str, status: int = 200
+    request: Request,
+    web: WebContext,
+    incident_id: str,
+    action: str,
+    check: AckCheck,
+    token: str,
+    status: int = 200,
 ) -> Response:
     """The page of a valid link: the incident's headline and what the link did or will do."""
-    check = _check(web, token, incident_id, action)
-    target = tap_path(action, incident_id)
+    values = {"token": token, "target": tap_path(action, incident_id)}
     with read_scope(web.engine) as session:  # the use row is read while rendering
         incident = _incident(session, incident_id)
         use = acks.link_use(session, check.token_id)
-        return _page(
-            request,
-            web,
-            action,
-            check,
-            status,
-            incident=incident,
-            use=use,
-            token=token,
-            target=target,
-        )
+        return _page(request, web, action, check, status, incident=incident, use=use, **values)
 
 
 def _add_tap_action(action: str) -> None:
@@ -103,7 +98,7 @@ def _add_tap_action(action: str) -> None:
         check = _check(web, token, incident_id, action)
         if not check.ok:
             return _page(request, web, action, check, 400)
-        return _shown(request, web, incident_id, action, token)
+        return _shown(request, web, incident_id, action, check, token)
 
     def perform(
         request: Request,
@@ -121,7 +116,7 @@ def _add_tap_action(action: str) -> None:
         if outcome == "used":
             return _page(request, web, action, USED, 409)
         if outcome == "moot":  # decided first by someone else: the page says by whom
-            return _shown(request, web, incident_id, action, token, 409)
+            return _shown(request, web, incident_id, action, check, token, 409)
         log.info(
             "incident decided with a one-tap link",
             extra={"incident": incident_id, "action": action, "person": check.person},
