@@ -227,8 +227,11 @@ def pages(session: Session, incident_id: str) -> list[PageStep]:
     ]
 
 
-def act(session: Session, incident_id: str, action: str, actor: str, now: datetime) -> IncidentView:
-    """Acknowledge (someone is on it: stops escalation) or resolve."""
+def act(
+    session: Session, incident_id: str, action: str, actor: str, now: datetime, via: str = ""
+) -> IncidentView:
+    """Acknowledge (someone is on it: stops escalation) or resolve. ``via``: how, when not
+    in a login session (the audit event's detail: a page's link, PagerDuty)."""
     if action not in INCIDENT_ACTIONS:
         raise QueueError("invalid_input", f"action must be one of {', '.join(INCIDENT_ACTIONS)}")
     row = _row(session, incident_id, lock=True)  # the detect stage writes the row too
@@ -244,16 +247,16 @@ def act(session: Session, incident_id: str, action: str, actor: str, now: dateti
         row.status, row.resolved_at = "resolved", now
     row.updated_at = now
     session.add(row)
-    session.add(_audit(incident_id, action, actor, now))
+    session.add(_audit(incident_id, action, actor, now, via))
     record_decision(session, row, action, now)
     session.flush()
     return view(row)
 
 
-def _audit(incident_id: str, action: str, actor: str, now: datetime) -> AuditEvent:
+def _audit(incident_id: str, action: str, actor: str, now: datetime, via: str) -> AuditEvent:
     verb = {"ack": "acknowledged", "resolve": "resolved"}[action]
     return AuditEvent(
-        subject=incident_subject(incident_id), at=now, actor=actor, action=verb, detail=""
+        subject=incident_subject(incident_id), at=now, actor=actor, action=verb, detail=via
     )
 
 

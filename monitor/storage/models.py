@@ -176,6 +176,19 @@ class IncidentRow(SQLModel, table=True):
     updated_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
 
 
+class AckLinkUse(SQLModel, table=True):
+    """A one-tap link from a page that has acted (each acts once: alerts.ack). A row is
+    deleted once its link has expired, which refuses the link by itself."""
+
+    __tablename__ = "ack_link_uses"
+    token_id: str = Field(primary_key=True, max_length=64)  # AckCheck.token_id
+    incident_id: str = Field(max_length=120, index=True)
+    person: str = Field(max_length=200)
+    action: str = Field(max_length=16)
+    used_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
+
+
 # --- the queue: triage of flagged posts ---------------------------------------------------
 
 QUEUE_STATUSES = ("new", "acknowledged", "responded", "resolved", "dismissed")

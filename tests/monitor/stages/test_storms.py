@@ -8,11 +8,13 @@ import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 from typer.testing import CliRunner
 
+from alerts.ack import verify_tap
 from monitor.cli import app
 from monitor.detect import simulate
 from monitor.settings import parse_settings
@@ -107,7 +109,11 @@ def test_an_opened_storm_pages_at_once_escalates_on_time_and_ack_stops_it(
 
     [first] = sent("trigger")
     assert first["sent_at"] == opened_at.isoformat(), "paged on the tick the incident opened"
-    assert "/ack?token=" in first["ack_url"]
+    link = urlsplit(first["ack_url"])
+    assert link.path.startswith("/tap/ack/"), "a page to one person carries a one-tap link"
+    token, incident_id = parse_qs(link.query)["token"][0], unquote(link.path.split("/")[3])
+    check = verify_tap(b"k" * 32, token, incident_id, "ack", opened_at)
+    assert (check.ok, check.person) == (True, "mette"), "bound to the person it went to"
     assert "Acme" in first["explanation"]
     assert "k" * 32 not in log.read_text(), "the signing key never appears in a page"
 
