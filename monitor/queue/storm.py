@@ -25,6 +25,7 @@ from monitor.stages.detect import load_events
 from monitor.storage.models import IncidentRow, Post, QueueItem
 
 OPENING_WORDS = 10  # an untitled thread is named by the first words of its first post
+THREAD_POSTS = 2  # a "thread" of one post is that post: not shown as a top thread
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,7 @@ def storm_facts(session: Session, row: IncidentRow) -> StormFacts | None:
         posts=found.posts,
         sources=found.top_sources,
         languages=found.languages,
-        threads=tuple(threads(session, found.top_threads)),
+        threads=tuple(threads(session, [t for t in found.top_threads if t[1] >= THREAD_POSTS])),
         samples=tuple(_samples(session, incident, found)),
         onset_at=incident.onset_at,
     )
