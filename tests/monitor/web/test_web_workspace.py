@@ -262,6 +262,13 @@ def test_she_works_the_storm_in_bulk_and_the_list_keeps_its_filters(
     page.wait_for_url(re.compile(r"lang=da"))
     assert listed(page) == DANISH_STORM
     no_sideways_scroll(page)
+    page.evaluate("window.scrollTo(0, 0)")
+    bar = page.locator(".bulk-bar").bounding_box()
+    assert bar, bar
+    assert round(bar["y"] + bar["height"]) == PHONE["height"], "held at the bottom, in reach"
+    title = page.locator("#queue-results li.card a.title").first.bounding_box()
+    assert title, title
+    assert title["y"] + title["height"] < bar["y"], "the first post's title shows above it"
 
     picked = {
         "s05": "Håbløs ventetid",
