@@ -259,8 +259,12 @@ def _assignees(session: Session, web: WebContext, current: str | None = None) ->
 # --- bulk actions on the queue -----------------------------------------------------------------
 
 BULK_BUTTONS = {"ack": "Acknowledge", "resolve": "Resolve", "dismiss": "Dismiss"}
-BULK_DONE = {"ack": "Acknowledged", "assign": "Assigned", "resolve": "Resolved",
-             "dismiss": "Dismissed"}  # fmt: skip
+BULK_DONE = {
+    "ack": "Acknowledged",
+    "assign": "Assigned",
+    "resolve": "Resolved",
+    "dismiss": "Dismissed",
+}
 # Why a post was left as it was, per action (the service refuses one whose status does not
 # allow the action: monitor/queue/service.py, the triage states).
 BULK_LEFT = {"ack": "already acknowledged or further along"}

@@ -139,3 +139,24 @@ def test_a_viewer_sees_no_bulk_bar_and_cannot_post_one(web: World) -> None:
     forged = manager.post("/queue/bulk", data={"action": "ack", "post": KEYS, "csrf_token": "x"})
     assert forged.status_code == 403
     assert {s for s, _ in statuses(web).values()} == {"new"}
+
+
+def test_the_api_does_the_same_and_names_each_reason(web: World) -> None:
+    client = web.login("mia")
+    headers = {"X-CSRF-Token": client.csrf}  # type: ignore[attr-defined]
+    posts = [{"post_id": "plain", "brand": "Nordtel"}, {"post_id": "hostile", "brand": "Nordtel"}]
+    assert client.post("/api/v1/queue/plain/Nordtel/resolve", headers=headers).status_code == 200
+    answer = client.post(
+        "/api/v1/queue/bulk", json={"action": "ack", "posts": posts}, headers=headers
+    )
+    assert answer.status_code == 200
+    assert answer.json() == {
+        "action": "ack",
+        "changed": 1,
+        "left": {"cannot acknowledge a post that is resolved": 1},
+    }
+    empty = client.post("/api/v1/queue/bulk", json={"action": "ack", "posts": []}, headers=headers)
+    assert (empty.status_code, empty.json()["error"]) == (400, "select at least one post first")
+    assert (
+        client.post("/api/v1/queue/bulk", json={"action": "ack", "posts": posts}).status_code == 403
+    )
