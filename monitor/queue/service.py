@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import datetime
@@ -634,6 +635,56 @@ def act(
     )
     session.flush()
     return get_item(session, post_id, brand).row
+
+
+BULK_ACTIONS = ("ack", "assign", "resolve", "dismiss")
+MAX_BULK = 200  # a queue page at its largest
+
+
+@dataclass(frozen=True)
+class BulkOutcome:
+    """What one action on many posts did: how many changed, and the posts left as they
+    were with the reason (a post already acknowledged cannot be acknowledged again)."""
+
+    action: str
+    changed: int
+    left: dict[str, int] = field(default_factory=dict)  # refusal sentence -> posts
+
+    @property
+    def unchanged(self) -> int:
+        return sum(self.left.values())
+
+
+def act_many(
+    session: Session,
+    keys: Sequence[tuple[str, str]],
+    action: str,
+    actor: str,
+    now: datetime,
+    *,
+    assignee: str | None = None,
+) -> BulkOutcome:
+    """One action on each (post_id, brand): each post that allows it changes, with its own
+    audit event; one that does not is left as it was and counted under its reason. A
+    refusal that would be the same for every post (nothing chosen, no assignee) refuses
+    the whole request."""
+    if action not in BULK_ACTIONS:
+        raise QueueError("invalid_input", f"action must be one of {', '.join(BULK_ACTIONS)}")
+    if not keys:
+        raise QueueError("invalid_input", "select at least one post first")
+    if len(keys) > MAX_BULK:
+        raise QueueError("invalid_input", f"select at most {MAX_BULK} posts at a time")
+    if action == "assign" and not (assignee or "").strip():
+        raise QueueError("invalid_input", "assign needs an assignee: pick one from the list")
+    changed, left = 0, Counter[str]()
+    for post_id, brand in dict.fromkeys(keys):
+        try:
+            act(session, post_id, brand, action, actor, now, assignee=assignee)
+        except QueueError as refused:
+            left["not in the queue" if refused.kind == "not_found" else str(refused)] += 1
+        else:
+            changed += 1
+    return BulkOutcome(action, changed, dict(left))
 
 
 def _clean_note(note: str | None) -> str:

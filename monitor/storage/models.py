@@ -250,6 +250,9 @@ class User(SQLModel, table=True):
     password_hash: str = Field(max_length=300)
     disabled: bool = False
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    # The zone pages show times in for this user (IANA name); None: the default
+    # (the on-call schedule's zone, else the browser's).
+    timezone: str | None = Field(default=None, max_length=64)
 
 
 class WebSession(SQLModel, table=True):

@@ -23,7 +23,15 @@ from starlette.staticfiles import StaticFiles
 from alerts.pagerduty_webhook import MAX_BODY_BYTES as WEBHOOK_MAX_BYTES
 from monitor.accounts import AccountPolicy, Principal
 from monitor.settings import Settings
-from monitor.web import errors, routes_api, routes_auth, routes_hooks, routes_pages, routes_tap
+from monitor.web import (
+    errors,
+    routes_api,
+    routes_auth,
+    routes_hooks,
+    routes_pages,
+    routes_settings,
+    routes_tap,
+)
 from monitor.web.auth import reader
 from monitor.web.context import WebContext
 from monitor.web.security import MAX_BODY_BYTES, SecurityHeaders, own_host_names
@@ -32,7 +40,8 @@ from monitor.web.server import split_bind
 log = logging.getLogger("stormwatch.web")
 
 STATIC = Path(__file__).parent / "static"
-FORM_LIMITS: Any = {"max_fields": 50, "max_files": 0, "max_part_size": 100_000}
+# max_fields: the queue's bulk form carries a field per ticked post, a page at most 200.
+FORM_LIMITS: Any = {"max_fields": 250, "max_files": 0, "max_part_size": 100_000}
 
 
 def utc_now() -> datetime:
@@ -69,8 +78,15 @@ def create_app(
     )
     app.state.web = WebContext(settings, engine, clock, policy or AccountPolicy(), key)
     errors.install(app)
-    pages = (routes_auth.router, routes_auth.api, routes_api.router, routes_tap.router)
-    for router in (*pages, routes_pages.router):
+    routers = (
+        routes_auth.router,
+        routes_auth.api,
+        routes_api.router,
+        routes_tap.router,
+        routes_pages.router,
+        routes_settings.router,
+    )
+    for router in routers:
         # Per route, so the refusal passes through SecurityHeaders (an app-wide limit
         # would answer from outside it). Catches bodies without Content-Length too.
         app.include_router(router, max_body_size=MAX_BODY_BYTES, form_limits=FORM_LIMITS)
