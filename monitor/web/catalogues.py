@@ -36,7 +36,7 @@ OPTIONS = {
         "lstrip_blocks": "true",
     },
 }
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
+KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None, "say": (2,)}
 
 
 def _messages(root: Path) -> Iterator[tuple[str, int, str | tuple[str, ...], list[str]]]:

@@ -106,11 +106,11 @@ def _observed(
     last = len(values) - 1
     x, y = _fmt(scale.x(last)), _fmt(scale.y(values[-1]))
     running = scale.points(values[-2:], start=last - 1)
+    so_far = translations(locale).gettext("so far")
     return [
         f'<polyline class="observed" points="{scale.points(values[:-1])}"/>',
         f'<polyline class="observed partial" points="{running}"/>',
-        f'<text class="tick" x="{x}" y="{y}" dy="-6" text-anchor="end">'
-        f"{escape(translations(locale).gettext('so far'))}</text>",
+        f'<text class="tick" x="{x}" y="{y}" dy="-6" text-anchor="end">{escape(so_far)}</text>',
     ]
 
 
@@ -144,10 +144,10 @@ def _onset(
     if index is None:
         return []
     x = _fmt(scale.x(index))
+    said = translations(locale).gettext("onset")
     return [
         f'<line class="onset" x1="{x}" y1="{_fmt(TOP)}" x2="{x}" y2="{_fmt(scale.y(0))}"/>',
-        f'<text class="tick" x="{x}" y="{_fmt(TOP + 10)}" dx="4">'
-        f"{escape(translations(locale).gettext('onset'))}</text>",
+        f'<text class="tick" x="{x}" y="{_fmt(TOP + 10)}" dx="4">{escape(said)}</text>',
     ]
 
 

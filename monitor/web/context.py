@@ -149,7 +149,7 @@ class WebContext:
         chosen = principal.language if principal else None
         return negotiate(chosen, request.headers.get("accept-language"))
 
-    def gettext(self, request: Request, message: str, **values: Any) -> str:
+    def say(self, request: Request, message: str, **values: Any) -> str:
         """``message`` in the request's language, ``%(name)s`` filled from ``values``."""
         found = translations(self.locale(request)).gettext(message)
         return found % values if values else found
@@ -178,7 +178,7 @@ class WebContext:
             ago=lambda value: ago(value, now, locale),
             **_gettexts(locale),
             # the urgency the queue sorts by (faded with age), on every page the same number
-            urgency_now=lambda row: f"{decayed(row.urgency, row.published_at, now):.2f}",
+            urgency_now=lambda row: num(decayed(row.urgency, row.published_at, now), 2, locale),
             **values,
         )
         return HTMLResponse(

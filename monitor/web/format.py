@@ -101,7 +101,7 @@ def when(value: datetime | str | None, zone: tzinfo = UTC, locale: str = DEFAULT
     if locale == DEFAULT:
         return local.strftime("%Y-%m-%d %H:%M %Z")
     shown = format_date(local, "medium", locale=locale)
-    return f"{shown} {format_time(local, 'HH:mm', locale=locale)} {local.strftime('%Z')}"
+    return f"{shown} {format_time(local, 'short', locale=locale)} {local.strftime('%Z')}"
 
 
 def iso(value: datetime | str | None) -> str:
@@ -142,7 +142,7 @@ def duration(seconds: float | None, locale: str = DEFAULT) -> str:
 
 def pct(value: float | None, locale: str = DEFAULT) -> str:
     """``42%`` (Danish ``42 %``): a share as the language writes percentages."""
-    return "—" if value is None else format_percent(value, "#,##0%", locale=locale)
+    return "—" if value is None else format_percent(value, locale=locale)
 
 
 def num(value: float | None, digits: int = 2, locale: str = DEFAULT) -> str:
@@ -224,7 +224,7 @@ def times_usual(ratio: float | None, expected: float | None = None, locale: str 
     if ratio < 1.05:
         return tr.gettext("about the usual")
     if ratio < 2:
-        share = format_percent(ratio - 1, "#,##0%", locale=locale)
+        share = format_percent(ratio - 1, locale=locale)
         return tr.gettext("%(share)s more than usual") % {"share": share}
     if ratio < 10:
         times = format_decimal(round(ratio, 1), "#,##0.#", locale=locale)

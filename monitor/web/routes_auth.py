@@ -91,7 +91,7 @@ def login_submit(
     if not same_origin(request, web.settings.web.public_url) or not tokens_match(
         request.cookies.get(LOGIN_CSRF_COOKIE), csrf_token
     ):
-        error = web.gettext(request, "The login form expired. Please try again.")
+        error = web.say(request, "The login form expired. Please try again.")
         return _form(request, web, target, status=403, error=error, name=name)
     try:
         token = _login(request, web, name, password)

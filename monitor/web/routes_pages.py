@@ -56,7 +56,7 @@ CLOSED_ACTIONS = ("reopen",)
 
 def _done(request: Request, web: WebContext, done: str) -> str | None:
     """What the redirect's ``done`` says happened, in the viewer's language."""
-    return web.gettext(request, DONE[done]) if done in DONE else None
+    return web.say(request, DONE[done]) if done in DONE else None
 
 
 def incident_url(incident_id: str, suffix: str = "") -> str:

@@ -25,6 +25,8 @@ from monitor.web.i18n import N_, NAMES, negotiate
 
 router = APIRouter(include_in_schema=False)
 
+# The language choice that follows the browser (a blank form value reads as "not sent").
+AUTOMATIC = "auto"
 # Where the zone came from, in words (marked for the catalogue, translated on the page).
 ORIGINS = {
     "chosen": N_("your setting"),
@@ -46,7 +48,7 @@ def _page(
         default=default,
         chosen=principal.timezone or "",
         zones=known_zones(),
-        origins={key: web.gettext(request, said) for key, said in ORIGINS.items()},
+        origins={key: web.say(request, said) for key, said in ORIGINS.items()},
         languages=NAMES,
         chosen_language=principal.language or "",
         browser_language=negotiate(None, request.headers.get("accept-language")),
@@ -62,8 +64,8 @@ def settings_page(
     web: WebContext = Depends(web_context),
 ) -> Response:
     saved = {
-        "timezone": web.gettext(request, "Saved. Every page now shows times in this zone."),
-        "language": web.gettext(request, "Saved. Pages are now in this language."),
+        "timezone": web.say(request, "Saved. Every page now shows times in this zone."),
+        "language": web.say(request, "Saved. Pages are now in this language."),
     }.get(done)
     return _page(request, web, principal, done=saved)
 
@@ -78,6 +80,8 @@ def settings_submit(
 ) -> Response:
     """Saves the zone, and the language when the form sends one (a form without the field
     leaves it as it was). The redirect's page is in the language just chosen."""
+    if language is not None and language.strip() == AUTOMATIC:
+        language = ""  # back to the browser's
     changed = language is not None and (language.strip() or None) != principal.language
     try:
         with session_scope(web.engine) as session:

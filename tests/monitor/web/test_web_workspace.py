@@ -108,7 +108,8 @@ Opener = Callable[..., tuple[Page, Watch]]
 
 @pytest.fixture
 def phone(browser: Browser) -> Iterator[Opener]:
-    """A phone in Copenhagen, Danish locale, a fresh context (no cookies) per page."""
+    """A phone in Copenhagen, a fresh context (no cookies) per page. Its language is
+    English in Denmark, so the pages are English (the Danish pages: test_web_i18n.py)."""
     contexts = []
 
     def opener(zone: str = "Europe/Copenhagen") -> tuple[Page, Watch]:
@@ -117,7 +118,7 @@ def phone(browser: Browser) -> Iterator[Opener]:
             device_scale_factor=2,
             is_mobile=True,
             has_touch=True,
-            locale="da-DK",
+            locale="en-DK",
             timezone_id=zone,
         )
         context.set_default_timeout(10_000)
