@@ -76,13 +76,13 @@ def update(root: Path = PACKAGE_DIR, locale_dir: Path = LOCALE_DIR) -> dict[str,
         catalog.obsolete.clear()  # a string the pages no longer show is not kept
         with path.open("wb") as po:
             write_po(po, catalog, width=100, omit_header=False, sort_output=False)
-        missing[locale] = sum(1 for m in catalog if m.id and not all(_forms(m.string)))
+        missing[locale] = len([m for m in catalog if m.id and not all(_forms(m.string))])
     return missing
 
 
-def _forms(string: str | tuple[str, ...] | None) -> tuple[str, ...]:
-    if isinstance(string, tuple):
-        return string
+def _forms(string: str | tuple[str, ...] | list[str] | None) -> tuple[str, ...]:
+    if isinstance(string, tuple | list):
+        return tuple(string)
     return (string or "",)
 
 
