@@ -59,8 +59,14 @@ def update(root: Path = PACKAGE_DIR, locale_dir: Path = LOCALE_DIR) -> dict[str,
     language still lacks."""
     template = extract(root)
     locale_dir.mkdir(parents=True, exist_ok=True)
-    with (locale_dir / "messages.pot").open("wb") as out:
-        write_po(out, template, width=100, omit_header=False)
+    pot = locale_dir / "messages.pot"
+    if pot.exists():  # the same strings keep their date: no diff without a change
+        with pot.open("rb") as old:
+            before = read_po(old)
+        if {m.id for m in before} == {m.id for m in template}:
+            template.creation_date = before.creation_date
+    with pot.open("wb") as out:
+        write_po(out, template, width=100, include_lineno=False)
     missing: dict[str, int] = {}
     for locale in LOCALES:
         if locale == DEFAULT:
@@ -75,7 +81,7 @@ def update(root: Path = PACKAGE_DIR, locale_dir: Path = LOCALE_DIR) -> dict[str,
         catalog.update(template, no_fuzzy_matching=True, update_header_comment=False)
         catalog.obsolete.clear()  # a string the pages no longer show is not kept
         with path.open("wb") as po:
-            write_po(po, catalog, width=100, omit_header=False, sort_output=False)
+            write_po(po, catalog, width=100, include_lineno=False)
         missing[locale] = len([m for m in catalog if m.id and not all(_forms(m.string))])
     return missing
 
