@@ -17,6 +17,7 @@ from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po, write_po
 
+from alerts.ack import MESSAGES as LINK_VERDICTS
 from monitor.web.i18n import DEFAULT, LOCALE_DIR, LOCALES
 
 __all__ = ["PACKAGE_DIR", "extract", "main", "update"]
@@ -36,6 +37,8 @@ OPTIONS = {
         "lstrip_blocks": "true",
     },
 }
+# Sentences pages show from below the web package, through ``say()`` in a template.
+SHOWN_FROM_BELOW = {"alerts/ack.py": LINK_VERDICTS.values()}
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None, "say": (2,)}
 
 
@@ -51,6 +54,9 @@ def extract(root: Path = PACKAGE_DIR) -> Catalog:
     catalog = Catalog(project="Stormwatch", fuzzy=False)
     for filename, lineno, message, comments in _messages(root):
         catalog.add(message, locations=[(filename, lineno)], auto_comments=comments)
+    for filename, sentences in SHOWN_FROM_BELOW.items():
+        for sentence in sentences:
+            catalog.add(sentence, locations=[(filename, 0)])
     return catalog
 
 

@@ -105,7 +105,12 @@ def _gettexts(locale: str) -> dict[str, Any]:
         values.setdefault("num", n)
         return Markup(catalogue.ngettext(singular, plural, n)) % values
 
-    return {"gettext": gettext, "ngettext": ngettext}
+    def say(sentence: str) -> str:
+        """One of our own sentences held in a value (a link's verdict): translated, and
+        escaped like any value."""
+        return catalogue.gettext(sentence)
+
+    return {"gettext": gettext, "ngettext": ngettext, "say": say}
 
 
 @dataclass

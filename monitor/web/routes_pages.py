@@ -247,7 +247,7 @@ def _queue_response(
         incident=incident,
         incident_url=incident_url,
     )
-    response.headers["Vary"] = "HX-Request"
+    response.headers["Vary"] = "HX-Request, Accept-Language"
     return response
 
 

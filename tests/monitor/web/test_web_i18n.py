@@ -323,3 +323,12 @@ def test_a_bulk_action_is_counted_in_the_viewers_language(web: World) -> None:
         "Acknowledged 2 posts. 1 was left as it was (already acknowledged or further along)."
         in english
     )
+
+
+def test_a_one_tap_link_says_what_is_wrong_in_the_browsers_language(web: World) -> None:
+    """No login on the one-tap page: the language is the phone's."""
+    refused = browser(web, DANISH).get(f"/tap/ack/{quote(INCIDENT, safe='')}?token=garbage")
+    assert refused.status_code == 400
+    assert lang_of(refused.text) == "da"
+    assert "Dette link er beskadiget; åbn hændelsen fra køen i stedet." in refused.text
+    assert "Kvittér fra en alarm" in refused.text
