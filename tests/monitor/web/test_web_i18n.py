@@ -50,7 +50,7 @@ def _pairs(message: Message) -> list[tuple[str, str]]:
 
 def problems(wanted: Catalog, translated: Catalog) -> list[str]:
     """Every msgid of ``wanted`` missing from ``translated``, untranslated, fuzzy, or with
-    other placeholders or tags than its English."""
+    other placeholders, tags or straight double quotes than its English."""
     found = []
     for message in wanted:
         if not message.id:
@@ -71,6 +71,9 @@ def problems(wanted: Catalog, translated: Catalog) -> list[str]:
                 found.append(f"placeholders differ: {english!r} -> {said!r}")
             if sorted(TAG.findall(english)) != sorted(TAG.findall(said)):
                 found.append(f"markup differs: {english!r} -> {said!r}")
+            if said.count('"') != english.count('"') or said.count("<") != english.count("<"):
+                # a translation is markup (some stand in attributes): no quote or tag of its own
+                found.append(f"quotes or brackets differ: {english!r} -> {said!r}")
             if not said.strip():
                 found.append(f"empty form: {english!r}")
     return found
@@ -111,11 +114,13 @@ def test_the_check_fails_on_an_untranslated_or_mismatched_string(wanted: Catalog
     broken["Log in"].string = ""
     broken["about %(times)s times the usual"].string = "omkring %(gange)s gange"
     broken["Acknowledge this incident as <strong>%(who)s</strong>?"].string = "Kvittér som %(who)s?"
+    broken["words in title or text"].string = 'ord" onmouseover="x'  # it stands in an attribute
     found = problems(wanted, broken)
     assert "untranslated: 'Log in'" in found
     assert any("placeholders differ" in p and "gange" in p for p in found), found
     assert any(p.startswith("markup differs") for p in found), found
-    assert len(found) == 3, found
+    assert any(p.startswith("quotes or brackets differ") and "onmouseover" in p for p in found)
+    assert len(found) == 5, found  # the dropped <strong> counts as both
 
 
 # --- which language ------------------------------------------------------------------------------
