@@ -19,6 +19,7 @@ from monitor.stages.classify import ClassifyStage
 from monitor.stages.crawl import Crawler
 from monitor.stages.detect import DetectStage
 from monitor.stages.page import PagingStage
+from monitor.stages.page_themes import PageThemes
 from monitor.stages.read import make_matchers, make_reader, read_config
 from monitor.storage.db import make_engine
 
@@ -72,5 +73,5 @@ def build_pipeline(settings: Settings, engine: Engine | None = None) -> Pipeline
     stage = ClassifyStage(
         settings.classifier, engine, match.brands, flag_threshold=settings.queue.flag_threshold
     )
-    paging = PagingStage(settings, engine)
+    paging = PagingStage(settings, engine, themes=PageThemes(stage.loaded_encoder))
     return Pipeline(settings, engine, fetcher, crawler, stage, DetectStage(engine), paging)

@@ -95,6 +95,7 @@ from monitor.detect.events import SEVERITY_RANK, Signal
 from monitor.detect.incidents import Incident, TimelineEntry
 from monitor.queue.service import QueueFilter, list_queue
 from monitor.settings import Settings
+from monitor.stages.page_themes import PageThemes
 from monitor.storage.db import session_scope
 from monitor.storage.models import IncidentRow, QueueItem
 
@@ -113,9 +114,12 @@ class PagingStage:
 
     name = "page"
 
-    def __init__(self, settings: Settings, engine: Engine) -> None:
+    def __init__(
+        self, settings: Settings, engine: Engine, themes: PageThemes | None = None
+    ) -> None:
         self.config: AlertsConfig = settings.alerts()
         self.engine = engine
+        self.themes = themes  # what a storm is about, on its pages (None: not said)
         self.channels: dict[str, Channel] = build_channels(self.config.channel_pairs())
         self.base_url = settings.web.public_url or f"http://{settings.web.bind}"
         key = settings.web.secret_key
@@ -126,6 +130,8 @@ class PagingStage:
 
     def plan(self, now: datetime) -> int:
         """Write every due step of every live incident to the outbox; return how many new."""
+        if self.themes is not None:
+            self.themes.reset()
         with session_scope(self.engine) as session:
             rows = list(self._incidents(session, now))
             storms = open_storms(rows)
@@ -250,11 +256,12 @@ class PagingStage:
         steps = [] if held or row.status != "triggered" else due_steps(policy, state, now, oncall)
         steps = [s for s in steps if s.step not in CLOSING_STEPS]
         continues = paging.continues(self.config.oncall.business_hours.timezone)
+        todo = [s for s in steps if not written.has(s.step, s.recipient)]  # as the outbox would
+        about = self._about(session, paging) if todo else ""
         added = 0
-        for step in steps:
-            if not written.has(step.step, step.recipient):  # the outbox would say so too
-                page = self.page(row, step.step, now, incident, key=key, update=continues)
-                added += int(enqueue_step(session, step, page, now).enqueued)
+        for step in todo:
+            page = self.page(row, step.step, now, incident, key=key, update=continues, themes=about)
+            added += int(enqueue_step(session, step, page, now).enqueued)
         added += write_closing(session, paging, key, written, state.acknowledged_at, now)
         added += write_closing(session, paging, key, written, state.resolved_at, now, "resolve")
         if not held:
@@ -324,7 +331,8 @@ class PagingStage:
             return 0
         name = followup_step(written.followups())
         update = describe_growth(before, after, grew)
-        page = self.page(row, name, now, incident, key=paging.key, update=update)
+        about = self._about(session, paging)
+        page = self.page(row, name, now, incident, key=paging.key, update=update, themes=about)
         added = 0
         for was in paged.values():
             step = Step(now, name, was.level, was.recipient, was.channels, decision.reason)
@@ -336,6 +344,12 @@ class PagingStage:
             )
         return added
 
+    def _about(self, session: Session, paging: Paging) -> str:
+        """A storm's themes line for its pages ("" for threads, or when not computed)."""
+        if self.themes is None or paging.row.family != "storm" or paging.incident is None:
+            return ""
+        return self.themes.line(session, paging.row, paging.incident.post_ids)
+
     def page(
         self,
         row: IncidentRow,
@@ -345,10 +359,13 @@ class PagingStage:
         *,
         key: str | None = None,
         update: str = "",
+        themes: str = "",
     ) -> Page:
         ttl = timedelta(minutes=self.config.oncall.ack_link_minutes)
         link = ack_url(self.base_url, self.key, row.id, now, ttl)
-        return build_page(row, step, now, incident, key=key, link=link, update=update)
+        return build_page(
+            row, step, now, incident, key=key, link=link, update=update, themes=themes
+        )
 
 
 def build_page(
@@ -360,8 +377,10 @@ def build_page(
     key: str | None = None,
     link: str | None = None,
     update: str = "",
+    themes: str = "",
 ) -> Page:
-    """The page of one step of an incident (``link``: its signed acknowledge link)."""
+    """The page of one step of an incident (``link``: its signed acknowledge link;
+    ``themes``: what the storm is about, monitor/stages/page_themes.py)."""
     return Page(
         incident_id=row.id,
         dedup_key=key or dedup_key_for(row.id),
@@ -374,6 +393,7 @@ def build_page(
         created_at=now,
         ack_url=link,
         update=update,
+        themes=themes,
         figures=tuple(figures(incident).items()) if incident else (),
     )
 
