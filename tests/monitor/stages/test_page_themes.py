@@ -25,6 +25,7 @@ from monitor.stages.detect import save_incident
 from monitor.stages.page import PagingStage
 from monitor.stages.page_themes import PageThemes
 from monitor.storage.db import session_scope
+from monitor.storage.models import IncidentRow
 from tests.support.fixtures.clock import T0
 from tests.support.seeds.queue_seed import SeedPost, seed
 from tests.support.seeds.themed_posts import CONCEPTS, THEMES, ConceptEncoder, storm
@@ -57,7 +58,9 @@ def trigger_pages(engine: Engine) -> list[Page]:
         return [Page.from_json(r.page) for r in rows]
 
 
-def paging(tmp_path: Path, engine: Engine, encoder: Callable[[], Encoder | None], **kw: int):  # type: ignore[no-untyped-def]
+def paging(
+    tmp_path: Path, engine: Engine, encoder: Callable[[], Encoder | None], **kw: int
+) -> PagingStage:
     return PagingStage(
         file_paging_settings(tmp_path, engine), engine, themes=PageThemes(encoder, **kw)
     )
@@ -79,7 +82,8 @@ def test_a_storm_page_names_its_themes_from_the_cached_embeddings(
     parts = page.themes.split(", ")
     assert len(parts) == 3, page.themes
     sizes = [int(part.removeprefix("new: ").split(" about ")[0]) for part in parts]
-    assert sum(sizes) == POSTS and sizes == sorted(sizes, reverse=True)
+    assert sum(sizes) == POSTS
+    assert sizes == sorted(sizes, reverse=True)
     outage = set(parts[0].split(" about ")[1].split())
     assert outage & CONCEPTS[THEMES[0]], parts[0]  # the largest theme is the outage
     assert "nordtel" not in page.themes.lower()  # the brand is in every post, never a label
@@ -120,8 +124,6 @@ def test_a_cold_cache_sends_the_page_without_themes_and_warms_for_the_next(
     encoder.embed(texts)  # the rest, as the classify stage would have
     themes.reset()
     with session_scope(sqlite_engine) as session:
-        from monitor.storage.models import IncidentRow
-
         row = session.get(IncidentRow, INCIDENT)
         assert row is not None
         line = themes.line(session, row, [f"p{i}" for i in range(POSTS)])
