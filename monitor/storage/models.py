@@ -259,3 +259,16 @@ class LoginFailure(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(max_length=300, index=True)  # "pair:ADDRESS|NAME" or "client:ADDRESS"
     at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
+
+
+class ReportSend(SQLModel, table=True):
+    """A weekly report sent: one row per (report, week), so running it again sends nothing
+    (monitor/reports/send.py)."""
+
+    __tablename__ = "report_sends"
+    __table_args__ = (sa.UniqueConstraint("report", "week_start", name="uq_report_week"),)
+    id: int | None = Field(default=None, primary_key=True)
+    report: str = Field(max_length=100)
+    week_start: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    sent_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    recipients: str = Field(default="", sa_type=sa.Text)

@@ -1,0 +1,46 @@
+"""The report stage: the weekly reports that are due, sent once each (``[[reports]]``).
+
+Run by the daemon after each tick's paging; the schedule and the week are decided by
+``monitor.reports.schedule`` from ``now``, the once-only by ``report_sends``, so running
+it on every tick costs one small query per report while nothing is due.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from datetime import datetime
+
+from sqlalchemy.engine import Engine
+
+from monitor.reports.schedule import due_week
+from monitor.reports.send import Mailer, SendResult, send_report
+from monitor.settings import Settings
+
+
+class ReportStage:
+    name = "reports"
+
+    def __init__(self, settings: Settings, engine: Engine, channels: Mapping[str, object]) -> None:
+        self.reports = settings.reports
+        self.all_brands = [b.name for b in settings.brands]
+        self.engine = engine
+        # the paging channels that can send e-mail (settings checked the names at load)
+        self.mailers: dict[str, Mailer] = {
+            name: c for name, c in channels.items() if isinstance(c, Mailer)
+        }
+
+    async def run(self, now: datetime) -> list[SendResult]:
+        return await asyncio.to_thread(self.step, now)
+
+    def step(self, now: datetime) -> list[SendResult]:
+        """Every report due at ``now`` and not yet sent for its week."""
+        results = []
+        for report in self.reports:
+            week = due_week(report, now)
+            mailer = self.mailers.get(report.channel)
+            if week is None or mailer is None:
+                continue
+            brands = report.brands or self.all_brands
+            results.append(send_report(self.engine, mailer, report, brands, week, now))
+        return results
