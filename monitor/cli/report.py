@@ -8,7 +8,6 @@ a ``[[reports]]`` entry the days are UTC days and every configured brand is repo
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -16,7 +15,7 @@ import typer
 
 from alerts.channels import build_channels
 from monitor.cli.common import ConfigOpt, JsonOpt, migrated_engine, settings_from, user_errors
-from monitor.cli.output import out
+from monitor.cli.output import out, print_json
 from monitor.clock import utcnow
 from monitor.errors import ConfigError
 from monitor.reports.config import ReportSettings
@@ -60,7 +59,7 @@ def report(
         try:
             if send:
                 result = send_report(engine, _mailer(settings, chosen), chosen, brands, span, now)
-                out(f"{result.reason}: {chosen.name} for the week of {span.first_day}")
+                out.print(f"{result.reason}: {chosen.name} for the week of {span.first_day}")
                 if result.reason == "failed":
                     raise typer.Exit(1)
                 return
@@ -71,9 +70,9 @@ def report(
         if html is not None:
             html.write_text(render_html(built, now), encoding="utf-8")
         if json_:
-            out(json.dumps(_as_json(built), ensure_ascii=False))
+            print_json(_as_json(built))
         else:
-            out(render_text(built))
+            out.print(render_text(built))
 
 
 def _chosen(settings: Settings, name: str | None) -> ReportSettings:
