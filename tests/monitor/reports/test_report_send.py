@@ -73,8 +73,8 @@ def part(message: Message, kind: str) -> str:
 def test_a_report_due_twice_is_sent_once(
     sqlite_engine: Engine, caplog: pytest.LogCaptureFixture
 ) -> None:
-    seed(sqlite_engine, [SeedPost("a", "Nordtel er nede", published_at=MONDAY_8 - timedelta(days=2))],
-         MONDAY_8 - timedelta(days=2))  # fmt: skip
+    saturday = MONDAY_8 - timedelta(days=2)
+    seed(sqlite_engine, [SeedPost("a", "Nordtel er nede", published_at=saturday)], saturday)
     caplog.set_level(logging.DEBUG)
     with smtp_server() as mailbox:
         assert stage(sqlite_engine, mailbox.port).step(MONDAY_8 - timedelta(minutes=1)) == []
