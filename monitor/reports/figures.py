@@ -113,7 +113,11 @@ def brand_figures(
     return figures
 
 
-def _posts(brand: str, start: datetime, end: datetime) -> sa.Select[tuple[object, ...]]:
+# published, source, language, label, negative, neutral, positive
+PostRows = sa.Select[datetime | None, str, str | None, str, float, float, float]
+
+
+def _posts(brand: str, start: datetime, end: datetime) -> PostRows:
     published = col(Post.published_at)
     return (
         sa.select(
