@@ -87,7 +87,7 @@ class Post(SQLModel, table=True):
     title: str | None = Field(default=None, max_length=1000)
     text: str = Field(default="", sa_type=sa.Text)
     published_at: datetime | None = _when(index=True)
-    fetched_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    fetched_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
     updated_at: datetime | None = _when()
     lang: str | None = Field(default=None, max_length=8)
     brand_reason: str | None = Field(default=None, max_length=20)  # mention | source | thread
@@ -135,7 +135,7 @@ class Reading(SQLModel, table=True):
     passage_source: str = Field(default="head", max_length=10)  # title | mention | head
     passage_start: int = 0
     passage_end: int = 0
-    classified_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    classified_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
 
 
 class Relabel(SQLModel, table=True):
@@ -272,3 +272,28 @@ class ReportSend(SQLModel, table=True):
     week_start: datetime = Field(sa_type=UTCDateTime, nullable=False)
     sent_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     recipients: str = Field(default="", sa_type=sa.Text)
+
+
+class BrandHour(SQLModel, table=True):
+    """Posts about a brand per UTC hour, source and language, with how they were read: the
+    trends page's counts, kept up to date from the posts (monitor/reports/rollup.py)."""
+
+    __tablename__ = "brand_hours"
+    # SQLite keeps the rows in primary-key order: a brand's hours are read in one sweep
+    __table_args__ = {"sqlite_with_rowid": False}
+    brand: str = Field(primary_key=True, max_length=200)
+    hour: datetime = Field(sa_type=UTCDateTime, primary_key=True)
+    source_id: int = Field(primary_key=True)
+    lang: str = Field(primary_key=True, max_length=8)  # "" when unknown
+    mentions: int = 0
+    complaints: int = 0
+    negative: int = 0
+    read: int = 0
+
+
+class RollupState(SQLModel, table=True):
+    """When a rollup last caught up with the posts and readings (its watermark)."""
+
+    __tablename__ = "rollup_state"
+    name: str = Field(primary_key=True, max_length=50)
+    refreshed_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
