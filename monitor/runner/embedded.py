@@ -102,10 +102,11 @@ class EmbeddedRunner:
         systemd.notify("WATCHDOG=1")
 
     async def _report(self) -> None:
-        """The weekly reports that are due (monitor/stages/report.py). A failure is logged
-        and leaves /readyz alone: crawling and paging do not depend on a report."""
+        """The weekly reports that are due and the trends rollup (monitor/stages/report.py).
+        A failure is logged and leaves /readyz alone: crawling and paging do not depend on
+        them."""
         reports = self.pipeline.reports
-        if reports is None or not reports.reports:
+        if reports is None:
             return
         try:
             await reports.run(self.clock())

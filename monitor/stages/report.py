@@ -1,4 +1,5 @@
-"""The report stage: the weekly reports that are due, sent once each (``[[reports]]``).
+"""The report stage: the weekly reports that are due, sent once each (``[[reports]]``), and
+the trends rollup brought up to date (so the trends page's own catch-up is small).
 
 Run by the daemon after each tick's paging; the schedule and the week are decided by
 ``monitor.reports.schedule`` from ``now``, the once-only by ``report_sends``, so running
@@ -13,9 +14,11 @@ from datetime import datetime
 
 from sqlalchemy.engine import Engine
 
+from monitor.reports.rollup import refresh
 from monitor.reports.schedule import due_week
 from monitor.reports.send import Mailer, SendResult, send_report
 from monitor.settings import Settings
+from monitor.storage.db import session_scope
 
 
 class ReportStage:
@@ -34,7 +37,9 @@ class ReportStage:
         return await asyncio.to_thread(self.step, now)
 
     def step(self, now: datetime) -> list[SendResult]:
-        """Every report due at ``now`` and not yet sent for its week."""
+        """The rollup caught up, then every report due at ``now`` and not yet sent."""
+        with session_scope(self.engine) as session:
+            refresh(session, now)
         results = []
         for report in self.reports:
             week = due_week(report, now)
