@@ -41,7 +41,7 @@ def settings_for(tmp: Path, port: int) -> Settings:
                     "hour": 8,
                     "timezone": "Europe/Copenhagen",
                 }
-            ],  # fmt: skip
+            ],
         }
     )
 
