@@ -134,9 +134,12 @@ def page_timer(engine: Engine) -> Callable[[], object]:
 
     accounts.HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     with session_scope(engine) as session:
-        accounts.add_user(session, "mia", "manager", "correct horse battery", NOW)
-    conf = parse_settings({"database": {"url": str(engine.url)}, "web": {"secret_key": "k" * 32},
-                           "brands": [{"name": "Nordtel"}]})  # fmt: skip
+        if all(u.name != "mia" for u in accounts.list_users(session)):
+            accounts.add_user(session, "mia", "manager", "correct horse battery", NOW)
+    web = {"secret_key": "k" * 32, "public_url": "http://testserver"}
+    conf = parse_settings(
+        {"database": {"url": str(engine.url)}, "web": web, "brands": [{"name": "Nordtel"}]}
+    )
     client = TestClient(create_app(conf, engine, clock=lambda: NOW), follow_redirects=False)
     form = client.get("/login").text
     token = form.split('name="csrf_token" value="')[1].split('"')[0]

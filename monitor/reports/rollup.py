@@ -1,4 +1,7 @@
-"""The trends rollup: posts per (brand, UTC hour, source, language) in ``brand_hours``.
+"""The trends rollup: posts per (brand, UTC hour, source, language) in ``brand_hours``, and
+its sums per (brand, hour) (``brand_hour_totals``: the time series) and per (brand, UTC
+day, source, language) (``brand_days``: the breakdowns over whole days), so a page over 90
+days reads a few thousand rows however its posts spread over sources and languages.
 
 Why: counting 90 days of a busy brand from the posts means joining every post to its brand
 and reading, ~1.7 s at 100,000 posts on SQLite (benchmarks/RESULTS.md, "trends"); the page
@@ -22,9 +25,18 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col
 
-from monitor.storage.models import BrandHour, Post, PostBrand, Reading, RollupState
+from monitor.storage.models import (
+    BrandDay,
+    BrandHour,
+    BrandHourTotal,
+    Post,
+    PostBrand,
+    Reading,
+    RollupState,
+)
 
 NAME = "brand_hours"
+COUNTS = ("mentions", "complaints", "negative", "read")
 MARGIN = timedelta(minutes=10)
 HOUR = timedelta(hours=1)
 
@@ -36,21 +48,40 @@ def hour_of(dialect: str, column: Any) -> Any:
     return sa.func.timezone("UTC", sa.func.date_trunc("hour", sa.func.timezone("UTC", column)))
 
 
+def day_of(dialect: str, column: Any) -> Any:
+    """The UTC day (its midnight) of a stored time, as a value of the same stored form."""
+    if dialect == "sqlite":
+        return sa.func.substr(column, 1, 10).op("||")(" 00:00:00.000000")
+    return sa.func.timezone("UTC", sa.func.date_trunc("day", sa.func.timezone("UTC", column)))
+
+
+def day_floor(at: datetime) -> datetime:
+    return at.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
 def refresh(session: Session, now: datetime) -> int:
     """Recount the hours touched since the last refresh (all hours the first time);
     returns how many hour ranges were recounted."""
     dialect = session.get_bind().dialect.name
     state = session.get(RollupState, NAME, with_for_update=True)
     if state is None:
-        session.execute(sa.delete(BrandHour))
+        for table in (BrandHour, BrandHourTotal, BrandDay):
+            session.execute(sa.delete(table))
         _count(session, dialect, None, None)
+        _sum_hours(session, None, None)
+        _sum_days(session, dialect, None, None)
         session.add(RollupState(name=NAME, refreshed_at=now))
         return 1
     ranges = _ranges(_touched(session, dialect, state.refreshed_at - MARGIN))
+    if not ranges and now - state.refreshed_at < MARGIN:
+        return 0  # nothing to write: a page view stays a read
     for lo, hi in ranges:
         hour = col(BrandHour.hour)
         session.execute(sa.delete(BrandHour).where(hour >= lo, hour < hi))
         _count(session, dialect, lo, hi)
+        _sum_hours(session, lo, hi)
+    for lo, hi in _ranges_of_days(ranges):
+        _sum_days(session, dialect, lo, hi)
     state.refreshed_at = max(state.refreshed_at, now)
     return len(ranges)
 
@@ -86,6 +117,52 @@ def _ranges(hours: Iterable[datetime]) -> list[tuple[datetime, datetime]]:
     return ranges
 
 
+def _ranges_of_days(ranges: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
+    """The whole UTC days the hour ranges touch, merged."""
+    days: list[tuple[datetime, datetime]] = []
+    for lo, hi in ranges:
+        start, end = day_floor(lo), day_floor(hi - HOUR) + timedelta(days=1)
+        if days and days[-1][1] >= start:
+            days[-1] = (days[-1][0], max(days[-1][1], end))
+        else:
+            days.append((start, end))
+    return days
+
+
+def _sum_hours(session: Session, lo: datetime | None, hi: datetime | None) -> None:
+    """``brand_hour_totals`` for ``[lo, hi)`` from ``brand_hours`` (all, when None)."""
+    hour = col(BrandHour.hour)
+    totals = col(BrandHourTotal.hour)
+    if lo is not None and hi is not None:
+        session.execute(sa.delete(BrandHourTotal).where(totals >= lo, totals < hi))
+    query = sa.select(col(BrandHour.brand), hour, *_sums()).group_by(col(BrandHour.brand), hour)
+    if lo is not None and hi is not None:
+        query = query.where(hour >= lo, hour < hi)
+    _insert(session, BrandHourTotal, ["brand", "hour", *COUNTS], query)
+
+
+def _sum_days(session: Session, dialect: str, lo: datetime | None, hi: datetime | None) -> None:
+    """``brand_days`` for the days in ``[lo, hi)`` from ``brand_hours`` (all, when None)."""
+    hour, day = col(BrandHour.hour), col(BrandDay.day)
+    if lo is not None and hi is not None:
+        session.execute(sa.delete(BrandDay).where(day >= lo, day < hi))
+    keys = (col(BrandHour.brand), day_of(dialect, hour), col(BrandHour.source_id))
+    keys += (col(BrandHour.lang),)
+    query = sa.select(*keys, *_sums()).group_by(*keys)
+    if lo is not None and hi is not None:
+        query = query.where(hour >= lo, hour < hi)
+    _insert(session, BrandDay, ["brand", "day", "source_id", "lang", *COUNTS], query)
+
+
+def _sums() -> list[Any]:
+    return [sa.func.sum(getattr(BrandHour, name)) for name in COUNTS]
+
+
+def _insert(session: Session, model: type, columns: list[str], query: Any) -> None:
+    table: sa.Table = model.__table__  # type: ignore[attr-defined]
+    session.execute(sa.insert(table).from_select(columns, query))
+
+
 def _count(session: Session, dialect: str, lo: datetime | None, hi: datetime | None) -> None:
     """Insert the counts of the posts published in ``[lo, hi)`` (all, when None)."""
     published = col(Post.published_at)
@@ -115,6 +192,4 @@ def _count(session: Session, dialect: str, lo: datetime | None, hi: datetime | N
     )
     if lo is not None and hi is not None:
         query = query.where(published >= lo, published < hi)
-    columns = ["brand", "hour", "source_id", "lang", "mentions", "complaints", "negative", "read"]
-    table: sa.Table = BrandHour.__table__  # type: ignore[attr-defined]
-    session.execute(sa.insert(table).from_select(columns, query))
+    _insert(session, BrandHour, ["brand", "hour", "source_id", "lang", *COUNTS], query)

@@ -1,9 +1,10 @@
 """A brand's trends over the last N days: mentions, complaints and negative share per hour
 and per day, by source and language, incidents, and the service figures.
 
-Counted from the rollup (``brand_hours``, monitor/reports/rollup.py), summed in the
-database per hour, per source and per language, so a page over 90 days of a busy brand
-moves a few thousand rows, not one per post (benchmarks/RESULTS.md, "trends"). Hours are
+Counted from the rollup (monitor/reports/rollup.py): the series from its per-hour sums,
+the breakdowns from its per-day sums and the edge hours, summed in the database, so a page
+over 90 days of a busy brand moves a few thousand rows, not one per post
+(benchmarks/RESULTS.md, "trends"). Hours are
 UTC hours; days are local days of the page's zone, summed from the
 hours (whole-hour zones; a half-hour zone's day edges would be off by half an hour).
 """
@@ -21,9 +22,9 @@ import sqlalchemy as sa
 from sqlmodel import Session, col
 
 from monitor.reports.figures import IncidentLine, Service, Tally, incidents_in, service
-from monitor.storage.models import BrandHour, Source
+from monitor.reports.rollup import COUNTS, HOUR, day_floor
+from monitor.storage.models import BrandDay, BrandHour, BrandHourTotal, Source
 
-HOUR = timedelta(hours=1)
 MAX_DAYS = 366
 
 
@@ -57,14 +58,13 @@ def trends(
         found.hours[at] = Tally()
         found.days.setdefault(at.astimezone(zone).date(), Tally())
         at += HOUR
-    for hour, counts in _summed(session, brand, start, end, col(BrandHour.hour)):
+    for hour, counts in _series(session, brand, start, end):
         _merge(found.hours.setdefault(hour, Tally()), counts)
         _merge(found.days.setdefault(hour.astimezone(zone).date(), Tally()), counts)
     names = {i: n for i, n in session.execute(sa.select(col(Source.id), col(Source.name)))}
-    for source_id, counts in _summed(session, brand, start, end, col(BrandHour.source_id)):
-        found.by_source[names.get(source_id, "?")] = counts
-    for lang, counts in _summed(session, brand, start, end, col(BrandHour.lang)):
-        found.by_lang[lang or "?"] = counts
+    for source_id, lang, counts in _mix(session, brand, start, end):
+        _merge(found.by_source.setdefault(names.get(source_id, "?"), Tally()), counts)
+        _merge(found.by_lang.setdefault(lang or "?", Tally()), counts)
     found.incidents = incidents_in(session, brand, start, end)
     found.service = service(session, brand, start, end, target)
     return found
@@ -77,24 +77,44 @@ def _merge(tally: Tally, counts: Tally) -> None:
     tally.read += counts.read
 
 
-def _summed(
-    session: Session, brand: str, start: datetime, end: datetime, by: Any
-) -> Iterable[tuple[Any, Tally]]:
-    """The rollup's counts of ``brand`` in ``[start, end)``, summed per ``by``."""
-    hour = col(BrandHour.hour)
-    query = (
-        sa.select(
-            by,
-            sa.func.sum(col(BrandHour.mentions)),
-            sa.func.sum(col(BrandHour.complaints)),
-            sa.func.sum(col(BrandHour.negative)),
-            sa.func.sum(col(BrandHour.read)),
-        )
-        .where(col(BrandHour.brand) == brand, hour >= start, hour < end)
-        .group_by(by)
+def _series(
+    session: Session, brand: str, start: datetime, end: datetime
+) -> Iterable[tuple[datetime, Tally]]:
+    hour = col(BrandHourTotal.hour)
+    query = sa.select(hour, *(getattr(BrandHourTotal, name) for name in COUNTS)).where(
+        col(BrandHourTotal.brand) == brand, hour >= start, hour < end
     )
-    for key, mentions, complaints, negative, read in session.execute(query):
-        yield key, Tally(int(mentions), int(complaints), int(negative), int(read))
+    for at, mentions, complaints, negative, read in session.execute(query):
+        yield at, Tally(mentions, complaints, negative, read)
+
+
+def _mix(
+    session: Session, brand: str, start: datetime, end: datetime
+) -> Iterable[tuple[int, str, Tally]]:
+    """Counts per (source, language) over ``[start, end)``: whole UTC days from
+    ``brand_days``, the hours at either edge from ``brand_hours``."""
+    first, last = day_floor(start - HOUR) + timedelta(days=1), day_floor(end)
+    if first >= last:  # under two days: hours only
+        yield from _mix_of(session, BrandHour, BrandHour.hour, brand, start, end)
+        return
+    yield from _mix_of(session, BrandHour, BrandHour.hour, brand, start, first)
+    yield from _mix_of(session, BrandDay, BrandDay.day, brand, first, last)
+    yield from _mix_of(session, BrandHour, BrandHour.hour, brand, last, end)
+
+
+def _mix_of(
+    session: Session, model: type, at: Any, brand: str, lo: datetime, hi: datetime
+) -> Iterable[tuple[int, str, Tally]]:
+    if lo >= hi:
+        return
+    keys = (model.source_id, model.lang)
+    query = (
+        sa.select(*keys, *(sa.func.sum(getattr(model, name)) for name in COUNTS))
+        .where(model.brand == brand, at >= lo, at < hi)
+        .group_by(*keys)
+    )
+    for source_id, lang, mentions, complaints, negative, read in session.execute(query):
+        yield source_id, lang, Tally(int(mentions), int(complaints), int(negative), int(read))
 
 
 def csv_of(rows: Iterable[tuple[str, Tally]], first: str) -> str:

@@ -188,7 +188,11 @@ class QueueItem(SQLModel, table=True):
 
     __tablename__ = "queue_items"
     # Covers the queue page's key query (filter on status, order by rank, return the keys).
-    __table_args__ = (sa.Index("ix_queue_status_rank", "status", "rank", "post_id", "brand"),)
+    # The second covers the service figures (a brand's items by flagging time, answered, closed).
+    __table_args__ = (
+        sa.Index("ix_queue_status_rank", "status", "rank", "post_id", "brand"),
+        sa.Index("ix_queue_brand_flagged", "brand", "flagged_at", "first_response_at", "closed_at"),
+    )
     post_id: str = Field(foreign_key="posts.id", primary_key=True, max_length=32)
     brand: str = Field(primary_key=True, max_length=200, index=True)
     status: str = Field(default="new", max_length=20)
@@ -297,3 +301,32 @@ class RollupState(SQLModel, table=True):
     __tablename__ = "rollup_state"
     name: str = Field(primary_key=True, max_length=50)
     refreshed_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class BrandHourTotal(SQLModel, table=True):
+    """``brand_hours`` summed per (brand, hour): the trends page's time series."""
+
+    __tablename__ = "brand_hour_totals"
+    __table_args__ = {"sqlite_with_rowid": False}
+    brand: str = Field(primary_key=True, max_length=200)
+    hour: datetime = Field(sa_type=UTCDateTime, primary_key=True)
+    mentions: int = 0
+    complaints: int = 0
+    negative: int = 0
+    read: int = 0
+
+
+class BrandDay(SQLModel, table=True):
+    """``brand_hours`` summed per (brand, UTC day, source, language): the trends page's
+    breakdowns over whole days (the edge hours come from ``brand_hours``)."""
+
+    __tablename__ = "brand_days"
+    __table_args__ = {"sqlite_with_rowid": False}
+    brand: str = Field(primary_key=True, max_length=200)
+    day: datetime = Field(sa_type=UTCDateTime, primary_key=True)  # its 00:00 UTC
+    source_id: int = Field(primary_key=True)
+    lang: str = Field(primary_key=True, max_length=8)
+    mentions: int = 0
+    complaints: int = 0
+    negative: int = 0
+    read: int = 0

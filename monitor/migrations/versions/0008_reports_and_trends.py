@@ -6,8 +6,11 @@ Create Date: 2026-12-07
 
 ``report_sends``: one row per (report, week) sent, so a report run twice for the same week
 sends once. ``brand_hours``: posts per (brand, UTC hour, source, language) and how they were
-read, the trends page's counts; ``rollup_state`` its watermark; indexes on
-``posts.fetched_at`` and ``readings.classified_at`` answer "what changed since" for it.
+read, the trends page's counts; their sums per (brand, hour) in ``brand_hour_totals`` and
+per (brand, UTC day, source, language) in ``brand_days``; ``rollup_state`` its watermark.
+Indexes on ``posts.fetched_at`` and ``readings.classified_at`` answer "what changed since"
+for it; one on ``queue_items`` (brand, flagged_at, first_response_at, closed_at) the service
+figures.
 """
 
 from __future__ import annotations
@@ -45,6 +48,25 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("brand", "hour", "source_id", "lang"),
         sqlite_with_rowid=False,
     )
+    counts = ("mentions", "complaints", "negative", "read")
+    op.create_table(
+        "brand_hour_totals",
+        sa.Column("brand", sa.String(length=200), nullable=False),
+        sa.Column("hour", sa.DateTime(timezone=True), nullable=False),
+        *(sa.Column(name, sa.Integer(), nullable=False) for name in counts),
+        sa.PrimaryKeyConstraint("brand", "hour"),
+        sqlite_with_rowid=False,
+    )
+    op.create_table(
+        "brand_days",
+        sa.Column("brand", sa.String(length=200), nullable=False),
+        sa.Column("day", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("source_id", sa.Integer(), nullable=False),
+        sa.Column("lang", sa.String(length=8), nullable=False),
+        *(sa.Column(name, sa.Integer(), nullable=False) for name in counts),
+        sa.PrimaryKeyConstraint("brand", "day", "source_id", "lang"),
+        sqlite_with_rowid=False,
+    )
     op.create_table(
         "rollup_state",
         sa.Column("name", sa.String(length=50), nullable=False),
@@ -53,11 +75,19 @@ def upgrade() -> None:
     )
     op.create_index("ix_posts_fetched_at", "posts", ["fetched_at"])
     op.create_index("ix_readings_classified_at", "readings", ["classified_at"])
+    op.create_index(
+        "ix_queue_brand_flagged",
+        "queue_items",
+        ["brand", "flagged_at", "first_response_at", "closed_at"],
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_queue_brand_flagged", table_name="queue_items")
     op.drop_index("ix_readings_classified_at", table_name="readings")
     op.drop_index("ix_posts_fetched_at", table_name="posts")
     op.drop_table("rollup_state")
+    op.drop_table("brand_days")
+    op.drop_table("brand_hour_totals")
     op.drop_table("brand_hours")
     op.drop_table("report_sends")

@@ -13,7 +13,7 @@ from sqlmodel import select
 from monitor.reports.rollup import refresh
 from monitor.reports.trends import csv_of, trends
 from monitor.storage.db import session_scope
-from monitor.storage.models import BrandHour, Reading, RollupState
+from monitor.storage.models import BrandDay, BrandHour, BrandHourTotal, Reading, RollupState
 from tests.support.seeds.queue_seed import SeedPost, reading, seed
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
@@ -48,11 +48,13 @@ def figures(engine: Engine, now: datetime = NOW, days: int = 7) -> object:
         return trends(session, "Nordtel", now - timedelta(days=days), now, CPH, TARGET)
 
 
-def rollup_rows(engine: Engine) -> list[tuple[object, ...]]:
+def rollup_rows(engine: Engine) -> list[list[str]]:
+    """Every row of the three rollup tables, as text."""
     with session_scope(engine) as session:
-        rows = session.exec(select(BrandHour)).all()
-        return sorted((r.brand, r.hour, r.source_id, r.lang, r.mentions, r.complaints,
-                       r.negative, r.read) for r in rows)  # fmt: skip
+        return [
+            sorted(repr(r.model_dump()) for r in session.exec(select(model)).all())
+            for model in (BrandHour, BrandHourTotal, BrandDay)
+        ]
 
 
 def test_the_figures_match_the_posts(sqlite_engine: Engine) -> None:
@@ -95,6 +97,7 @@ def test_late_and_re_read_posts_are_caught_up_and_match_a_full_recount(
         session.delete(session.get(RollupState, "brand_hours"))
     figures(sqlite_engine, later)  # counted from scratch
     assert rollup_rows(sqlite_engine) == incremental
+    assert all(incremental)
 
 
 def test_nothing_new_recounts_nothing(sqlite_engine: Engine) -> None:
