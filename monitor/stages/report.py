@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
 
@@ -19,6 +19,8 @@ from monitor.reports.schedule import due_week
 from monitor.reports.send import Mailer, SendResult, send_report
 from monitor.settings import Settings
 from monitor.storage.db import session_scope
+
+RETRY_AFTER = timedelta(minutes=5)  # a report whose mail server failed waits this long
 
 
 class ReportStage:
@@ -32,6 +34,7 @@ class ReportStage:
         self.mailers: dict[str, Mailer] = {
             name: c for name, c in channels.items() if isinstance(c, Mailer)
         }
+        self._failed: dict[str, datetime] = {}  # report -> when its last send failed
 
     async def run(self, now: datetime) -> list[SendResult]:
         return await asyncio.to_thread(self.step, now)
@@ -44,8 +47,14 @@ class ReportStage:
         for report in self.reports:
             week = due_week(report, now)
             mailer = self.mailers.get(report.channel)
-            if week is None or mailer is None:
+            failed = self._failed.get(report.name)
+            if week is None or mailer is None or (failed and now - failed < RETRY_AFTER):
                 continue
             brands = report.brands or self.all_brands
-            results.append(send_report(self.engine, mailer, report, brands, week, now))
+            result = send_report(self.engine, mailer, report, brands, week, now)
+            if result.reason == "failed":
+                self._failed[report.name] = now
+            else:
+                self._failed.pop(report.name, None)
+            results.append(result)
         return results

@@ -106,13 +106,16 @@ def test_an_smtp_server_that_is_down_records_nothing_and_the_next_run_sends(
     sqlite_engine: Engine, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)
-    [failed] = stage(sqlite_engine, closed_port()).step(MONDAY_8)
+    down = stage(sqlite_engine, closed_port())
+    [failed] = down.step(MONDAY_8)
     assert failed.reason == "failed"
     assert "smtp" in failed.detail
     assert SMTP_PASSWORD not in failed.detail
     assert SMTP_PASSWORD not in caplog.text
+    assert down.step(MONDAY_8 + timedelta(minutes=4)) == []  # not every tick: 5 min later
+    assert [r.reason for r in down.step(MONDAY_8 + timedelta(minutes=5))] == ["failed"]
     with smtp_server() as mailbox:
-        [sent] = stage(sqlite_engine, mailbox.port).step(MONDAY_8 + timedelta(minutes=5))
+        [sent] = stage(sqlite_engine, mailbox.port).step(MONDAY_8 + timedelta(minutes=6))
     assert sent.reason == "sent"
     assert len(mailbox.messages) == 2
 
