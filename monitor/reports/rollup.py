@@ -146,8 +146,8 @@ def _sum_days(session: Session, dialect: str, lo: datetime | None, hi: datetime 
     hour, day = col(BrandHour.hour), col(BrandDay.day)
     if lo is not None and hi is not None:
         session.execute(sa.delete(BrandDay).where(day >= lo, day < hi))
-    keys = (col(BrandHour.brand), day_of(dialect, hour), col(BrandHour.source_id))
-    keys += (col(BrandHour.lang),)
+    keys = [col(BrandHour.brand), day_of(dialect, hour), col(BrandHour.source_id)]
+    keys.append(col(BrandHour.lang))
     query = sa.select(*keys, *_sums()).group_by(*keys)
     if lo is not None and hi is not None:
         query = query.where(hour >= lo, hour < hi)

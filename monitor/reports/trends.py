@@ -103,14 +103,19 @@ def _mix(
 
 
 def _mix_of(
-    session: Session, model: type, at: Any, brand: str, lo: datetime, hi: datetime
+    session: Session,
+    model: type[BrandHour] | type[BrandDay],
+    at: Any,
+    brand: str,
+    lo: datetime,
+    hi: datetime,
 ) -> Iterable[tuple[int, str, Tally]]:
     if lo >= hi:
         return
-    keys = (model.source_id, model.lang)
+    keys = (col(model.source_id), col(model.lang))
     query = (
         sa.select(*keys, *(sa.func.sum(getattr(model, name)) for name in COUNTS))
-        .where(model.brand == brand, at >= lo, at < hi)
+        .where(col(model.brand) == brand, at >= lo, at < hi)
         .group_by(*keys)
     )
     for source_id, lang, mentions, complaints, negative, read in session.execute(query):
