@@ -34,10 +34,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from monitor.reports.rollup import refresh
+from monitor.reports.rollup import is_current, refresh
 from monitor.reports.trends import trends
 from monitor.settings import DatabaseSettings
-from monitor.storage.db import analyze, make_engine, session_scope, upgrade
+from monitor.storage.db import analyze, make_engine, read_scope, session_scope, upgrade
 from monitor.storage.models import Post, PostBrand, QueueItem, Reading, Source
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
@@ -180,10 +180,13 @@ def main() -> None:
         refresh(session, NOW)
     print(f"rollup caught up in {time.perf_counter() - started:.1f} s (all of it on a first run)")
 
-    def figures() -> object:
-        with session_scope(engine) as session:
-            refresh(session, NOW)
-        with session_scope(engine) as session:
+    def figures() -> object:  # as the page does it
+        with read_scope(engine) as session:
+            current = is_current(session, NOW)
+        if not current:
+            with session_scope(engine) as session:
+                refresh(session, NOW)
+        with read_scope(engine) as session:
             return trends(session, "Nordtel", NOW - timedelta(days=DAYS), NOW, zone, target)
 
     print(f"trends, {DAYS} days, {args.posts:,} posts of the brand, {args.runs} runs:")

@@ -59,6 +59,15 @@ def day_floor(at: datetime) -> datetime:
     return at.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
+def is_current(session: Session, now: datetime) -> bool:
+    """Whether :func:`refresh` would find nothing to do (asked in a read-only transaction,
+    so a page view takes no write lock while the crawler writes)."""
+    state = session.get(RollupState, NAME)
+    if state is None or now - state.refreshed_at >= MARGIN:
+        return False
+    return not _touched(session, session.get_bind().dialect.name, state.refreshed_at - MARGIN)
+
+
 def refresh(session: Session, now: datetime) -> int:
     """Recount the hours touched since the last refresh (all hours the first time);
     returns how many hour ranges were recounted."""

@@ -2,7 +2,8 @@
 of its charts' numbers as CSV (``/trends.csv?...&by=hour|day|source|lang``).
 
 The rollup (monitor/reports/rollup.py) is brought up to date first, in its own short
-transaction, then read; the daemon keeps it current, so that is usually a no-op.
+transaction, then read; the daemon keeps it current, so usually a read-only check finds
+nothing to do and the page takes no write lock.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
 from monitor.accounts import Principal
-from monitor.reports.rollup import refresh
+from monitor.reports.rollup import is_current, refresh
 from monitor.reports.trends import MAX_DAYS, Trends, csv_of, trends
 from monitor.storage.db import read_scope, session_scope
 from monitor.web.auth import reader
@@ -38,8 +39,11 @@ def _figures(web: WebContext, brand: str, days: int) -> Trends:
             400, "invalid_input", f"unknown brand {brand!r} (one of: {', '.join(known)})"
         )
     now = web.clock()
-    with session_scope(web.engine) as session:
-        refresh(session, now)
+    with read_scope(web.engine) as session:
+        current = is_current(session, now)
+    if not current:  # the write lock only when there is something to count
+        with session_scope(web.engine) as session:
+            refresh(session, now)
     with read_scope(web.engine) as session:
         return trends(session, brand, now - timedelta(days=days), now, web.zone, ANSWER_TARGET)
 

@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from monitor.reports.rollup import refresh
+from monitor.reports.rollup import is_current, refresh
 from monitor.reports.trends import csv_of, trends
-from monitor.storage.db import session_scope
+from monitor.storage.db import read_scope, session_scope
 from monitor.storage.models import BrandDay, BrandHour, BrandHourTotal, Reading, RollupState
 from tests.support.seeds.queue_seed import SeedPost, reading, seed
 
@@ -110,3 +110,19 @@ def test_nothing_new_recounts_nothing(sqlite_engine: Engine) -> None:
         )  # fetched within the margin: recounted
     with session_scope(sqlite_engine) as session:
         assert refresh(session, NOW + timedelta(hours=2)) == 0
+
+
+def test_a_current_rollup_is_told_apart_without_writing(sqlite_engine: Engine) -> None:
+    seed(sqlite_engine, posts(), NOW - timedelta(minutes=30))
+    with read_scope(sqlite_engine) as session:
+        assert not is_current(session, NOW)  # never counted
+    figures(sqlite_engine)
+    with read_scope(sqlite_engine) as session:
+        assert is_current(session, NOW + timedelta(minutes=5))
+    seed(
+        sqlite_engine,
+        [SeedPost("new", "Nordtel new", published_at=NOW)],
+        NOW + timedelta(minutes=6),
+    )
+    with read_scope(sqlite_engine) as session:
+        assert not is_current(session, NOW + timedelta(minutes=7))  # a post fetched since
