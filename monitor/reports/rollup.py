@@ -37,6 +37,7 @@ from monitor.storage.models import (
 
 NAME = "brand_hours"
 COUNTS = ("mentions", "complaints", "negative", "read")
+TABLES = ("brand_hours", "brand_hour_totals", "brand_days")
 MARGIN = timedelta(minutes=10)
 HOUR = timedelta(hours=1)
 
@@ -79,6 +80,8 @@ def refresh(session: Session, now: datetime) -> int:
         _count(session, dialect, None, None)
         _sum_hours(session, None, None)
         _sum_days(session, dialect, None, None)
+        for table in TABLES:  # statistics taken while they were empty would mislead the planner
+            session.execute(sa.text(f"ANALYZE {table}"))
         session.add(RollupState(name=NAME, refreshed_at=now))
         return 1
     ranges = _ranges(_touched(session, dialect, state.refreshed_at - MARGIN))
