@@ -36,9 +36,10 @@ from monitor.themes import ThemePost, theme_posts, themes_for, themes_line
 
 log = logging.getLogger("stormwatch.paging")
 
-# A page may wait for this many passages to be embedded (~1-2 s at the 15-60 posts/s of
-# benchmarks/RESULTS.md, "themes"); more means a cold cache, and the page goes without.
-MAX_EMBED_AT_PAGE = 48
+# A page may wait for this many passages to be embedded (~0.3-1 s at the 15-60 posts/s of
+# benchmarks/RESULTS.md, "themes"), inside the paging transaction that holds SQLite's write
+# lock; more means a cold cache, and the page goes without.
+MAX_EMBED_AT_PAGE = 16
 MIN_POSTS = 4  # fewer posts are read in the page itself; themes would say nothing more
 SLOW_SECONDS = 2.0  # a line that took longer is logged, so a slow model shows in the log
 
