@@ -80,8 +80,8 @@ def refresh(session: Session, now: datetime) -> int:
         _count(session, dialect, None, None)
         _sum_hours(session, None, None)
         _sum_days(session, dialect, None, None)
-        for table in TABLES:  # statistics taken while they were empty would mislead the planner
-            session.execute(sa.text(f"ANALYZE {table}"))
+        for name in TABLES:  # statistics taken while they were empty would mislead the planner
+            session.execute(sa.text(f"ANALYZE {name}"))
         session.add(RollupState(name=NAME, refreshed_at=now))
         return 1
     ranges = _ranges(_touched(session, dialect, state.refreshed_at - MARGIN))
