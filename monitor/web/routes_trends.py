@@ -8,7 +8,7 @@ nothing to do and the page takes no write lock.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import Literal
 from urllib.parse import urlencode
 
@@ -32,7 +32,7 @@ HOURLY_TABLE_DAYS = 7  # longer spans show the hourly numbers as CSV only
 By = Literal["hour", "day", "source", "lang"]
 
 
-def _figures(web: WebContext, brand: str, days: int) -> Trends:
+def _figures(web: WebContext, brand: str, days: int, zone: tzinfo) -> Trends:
     known = [b.name for b in web.settings.brands]
     if brand not in known:
         raise WebError(
@@ -45,7 +45,7 @@ def _figures(web: WebContext, brand: str, days: int) -> Trends:
         with session_scope(web.engine) as session:
             refresh(session, now)
     with read_scope(web.engine) as session:
-        return trends(session, brand, now - timedelta(days=days), now, web.zone, ANSWER_TARGET)
+        return trends(session, brand, now - timedelta(days=days), now, zone, ANSWER_TARGET)
 
 
 def _brand(web: WebContext, brand: str) -> str:
@@ -65,8 +65,8 @@ def trends_page(
     web: WebContext = Depends(web_context),
 ) -> Response:
     brand = _brand(web, brand)
-    found = _figures(web, brand, days)
-    zone = web.zone
+    zone = web.zone(request)
+    found = _figures(web, brand, days, zone)
     marks = [(i.opened_at, f"{i.kind} ({i.severity}) {i.id}") for i in found.incidents]
     hourly = [Point(at, t.mentions, t.complaints) for at, t in found.hours.items()]
     daily = [
@@ -99,6 +99,7 @@ def trends_page(
 
 @router.get("/trends.csv")
 def trends_csv(
+    request: Request,
     brand: str = Query("", max_length=200),
     days: int = Query(DEFAULT_DAYS, ge=1, le=MAX_DAYS),
     by: By = Query("day"),
@@ -106,7 +107,7 @@ def trends_csv(
     web: WebContext = Depends(web_context),
 ) -> Response:
     brand = _brand(web, brand)
-    found = _figures(web, brand, days)
+    found = _figures(web, brand, days, web.zone(request))
     rows = {
         "hour": [(at.isoformat(), t) for at, t in found.hours.items()],
         "day": [(day.isoformat(), t) for day, t in found.days.items()],
