@@ -97,15 +97,7 @@ class Lexicon:
 # (name, language, may ship, licence as stated, archive, member, format)
 LISTS = [
     ("vader-en", "en", True, "MIT", ASENT, "en_lexicon_v1.txt", "tsv"),
-    (
-        "afinn-da",
-        "da",
-        True,
-        "Apache-2.0 (asent) / ODbL (afinn)",
-        ASENT,
-        "da_lexicon_afinn_v1.txt",
-        "tsv",
-    ),
+    ("afinn-da", "da", True, "Apache-2.0 / ODbL", ASENT, "da_lexicon_afinn_v1.txt", "tsv"),
     ("afinn-no", "nb", True, "Apache-2.0", ASENT, "no_lexicon_v1.txt", "tsv"),
     ("vader-sv", "sv", True, "MIT", ASENT, "sv_lexicon_v1.txt", "tsv"),
     ("klenner-de", "de", True, "Apache-2.0 as stated", TEXTBLOB_DE, "de-sentiment.xml", "xml"),
@@ -245,7 +237,7 @@ class LexiconClassifier:
             if lex.lang in (lang, "*"):
                 p, n = valence(toks, lex.words)
                 pos, neg = pos + p, neg + n
-        negative = 1.0 / (1.0 + math.exp(pos - neg))
+        negative = 1.0 / (1.0 + math.exp(min(pos - neg, 500.0)))
         return Scores(negative, 0.0, 1.0 - negative, negative, self.threshold)
 
 
@@ -256,6 +248,7 @@ class DiskCachedEncoder:
     """Embeddings kept in SQLite, keyed by sha256 of the encoder id and the text."""
 
     def __init__(self, inner: Encoder, path: Path, dim: int = 384) -> None:
+        # e5-small's width, given so a fully cached run never loads the model to ask it
         self.inner = inner
         self._dim = dim
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -279,6 +272,10 @@ class DiskCachedEncoder:
         for start in range(0, len(items), 256):
             chunk = items[start : start + 256]
             vecs = self.inner.embed([t for _, t in chunk])
+            if vecs.shape[1] != self._dim:
+                sys.exit(
+                    f"the encoder gives {vecs.shape[1]} dimensions, the cache holds {self._dim}"
+                )
             rows = [
                 (k, v.astype(np.float32).tobytes()) for (k, _), v in zip(chunk, vecs, strict=True)
             ]
