@@ -64,6 +64,7 @@ class Page:
     top_posts: tuple[PostRef, ...] = field(default_factory=tuple)
     ack_url: str | None = None
     update: str = ""  # a follow-up's news: what grew since the last page
+    themes: str = ""  # what the storm is about: "57 about internet outage odense, ..."
     figures: tuple[tuple[str, float], ...] = ()  # the numbers the next follow-up compares
     recipient: str = ""  # who this delivery is for (set by the outbox when it sends)
 
@@ -125,6 +126,8 @@ def render_text(page: Page) -> str:
     if page.update:
         lines += [page.update.strip(), ""]
     lines += [page.explanation.strip(), ""]
+    if page.themes:
+        lines += [f"About: {_one_line(page.themes, 300)}", ""]
     lines += [f"Brand: {page.brand}   Kind: {page.kind}   Severity: {page.severity}"]
     lines += [f"Incident: {page.incident_id}   Step: {page.step}{_round_words(page.dedup_key)}"]
     lines += [f"Delivery key: {page.idempotency_key}"]

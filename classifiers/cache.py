@@ -59,6 +59,11 @@ class EmbeddingCache:
     def __len__(self) -> int:
         return len(self._items)
 
+    def __contains__(self, key: object) -> bool:
+        """Whether ``key`` is cached (no hit or miss counted, no change of order)."""
+        with self._lock:
+            return key in self._items
+
 
 class CachedEncoder:
     """Wraps an :class:`~classifiers.base.Encoder`; each distinct text is embedded once."""

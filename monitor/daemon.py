@@ -99,7 +99,8 @@ async def run(
         daemon = embedded
     jobs = [daemon.run()]
     if sock is not None:
-        ui = create_app(settings, app.engine, ack_key=app.page.key)
+        lend = app.classify.loaded_encoder  # themes from the passages the classifier just read
+        ui = create_app(settings, app.engine, ack_key=app.page.key, encoder=lend)
 
         def ready() -> tuple[bool, dict[str, Any]]:
             body = daemon.health.to_dict(utcnow(), daemon.tick_seconds)

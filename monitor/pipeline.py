@@ -19,7 +19,9 @@ from monitor.stages.classify import ClassifyStage
 from monitor.stages.crawl import Crawler
 from monitor.stages.detect import DetectStage
 from monitor.stages.page import PagingStage
+from monitor.stages.page_themes import PageThemes
 from monitor.stages.read import make_matchers, make_reader, read_config
+from monitor.stages.report import ReportStage
 from monitor.storage.db import make_engine
 
 
@@ -32,6 +34,7 @@ class Pipeline:
     classify: ClassifyStage
     detect: DetectStage
     page: PagingStage
+    reports: ReportStage | None = None  # weekly reports (the embedded runner sends them)
 
     async def aclose(self) -> None:
         await self.fetcher.aclose()
@@ -72,5 +75,6 @@ def build_pipeline(settings: Settings, engine: Engine | None = None) -> Pipeline
     stage = ClassifyStage(
         settings.classifier, engine, match.brands, flag_threshold=settings.queue.flag_threshold
     )
-    paging = PagingStage(settings, engine)
-    return Pipeline(settings, engine, fetcher, crawler, stage, DetectStage(engine), paging)
+    paging = PagingStage(settings, engine, themes=PageThemes(stage.loaded_encoder))
+    reports = ReportStage(settings, engine, paging.channels)
+    return Pipeline(settings, engine, fetcher, crawler, stage, DetectStage(engine), paging, reports)

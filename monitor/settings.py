@@ -41,6 +41,7 @@ from alerts.config import (
 )
 from classifiers.config import ClassifierSettings
 from monitor.errors import ConfigError
+from monitor.reports.config import ReportSettings, report_problems
 
 ENV_PREFIX = "STORMWATCH_"
 _SOURCE_ENV = ENV_PREFIX + "SOURCES__"
@@ -373,6 +374,7 @@ class Settings(_Section):
     oncall: OncallConfig = Field(default_factory=OncallConfig)
     outbox: OutboxConfig = Field(default_factory=OutboxConfig)
     classifier: ClassifierSettings = Field(default_factory=ClassifierSettings)
+    reports: list[ReportSettings] = Field(default_factory=list)
 
     def alerts(self) -> AlertsConfig:
         """The alerts package's view: channels, on-call and outbox (cross-checked)."""
@@ -405,7 +407,7 @@ def cross_check(raw: dict[str, Any]) -> list[str]:
         brand = source.get("brand")
         if brand is not None and brand not in brands:
             problems.append(f"sources.{i}.brand: unknown brand {brand!r} (not in [[brands]])")
-    return problems + _cluster_problems(raw)
+    return problems + report_problems(raw) + _cluster_problems(raw)
 
 
 def _cluster_problems(raw: dict[str, Any]) -> list[str]:

@@ -23,6 +23,7 @@ import logging
 import re
 import threading
 import warnings
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -30,7 +31,7 @@ import apprise
 from apprise.plugins.custom_json import NotifyJSON
 
 from alerts.channels.base import MASK, Delivery, Redactor, retryable_status
-from alerts.channels.email import NotifyEmail, send_email
+from alerts.channels.email import Mail, NotifyEmail, send_email, send_mail
 from alerts.errors import ChannelConfigError
 from alerts.page import Page, render_subject, render_text
 
@@ -105,6 +106,13 @@ class AppriseChannel:
         with self._keyed:
             _set_key(self._plugin, page.idempotency_key)
             return self._notify(page)
+
+    def send_mail(self, mail: Mail, recipients: Sequence[str], now: datetime) -> Delivery:
+        """``mail`` (a report, not a page) to ``recipients`` through this e-mail channel's
+        SMTP server and sender; a channel that is not e-mail refuses, not retryable."""
+        if not isinstance(self._plugin, NotifyEmail):
+            return Delivery.failed(f"channel {self.name!r} is not e-mail", retryable=False)
+        return send_mail(self._plugin, mail, recipients, now, self._redact)
 
     def _notify(self, page: Page) -> Delivery:
         try:

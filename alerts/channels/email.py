@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
@@ -26,7 +28,7 @@ with warnings.catch_warnings():  # Apprise's PGP helper imports the deprecated `
     from apprise.plugins.email import NotifyEmail
     from apprise.plugins.email.smtp import SMTP_EXCEPTIONS, AppriseSMTPController
 
-__all__ = ["NotifyEmail", "email_message", "message_id", "send_email"]
+__all__ = ["Mail", "NotifyEmail", "email_message", "mail_message", "message_id", "send_email"]
 
 
 def message_id(page: Page, domain: str, step: str | None = None) -> str:
@@ -62,6 +64,63 @@ def send_email(plugin: NotifyEmail, page: Page, now: datetime, redact: Redactor)
     targets = [(str(name or ""), str(address)) for name, address in plugin.targets]
     if not targets:
         return Delivery.failed("apprise_failure: no e-mail recipient", retryable=False)
+    return _over_smtp(
+        plugin,
+        [(t, email_message(page, sender, t, now).as_string()) for t in targets],
+        redact,
+        also=[*plugin.cc, *plugin.bcc],
+    )
+
+
+@dataclass(frozen=True)
+class Mail:
+    """An e-mail that is not a page (the weekly report): a plain-text and an HTML part.
+
+    ``key`` names it for good (report, brand set, week): its Message-ID, so a mail system
+    that deduplicates by Message-ID keeps one copy of a report sent twice."""
+
+    subject: str
+    text: str
+    html: str
+    key: str
+
+
+def mail_message(mail: Mail, sender: tuple[str, str], to: tuple[str, str], now: datetime) -> Any:
+    """``mail`` from ``sender`` to ``to``: multipart/alternative, text first, HTML preferred."""
+    domain = sender[1].rpartition("@")[2] or "stormwatch.invalid"
+    message = EmailMessage()
+    message["Subject"] = mail.subject
+    message["From"] = formataddr((sender[0] or "Stormwatch", sender[1]))
+    message["To"] = formataddr((to[0] or "", to[1]))
+    message["Date"] = format_datetime(now)
+    message["Message-ID"] = f"<{idempotency_key(mail.key, 'mail', to[1])}@{domain}>"
+    message.set_content(mail.text)
+    message.add_alternative(mail.html, subtype="html")
+    return message
+
+
+def send_mail(
+    plugin: NotifyEmail, mail: Mail, recipients: Sequence[str], now: datetime, redact: Redactor
+) -> Delivery:
+    """Send ``mail`` to ``recipients`` (not the URL's own addresses) over the SMTP server and
+    sender the channel's URL names, one connection."""
+    sender = (str(plugin.from_addr[0] or ""), str(plugin.from_addr[1]))
+    if not recipients:
+        return Delivery.failed("apprise_failure: no e-mail recipient", retryable=False)
+    targets = [("", address) for address in recipients]
+    return _over_smtp(
+        plugin, [(t, mail_message(mail, sender, t, now).as_string()) for t in targets], redact
+    )
+
+
+def _over_smtp(
+    plugin: NotifyEmail,
+    messages: Sequence[tuple[tuple[str, str], str]],
+    redact: Redactor,
+    also: Sequence[str] = (),
+) -> Delivery:
+    """Each (recipient, message text) over one SMTP connection; refusals named."""
+    sender = str(plugin.from_addr[1])
     refused = []
     plugin.throttle()  # Apprise's pacing between e-mails, as its own sender does
     try:
@@ -74,10 +133,8 @@ def send_email(plugin: NotifyEmail, page: Page, now: datetime, redact: Redactor)
             verify_certificate=plugin.verify_certificate,
             socket_connect_timeout=math.ceil(plugin.socket_connect_timeout),
         ) as smtp:
-            for target in targets:
-                text = email_message(page, sender, target, now).as_string()
-                to = [target[1], *plugin.cc, *plugin.bcc]
-                if not smtp.sendmail(sender[1], to, text):
+            for target, text in messages:
+                if not smtp.sendmail(sender, [target[1], *also], text):
                     refused.append(target[1])
     except SMTP_EXCEPTIONS as exc:
         detail = redact(" ".join(f"{type(exc).__name__}: {exc}".split()))[:300]

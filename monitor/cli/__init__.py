@@ -27,6 +27,7 @@ from monitor.cli.incidents import incidents_app
 from monitor.cli.oncall import oncall_app
 from monitor.cli.posts import posts_app
 from monitor.cli.queue import queue_app
+from monitor.cli.report import commands as report_commands
 from monitor.cli.run import commands as run_commands
 from monitor.cli.sources import sources_app
 from monitor.cli.users import user_app
@@ -57,6 +58,7 @@ app.add_typer(oncall_app, name="oncall")
 app.add_typer(queue_app, name="queue")
 app.add_typer(user_app, name="user")
 app.add_typer(incidents_app, name="incidents")
+app.add_typer(report_commands)
 
 
 def main() -> None:

@@ -94,11 +94,24 @@ class EmbeddedRunner:
         sent = await ledger.stage("page", lambda: pipeline.page.run(self.clock()))
         if sent is not None:
             ledger.paged(sent)
+        await self._report()
         await self._maintain()
         self.health.last_tick_at = self.clock()
         self.metrics.last_tick.set(time.time())
         log.debug("tick finished")
         systemd.notify("WATCHDOG=1")
+
+    async def _report(self) -> None:
+        """The weekly reports that are due and the trends rollup (monitor/stages/report.py).
+        A failure is logged and leaves /readyz alone: crawling and paging do not depend on
+        them."""
+        reports = self.pipeline.reports
+        if reports is None:
+            return
+        try:
+            await reports.run(self.clock())
+        except Exception as exc:  # a report must never stop the tick
+            log.error("reports failed", extra={"reason": first_line(exc)})
 
     async def _maintain(self) -> None:
         """Daily: fresh planner statistics as the tables grow (monitor.storage.db.analyze)."""

@@ -39,7 +39,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
-from classifiers.base import Classifier
+from classifiers.base import Classifier, Encoder
 from classifiers.config import ClassifierSettings
 from classifiers.errors import ClassifierError
 from classifiers.passages import PostReading, read_posts
@@ -145,6 +145,17 @@ class ClassifyStage:
                     load()
                 self._classifier = classifier
             return self._classifier
+
+    def loaded_encoder(self) -> Encoder | None:
+        """The loaded classifier's encoder (its embedding cache holds the passages just
+        read), or None when no model is loaded in this process or the backend has none;
+        never loads one (storm themes on pages: monitor/stages/page_themes.py)."""
+        with self._lock:
+            classifier = self._classifier
+        load = getattr(classifier, "load", None)
+        ready = load() if classifier is not None and callable(load) else None
+        encoder = ready[0] if isinstance(ready, tuple) and ready else None
+        return encoder if isinstance(encoder, Encoder) else None
 
     async def run(self, now: datetime) -> ClassifyReport:
         """:class:`monitor.stages.Stage`: one batch, the model in a worker thread."""

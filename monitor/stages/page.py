@@ -101,6 +101,7 @@ from monitor.detect.events import SEVERITY_RANK, Signal
 from monitor.detect.incidents import Incident, TimelineEntry
 from monitor.queue.service import QueueFilter, list_queue
 from monitor.settings import Settings
+from monitor.stages.page_themes import PageThemes
 from monitor.storage.db import session_scope
 from monitor.storage.models import IncidentRow, QueueItem
 
@@ -119,9 +120,12 @@ class PagingStage:
 
     name = "page"
 
-    def __init__(self, settings: Settings, engine: Engine) -> None:
+    def __init__(
+        self, settings: Settings, engine: Engine, themes: PageThemes | None = None
+    ) -> None:
         self.config: AlertsConfig = settings.alerts()
         self.engine = engine
+        self.themes = themes  # what a storm is about, on its pages (None: not said)
         self.channels: dict[str, Channel] = build_channels(self.config.channel_pairs())
         self.base_url = settings.web.public_url or f"http://{settings.web.bind}"
         key = settings.web.secret_key
@@ -132,6 +136,8 @@ class PagingStage:
 
     def plan(self, now: datetime) -> int:
         """Write every due step of every live incident to the outbox; return how many new."""
+        if self.themes is not None:
+            self.themes.reset()
         with session_scope(self.engine) as session:
             rows = list(self._incidents(session, now))
             storms = open_storms(rows)
@@ -256,13 +262,21 @@ class PagingStage:
         steps = [] if held or row.status != "triggered" else due_steps(policy, state, now, oncall)
         steps = [s for s in steps if s.step not in CLOSING_STEPS]
         continues = paging.continues(self.config.oncall.business_hours.timezone)
+        todo = [s for s in steps if not written.has(s.step, s.recipient)]  # as the outbox would
+        about = self._about(session, paging) if todo else ""
         added = 0
-        for step in steps:
-            if not written.has(step.step, step.recipient):  # the outbox would say so too
-                page = self.page(
-                    row, step.step, now, incident, key=key, update=continues, to=step.recipient
-                )
-                added += int(enqueue_step(session, step, page, now).enqueued)
+        for step in todo:
+            page = self.page(
+                row,
+                step.step,
+                now,
+                incident,
+                key=key,
+                update=continues,
+                to=step.recipient,
+                themes=about,
+            )
+            added += int(enqueue_step(session, step, page, now).enqueued)
         added += write_closing(session, paging, key, written, state.acknowledged_at, now)
         added += write_closing(session, paging, key, written, state.resolved_at, now, "resolve")
         if not held:
@@ -332,11 +346,19 @@ class PagingStage:
             return 0
         name = followup_step(written.followups())
         update = describe_growth(before, after, grew)
+        about = self._about(session, paging)
         added = 0
         for was in paged.values():
             step = Step(now, name, was.level, was.recipient, was.channels, decision.reason)
             page = self.page(
-                row, name, now, incident, key=paging.key, update=update, to=step.recipient
+                row,
+                name,
+                now,
+                incident,
+                key=paging.key,
+                update=update,
+                to=step.recipient,
+                themes=about,
             )
             added += int(enqueue_step(session, step, page, now).enqueued)
         if added:
@@ -345,6 +367,12 @@ class PagingStage:
                 extra={"incident": row.id, "reason": decision.reason, "growth": ",".join(grew)},
             )
         return added
+
+    def _about(self, session: Session, paging: Paging) -> str:
+        """A storm's themes line for its pages ("" for threads, or when not computed)."""
+        if self.themes is None or paging.row.family != "storm" or paging.incident is None:
+            return ""
+        return self.themes.line(session, paging.row, paging.incident.post_ids)
 
     def page(
         self,
@@ -356,12 +384,14 @@ class PagingStage:
         key: str | None = None,
         update: str = "",
         to: str = SHARED,
+        themes: str = "",
     ) -> Page:
         """The page of ``step`` for recipient ``to``, with its acknowledge link: a one-tap
         link for a person, a link that needs a login for a shared channel (nobody in
         particular reads a PagerDuty service or a chat room, so nobody is recorded)."""
+        link = self.ack_link(row.id, now, to)
         return build_page(
-            row, step, now, incident, key=key, link=self.ack_link(row.id, now, to), update=update
+            row, step, now, incident, key=key, link=link, update=update, themes=themes
         )
 
     def ack_link(self, incident_id: str, now: datetime, to: str = SHARED) -> str:
@@ -380,8 +410,10 @@ def build_page(
     key: str | None = None,
     link: str | None = None,
     update: str = "",
+    themes: str = "",
 ) -> Page:
-    """The page of one step of an incident (``link``: its signed acknowledge link)."""
+    """The page of one step of an incident (``link``: its signed acknowledge link;
+    ``themes``: what the storm is about, monitor/stages/page_themes.py)."""
     return Page(
         incident_id=row.id,
         dedup_key=key or dedup_key_for(row.id),
@@ -394,6 +426,7 @@ def build_page(
         created_at=now,
         ack_url=link,
         update=update,
+        themes=themes,
         figures=tuple(figures(incident).items()) if incident else (),
     )
 

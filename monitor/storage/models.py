@@ -87,7 +87,7 @@ class Post(SQLModel, table=True):
     title: str | None = Field(default=None, max_length=1000)
     text: str = Field(default="", sa_type=sa.Text)
     published_at: datetime | None = _when(index=True)
-    fetched_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    fetched_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
     updated_at: datetime | None = _when()
     lang: str | None = Field(default=None, max_length=8)
     brand_reason: str | None = Field(default=None, max_length=20)  # mention | source | thread
@@ -139,7 +139,7 @@ class Reading(SQLModel, table=True):
     passage_source: str = Field(default="head", max_length=10)  # title | mention | head
     passage_start: int = 0
     passage_end: int = 0
-    classified_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    classified_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
 
 
 class Relabel(SQLModel, table=True):
@@ -205,7 +205,11 @@ class QueueItem(SQLModel, table=True):
 
     __tablename__ = "queue_items"
     # Covers the queue page's key query (filter on status, order by rank, return the keys).
-    __table_args__ = (sa.Index("ix_queue_status_rank", "status", "rank", "post_id", "brand"),)
+    # The second covers the service figures (a brand's items by flagging time, answered, closed).
+    __table_args__ = (
+        sa.Index("ix_queue_status_rank", "status", "rank", "post_id", "brand"),
+        sa.Index("ix_queue_brand_flagged", "brand", "flagged_at", "first_response_at", "closed_at"),
+    )
     post_id: str = Field(foreign_key="posts.id", primary_key=True, max_length=32)
     brand: str = Field(primary_key=True, max_length=200, index=True)
     status: str = Field(default="new", max_length=20)
@@ -283,3 +287,70 @@ class LoginFailure(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(max_length=300, index=True)  # "pair:ADDRESS|NAME" or "client:ADDRESS"
     at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
+
+
+class ReportSend(SQLModel, table=True):
+    """A weekly report sent: one row per (report, week), so running it again sends nothing
+    (monitor/reports/send.py)."""
+
+    __tablename__ = "report_sends"
+    __table_args__ = (sa.UniqueConstraint("report", "week_start", name="uq_report_week"),)
+    id: int | None = Field(default=None, primary_key=True)
+    report: str = Field(max_length=100)
+    week_start: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    sent_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    recipients: str = Field(default="", sa_type=sa.Text)
+
+
+class BrandHour(SQLModel, table=True):
+    """Posts about a brand per UTC hour, source and language, with how they were read: the
+    trends page's counts, kept up to date from the posts (monitor/reports/rollup.py)."""
+
+    __tablename__ = "brand_hours"
+    # SQLite keeps the rows in primary-key order: a brand's hours are read in one sweep
+    __table_args__ = {"sqlite_with_rowid": False}
+    brand: str = Field(primary_key=True, max_length=200)
+    hour: datetime = Field(sa_type=UTCDateTime, primary_key=True)
+    source_id: int = Field(primary_key=True)
+    lang: str = Field(primary_key=True, max_length=8)  # "" when unknown
+    mentions: int = 0
+    complaints: int = 0
+    negative: int = 0
+    read: int = 0
+
+
+class RollupState(SQLModel, table=True):
+    """When a rollup last caught up with the posts and readings (its watermark)."""
+
+    __tablename__ = "rollup_state"
+    name: str = Field(primary_key=True, max_length=50)
+    refreshed_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class BrandHourTotal(SQLModel, table=True):
+    """``brand_hours`` summed per (brand, hour): the trends page's time series."""
+
+    __tablename__ = "brand_hour_totals"
+    __table_args__ = {"sqlite_with_rowid": False}
+    brand: str = Field(primary_key=True, max_length=200)
+    hour: datetime = Field(sa_type=UTCDateTime, primary_key=True)
+    mentions: int = 0
+    complaints: int = 0
+    negative: int = 0
+    read: int = 0
+
+
+class BrandDay(SQLModel, table=True):
+    """``brand_hours`` summed per (brand, UTC day, source, language): the trends page's
+    breakdowns over whole days (the edge hours come from ``brand_hours``)."""
+
+    __tablename__ = "brand_days"
+    __table_args__ = {"sqlite_with_rowid": False}
+    brand: str = Field(primary_key=True, max_length=200)
+    day: datetime = Field(sa_type=UTCDateTime, primary_key=True)  # its 00:00 UTC
+    source_id: int = Field(primary_key=True)
+    lang: str = Field(primary_key=True, max_length=8)
+    mentions: int = 0
+    complaints: int = 0
+    negative: int = 0
+    read: int = 0

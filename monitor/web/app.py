@@ -14,7 +14,7 @@ import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import Depends, FastAPI
 from sqlalchemy.engine import Engine
@@ -31,11 +31,16 @@ from monitor.web import (
     routes_pages,
     routes_settings,
     routes_tap,
+    routes_themes,
+    routes_trends,
 )
 from monitor.web.auth import reader
 from monitor.web.context import WebContext
 from monitor.web.security import MAX_BODY_BYTES, SecurityHeaders, own_host_names
 from monitor.web.server import split_bind
+
+if TYPE_CHECKING:
+    from classifiers.base import Encoder
 
 log = logging.getLogger("stormwatch.web")
 
@@ -61,9 +66,12 @@ def create_app(
     clock: Callable[[], datetime] = utc_now,
     policy: AccountPolicy | None = None,
     ack_key: bytes | None = None,
+    encoder: Callable[[], Encoder | None] | None = None,
 ) -> FastAPI:
     """The application. ``ack_key``: pass the paging stage's key when ``[web] secret_key``
-    is unset (it is then random per process, and links only verify in that process)."""
+    is unset (it is then random per process, and links only verify in that process).
+    ``encoder``: the daemon's loaded encoder, lent for storm themes (its cache holds the
+    passages the classify stage read)."""
     key = ack_key or ack_key_of(settings)
     if key is None:
         log.warning("[web] secret_key is not set: acknowledge links from pages will not verify")
@@ -77,6 +85,7 @@ def create_app(
         openapi_url=None,  # served below, behind a session
     )
     app.state.web = WebContext(settings, engine, clock, policy or AccountPolicy(), key)
+    app.state.web.lent_encoder = encoder
     errors.install(app)
     routers = (
         routes_auth.router,
@@ -91,6 +100,8 @@ def create_app(
         # would answer from outside it). Catches bodies without Content-Length too.
         app.include_router(router, max_body_size=MAX_BODY_BYTES, form_limits=FORM_LIMITS)
     app.include_router(routes_hooks.router, max_body_size=WEBHOOK_MAX_BYTES)
+    for mine in (routes_themes.router, routes_trends.router):  # issue 23's pages
+        app.include_router(mine, max_body_size=MAX_BODY_BYTES, form_limits=FORM_LIMITS)
     _openapi_route(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     web = settings.web

@@ -121,16 +121,24 @@ class WebContext:
     policy: AccountPolicy
     ack_key: bytes
     templates: jinja2.Environment = field(default_factory=_environment)
+    # the daemon's loaded encoder when it runs the web UI (monitor/daemon.py)
+    lent_encoder: Callable[[], Encoder | None] | None = field(default=None, repr=False)
     _encoder: Encoder | None = field(default=None, repr=False)  # built on first use
     _encoder_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def encoder(self) -> Encoder:
-        """The classifier's encoder for storm themes, built once (its model loads lazily)."""
+        """The classifier's encoder for storm themes: the daemon's, once it has loaded one
+        (its cache holds the passages just read), else our own, built once and cached (its
+        model loads lazily)."""
+        from classifiers.cache import CachedEncoder
         from classifiers.e5.backend import encoder_from_settings
 
+        lent = self.lent_encoder() if self.lent_encoder is not None else None
+        if lent is not None:
+            return lent
         with self._encoder_lock:
             if self._encoder is None:
-                self._encoder = encoder_from_settings(self.settings.classifier)
+                self._encoder = CachedEncoder(encoder_from_settings(self.settings.classifier))
             return self._encoder
 
     def viewer_zone(self, request: Request, chosen: bool = True) -> ViewerZone:

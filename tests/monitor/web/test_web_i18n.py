@@ -351,6 +351,7 @@ PAGES = (
     "/sources",
     "/oncall",
     "/settings",
+    "/trends?days=7",
 )
 
 
