@@ -26,9 +26,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
+from sqlmodel import select
 
+from monitor import accounts
 from monitor.storage.db import session_scope
-from monitor.storage.models import QueueItem
+from monitor.storage.models import QueueItem, User
 from tests.support.worlds.browser import (
     CHROMIUM,
     PHONE,
@@ -80,6 +82,9 @@ class Site:
 
 def _site(showcase: Path, tmp_path: Path, mp: pytest.MonkeyPatch, zone: str | None) -> Any:
     for world in open_world(showcase, tmp_path, mp, settings(schedule_zone=zone)):
+        with session_scope(world.engine) as session:  # English pages on a Danish phone (their
+            for user in session.exec(select(User)).all():  # setting; test_web_i18n_browser.py
+                accounts.set_language(session, user.name, "en")  # has the Danish pages)
         for url in serving(world):
             yield Site(world, url)
 
@@ -108,8 +113,7 @@ Opener = Callable[..., tuple[Page, Watch]]
 
 @pytest.fixture
 def phone(browser: Browser) -> Iterator[Opener]:
-    """A phone in Copenhagen, a fresh context (no cookies) per page. Its language is
-    English in Denmark, so the pages are English (the Danish pages: test_web_i18n.py)."""
+    """A phone in Copenhagen, Danish locale, a fresh context (no cookies) per page."""
     contexts = []
 
     def opener(zone: str = "Europe/Copenhagen") -> tuple[Page, Watch]:
@@ -118,7 +122,7 @@ def phone(browser: Browser) -> Iterator[Opener]:
             device_scale_factor=2,
             is_mobile=True,
             has_touch=True,
-            locale="en-DK",
+            locale="da-DK",
             timezone_id=zone,
         )
         context.set_default_timeout(10_000)
