@@ -123,6 +123,8 @@ def test_the_e_mail_carries_the_same_figures(sqlite_engine: Engine) -> None:
     html = render_html(report, SENT_AT)
     assert '<td align="right">4</td><td align="right">2</td>' in html  # mentions row
     assert html.count("height: 8px; width: ") == 14  # mention and complaint bars, 7 days
+    assert "Thu 22 Oct 09:00 CEST: volume surge" in html  # the reader's wall clock, not UTC
+    assert "Thu 09:00 CEST" in text
     mail = as_mail(report, SENT_AT)
     assert mail.key == "report:weekly:2026-10-19"
     assert mail.subject == "Stormwatch weekly: Nordtel, 19 Oct - 25 Oct 2026"
