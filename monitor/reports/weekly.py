@@ -140,10 +140,10 @@ def render_text(report: WeeklyReport) -> str:
             ages = ", ".join(f"{k}: {v}" for k, v in s.open_by_age.items())
             lines.append(f"  open at the week's end: {ages}")
         lines.append(f"  incidents: {len(b.this.incidents)} (was {len(b.before.incidents)})")
-        lines += [
-            f"    {local(report, i.opened_at):%a %H:%M %Z} {i.kind} {i.severity}"
-            for i in b.this.incidents
-        ]
+        for i in b.this.incidents:
+            lines.append(f"    {local(report, i.opened_at):%a %H:%M %Z} {i.kind} {i.severity}")
+            if i.about:
+                lines.append(f"      about: {i.about}")
         lines.append("")
     return "\n".join(lines)
 
