@@ -3,6 +3,7 @@ build on, like every helper test modules share, live in tests/support."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -16,6 +17,19 @@ from monitor.stages.read import Matchers, make_matchers, read_config
 from monitor.storage.db import make_engine, upgrade
 from tests.support.fixtures.databases import PG_SKIP, PG_URL, pg_schema_engine
 from tests.support.servers.fakeplatform import make_settings
+
+
+@pytest.fixture(autouse=True)
+def _logging_as_it_was() -> Iterator[None]:
+    """A command run in-process (``stormwatch run``, ``web``) configures logging for the whole
+    process; put it back, so a later test's captured stdout holds only what its command
+    printed."""
+    own, root = logging.getLogger("stormwatch"), logging.getLogger()
+    saved = (own.handlers[:], own.level, own.propagate, root.handlers[:], root.level)
+    yield
+    own.handlers[:], own.level, own.propagate = saved[0], saved[1], saved[2]
+    root.handlers[:] = saved[3]
+    root.setLevel(saved[4])
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -21,6 +21,8 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlmodel import Session, col
 
+from alerts.page import Page
+from alerts.store import OutboxRow
 from monitor.storage.models import IncidentRow, Post, PostBrand, QueueItem, Reading, Source
 
 # Open items at the span's end, by how long they had waited: (label, up to).
@@ -60,6 +62,7 @@ class IncidentLine:
     severity: str
     status: str
     opened_at: datetime
+    about: str = ""  # what it was about, as its last page said ("35 about outage, ...")
 
 
 @dataclass(frozen=True)
@@ -148,10 +151,30 @@ def incidents_in(
         .where(col(IncidentRow.origin) == "live")
         .order_by(col(IncidentRow.opened_at))
     )
+    rows = list(session.execute(query).scalars())
+    about = _themes_paged(session, [r.id for r in rows])
     return [
-        IncidentLine(r.id, r.kind, r.severity, r.status, r.opened_at)
-        for r in session.execute(query).scalars()
+        IncidentLine(r.id, r.kind, r.severity, r.status, r.opened_at, about.get(r.id, ""))
+        for r in rows
     ]
+
+
+def _themes_paged(session: Session, incident_ids: list[str]) -> dict[str, str]:
+    """Each incident's latest themes line from the pages sent about it: the storm's topics as
+    they stood at its last page (recomputing them would embed every post of the period)."""
+    if not incident_ids:
+        return {}
+    query = (
+        sa.select(col(OutboxRow.incident_id), col(OutboxRow.page))
+        .where(col(OutboxRow.incident_id).in_(incident_ids))
+        .order_by(col(OutboxRow.created_at), col(OutboxRow.id))
+    )
+    found: dict[str, str] = {}
+    for incident_id, page in session.execute(query):
+        themes = Page.from_json(page).themes if page else ""
+        if themes:
+            found[incident_id] = themes  # later pages overwrite earlier ones
+    return found
 
 
 def service(

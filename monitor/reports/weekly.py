@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import jinja2
 from sqlmodel import Session
@@ -105,8 +106,17 @@ def _hours(value: timedelta | None) -> str:
     return f"{minutes} min" if minutes < 120 else f"{minutes / 60:.1f} h"
 
 
+def local(report: WeeklyReport, at: datetime) -> datetime:
+    """`at` on the report's wall clock: its reader lives in its zone, not in UTC."""
+    return at.astimezone(ZoneInfo(report.timezone))
+
+
 def render_html(report: WeeklyReport, now: datetime) -> str:
-    return _env().get_template("email_weekly.html").render(r=report, now=now)
+    return (
+        _env()
+        .get_template("email_weekly.html")
+        .render(r=report, now=local(report, now), local=lambda at: local(report, at))
+    )
 
 
 def render_text(report: WeeklyReport) -> str:
@@ -130,7 +140,10 @@ def render_text(report: WeeklyReport) -> str:
             ages = ", ".join(f"{k}: {v}" for k, v in s.open_by_age.items())
             lines.append(f"  open at the week's end: {ages}")
         lines.append(f"  incidents: {len(b.this.incidents)} (was {len(b.before.incidents)})")
-        lines += [f"    {i.opened_at:%a %H:%M} UTC {i.kind} {i.severity}" for i in b.this.incidents]
+        for i in b.this.incidents:
+            lines.append(f"    {local(report, i.opened_at):%a %H:%M %Z} {i.kind} {i.severity}")
+            if i.about:
+                lines.append(f"      about: {i.about}")
         lines.append("")
     return "\n".join(lines)
 

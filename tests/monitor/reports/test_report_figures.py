@@ -11,12 +11,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy.engine import Engine
 
+from alerts.outbox import enqueue
 from monitor.queue import service as queue
 from monitor.reports.config import ReportSettings
 from monitor.reports.schedule import week_before
 from monitor.reports.weekly import as_mail, build_report, change, render_html, render_text
 from monitor.stages.detect import save_incident
 from monitor.storage.db import read_scope, session_scope
+from tests.support.fixtures.pages import make_page
 from tests.support.seeds.queue_seed import SeedPost, seed
 from tests.support.worlds.web import seed_incident
 
@@ -111,6 +113,11 @@ def test_the_figures_of_a_hand_built_week_against_the_week_before(any_engine: En
 
 def test_the_e_mail_carries_the_same_figures(sqlite_engine: Engine) -> None:
     build_week(sqlite_engine)
+    storm = "Nordtel:storm:20261022T0700Z"
+    with session_scope(sqlite_engine) as session:  # its first page said nothing, its last what
+        for step, themes in [("trigger", ""), ("followup:1", "9 about outage, 3 about billing")]:
+            page = make_page(storm, step, themes=themes, created_at=local(22, 9))
+            enqueue(session, page, local(22, 9), channels=["mail"], recipient="mette")
     with read_scope(sqlite_engine) as session:
         report = build_report(session, REPORT, ["Nordtel"], week_before(SENT_AT, CPH))
     text = render_text(report)
@@ -123,6 +130,10 @@ def test_the_e_mail_carries_the_same_figures(sqlite_engine: Engine) -> None:
     html = render_html(report, SENT_AT)
     assert '<td align="right">4</td><td align="right">2</td>' in html  # mentions row
     assert html.count("height: 8px; width: ") == 14  # mention and complaint bars, 7 days
+    assert "Thu 22 Oct 09:00 CEST: volume surge" in html  # the reader's wall clock, not UTC
+    assert "Thu 09:00 CEST" in text
+    assert "about: 9 about outage, 3 about billing" in text  # the last page's themes
+    assert "About: 9 about outage, 3 about billing" in html
     mail = as_mail(report, SENT_AT)
     assert mail.key == "report:weekly:2026-10-19"
     assert mail.subject == "Stormwatch weekly: Nordtel, 19 Oct - 25 Oct 2026"
