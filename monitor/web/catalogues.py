@@ -18,6 +18,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po, write_po
 
 from alerts.ack import MESSAGES as LINK_VERDICTS
+from monitor.detect.explain import WHAT as STORM_KINDS
 from monitor.web.i18n import DEFAULT, LOCALE_DIR, LOCALES
 
 __all__ = ["PACKAGE_DIR", "extract", "main", "update"]
@@ -38,7 +39,10 @@ OPTIONS = {
     },
 }
 # Sentences pages show from below the web package, through ``say()`` in a template.
-SHOWN_FROM_BELOW = {"alerts/ack.py": LINK_VERDICTS.values()}
+SHOWN_FROM_BELOW = {
+    "alerts/ack.py": LINK_VERDICTS.values(),
+    "monitor/detect/explain.py": STORM_KINDS.values(),  # in headlines (format.incident_headline)
+}
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None, "say": (2,)}
 
 

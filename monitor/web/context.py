@@ -29,6 +29,7 @@ from monitor.web.format import (
     ago,
     chance,
     duration,
+    incident_headline,
     iso,
     language,
     num,
@@ -72,6 +73,7 @@ def _environment() -> jinja2.Environment:
         times_usual=_localised(times_usual),
         chance=_localised(chance),
         language=_localised(language),
+        headline=_localised(incident_headline),
     )
     return env
 

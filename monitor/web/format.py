@@ -6,6 +6,7 @@ Babel for the locale."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
@@ -27,6 +28,7 @@ __all__ = [
     "display_zone",
     "duration",
     "heading",
+    "incident_headline",
     "iso",
     "language",
     "num",
@@ -166,6 +168,33 @@ def heading(
     if not words:
         return translations(locale).gettext("(empty post)")
     return " ".join(words[:HEADING_WORDS]) + (" …" if len(words) > HEADING_WORDS else "")
+
+
+# A headline as ``detect.explain`` writes it: "Nordtel: complaint surge (critical,
+# triggered) since 2026-11-02 09:40 CET", maybe ", ended at ..." and " [history]".
+_HEADLINE = re.compile(
+    r"^(?P<brand>.+?): (?P<what>[a-z][a-z +-]*) \((?P<severity>\w+), (?P<status>\w+)\)"
+    r" since (?P<since>[^,\[]+?)(?:, ended at (?P<ended>[^\[]+?))?(?P<history> \[history\])?$"
+)
+
+
+def incident_headline(text: str, locale: str = DEFAULT) -> str:
+    """An incident's stored (English) headline in ``locale``'s words; one in another shape
+    (an older or hand-written explanation) is shown as it is."""
+    found = _HEADLINE.match(text)
+    if locale == DEFAULT or found is None:
+        return text
+    tr = translations(locale)
+    said = tr.gettext("%(brand)s: %(what)s (%(severity)s, %(status)s) since %(since)s") % {
+        "brand": found["brand"],
+        "what": " + ".join(tr.gettext(part) for part in found["what"].split(" + ")),
+        "severity": tr.gettext(found["severity"]),
+        "status": tr.gettext(found["status"]),
+        "since": found["since"],
+    }
+    if found["ended"]:
+        said += tr.gettext(", ended at %(at)s") % {"at": found["ended"]}
+    return said + (" " + tr.gettext("[history]") if found["history"] else "")
 
 
 @dataclass(frozen=True)

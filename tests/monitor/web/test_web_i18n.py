@@ -22,7 +22,17 @@ from sqlmodel import col, select
 from monitor.storage.db import session_scope
 from monitor.storage.models import User
 from monitor.web.catalogues import extract
-from monitor.web.format import ago, chance, duration, language, num, pct, times_usual, when
+from monitor.web.format import (
+    ago,
+    chance,
+    duration,
+    incident_headline,
+    language,
+    num,
+    pct,
+    times_usual,
+    when,
+)
 from monitor.web.i18n import DEFAULT, LOCALE_DIR, LOCALES, negotiate, parse_accept_language
 from tests.support.worlds.web import INCIDENT, World, build_template, open_world
 
@@ -366,3 +376,21 @@ def test_every_page_renders_in_every_language(web: World, locale: str) -> None:
         assert "%(" not in response.text, path
         if "<html" in response.text:
             assert lang_of(response.text) == locale, path
+
+
+def test_an_incident_headline_reads_in_the_language_and_another_shape_stays() -> None:
+    stored = "Nordtel: complaint surge (critical, triggered) since 2026-11-02 09:40 CET"
+    assert incident_headline(stored) == stored
+    assert incident_headline(stored, "da") == (
+        "Nordtel: bølge af klager (kritisk, udløst) siden 2026-11-02 09:40 CET"
+    )
+    ended = (
+        "Kvik Bank: complaint surge + fast-growing angry thread (warning, resolved) since "
+        "2026-11-02 09:40 CET, ended at 2026-11-02 11:00 CET [history]"
+    )
+    assert incident_headline(ended, "de") == (
+        "Kvik Bank: Beschwerdewelle + schnell wachsender wütender Thread (Warnung, erledigt) "
+        "seit 2026-11-02 09:40 CET, endete 2026-11-02 11:00 CET [Verlauf]"
+    )
+    odd = "Nordtel: 12 complaints in the last hour, 6x normal"
+    assert incident_headline(odd, "fi") == odd

@@ -3,6 +3,7 @@
 - a Danish manager on her phone (a da-DK browser) logs in on a Danish form, works the
   queue in Danish — its heading, the count, the filters, the bulk bar and what the bar
   says after an action, the numbers with a decimal comma — and the page says lang="da";
+  the incidents' headlines (stored in English) read in Danish words;
 - she switches to English on the settings page and the same queue reads in English;
 - the screenshots docs/screenshots/queue-da.png and queue-phone-da.png (written only with
   STORMWATCH_SCREENSHOTS=1; the layouts are checked for sideways overflow either way).
@@ -133,6 +134,12 @@ def test_a_danish_manager_works_the_queue_in_danish_on_her_phone(
     expect(page.get_by_role("status").first).to_have_text("Kvitterede 2 indlæg.")
     no_sideways_scroll(page)
 
+    page.get_by_role("link", name="Hændelser", exact=True).click()
+    headline = page.locator("a.title").first  # stored in English, shown in Danish words
+    expect(headline).to_contain_text("Nordtel: bølge af klager (kritisk, udløst) siden 2026-11-02")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Åbne hændelser")
+    no_sideways_scroll(page)
+
     page.goto(f"{site.url}/settings")
     page.get_by_label("Sprog").select_option("en")
     page.get_by_role("button", name="Gem").click()
@@ -142,6 +149,8 @@ def test_a_danish_manager_works_the_queue_in_danish_on_her_phone(
     page.goto(f"{site.url}/queue")
     expect(page.get_by_role("heading", level=1)).to_have_text("Queue")
     expect(page.locator("p.count")).to_contain_text("most urgent now first")
+    page.get_by_role("link", name="Incidents", exact=True).click()
+    expect(page.locator("a.title").first).to_contain_text("Nordtel: complaint surge (critical")
     watch.check()
 
 
