@@ -29,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -113,6 +113,9 @@ class Crawler:
         self.rand = rand
         self.batch_posts = batch_posts
         self.batch_sources = batch_sources
+        # Sources whose pushes are live (monitor/push): polled every [push] poll_interval
+        # instead of their own interval, as a safety net for a hub that drops deliveries.
+        self.pushed: set[str] = set()
 
     async def run(self, now: datetime) -> list[CrawlReport]:
         """:class:`monitor.stages.Stage`: one pass over the due sources."""
@@ -164,6 +167,37 @@ class Crawler:
         plan = Plan({conf.name: 0}, {}, {}, {0: row}, {})
         await asyncio.to_thread(self.reader.load)
         return await self._crawl_source(conf, plan, now)
+
+    async def read_pushed(
+        self, name: str, request: Request, body: bytes, headers: Mapping[str, str]
+    ) -> SourceResult:
+        """A pushed document (a feed a hub delivered, a streamed status) read exactly as a
+        fetched one: the source's adapter, brands and language, on the parse workers."""
+        conf = self.settings.source(name)
+        fetched = Fetched(request.url, request.url, 200, dict(headers), body, 0.0, None, None)
+        reading = await self.reader.read(conf, request, fetched)
+        report = CrawlReport(name, requests=1, warnings=list(reading.warnings))
+        report.unmatched = reading.unmatched
+        if reading.failed:
+            report.error, report.error_kind = reading.warnings[0], "parse"
+        return SourceResult(0, report, reading.candidates)
+
+    def store_pushed(self, results: Sequence[SourceResult], now: datetime) -> None:
+        """Store pushed results in one transaction (the same store, dedup and thread
+        brands as a pass), leaving the sources' health and validators to their polls."""
+        with session_scope(self.engine) as session:
+            names = sorted({r.report.source for r in results})
+            ids = {n: r.id for n, r in repo.source_rows(session, names).items()}
+            if len(ids) < len(names):  # pushed before the first pass synced the table
+                ids = {n: r.id for n, r in repo.sync_sources(session, self.settings, now).items()}
+            for result in results:
+                result.source_id = ids[result.report.source]
+            writer = PassWriter(self, now, Plan(ids, {}, {}, {}, {}))
+            records = [(r.source_id, writer._resolve_threads(session, r)) for r in results]
+            stored = repo.store_posts_many(session, records, now)
+            for result, outcome in zip(results, stored, strict=True):
+                result.report.new, result.report.updated = outcome.new, outcome.updated
+                result.report.unchanged = outcome.unchanged
 
     def _plan(self, now: datetime, names: list[str] | None, sync: bool = True) -> Plan:
         # Ready the reader (worker processes, language models) before any fetch starts:
@@ -407,6 +441,8 @@ class PassWriter:
 
     def _health(self, source: repo.SourceRow, report: CrawlReport) -> dict[str, Any]:
         settings, rand = self.crawler.settings, self.crawler.rand
+        if source.name in self.crawler.pushed:
+            source = replace(source, interval_s=max(source.interval_s, settings.push.poll_interval))
         return {"id": source.id, **health_changes(source, report, self.now, settings, rand)}
 
     def _resolve_threads(self, session: Session, result: SourceResult) -> list[repo.PostRecord]:

@@ -20,7 +20,7 @@ from starlette.staticfiles import StaticFiles
 
 from monitor.accounts import AccountPolicy, Principal
 from monitor.settings import Settings
-from monitor.web import errors, routes_api, routes_auth, routes_pages
+from monitor.web import errors, routes_api, routes_auth, routes_pages, routes_push
 from monitor.web.auth import reader
 from monitor.web.context import WebContext
 from monitor.web.security import MAX_BODY_BYTES, SecurityHeaders, own_host_names
@@ -70,6 +70,7 @@ def create_app(
         # Per route, so the refusal passes through SecurityHeaders (an app-wide limit
         # would answer from outside it). Catches bodies without Content-Length too.
         app.include_router(router, max_body_size=MAX_BODY_BYTES, form_limits=FORM_LIMITS)
+    app.include_router(routes_push.router)  # public; its own body cap and rate limit
     _openapi_route(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     web = settings.web

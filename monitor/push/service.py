@@ -1,0 +1,49 @@
+"""``PushService``: what the daemon runs (subscriptions, streams) and the push routes call."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from monitor.errors import first_line
+from monitor.pipeline import Pipeline
+from monitor.push.intake import Intake
+from monitor.push.limits import Buckets
+from monitor.push.subscriber import Subscriber
+
+log = logging.getLogger("stormwatch.push")
+MAINTAIN_EVERY = 60.0  # seconds between looks at the subscriptions; leases last days
+
+
+@dataclass
+class PushService:
+    pipeline: Callable[[], Pipeline]
+    clock: Callable[[], datetime]
+    nudge: Callable[[], None] | None = None
+    intake: Intake = field(init=False)
+    websub: Subscriber = field(init=False)
+    buckets: Buckets = field(init=False)
+
+    def __post_init__(self) -> None:
+        push = self.pipeline().settings.push
+        self.intake = Intake(lambda: self.pipeline().crawler, self.nudge)
+        self.websub = Subscriber(self.pipeline, self.intake)
+        self.buckets = Buckets(push.rate, push.burst)
+
+    @property
+    def max_body(self) -> int:
+        return self.pipeline().settings.push.max_body
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        """Keep the subscriptions up until ``stopping``; a failed look is logged and retried."""
+        while not stopping.is_set():
+            try:
+                await self.websub.maintain(self.clock())
+            except Exception as exc:
+                log.warning("push: subscriptions not maintained: %s", first_line(exc))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), MAINTAIN_EVERY)
