@@ -13,6 +13,7 @@ from monitor.errors import first_line
 from monitor.pipeline import Pipeline
 from monitor.push.intake import Intake
 from monitor.push.limits import Buckets
+from monitor.push.stream import hashtag_streams
 from monitor.push.subscriber import Subscriber
 
 log = logging.getLogger("stormwatch.push")
@@ -39,7 +40,18 @@ class PushService:
         return self.pipeline().settings.push.max_body
 
     async def run(self, stopping: asyncio.Event) -> None:
-        """Keep the subscriptions up until ``stopping``; a failed look is logged and retried."""
+        """Keep the streams open and the subscriptions up until ``stopping``."""
+        streams = hashtag_streams(self.pipeline, self.intake, self.clock)
+        tasks = [asyncio.create_task(stream.run(stopping)) for stream in streams]
+        try:
+            await self._maintain(stopping)
+        finally:
+            for task in tasks:  # an open stream has nothing to finish: the poll fills gaps
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _maintain(self, stopping: asyncio.Event) -> None:
+        """A look at the subscriptions every minute; a failed look is logged and retried."""
         while not stopping.is_set():
             try:
                 await self.websub.maintain(self.clock())
