@@ -5,7 +5,10 @@ settings (parse worker processes, brand matching, language identification, the S
 store with its search index), deliveries offered at a fixed rate for a while, each
 awaited until its posts are committed (as a push endpoint answers only then). Two shapes:
 
-- ``stream``: one Mastodon status per delivery (a streamed event);
+- ``single``: one Mastodon status per delivery, each read and awaited on its own (the
+  worst case: a webhook per post);
+- ``stream``: one Mastodon status per event, read as ``monitor.push.stream`` reads a
+  stream: whatever arrived while the previous batch was stored goes as one batch;
 - ``websub``: an Atom feed of 20 new entries per delivery (a hub's fat ping).
 
 Reported per shape: posts offered and stored, the sustained rate (stored posts over the
@@ -113,6 +116,41 @@ async def offer(
     return stored, time.perf_counter() - start, waits
 
 
+async def stream(intake: Intake, rate: float, seconds: float) -> tuple[int, float, list[float]]:
+    """Events at ``rate`` a second into a buffer (the socket), drained as
+    ``HashtagStream._read`` drains a stream: everything buffered, as one list of statuses."""
+    buffered: asyncio.Queue[tuple[float, dict[str, object]]] = asyncio.Queue()
+    total, waits, stored = int(rate * seconds), [], 0
+
+    async def produce() -> None:
+        start = time.perf_counter()
+        for n in range(total):
+            delay = start + n / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)  # the offered rate, not a wait on the system
+            text = TEXTS[n % 3].format(n=n)
+            status = mastodon_status(n + 1, text, "2026-11-02T08:59:00.000Z")
+            buffered.put_nowait((time.perf_counter(), status))
+
+    async def consume() -> None:
+        nonlocal stored
+        request = Request("https://social.example/api/v1/timelines/tag/x")
+        headers = {"content-type": "application/json"}
+        while len(waits) < total:
+            batch = [await buffered.get()]
+            while not buffered.empty():
+                batch.append(buffered.get_nowait())
+            body = json.dumps([status for _, status in batch]).encode()
+            report = await intake.accept("tag", request, body, headers, NOW)
+            stored += len(report.new)
+            done = time.perf_counter()
+            waits.extend(done - offered for offered, _ in batch)
+
+    start = time.perf_counter()
+    await asyncio.gather(produce(), consume())
+    return stored, time.perf_counter() - start, waits
+
+
 async def shape(name: str, rate: float, seconds: float) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         conf = settings(Path(tmp) / "push.db")
@@ -120,9 +158,13 @@ async def shape(name: str, rate: float, seconds: float) -> None:
         upgrade(pipeline.engine)
         await asyncio.to_thread(pipeline.crawler.reader.load)
         intake = Intake(lambda: pipeline.crawler)
-        make, per = (stream_delivery, 1) if name == "stream" else (websub_delivery, FEED_ENTRIES)
+        make, per = (stream_delivery, 1) if name == "single" else (websub_delivery, FEED_ENTRIES)
         try:
-            stored, elapsed, waits = await offer(intake, make, per, rate, seconds)
+            if name == "stream":
+                per = 1
+                stored, elapsed, waits = await stream(intake, rate, seconds)
+            else:
+                stored, elapsed, waits = await offer(intake, make, per, rate, seconds)
         finally:
             await pipeline.aclose()
     waits.sort()
@@ -140,9 +182,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="how long they are offered")
     args = parser.parse_args()
     print(f"offered: {args.rate:,.0f} posts/s for {args.seconds:g} s")
-    print("| shape | posts/delivery | offered | stored | stored/s | wait p50 ms | p95 ms | max ms |")
+    print(
+        "| shape | posts/delivery | offered | stored | stored/s | wait p50 ms | p95 ms | max ms |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
-    for name in ("stream", "websub"):
+    for name in ("single", "stream", "websub"):
         asyncio.run(shape(name, args.rate, args.seconds))
 
 

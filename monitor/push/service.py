@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from monitor.errors import first_line
 from monitor.pipeline import Pipeline
+from monitor.push.facebook import changes_of
 from monitor.push.intake import Intake
 from monitor.push.limits import Buckets
 from monitor.push.stream import hashtag_streams
-from monitor.push.subscriber import Subscriber
+from monitor.push.subscriber import Delivery, Subscriber
+from monitor.push.websub import signature_ok
+from monitor.sources.api import load_json
+from monitor.stages.crawl import CrawlReport
 
 log = logging.getLogger("stormwatch.push")
 MAINTAIN_EVERY = 60.0  # seconds between looks at the subscriptions; leases last days
@@ -38,6 +43,43 @@ class PushService:
     @property
     def max_body(self) -> int:
         return self.pipeline().settings.push.max_body
+
+    # --- Facebook Page webhooks ---------------------------------------------------------
+
+    def facebook_verify(self, params: Mapping[str, str]) -> str | None:
+        """The webhook's verification GET: the challenge to echo, or None (answered 403)."""
+        token = self.pipeline().settings.push.facebook_verify_token
+        given = params.get("hub.verify_token")
+        expected = token.reveal() if token else None
+        if params.get("hub.mode") != "subscribe" or not params.get("hub.challenge"):
+            return None
+        if not expected or not given or not hmac.compare_digest(expected.encode(), given.encode()):
+            return None
+        return params["hub.challenge"]
+
+    async def facebook_deliver(
+        self, body: bytes, headers: Mapping[str, str], now: datetime
+    ) -> Delivery:
+        """A page's changes, checked against the app secret, then stored."""
+        push = self.pipeline().settings.push
+        if push.facebook_app_secret is None:
+            return Delivery(404, "facebook_not_configured")
+        header = headers.get("x-hub-signature-256") or ""
+        secret = push.facebook_app_secret.reveal()
+        checked = signature_ok(secret, body, header) if header.startswith("sha256=") else "unsigned"
+        if checked != "ok":
+            log.warning("facebook: delivery refused: signature %s", checked)
+            return Delivery(403, f"signature_{checked}")
+        changes, skipped = changes_of(load_json(body), self.pipeline().settings.sources)
+        if skipped:
+            log.info("facebook: changes not stored: %s", skipped)
+        reports = await asyncio.gather(
+            *(self.intake.accept(c.source, c.request, c.body, {}, now) for c in changes)
+        )
+        new = [post for report in reports for post in report.new]
+        updated = [post for report in reports for post in report.updated]
+        summary = CrawlReport("facebook", requests=len(changes), new=new, updated=updated)
+        return Delivery(200, "stored", summary)
 
     async def run(self, stopping: asyncio.Event) -> None:
         """Keep the streams open and the subscriptions up until ``stopping``."""

@@ -91,3 +91,31 @@ async def websub_deliver(token: str, request: Request) -> Response:
     report = done.report
     counts = {"new": len(report.new), "updated": len(report.updated)} if report else {}
     return _answer(done.status, done.reason, **counts)
+
+
+@router.get("/facebook")
+async def facebook_verify(request: Request) -> Response:
+    try:
+        service = _service(request)
+    except Refused as refusal:
+        return _refused(refusal)
+    challenge = service.facebook_verify(dict(request.query_params))
+    if challenge is None:
+        return _answer(403, "verify_token_mismatch")
+    return PlainTextResponse(challenge)
+
+
+@router.post("/facebook")
+async def facebook_deliver(request: Request) -> Response:
+    try:
+        service = _service(request)
+        body = await _body(request, service.max_body)
+    except Refused as refusal:
+        return _refused(refusal)
+    try:
+        done = await service.facebook_deliver(body, request.headers, service.clock())
+    except (StorageError, WorkerError, FetchError):  # not stored: Facebook delivers again
+        return _answer(503, "not_stored")
+    report = done.report
+    counts = {"new": len(report.new), "updated": len(report.updated)} if report else {}
+    return _answer(done.status, done.reason, **counts)

@@ -49,6 +49,15 @@ class PushWorld:
             rows = session.execute(sa.text("SELECT canonical_url FROM posts ORDER BY rowid"))
             return [row[0] for row in rows]
 
+    def parents(self) -> dict[str, str]:
+        """Stored comments' canonical URLs -> their parents' (post or comment)."""
+        query = sa.text(
+            "SELECT c.canonical_url, p.canonical_url FROM posts c JOIN posts p"
+            " ON p.id = c.parent_id"
+        )
+        with session_scope(self.engine) as session:
+            return {row[0]: row[1] for row in session.execute(query)}
+
     def due(self, name: str) -> datetime:
         """When the source is next polled (UTC)."""
         with session_scope(self.engine) as session:
