@@ -58,6 +58,7 @@ def settings(db: Path) -> Settings:
     return parse_settings(
         {
             "database": {"url": f"sqlite:///{db}"},
+            "web": {"secret_key": "benchmark-only-key"},
             "crawl": {"languages": ["da", "en"]},
             "brands": [{"name": "Nordtel"}],
             "sources": [

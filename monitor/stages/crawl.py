@@ -44,7 +44,7 @@ from monitor.fetch.backoff import next_delay, quota_spent
 from monitor.settings import Settings, SourceSettings
 from monitor.sources import ApiAdapter, Request, adapter_for
 from monitor.sources.api import Walk, health_reason, load_marks, save_marks, spend
-from monitor.stages.read import Candidate, Reader, max_follow
+from monitor.stages.read import Candidate, Reader, Reading, max_follow
 from monitor.storage import repo
 from monitor.storage.db import session_scope
 
@@ -168,19 +168,13 @@ class Crawler:
         await asyncio.to_thread(self.reader.load)
         return await self._crawl_source(conf, plan, now)
 
-    async def read_pushed(
-        self, name: str, request: Request, body: bytes, headers: Mapping[str, str]
-    ) -> SourceResult:
-        """A pushed document (a feed a hub delivered, a streamed status) read exactly as a
-        fetched one: the source's adapter, brands and language, on the parse workers."""
-        conf = self.settings.source(name)
-        fetched = Fetched(request.url, request.url, 200, dict(headers), body, 0.0, None, None)
-        reading = await self.reader.read(conf, request, fetched)
-        report = CrawlReport(name, requests=1, warnings=list(reading.warnings))
-        report.unmatched = reading.unmatched
-        if reading.failed:
-            report.error, report.error_kind = reading.warnings[0], "parse"
-        return SourceResult(0, report, reading.candidates)
+    async def read_pushed(self, documents: Sequence[Pushed]) -> list[SourceResult]:
+        """Pushed documents (feeds a hub delivered, streamed statuses) read exactly as
+        fetched ones: each source's adapter, brands and language, on the parse workers,
+        handed over together."""
+        items = [(self.settings.source(d.source), d.request, d.fetched()) for d in documents]
+        readings = await self.reader.read_many(items) if items else []
+        return [_pushed_result(d, r) for d, r in zip(documents, readings, strict=True)]
 
     def store_pushed(self, results: Sequence[SourceResult], now: datetime) -> None:
         """Store pushed results in one transaction (the same store, dedup and thread
@@ -481,6 +475,29 @@ class PassWriter:
         repo.record_host_result(
             session, host, backoff_until=until, status=None, reason=(report.error or "")[:300]
         )
+
+
+@dataclass(frozen=True)
+class Pushed:
+    """A document pushed to us for a source: read as if ``request`` had answered it."""
+
+    source: str
+    request: Request
+    body: bytes
+    headers: Mapping[str, str]
+
+    def fetched(self) -> Fetched:
+        url = self.request.url
+        return Fetched(url, url, 200, dict(self.headers), self.body, 0.0, None, None)
+
+
+def _pushed_result(document: Pushed, reading: Reading) -> SourceResult:
+    report = CrawlReport(document.source, requests=1, warnings=list(reading.warnings))
+    report.unmatched = reading.unmatched
+    if reading.failed:
+        report.error = reading.warnings[0] if reading.warnings else "nothing usable in it"
+        report.error_kind = "parse"
+    return SourceResult(0, report, reading.candidates)
 
 
 def _with_brands(record: repo.PostRecord, brands: list[str]) -> repo.PostRecord:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import logging
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -29,7 +30,7 @@ from monitor.web import create_app
 from tests.support.fixtures.clock import T0
 from tests.support.servers.fakeplatform import FakePlatform, running
 from tests.support.servers.websubhub import Hub
-from tests.support.worlds.push import PushWorld, push_settings, push_world
+from tests.support.worlds.push import KEY, PushWorld, push_settings, push_world
 
 COMPLAINT = "Nordtel har været nede hele dagen, ingen svar fra kundeservice"
 
@@ -344,3 +345,29 @@ def test_a_process_without_the_push_service_answers_503(tmp_path: Path) -> None:
     assert answer.status_code == 503
     assert answer.json() == {"status": "push_not_running"}
     engine.dispose()
+
+
+def test_neither_the_key_nor_a_subscriptions_secret_is_logged_or_answered(
+    platform: FakePlatform, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    hub = Hub(platform, [("https://blog.example/p1", COMPLAINT)]).install()
+    caplog.set_level(logging.DEBUG)
+
+    async def go() -> list[bytes]:
+        async with push_world(tmp_path, [feed_source(hub)]) as world:
+            await subscribed(world)
+            answers = [
+                await asyncio.to_thread(hub.deliver),
+                await asyncio.to_thread(hub.deliver, None, "sha256", "guessed"),
+            ]
+            hub.status = 500  # a failing renewal is logged too
+            world.now += timedelta(days=7)
+            await subscribed(world)
+            return [a.body for a in answers]
+
+    bodies = run(go())
+    secret = hub.requests[0]["hub.secret"]
+    shown = caplog.text.encode() + b"".join(bodies)
+    assert b"websub" in caplog.text.encode()  # there is something to read
+    assert secret.encode() not in shown
+    assert KEY.encode() not in shown
