@@ -171,17 +171,19 @@ class Subscriber:
     async def deliver(
         self, token: str, body: bytes, headers: Mapping[str, str], now: datetime
     ) -> Delivery:
-        """A hub's delivery: checked against the subscription's secret, then stored."""
-        sub = self.subs.get(token)
+        """A hub's delivery: checked against the subscription's secret, then stored. The
+        secret follows from the settings, so a delivery that comes after a restart, before
+        the feed is subscribed again, is taken too."""
         source = next((s for s in self.feeds() if self.token(s) == token), None)
-        if sub is None or source is None:
+        if source is None:
             return Delivery(404, "unknown_subscription")
         secret = hub_secret(self._key(), source.name, source.url)
         checked = signature_ok(secret, body, headers.get("x-hub-signature"))
         if checked != "ok":
             log.warning("websub: %s: delivery refused: signature %s", source.name, checked)
             return Delivery(403, f"signature_{checked}")
-        request = Request(sub.topic)
+        sub = self.subs.get(token)
+        request = Request(sub.topic if sub else source.url)
         report = await self.intake.accept(source.name, request, body, headers, now)
         if report.error is not None:
             return Delivery(400, "not_a_feed", report)

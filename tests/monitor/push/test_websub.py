@@ -371,3 +371,19 @@ def test_neither_the_key_nor_a_subscriptions_secret_is_logged_or_answered(
     assert b"websub" in caplog.text.encode()  # there is something to read
     assert secret.encode() not in shown
     assert KEY.encode() not in shown
+
+
+def test_a_delivery_after_a_restart_is_taken_before_the_feed_is_subscribed_again(
+    platform: FakePlatform, tmp_path: Path
+) -> None:
+    hub = Hub(platform, [("https://blog.example/p1", COMPLAINT)]).install()
+
+    async def go() -> None:
+        async with push_world(tmp_path, [feed_source(hub)]) as world:
+            await subscribed(world)
+            world.service.websub.subs.clear()  # what a restart forgets
+            answer = await asyncio.to_thread(hub.deliver)
+            assert answer.status == 202
+            assert world.posts() == ["https://blog.example/p1"]
+
+    run(go())
