@@ -13,13 +13,15 @@ Public API (the daemon wires these):
 - ``alerts.outbox``: ``enqueue``, ``enqueue_step``, ``cancel_pending``, ``drain``,
   ``outbox_status``, ``history``, ``hold`` / ``release`` (inhibition records); tables in
   ``alerts.store``.
-- ``alerts.ack``: ``ack_url``, ``sign_ack``, ``verify_ack``.
+- ``alerts.ack``: ``ack_url``, ``sign_ack``, ``verify_ack``, ``verify_tap``.
+- ``alerts.pagerduty_webhook``: ``verify_signature``, ``parse_event`` (PagerDuty's v3
+  webhooks, which the web UI receives).
 - ``alerts.errors``: the exception tree.
 """
 
 from __future__ import annotations
 
-from alerts.ack import AckCheck, ack_url, sign_ack, verify_ack
+from alerts.ack import AckCheck, ack_url, sign_ack, verify_ack, verify_tap
 from alerts.config import AlertsConfig, OncallConfig, OutboxConfig
 from alerts.errors import AlertsError, ChannelConfigError, ConfigError, OutboxError, ScheduleError
 from alerts.grouping import (
@@ -84,5 +86,6 @@ __all__ = [
     "repeat_decision",
     "sign_ack",
     "verify_ack",
+    "verify_tap",
     "who_is_on_call",
 ]

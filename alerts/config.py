@@ -287,7 +287,20 @@ class OncallConfig(_Model):
         "post count up by at least this fraction (0.25 = a quarter) since the last page.",
     )
     ack_link_minutes: int = Field(
-        default=24 * 60, ge=1, description="How long an acknowledge link in a page stays valid."
+        default=24 * 60,
+        ge=1,
+        description="How long the acknowledge link in a page to a shared channel (a "
+        "PagerDuty service, a chat room) stays valid; it needs a login.",
+    )
+    # Why an hour: a one-tap link acts without a password, so its life is what a forwarded
+    # or leaked page is worth; an unacknowledged incident pages again (repeat_minutes,
+    # 30 by default) with a fresh link, so a short life costs the person paged nothing.
+    tap_link_minutes: int = Field(
+        default=60,
+        ge=1,
+        le=24 * 60,
+        description="How long the one-tap acknowledge link in a page to one person stays "
+        "valid (no login; it acts once, as that person).",
     )
 
 

@@ -6,7 +6,8 @@
     ├── ConfigError                  configuration that cannot work (found at load time)
     │   ├── ChannelConfigError       a channel URL that no channel class accepts
     │   └── ScheduleError            an on-call schedule or policy that cannot be evaluated
-    └── OutboxError                  the outbox was used against its rules (e.g. bad page row)
+    ├── OutboxError                  the outbox was used against its rules (e.g. bad page row)
+    └── WebhookError                 an inbound webhook's body cannot be read (PagerDuty's)
 
 Remote failures are *not* exceptions: a channel returns a ``Delivery`` with ``ok=False``
 and a reason. Acknowledge-link checks return an ``AckCheck`` with a named reason too.
@@ -16,7 +17,14 @@ errors quote the URL in its masked form only.
 
 from __future__ import annotations
 
-__all__ = ["AlertsError", "ChannelConfigError", "ConfigError", "OutboxError", "ScheduleError"]
+__all__ = [
+    "AlertsError",
+    "ChannelConfigError",
+    "ConfigError",
+    "OutboxError",
+    "ScheduleError",
+    "WebhookError",
+]
 
 
 class AlertsError(Exception):
@@ -37,3 +45,7 @@ class ScheduleError(ConfigError):
 
 class OutboxError(AlertsError):
     """The outbox was used against its rules (for example a page row that cannot be read)."""
+
+
+class WebhookError(AlertsError):
+    """An inbound webhook whose (authentic) body is not the documented envelope."""

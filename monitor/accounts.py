@@ -34,6 +34,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import Session, col, select
 
+from monitor.clock import ZoneError, parse_zone
 from monitor.errors import AccountError, LoginRefused
 from monitor.storage.models import ROLES, LoginFailure, User, WebSession
 
@@ -56,6 +57,7 @@ __all__ = [
     "revoke_sessions",
     "set_password",
     "set_role",
+    "set_timezone",
     "token_id",
     "verify_password",
 ]
@@ -102,6 +104,7 @@ class Principal:
     role: str
     session_id: str = field(repr=False)  # the stored sha256 id, never the raw token
     csrf_token: str = field(repr=False)
+    timezone: str | None = None  # the zone the user chose for pages; None: the default
 
     def can(self, permission: str) -> bool:
         return permission in PERMISSIONS.get(self.role, ())
@@ -174,6 +177,16 @@ def _existing_user(session: Session, name: str) -> User:
     return user
 
 
+def _check_zone(zone: str | None) -> str | None:
+    """The zone name as stored: a known IANA name, or None (blank) for the default."""
+    if zone is None or not zone.strip():
+        return None
+    try:
+        return parse_zone(zone).key
+    except ZoneError as error:
+        raise AccountError(str(error)) from None
+
+
 def add_user(
     session: Session,
     name: str,
@@ -181,14 +194,23 @@ def add_user(
     password: str,
     now: datetime,
     policy: AccountPolicy = AccountPolicy(),
+    timezone: str | None = None,
 ) -> User:
-    """A new enabled user. AccountError for a bad name, role, password or a taken name."""
+    """A new enabled user. AccountError for a bad name, role, password, zone or a taken
+    name."""
     _check_name(name)
     _check_role(role)
     _check_password(password, policy)
+    zone = _check_zone(timezone)
     if _user(session, name) is not None:
         raise AccountError(f"user {name!r} already exists")
-    user = User(name=name, role=role, password_hash=hash_password(password), created_at=now)
+    user = User(
+        name=name,
+        role=role,
+        password_hash=hash_password(password),
+        created_at=now,
+        timezone=zone,
+    )
     session.add(user)
     try:
         session.flush()
@@ -218,6 +240,15 @@ def set_role(session: Session, name: str, role: str) -> None:
     user = _existing_user(session, name)
     user.role = role
     session.add(user)
+
+
+def set_timezone(session: Session, name: str, zone: str | None) -> str | None:
+    """The zone pages show this user's times in (an IANA name); blank or None goes back to
+    the default. Returns what is stored. Applies from the user's next request."""
+    user = _existing_user(session, name)
+    user.timezone = _check_zone(zone)
+    session.add(user)
+    return user.timezone
 
 
 def disable_user(session: Session, name: str, now: datetime) -> int:
@@ -380,7 +411,7 @@ def token_id(token: str) -> str:
 
 
 def _principal(user: User, row: WebSession) -> Principal:
-    return Principal(_id(user), user.name, user.role, row.id, row.csrf_token)
+    return Principal(_id(user), user.name, user.role, row.id, row.csrf_token, user.timezone)
 
 
 # --- sessions -------------------------------------------------------------------------------

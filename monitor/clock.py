@@ -1,10 +1,12 @@
-"""The one clock helper and the one ``--since`` grammar, shared by the CLI, the web UI and
-the runners. Everything else takes ``now`` as an argument (docs/ARCHITECTURE.md, "Time is
-passed in"), so only entry points call :func:`utcnow`."""
+"""The one clock helper, the one ``--since`` grammar and the one check of a time zone name,
+shared by the CLI, the web UI and the runners. Everything else takes ``now`` as an argument
+(docs/ARCHITECTURE.md, "Time is passed in"), so only entry points call :func:`utcnow`."""
 
 from __future__ import annotations
 
+import functools
 import re
+import zoneinfo
 from datetime import UTC, datetime, timedelta
 
 from monitor.errors import StormwatchError
@@ -15,6 +17,10 @@ _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 class SinceError(StormwatchError):
     """A ``since`` value is neither a span (``2h``) nor an ISO 8601 date or time."""
+
+
+class ZoneError(StormwatchError):
+    """A time zone name that is not an IANA zone of this machine's database."""
 
 
 def utcnow() -> datetime:
@@ -49,3 +55,24 @@ def is_span(value: str) -> bool:
     """Whether ``value`` is a span before now (``24h``) rather than a date, so a sentence
     can say "in the last 24h" or "since 2026-11-02"."""
     return _SPAN.fullmatch(value.strip().lower()) is not None
+
+
+@functools.cache
+def _zone_names() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())  # walks the zone database: once
+
+
+def known_zones() -> list[str]:
+    """The IANA zone names this machine knows, sorted."""
+    return sorted(_zone_names())
+
+
+def parse_zone(name: str) -> zoneinfo.ZoneInfo:
+    """The zone named ``name`` (``Europe/Copenhagen``). Only names in :func:`known_zones`:
+    ``ZoneInfo`` alone would also open keys like ``posixrules`` that are no one's zone.
+    Raises :class:`ZoneError` with the sentence a person sees."""
+    text = name.strip()
+    if text not in _zone_names():
+        shown = text if len(text) <= 60 else text[:59] + "…"
+        raise ZoneError(f"unknown time zone {shown!r}: use an IANA name like Europe/Copenhagen")
+    return zoneinfo.ZoneInfo(text)

@@ -74,6 +74,7 @@ _API_NEEDS: dict[str, tuple[tuple[str, ...], ...]] = {
 # Facebook Page webhooks.
 PUSH_KINDS = ("feed", "mastodon", "facebook_page")
 SUPPORTED_LANGUAGES = ("da", "sv", "no", "nb", "nn", "en", "de", "fi")
+MIN_WEBHOOK_SECRET = 16
 _URL_WITH_PASSWORD = re.compile(
     r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@]*):(?P<pw>[^@/]*)@"
 )
@@ -281,6 +282,9 @@ class WebSettings(_Section):
     # Host names the UI answers to besides loopback names, public_url's host and IP
     # addresses; a request naming any other Host gets 400 (DNS rebinding).
     allowed_hosts: list[str] = Field(default_factory=list)
+    # The signing secret of the PagerDuty webhook (v3) subscription that posts to
+    # /hooks/pagerduty, so acknowledging in PagerDuty acknowledges here. Unset: no endpoint.
+    pagerduty_webhook_secret: Secret | None = None
 
     @field_validator("trusted_proxies", "allowed_hosts", mode="before")
     @classmethod
@@ -309,6 +313,20 @@ class WebSettings(_Section):
             if not _is_host(host):
                 raise ValueError(f"{host!r} is not a host name (give no scheme, port or path)")
         return [host.lower().strip("[]") for host in hosts]
+
+    @field_validator("pagerduty_webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, secret: Secret | None) -> Secret | None:
+        """PagerDuty generates a long random secret; a short one is a placeholder."""
+        if secret is None:
+            return None
+        value = secret.reveal()
+        if value != value.strip() or len(value) < MIN_WEBHOOK_SECRET:
+            raise ValueError(
+                f"must be the subscription's signing secret as PagerDuty shows it (at least "
+                f"{MIN_WEBHOOK_SECRET} characters, no surrounding spaces)"
+            )
+        return secret
 
     @field_validator("bind")
     @classmethod

@@ -29,7 +29,7 @@ from monitor.cli.common import (
     user_errors,
 )
 from monitor.cli.output import iso, out, print_json, print_table, utc
-from monitor.clock import utcnow
+from monitor.clock import parse_zone, utcnow
 from monitor.errors import AccountError
 from monitor.storage.db import session_scope
 from monitor.storage.models import ROLES
@@ -86,19 +86,37 @@ def _check_role(role: str) -> None:
         raise AccountError(f"unknown role {role!r}: use one of {', '.join(ROLES)}")
 
 
+ZoneOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--timezone",
+        help="IANA zone the web pages show this user's times in (default: the on-call "
+        "schedule's, else the browser's); the user can change it on the settings page.",
+    ),
+]
+
+
 @user_app.command("add")
 def user_add(
     name: NameArg,
     role: Annotated[str, typer.Option("--role", help="viewer, manager or admin.")],
     password_stdin: StdinOpt = False,
+    timezone: ZoneOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Create a user. Without --password-stdin the password is prompted for (hidden), or
     generated and printed once when stdin is not a terminal."""
     with user_errors():
         _check_role(role)  # before asking for a password that would be thrown away
+        if timezone:
+            parse_zone(timezone)  # likewise
         password, generated = _read_password(password_stdin)
-        _in_transaction(config, lambda s: accounts.add_user(s, name, role, password, utcnow()))
+        _in_transaction(
+            config,
+            lambda s: accounts.add_user(
+                s, name, role, password, utcnow(), timezone=timezone or None
+            ),
+        )
     _say(f"added {name} ({role})")
     if generated:
         _say(f"generated password (shown only now): {password}")
@@ -114,10 +132,16 @@ def user_list(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
             print_json(row)
         return
     table = [
-        [r["name"], r["role"], "disabled" if r["disabled"] else "active", utc(r["created_at"])]
+        [
+            r["name"],
+            r["role"],
+            "disabled" if r["disabled"] else "active",
+            r["timezone"] or "default",
+            utc(r["created_at"]),
+        ]
         for r in rows
     ]
-    print_table(("name", "role", "status", "created"), table)
+    print_table(("name", "role", "status", "time zone", "created"), table)
 
 
 def _user_dict(user: Any) -> dict[str, Any]:
@@ -126,6 +150,7 @@ def _user_dict(user: Any) -> dict[str, Any]:
         "name": user.name,
         "role": user.role,
         "disabled": bool(user.disabled),
+        "timezone": user.timezone,
         "created_at": iso(user.created_at),
     }
 

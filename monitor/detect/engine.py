@@ -10,6 +10,9 @@ baseline counts them at most twice their expectation (a storm never becomes the 
 through its own hours, and a marked hour never drags the expectation down), and the slow
 burn counts them as zero.
 
+A surge made of posts that also name a competitor in a storm of its own is the competitor's
+storm (:mod:`monitor.detect.competitors`): the decision is tested again without them.
+
 History safety: with ``live_since`` (when Stormwatch started), everything evaluated at a
 ``now`` before it is marked ``history`` (reason ``history_only``) and never pages; after it,
 posts published before it are left out of every detector's window.
@@ -19,15 +22,14 @@ Detectors are pluggable: anything with ``kind`` and ``assess(history, now) -> De
 
 from __future__ import annotations
 
-import hashlib
-import re
 from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from monitor.detect.baseline import BaselineConfig
+from monitor.detect.baseline import BaselineConfig, baseline_for
+from monitor.detect.competitors import Limits, SharedPosts, attribute, storming_brands
 from monitor.detect.events import COMPLAINT_FLOOR, Decision, PostEvent, Signal
 from monitor.detect.history import HOUR_SECONDS, BrandHistory, hour_of, ts
 from monitor.detect.reasons import SignalKind
@@ -36,6 +38,7 @@ from monitor.detect.slowburn import SlowBurn, SlowBurnConfig
 from monitor.detect.thread import ThreadConfig, ThreadVelocity
 from monitor.detect.volume import VolumeConfig, VolumeSurge
 from monitor.detect.windows import ExpectedSpike, SpikeCalendar
+from monitor.parse.text import copy_key as content_key
 
 DEDUP_HOURS = 72
 # Firing surges mark their hours: capped in the baseline, zero in the slow burn's CUSUM.
@@ -85,6 +88,7 @@ class Detector:
         self._seen: set[tuple[str, str]] = set()
         self._seen_order: deque[tuple[int, tuple[str, str]]] = deque()
         self._pruned_hour = 0
+        self.shared = SharedPosts()
 
     def history(self, brand: str) -> BrandHistory:
         found = self.brands.get(brand)
@@ -110,6 +114,7 @@ class Detector:
                 self._seen.add(key)
                 self._seen_order.append((hour, key))
             self.history(event.brand).add(event)
+            self.shared.add(event, hour)
             added += 1
         return added
 
@@ -122,10 +127,25 @@ class Detector:
                 decisions.append(decision)
                 signal = decision.signal
                 if signal is not None and decision.kind in SURGE_KINDS:
+                    # marked even if a competitor's storm turns out to explain it: those
+                    # hours are not our normal either
                     history.mark_surge(ts(signal.window_start), ts(signal.window_end))
                 if signal is not None and signal.kind == "thread_velocity" and signal.thread_id:
                     history.viral_threads.add(signal.thread_id)
+        storming = storming_brands(decisions, SURGE_KINDS)
+        if storming and self.shared.posts:
+            decisions = [self._attribute(d, storming, now) for d in decisions]
         return decisions
+
+    def _attribute(self, decision: Decision, storming: dict[str, float], now: datetime) -> Decision:
+        if decision.signal is None or decision.kind not in SURGE_KINDS:
+            return decision
+        limits: Limits = self.config.volume
+        if decision.kind == "rising_storm":
+            limits = self.config.rising
+        history = self.brands[decision.brand]
+        dispersion = baseline_for(history, now, self.config.baseline).dispersion
+        return attribute(decision, history, self.shared, storming, limits, dispersion)
 
     def evaluate(self, now: datetime) -> list[Signal]:
         return [d.signal for d in self.assess(now) if d.signal is not None]
@@ -138,18 +158,6 @@ class Detector:
         oldest = hour - DEDUP_HOURS
         while self._seen_order and self._seen_order[0][0] < oldest:
             self._seen.discard(self._seen_order.popleft()[1])
+        self.shared.prune(oldest)
         for history in self.brands.values():
             history.prune(hour * HOUR_SECONDS)
-
-
-COPY_MIN_CHARS = 80  # shorter texts are often written alike by different people
-_NOT_WORD = re.compile(r"[\W_]+")  # runs of what is not a letter or digit
-
-
-def content_key(text: str) -> str | None:
-    """What identifies a text up to case, spacing and punctuation, or None when it is too
-    short to tell a copy from two people who wrote the same few words."""
-    folded = _NOT_WORD.sub(" ", text.casefold()).strip()
-    if len(folded) < COPY_MIN_CHARS:
-        return None
-    return "text:" + hashlib.blake2b(folded.encode(), digest_size=12).hexdigest()

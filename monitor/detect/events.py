@@ -53,6 +53,8 @@ class PostEvent:
     text_snippet: str = ""
     url: str | None = None
     threshold: float | None = None  # the classifier's calibrated complaint threshold
+    author: str | None = None  # as the source names them (monitor/detect/voices.py)
+    also: tuple[str, ...] = ()  # the other brands the post names (monitor/detect/competitors.py)
 
 
 def complaint_weight(probability: float, threshold: float = COMPLAINT_FLOOR) -> float:

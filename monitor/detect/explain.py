@@ -10,7 +10,11 @@ markup (post content is untrusted; the UI escapes it). Lines, in reading order:
 2. baseline vs observed and how unusual (ratio, p-value or CUSUM score);
 3. share negative of the incident's posts;
 4. top sources and threads; languages;
-5. three representative posts: highest complaint probability, one per source first.
+5. three representative posts from within the storm (published at or after its onset: a
+   later signal's longer window also brings in posts from before it began), highest
+   complaint probability, one per source first.
+
+Times are written in UTC (``STAMP``); :func:`headline_in` rewrites them in a viewer's zone.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
 
 from monitor.detect.events import PostEvent, Signal, is_angry
 from monitor.detect.incidents import Incident
@@ -30,6 +35,8 @@ WHAT = {
     "thread_velocity": "fast-growing angry thread",
 }
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+STAMP = "%Y-%m-%d %H:%M UTC"  # how a headline writes a time
+_STAMPED = re.compile(r"\b(\d{4}-\d{2}-\d{2} \d{2}:\d{2}) UTC\b")
 
 
 @dataclass(frozen=True)
@@ -40,6 +47,7 @@ class Representative:
     title: str
     snippet: str
     url: str | None
+    at: datetime | None = None  # published (or fetched, when unknown)
 
 
 @dataclass(frozen=True)
@@ -69,7 +77,7 @@ def explain(incident: Incident, events: Iterable[PostEvent]) -> Explanation:
     threads = tuple(Counter(p.thread_id for p in posts if p.thread_id).most_common(3))
     langs = tuple(Counter(p.lang or "?" for p in posts).most_common(4))
     share = sum(is_angry(p) for p in posts) / len(posts) if posts else peak.share_negative
-    reps = representatives(posts)
+    reps = representatives(within_storm(incident, posts))
     lines = (
         _numbers_line(peak),
         f"Share negative: {share:.0%} of {len(posts)} posts.",
@@ -105,17 +113,33 @@ def _incident_posts(incident: Incident, events: Iterable[PostEvent]) -> list[Pos
     return list(seen.values())
 
 
+def within_storm(incident: Incident, posts: Iterable[PostEvent]) -> list[PostEvent]:
+    """The posts published at or after the storm's onset."""
+    return [p for p in posts if p.at >= incident.onset_at]
+
+
 def _headline(incident: Incident) -> str:
     what = " + ".join(WHAT.get(k, k) for k in incident.kinds)
-    since = incident.onset_at.strftime("%Y-%m-%d %H:%M UTC")
+    since = incident.onset_at.astimezone(UTC).strftime(STAMP)
     origin = " [history]" if incident.origin == "history" else ""
     ended = ""
     if incident.resolved_at is not None:  # the surge ended at its last signal, not at the tick
-        ended = f", ended at {incident.last_signal_at:%Y-%m-%d %H:%M} UTC"
+        ended = f", ended at {incident.last_signal_at.astimezone(UTC).strftime(STAMP)}"
     return (
         f"{incident.brand}: {what} ({incident.severity}, {incident.status}) since {since}"
         f"{ended}{origin}"
     )
+
+
+def headline_in(headline: str, zone: tzinfo) -> str:
+    """``headline`` with its UTC times (``STAMP``) written in ``zone``: "since 2026-11-02
+    08:40 UTC" reads "since 2026-11-02 09:40 CET" in Copenhagen."""
+
+    def local(match: re.Match[str]) -> str:
+        moment = datetime.strptime(match.group(1), "%Y-%m-%d %H:%M").replace(tzinfo=UTC)
+        return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+
+    return _STAMPED.sub(local, headline)
 
 
 def _numbers_line(signal: Signal) -> str:
@@ -153,6 +177,7 @@ def _rep(post: PostEvent) -> Representative:
         _clean(post.title or "", 80),
         _clean(post.text_snippet, 140),
         post.url,
+        post.at,
     )
 
 

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from monitor.detect.events import COMPLAINT_FLOOR, PostEvent, complaint_weight, is_angry
+from monitor.detect.voices import repeated, voice_of
 
 BUCKET_SECONDS = 300
 HOUR_SECONDS = 3600
@@ -58,6 +59,7 @@ class PostRef:
     post_id: str
     weight: float
     thread_id: str | None
+    author: str | None = None  # the voice key (monitor/detect/voices.py), not the raw name
 
 
 class Ring:
@@ -174,6 +176,7 @@ class BrandHistory:
         self.hours = Ring(HOUR_DAYS * 24)
         self.threads: dict[str, ThreadState] = {}
         self.thread_buckets: dict[int, set[str]] = {}
+        self.author_buckets: dict[int, list[str]] = {}  # per bucket, complaint posts' voices
         self.surge_hours: set[int] = set()
         self.viral_threads: set[str] = set()  # threads the thread-velocity detector fired on
         self.first_at: float | None = None
@@ -185,8 +188,10 @@ class BrandHistory:
         threshold = self.complaint_floor if event.threshold is None else event.threshold
         weight = complaint_weight(event.complaint, threshold)
         angry = is_angry(event)
-        ref = PostRef(event.post_id, weight, event.thread_id) if weight > 0 else None
-        self.buckets.add(bucket_of(at), weight, angry, ref)
+        voice = voice_of(event.source, event.author) if weight > 0 else None
+        ref = PostRef(event.post_id, weight, event.thread_id, voice) if weight > 0 else None
+        if self.buckets.add(bucket_of(at), weight, angry, ref) and voice is not None:
+            self.author_buckets.setdefault(bucket_of(at), []).append(voice)
         self.hours.add(hour_of(at), weight, angry)
         self.first_at = at if self.first_at is None else min(self.first_at, at)
         self.newest = max(self.newest, at)
@@ -210,8 +215,17 @@ class BrandHistory:
             touched |= self.thread_buckets.get(index, set())
         return touched
 
+    def repeated_authors(self, lo_bucket: int, hi_bucket: int) -> set[str]:
+        """Voices with more than one complaint post in buckets [lo, hi)."""
+        return repeated(
+            voice
+            for index in range(lo_bucket, hi_bucket)
+            for voice in self.author_buckets.get(index, ())
+        )
+
     def prune(self, now: float) -> None:
-        """Forget threads quiet for two days and their bucket index."""
+        """Forget threads quiet for two days and their bucket index, and authors' buckets
+        as old."""
         horizon = now - THREAD_KEEP_SECONDS
         for key in [k for k, t in self.threads.items() if t.last_at < horizon]:
             del self.threads[key]
@@ -219,6 +233,8 @@ class BrandHistory:
         oldest = bucket_of(horizon)
         for index in [i for i in self.thread_buckets if i < oldest]:
             del self.thread_buckets[index]
+        for index in [i for i in self.author_buckets if i < oldest]:
+            del self.author_buckets[index]
         oldest_hour = hour_of(now) - HOUR_DAYS * 24
         self.surge_hours = {h for h in self.surge_hours if h >= oldest_hour}
 

@@ -35,6 +35,7 @@ class Quiet(StrEnum):
     NOT_RISING = "not_rising"
     BURN_SUBSIDED = "burn_subsided"
     NOT_NEGATIVE = "not_negative"
+    COMPETITOR_STORM = "competitor_storm"  # what made it fire belongs to a storming competitor
 
 
 class Action(StrEnum):

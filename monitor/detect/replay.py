@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -163,9 +163,14 @@ def events_from_jsonl(lines: Iterable[str], score: Score | None = None) -> Jsonl
         if record is not None:
             records.append(record)
     _fill_scores(records, score, load.warnings)
+    named: dict[str, set[str]] = {}  # a post about several brands is one record per brand
+    for record in records:
+        named.setdefault(str(record["id"]), set()).add(str(record["brand"]))
     for record in records:
         if "complaint" in record:
-            load.events.append(_event(record))
+            event = _event(record)
+            others = tuple(sorted(named[event.post_id] - {event.brand}))
+            load.events.append(replace(event, also=others) if others else event)
     return load
 
 
@@ -238,6 +243,7 @@ def _event(record: Mapping[str, Any]) -> PostEvent:
         text_snippet=text[:280],
         url=_text(record.get("url")),
         threshold=_probability(record.get("threshold")),
+        author=_text(record.get("author")),
     )
 
 

@@ -11,11 +11,12 @@ expectation mu for those exact hours of the week. The window fires when all hold
   fitted by the baseline from its 15-minute counts, at most ``dispersion`` (20): bursty
   real traffic gets a wide tail, smooth traffic keeps the tail tuned on the simulator.
 
-One voice per thread: within a window each thread counts at most ``thread_cap`` (1)
-complaint. A thread's agreeing comments are the thread-velocity detector's job (its own
-baseline is the thread's earlier rate); counted here, four comments under one post at night
-paged a brand that expects a fraction of one complaint in that hour. Storms are many
-threads and posts. (Threads, not authors: readings carry no author identity yet.)
+One voice per thread and per author: within a window each thread counts at most
+``thread_cap`` (1) complaint and then each author at most ``author_cap`` (1)
+(:mod:`monitor.detect.voices`). A thread's agreeing comments are the thread-velocity
+detector's job (its own baseline is the thread's earlier rate); counted here, four comments
+under one post at night paged a brand that expects a fraction of one complaint in that hour.
+Storms are many people in many threads and posts.
 
 Several windows: 15 minutes catches fast storms early, 60 and 180 minutes catch storms at
 low volumes (a 10x storm of a 3-a-day brand is ~1.5 complaints an hour).
@@ -44,6 +45,7 @@ from monitor.detect.history import (
 )
 from monitor.detect.reasons import Quiet, SignalKind
 from monitor.detect.stats import nbinom_sf
+from monitor.detect.voices import excess
 from monitor.detect.windows import ExpectedSpike, SpikeCalendar
 
 KIND = SignalKind.VOLUME_SURGE
@@ -62,6 +64,7 @@ class VolumeConfig:
     max_posts: int = 200
     dominant_thread_share: float = 0.5
     thread_cap: float = 1.0
+    author_cap: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -133,7 +136,7 @@ class VolumeSurge:
         lo, hi, partial = found
         span = max(self.config.windows_minutes) * 60 // BUCKET_SECONDS
         observed, mentions, angry = _suffix_sums(history, lo, hi, span)
-        observed -= thread_excess(history, lo, hi, self.config.thread_cap)
+        observed -= voice_excess(history, lo, hi, self.config.thread_cap, self.config.author_cap)
         expected, expected_mentions = _expectation(base, lo, hi, partial)
         expected = max(expected, self.config.expected_floor)
         start = lo * BUCKET_SECONDS
@@ -223,6 +226,15 @@ def _suffix_sums(history: BrandHistory, lo: int, hi: int, span: int) -> tuple[fl
     _, longest, rows = cached
     column = rows[:, hi - lo - 1]
     return float(column[0]), round(column[1]), round(column[2])
+
+
+def voice_excess(
+    history: BrandHistory, lo: int, hi: int, thread_cap: float, author_cap: float
+) -> float:
+    """Complaints in buckets [lo, hi) beyond each thread's and each author's share."""
+    if not history.threads_touched(lo, hi) and not history.repeated_authors(lo, hi):
+        return 0.0  # the common case: nobody spoke twice, no comment thread
+    return excess(history.buckets.refs(lo, hi), thread_cap, author_cap)
 
 
 def thread_excess(

@@ -85,6 +85,20 @@ def content_hash(title: str | None, text: str) -> str:
     return hashlib.sha256(f"{title or ''}\x1f{text}".encode()).hexdigest()
 
 
+COPY_MIN_CHARS = 80  # shorter texts are often written alike by different people
+_NOT_WORD = re.compile(r"[\W_]+")  # runs of what is not a letter or digit
+
+
+def copy_key(text: str) -> str | None:
+    """What identifies a text up to case, spacing and punctuation (a syndicated copy, a
+    repost), or None when it is too short to tell a copy from two people who wrote the same
+    few words."""
+    folded = _NOT_WORD.sub(" ", text.casefold()).strip()
+    if len(folded) < COPY_MIN_CHARS:
+        return None
+    return "text:" + hashlib.blake2b(folded.encode(), digest_size=12).hexdigest()
+
+
 def from_timestamp(value: float | int | str | None) -> datetime | None:
     try:
         return datetime.fromtimestamp(float(value), UTC) if value is not None else None

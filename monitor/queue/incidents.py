@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,8 +19,10 @@ from sqlmodel import Session, col, select
 
 from alerts.store import OutboxRow, UTCDateTime
 from monitor.detect import codec
+from monitor.detect.explain import headline_in
 from monitor.errors import QueueError
 from monitor.queue.service import Event, QueueRow, history, iso, rows_for
+from monitor.queue.storm import StormFacts, storm_facts
 from monitor.stages.page import record_decision
 from monitor.storage.models import AuditEvent, IncidentRow, Post, PostBrand, QueueItem, Reading
 
@@ -112,6 +114,7 @@ class IncidentDetail:
     pages: list[PageStep] = field(default_factory=list)
     history: list[Event] = field(default_factory=list)
     series: list[SeriesPoint] = field(default_factory=list)
+    facts: StormFacts | None = None  # the explanation's numbers, threads and sample posts
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -120,11 +123,18 @@ class IncidentDetail:
             "pages": [p.to_dict() for p in self.pages],
             "history": [h.to_dict() for h in self.history],
             "series": [s.to_dict() for s in self.series],
+            "facts": self.facts.to_dict() if self.facts else None,
         }
 
 
-def view(row: IncidentRow, first_answer_at: datetime | None = None) -> IncidentView:
+def view(
+    row: IncidentRow, first_answer_at: datetime | None = None, zone: tzinfo | None = None
+) -> IncidentView:
+    """``zone``: write the headline's times in it (pages); without, they stay UTC."""
     explanation = row.explanation or ""
+    if zone is not None and explanation:
+        first, newline, rest = explanation.partition("\n")
+        explanation = headline_in(first, zone) + newline + rest
     return IncidentView(
         id=row.id,
         brand=row.brand,
@@ -158,9 +168,10 @@ def first_answers(session: Session, incident_ids: list[str]) -> dict[str, dateti
 
 
 def list_incidents(
-    session: Session, status: str = "open", brand: str | None = None
+    session: Session, status: str = "open", brand: str | None = None, zone: tzinfo | None = None
 ) -> list[IncidentView]:
-    """Open ones first (newest first), then the rest; ``status``: open | all | a status."""
+    """Open ones first (newest first), then the rest; ``status``: open | all | a status;
+    headlines' times in ``zone`` when given."""
     query = select(IncidentRow).order_by(col(IncidentRow.opened_at).desc())
     if status == "open":
         query = query.where(col(IncidentRow.status) != "resolved")
@@ -174,7 +185,7 @@ def list_incidents(
         query = query.where(col(IncidentRow.brand) == brand)
     found = list(session.exec(query))
     answers = first_answers(session, [r.id for r in found])
-    rows = [view(r, answers.get(r.id)) for r in found]
+    rows = [view(r, answers.get(r.id), zone) for r in found]
     return sorted(rows, key=lambda v: v.status == "resolved")
 
 
@@ -185,17 +196,21 @@ def _row(session: Session, incident_id: str, *, lock: bool = False) -> IncidentR
     return row
 
 
-def get_incident(session: Session, incident_id: str, now: datetime | None = None) -> IncidentDetail:
+def get_incident(
+    session: Session, incident_id: str, now: datetime | None = None, zone: tzinfo | None = None
+) -> IncidentDetail:
+    """Everything the incident page shows; the headline's times in ``zone`` when given."""
     row = _row(session, incident_id)
     post_ids = codec.loads(row.state).post_ids if row.state and row.state != "{}" else []
     # An open incident's chart ends now (hours to come are not zero, they are unknown).
     end = row.resolved_at + CHART_AFTER if row.resolved_at else (now or row.updated_at)
     return IncidentDetail(
-        view=view(row, first_answers(session, [row.id]).get(row.id)),
+        view=view(row, first_answers(session, [row.id]).get(row.id), zone),
         posts=rows_for(session, ((p, row.brand) for p in post_ids)),
         pages=pages(session, incident_id),
         history=_timeline(row) + history(session, incident_subject(incident_id)),
         series=series(session, row.brand, row.onset_at - CHART_BEFORE, end),
+        facts=storm_facts(session, row),
     )
 
 
@@ -227,8 +242,11 @@ def pages(session: Session, incident_id: str) -> list[PageStep]:
     ]
 
 
-def act(session: Session, incident_id: str, action: str, actor: str, now: datetime) -> IncidentView:
-    """Acknowledge (someone is on it: stops escalation) or resolve."""
+def act(
+    session: Session, incident_id: str, action: str, actor: str, now: datetime, via: str = ""
+) -> IncidentView:
+    """Acknowledge (someone is on it: stops escalation) or resolve. ``via``: how, when not
+    in a login session (the audit event's detail: a page's link, PagerDuty)."""
     if action not in INCIDENT_ACTIONS:
         raise QueueError("invalid_input", f"action must be one of {', '.join(INCIDENT_ACTIONS)}")
     row = _row(session, incident_id, lock=True)  # the detect stage writes the row too
@@ -244,16 +262,16 @@ def act(session: Session, incident_id: str, action: str, actor: str, now: dateti
         row.status, row.resolved_at = "resolved", now
     row.updated_at = now
     session.add(row)
-    session.add(_audit(incident_id, action, actor, now))
+    session.add(_audit(incident_id, action, actor, now, via))
     record_decision(session, row, action, now)
     session.flush()
     return view(row)
 
 
-def _audit(incident_id: str, action: str, actor: str, now: datetime) -> AuditEvent:
+def _audit(incident_id: str, action: str, actor: str, now: datetime, via: str) -> AuditEvent:
     verb = {"ack": "acknowledged", "resolve": "resolved"}[action]
     return AuditEvent(
-        subject=incident_subject(incident_id), at=now, actor=actor, action=verb, detail=""
+        subject=incident_subject(incident_id), at=now, actor=actor, action=verb, detail=via
     )
 
 

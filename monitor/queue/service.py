@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import datetime
 from typing import Any
 
@@ -89,6 +90,7 @@ class QueueRow:
     flagged_at: datetime
     first_response_at: datetime | None
     incident_id: str | None
+    copies: int = 0  # other posts that carried the same text (syndicated copies, reposts)
 
     @property
     def key(self) -> str:
@@ -141,6 +143,19 @@ class ThreadPost:
 
 
 @dataclass(frozen=True)
+class CopyPost:
+    """Another post that carried the same text: where and when it appeared."""
+
+    post_id: str
+    url: str
+    source: str
+    published_at: datetime | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "published_at": iso(self.published_at)}
+
+
+@dataclass(frozen=True)
 class ItemDetail:
     row: QueueRow
     text: str
@@ -151,6 +166,7 @@ class ItemDetail:
     relabel: str | None
     thread: list[ThreadPost] = field(default_factory=list)
     history: list[Event] = field(default_factory=list)
+    copies: list[CopyPost] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -163,6 +179,7 @@ class ItemDetail:
             "relabel": self.relabel,
             "thread": [t.to_dict() for t in self.thread],
             "history": [e.to_dict() for e in self.history],
+            "copies": [c.to_dict() for c in self.copies],
         }
 
 
@@ -210,14 +227,30 @@ def flag(session: Session, readings: Sequence[Reading], threshold: float, now: d
     }
     reach = _reach(session, posts.values(), now)
     added = 0
+    queued: set[tuple[str, str]] = set()  # this call's items (not flushed: get cannot see them)
+    originals_first = sorted(
+        wanted, key=lambda r: getattr(posts.get(r.post_id), "copy_of", None) is not None
+    )
     with session.no_autoflush:  # one flush at the end, not one INSERT per session.get
-        for reading in wanted:
+        for reading in originals_first:
             post = posts.get(reading.post_id)
-            if post is None:
+            if post is None or _original_queued(session, post, reading.brand, queued):
                 continue
             thread_reach = reach.get(_thread_of(post), ranking.Reach())
             added += _upsert(session, post, reading, thread_reach, now)
+            queued.add((post.id, reading.brand))
     return added
+
+
+def _original_queued(
+    session: Session, post: Post, brand: str, queued: set[tuple[str, str]]
+) -> bool:
+    """A copy of a post already in the queue for `brand` is shown with it, not as an item of
+    its own (a copy whose original was not flagged for the brand is queued itself)."""
+    if post.copy_of is None:
+        return False
+    key = (post.copy_of, brand)
+    return key in queued or session.get(QueueItem, key) is not None
 
 
 def _upsert(
@@ -397,13 +430,37 @@ def list_queue(session: Session, flt: QueueFilter) -> QueuePage:
     if searching:
         query = query.add_columns(keys.c.total)
     found = session.execute(query.order_by(keys.c.r.desc(), keys.c.pid)).all()
-    rows = [_row(*r[:6]) for r in found]
+    rows = with_copies(session, [_row(*r[:6]) for r in found])
     if searching and found:
         return QueuePage(rows, int(found[0][-1]))
     if searching and flt.offset <= 0:
         return QueuePage(rows, 0)
     count = _filtered(sa.select(sa.func.count()).select_from(QueueItem), flt, dialect)
     return QueuePage(rows, int(session.execute(count).scalar_one()))
+
+
+def with_copies(session: Session, rows: list[QueueRow]) -> list[QueueRow]:
+    """`rows` with how many copies of each post are stored (one query for the page)."""
+    if not rows:
+        return rows
+    query = (
+        sa.select(col(Post.copy_of), sa.func.count())
+        .where(col(Post.copy_of).in_({r.post_id for r in rows}))
+        .group_by(col(Post.copy_of))
+    )
+    counts = {str(original): int(n) for original, n in session.execute(query)}
+    return [replace(r, copies=counts[r.post_id]) if r.post_id in counts else r for r in rows]
+
+
+def copies_of(session: Session, post_id: str) -> list[CopyPost]:
+    """The posts stored as copies of `post_id`, first seen first."""
+    query = (
+        sa.select(col(Post.id), col(Post.canonical_url), col(Source.name), col(Post.published_at))
+        .join(Source, col(Source.id) == col(Post.source_id))
+        .where(col(Post.copy_of) == post_id)
+        .order_by(col(Post.fetched_at), col(Post.id))
+    )
+    return [CopyPost(pid, url, source, at) for pid, url, source, at in session.execute(query)]
 
 
 def _row(
@@ -454,7 +511,7 @@ def get_item(session: Session, post_id: str, brand: str) -> ItemDetail:
     ).first()
     if found is None:
         raise QueueError("not_found", f"post {post_id!r} is not in the queue for {brand!r}")
-    row = _row(*found)
+    row = with_copies(session, [_row(*found)])[0]
     post = session.get(Post, post_id)
     reading = session.get(Reading, (post_id, brand))
     assert post is not None
@@ -468,6 +525,7 @@ def get_item(session: Session, post_id: str, brand: str) -> ItemDetail:
         relabel=_latest_label(session, post_id, brand),
         thread=thread_context(session, post),
         history=history(session, post_subject(post_id, brand)),
+        copies=copies_of(session, post_id),
     )
 
 
@@ -577,6 +635,56 @@ def act(
     )
     session.flush()
     return get_item(session, post_id, brand).row
+
+
+BULK_ACTIONS = ("ack", "assign", "resolve", "dismiss")
+MAX_BULK = 200  # a queue page at its largest
+
+
+@dataclass(frozen=True)
+class BulkOutcome:
+    """What one action on many posts did: how many changed, and the posts left as they
+    were with the reason (a post already acknowledged cannot be acknowledged again)."""
+
+    action: str
+    changed: int
+    left: dict[str, int] = field(default_factory=dict)  # refusal sentence -> posts
+
+    @property
+    def unchanged(self) -> int:
+        return sum(self.left.values())
+
+
+def act_many(
+    session: Session,
+    keys: Sequence[tuple[str, str]],
+    action: str,
+    actor: str,
+    now: datetime,
+    *,
+    assignee: str | None = None,
+) -> BulkOutcome:
+    """One action on each (post_id, brand): each post that allows it changes, with its own
+    audit event; one that does not is left as it was and counted under its reason. A
+    refusal that would be the same for every post (nothing chosen, no assignee) refuses
+    the whole request."""
+    if action not in BULK_ACTIONS:
+        raise QueueError("invalid_input", f"action must be one of {', '.join(BULK_ACTIONS)}")
+    if not keys:
+        raise QueueError("invalid_input", "select at least one post first")
+    if len(keys) > MAX_BULK:
+        raise QueueError("invalid_input", f"select at most {MAX_BULK} posts at a time")
+    if action == "assign" and not (assignee or "").strip():
+        raise QueueError("invalid_input", "assign needs an assignee: pick one from the list")
+    changed, left = 0, Counter[str]()
+    for post_id, brand in dict.fromkeys(keys):
+        try:
+            act(session, post_id, brand, action, actor, now, assignee=assignee)
+        except QueueError as refused:
+            left["not in the queue" if refused.kind == "not_found" else str(refused)] += 1
+        else:
+            changed += 1
+    return BulkOutcome(action, changed, dict(left))
 
 
 def _clean_note(note: str | None) -> str:

@@ -47,7 +47,7 @@ from monitor.detect.incidents import Incident
 from monitor.detect.reasons import BookReason
 from monitor.queue import service as queue
 from monitor.storage.db import session_scope
-from monitor.storage.models import IncidentRow, Post, Reading, Source
+from monitor.storage.models import IncidentRow, Post, PostBrand, Reading, Source
 
 log = logging.getLogger("stormwatch.detect")
 
@@ -219,10 +219,26 @@ def load_events(
     if post_ids is not None:
         query = query.where(col(Post.id).in_(sorted(set(post_ids))))
     rows = session.exec(query.order_by(when)).all()
-    return [_event(reading, post, source) for reading, post, source in rows]
+    named = _brands_named(session, [post.id for _, post, _ in rows])
+    return [_event(reading, post, source, named.get(post.id, ())) for reading, post, source in rows]
 
 
-def _event(reading: Reading, post: Post, source: str) -> PostEvent:
+BRANDS_CHUNK = 500  # ids per IN list: well inside SQLite's bound-parameter limit
+
+
+def _brands_named(session: Session, post_ids: Sequence[str]) -> dict[str, tuple[str, ...]]:
+    """Every brand each post names, for the posts that name more than one."""
+    ids = sorted(set(post_ids))
+    named: dict[str, list[str]] = {}
+    for lo in range(0, len(ids), BRANDS_CHUNK):
+        chunk = ids[lo : lo + BRANDS_CHUNK]
+        query = select(PostBrand.post_id, PostBrand.brand).where(col(PostBrand.post_id).in_(chunk))
+        for post_id, brand in session.exec(query):
+            named.setdefault(post_id, []).append(brand)
+    return {post: tuple(sorted(brands)) for post, brands in named.items() if len(brands) > 1}
+
+
+def _event(reading: Reading, post: Post, source: str, named: tuple[str, ...]) -> PostEvent:
     return PostEvent(
         post_id=post.id,
         brand=reading.brand,
@@ -236,4 +252,6 @@ def _event(reading: Reading, post: Post, source: str) -> PostEvent:
         title=post.title,
         text_snippet=(reading.passage or post.text)[:280],
         url=post.canonical_url,
+        author=post.author,
+        also=tuple(b for b in named if b != reading.brand),
     )

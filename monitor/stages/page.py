@@ -47,6 +47,12 @@ escalation is cancelled and a page that landed after the decision still gets its
 A history incident that goes live is paged from that moment (no burst of the escalation
 steps that "fell due" while it was history).
 
+Acknowledge links: a page to one person carries a one-tap link bound to them
+(``oncall.tap_link_minutes``; no login, acts once as that person), a page to a shared
+channel (a PagerDuty service, a chat room) the link that needs a login
+(``oncall.ack_link_minutes``): docs/ARCHITECTURE.md, "One-tap acknowledge". Each recipient's
+page is built for them, follow-ups included.
+
 Single flagged posts (in the queue, in no incident) never page at night: once per business
 day, in business hours, level 1 gets one digest per brand of the posts flagged since the
 previous digest and still new (``flagged:BRAND``, step ``digest:DATE``); none while the
@@ -77,7 +83,7 @@ from alerts.ack import ack_url
 from alerts.channels import Channel, build_channels
 from alerts.config import AlertsConfig, PolicyConfig
 from alerts.grouping import followup_decision, followup_step, growth, inhibit_decision
-from alerts.oncall import IncidentState, Step, business_open_at, due_steps, is_urgent
+from alerts.oncall import SHARED, IncidentState, Step, business_open_at, due_steps, is_urgent
 from alerts.outbox import (
     CLOSING_STEPS,
     HOLD_STEP,
@@ -253,7 +259,9 @@ class PagingStage:
         added = 0
         for step in steps:
             if not written.has(step.step, step.recipient):  # the outbox would say so too
-                page = self.page(row, step.step, now, incident, key=key, update=continues)
+                page = self.page(
+                    row, step.step, now, incident, key=key, update=continues, to=step.recipient
+                )
                 added += int(enqueue_step(session, step, page, now).enqueued)
         added += write_closing(session, paging, key, written, state.acknowledged_at, now)
         added += write_closing(session, paging, key, written, state.resolved_at, now, "resolve")
@@ -324,10 +332,12 @@ class PagingStage:
             return 0
         name = followup_step(written.followups())
         update = describe_growth(before, after, grew)
-        page = self.page(row, name, now, incident, key=paging.key, update=update)
         added = 0
         for was in paged.values():
             step = Step(now, name, was.level, was.recipient, was.channels, decision.reason)
+            page = self.page(
+                row, name, now, incident, key=paging.key, update=update, to=step.recipient
+            )
             added += int(enqueue_step(session, step, page, now).enqueued)
         if added:
             log.info(
@@ -345,10 +355,20 @@ class PagingStage:
         *,
         key: str | None = None,
         update: str = "",
+        to: str = SHARED,
     ) -> Page:
-        ttl = timedelta(minutes=self.config.oncall.ack_link_minutes)
-        link = ack_url(self.base_url, self.key, row.id, now, ttl)
-        return build_page(row, step, now, incident, key=key, link=link, update=update)
+        """The page of ``step`` for recipient ``to``, with its acknowledge link: a one-tap
+        link for a person, a link that needs a login for a shared channel (nobody in
+        particular reads a PagerDuty service or a chat room, so nobody is recorded)."""
+        return build_page(
+            row, step, now, incident, key=key, link=self.ack_link(row.id, now, to), update=update
+        )
+
+    def ack_link(self, incident_id: str, now: datetime, to: str = SHARED) -> str:
+        oncall = self.config.oncall
+        minutes = oncall.tap_link_minutes if to != SHARED else oncall.ack_link_minutes
+        ttl = timedelta(minutes=minutes)
+        return ack_url(self.base_url, self.key, incident_id, now, ttl, person=to or None)
 
 
 def build_page(

@@ -94,6 +94,10 @@ class Post(SQLModel, table=True):
     content_hash: str = Field(max_length=64)
     edits: int = 0
     rating: int | None = None  # a review's stars (App Store, Trustpilot), 1-5
+    # the same text up to case and spacing (monitor.parse.text.copy_key); a post whose text an
+    # earlier post already carried is stored linked to it: one queue item with its copies
+    text_key: str | None = Field(default=None, max_length=40, index=True)
+    copy_of: str | None = Field(default=None, max_length=32, index=True)
 
 
 class PostBrand(SQLModel, table=True):
@@ -172,6 +176,19 @@ class IncidentRow(SQLModel, table=True):
     updated_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
 
 
+class AckLinkUse(SQLModel, table=True):
+    """A one-tap link from a page that has acted (each acts once: alerts.ack). A row is
+    deleted once its link has expired, which refuses the link by itself."""
+
+    __tablename__ = "ack_link_uses"
+    token_id: str = Field(primary_key=True, max_length=64)  # AckCheck.token_id
+    incident_id: str = Field(max_length=120, index=True)
+    person: str = Field(max_length=200)
+    action: str = Field(max_length=16)
+    used_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
+
+
 # --- the queue: triage of flagged posts ---------------------------------------------------
 
 QUEUE_STATUSES = ("new", "acknowledged", "responded", "resolved", "dismissed")
@@ -233,6 +250,9 @@ class User(SQLModel, table=True):
     password_hash: str = Field(max_length=300)
     disabled: bool = False
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    # The zone pages show times in for this user (IANA name); None: the default
+    # (the on-call schedule's zone, else the browser's).
+    timezone: str | None = Field(default=None, max_length=64)
 
 
 class WebSession(SQLModel, table=True):

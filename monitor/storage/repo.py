@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from monitor.parse.text import copy_key
 from monitor.settings import Settings
 from monitor.storage.models import (
     FetchState,
@@ -441,6 +442,7 @@ def _enrich(session: Session, row: Post, record: PostRecord) -> None:
     itself) is not an edit: keep the fuller text and the union of brands, no history."""
     if len(record.text) > len(row.text):
         row.text, row.content_hash = record.text, record.content_hash
+        row.text_key = copy_key(record.text)
         row.title = record.title or row.title
         row.lang = record.lang or row.lang
     have = set(brands_of(session, [row.id]).get(row.id, []))
@@ -472,10 +474,41 @@ def _insert_many(
     if not records:
         return
     values = [_post_values(source_id, r, now) for source_id, r in records]
+    _link_copies(session, values)
     session.execute(INSERT_POSTS, values)
     brand_rows = [{"post_id": r.id, "brand": b} for _, r in records for b in r.brands]
     if brand_rows:
         session.execute(_INSERT_BRANDS, brand_rows)
+
+
+def _link_copies(session: Session, values: list[dict[str, object]]) -> None:
+    """A new post whose text an earlier post already carried (a syndicated copy, a repost:
+    another guid and link, the same words up to case and spacing) is stored as a copy of the
+    first one; URL identity stays, so an edit is still an edit of its own post."""
+    keys = {str(v["text_key"]) for v in values if v["text_key"] is not None}
+    if not keys:
+        return
+    first = _first_with_keys(session, sorted(keys))
+    for row in values:
+        key = row["text_key"]
+        if key is None:
+            continue
+        original = first.setdefault(str(key), str(row["id"]))
+        if original != row["id"]:
+            row["copy_of"] = original
+
+
+def _first_with_keys(session: Session, keys: list[str]) -> dict[str, str]:
+    """The first stored post (the original, never a copy) carrying each text key."""
+    found: dict[str, str] = {}
+    for chunk in _chunks(keys):
+        query = (
+            sa.select(_POSTS.c.text_key, _POSTS.c.id)
+            .where(_POSTS.c.text_key.in_(chunk), _POSTS.c.copy_of.is_(None))
+            .order_by(_POSTS.c.fetched_at.desc(), _POSTS.c.id.desc())
+        )
+        found.update({key: pid for key, pid in session.execute(query)})  # earliest wins
+    return found
 
 
 def _post_values(source_id: int, r: PostRecord, now: datetime) -> dict[str, object]:
@@ -487,6 +520,7 @@ def _post_values(source_id: int, r: PostRecord, now: datetime) -> dict[str, obje
         if isinstance(value, str) and "\x00" in value:
             values[key] = value.replace("\x00", "")
     values.update(source_id=source_id, fetched_at=now, edits=0)
+    values.update(text_key=copy_key(r.text), copy_of=None)
     return values
 
 
@@ -501,6 +535,9 @@ def _update(session: Session, row: Post, r: PostRecord, now: datetime) -> None:
         )
     )
     row.title, row.text, row.content_hash = r.title, r.text, r.content_hash
+    key = copy_key(r.text)
+    if key != row.text_key:  # rewritten: no longer the copy it was
+        row.text_key, row.copy_of = key, None
     row.lang, row.updated_at, row.edits = r.lang, now, row.edits + 1
     row.author = r.author or row.author
     row.rating = r.rating if r.rating is not None else row.rating

@@ -5,6 +5,8 @@
 - ``security``: headers on every response, CSRF, origin and redirect checks;
 - ``auth``: who is asking (session cookie) and may they change things;
 - ``routes_auth`` (login/logout, /healthz), ``routes_pages`` (HTML), ``routes_api`` (/api/v1);
+- ``routes_tap`` (a page's one-tap acknowledge link, no login), ``routes_hooks``
+  (PagerDuty's signed webhook);
 - ``chart``: the incident chart as server-side SVG; ``format``: how pages show
   times and numbers; ``params``: what a request asks for.
 

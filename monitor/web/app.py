@@ -1,7 +1,10 @@
 """``create_app``: the web UI and JSON API as one FastAPI application.
 
-Public without a session: ``/login``, ``/static/*``, ``/healthz``. Everything else needs
-one (pages redirect to the login form, the API answers 401). The OpenAPI document is at
+Public without a session: ``/login``, ``/static/*``, ``/healthz``, a page's one-tap
+links (``/tap/...``: the link's signed token is the permission, routes_tap.py),
+``/hooks/pagerduty`` (a signed webhook, routes_hooks.py) and the push endpoints
+(``/push/...``: signed deliveries, routes_push.py). Everything else needs one (pages
+redirect to the login form, the API answers 401). The OpenAPI document is at
 ``/api/openapi.json`` for logged-in users; no docs UI is served (it would load from a CDN).
 """
 
@@ -18,9 +21,19 @@ from fastapi import Depends, FastAPI
 from sqlalchemy.engine import Engine
 from starlette.staticfiles import StaticFiles
 
+from alerts.pagerduty_webhook import MAX_BODY_BYTES as WEBHOOK_MAX_BYTES
 from monitor.accounts import AccountPolicy, Principal
 from monitor.settings import Settings
-from monitor.web import errors, routes_api, routes_auth, routes_pages, routes_push
+from monitor.web import (
+    errors,
+    routes_api,
+    routes_auth,
+    routes_hooks,
+    routes_pages,
+    routes_push,
+    routes_settings,
+    routes_tap,
+)
 from monitor.web.auth import reader
 from monitor.web.context import WebContext
 from monitor.web.security import MAX_BODY_BYTES, SecurityHeaders, own_host_names
@@ -29,7 +42,8 @@ from monitor.web.server import split_bind
 log = logging.getLogger("stormwatch.web")
 
 STATIC = Path(__file__).parent / "static"
-FORM_LIMITS: Any = {"max_fields": 50, "max_files": 0, "max_part_size": 100_000}
+# max_fields: the queue's bulk form carries a field per ticked post, a page at most 200.
+FORM_LIMITS: Any = {"max_fields": 250, "max_files": 0, "max_part_size": 100_000}
 
 
 def utc_now() -> datetime:
@@ -66,10 +80,19 @@ def create_app(
     )
     app.state.web = WebContext(settings, engine, clock, policy or AccountPolicy(), key)
     errors.install(app)
-    for router in (routes_auth.router, routes_auth.api, routes_api.router, routes_pages.router):
+    routers = (
+        routes_auth.router,
+        routes_auth.api,
+        routes_api.router,
+        routes_tap.router,
+        routes_pages.router,
+        routes_settings.router,
+    )
+    for router in routers:
         # Per route, so the refusal passes through SecurityHeaders (an app-wide limit
         # would answer from outside it). Catches bodies without Content-Length too.
         app.include_router(router, max_body_size=MAX_BODY_BYTES, form_limits=FORM_LIMITS)
+    app.include_router(routes_hooks.router, max_body_size=WEBHOOK_MAX_BYTES)
     app.include_router(routes_push.router)  # public; its own body cap and rate limit
     _openapi_route(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

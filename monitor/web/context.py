@@ -23,11 +23,27 @@ from starlette.responses import HTMLResponse
 from monitor.accounts import AccountPolicy, Principal
 from monitor.queue.ranking import decayed
 from monitor.settings import Settings
-from monitor.web.format import ago, display_zone, duration, iso, num, pct, when
+from monitor.web.format import (
+    ViewerZone,
+    ago,
+    chance,
+    duration,
+    iso,
+    language,
+    num,
+    pct,
+    times_usual,
+    viewer_zone,
+    when,
+)
 from monitor.web.security import http_url
 
 if TYPE_CHECKING:
     from classifiers.base import Encoder
+
+# The zone the browser reports (Intl's resolvedOptions().timeZone), set by static/app.js:
+# the default when neither the user nor an on-call schedule names one.
+ZONE_COOKIE = "stormwatch_tz"
 
 
 def _environment() -> jinja2.Environment:
@@ -46,6 +62,9 @@ def _environment() -> jinja2.Environment:
         seg=lambda value: quote(str(value), safe=""),
         href=http_url,
         duration=duration,
+        times_usual=times_usual,
+        chance=chance,
+        language=language,
     )
     return env
 
@@ -76,9 +95,19 @@ class WebContext:
                 self._encoder = encoder_from_settings(self.settings.classifier)
             return self._encoder
 
-    @property
-    def zone(self) -> tzinfo:
-        return display_zone([s.timezone for s in self.settings.oncall.schedules])
+    def viewer_zone(self, request: Request, chosen: bool = True) -> ViewerZone:
+        """The zone this request's pages show times in: the user's setting, else the
+        on-call schedule's, else the browser's (its cookie), else UTC. ``chosen=False``:
+        the default, what applies without the user's setting."""
+        principal: Principal | None = getattr(request.state, "principal", None)
+        return viewer_zone(
+            principal.timezone if principal and chosen else None,
+            [s.timezone for s in self.settings.oncall.schedules],
+            request.cookies.get(ZONE_COOKIE),
+        )
+
+    def zone(self, request: Request) -> tzinfo:
+        return self.viewer_zone(request).zone
 
     @property
     def secure_cookies(self) -> bool:
@@ -98,7 +127,7 @@ class WebContext:
             principal=principal,
             path=request.url.path,
             now=now,
-            zone=self.zone,
+            zone=self.zone(request),
             ago=lambda value: ago(value, now),
             # the urgency the queue sorts by (faded with age), on every page the same number
             urgency_now=lambda row: f"{decayed(row.urgency, row.published_at, now):.2f}",

@@ -37,6 +37,19 @@ class ActionBody(BaseModel):
     label: str | None = Field(None, description="For relabel: complaint | not_complaint.")
 
 
+class PostKey(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    post_id: str = Field(max_length=100)
+    brand: str = Field(max_length=200)
+
+
+class BulkBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    action: str = Field(description="ack, assign, resolve or dismiss.", max_length=20)
+    posts: list[PostKey] = Field(max_length=service.MAX_BULK)
+    assignee: str | None = Field(None, max_length=200, description="For assign.")
+
+
 class QueuePageBody(BaseModel):
     total: int
     limit: int
@@ -136,6 +149,22 @@ def get_item(
 ) -> dict[str, Any]:
     with read_scope(web.engine) as session:
         return service.get_item(session, post_id, brand).to_dict()
+
+
+@router.post("/queue/bulk", tags=["queue"])
+def act_bulk(
+    body: BulkBody,
+    principal: Principal = Depends(triager),
+    web: WebContext = Depends(web_context),
+) -> dict[str, Any]:
+    """One action on many posts: how many changed, and the posts left as they were by
+    reason (``{"cannot acknowledge a post that is resolved": 2}``)."""
+    keys = [(p.post_id, p.brand) for p in body.posts]
+    with session_scope(web.engine) as session:
+        outcome = service.act_many(
+            session, keys, body.action, principal.name, web.clock(), assignee=body.assignee
+        )
+    return {"action": outcome.action, "changed": outcome.changed, "left": outcome.left}
 
 
 @router.post("/queue/{post_id}/{brand:path}/{action}", tags=["queue"])

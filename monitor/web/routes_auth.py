@@ -167,6 +167,9 @@ class Me(BaseModel):
     role: str
     csrf_token: str = Field(description="Send it as X-CSRF-Token on every change.")
     can_triage: bool
+    timezone: str | None = Field(
+        None, description="The zone the user chose for pages (IANA); null: the default."
+    )
 
 
 def me_of(principal: Principal) -> Me:
@@ -175,6 +178,7 @@ def me_of(principal: Principal) -> Me:
         role=principal.role,
         csrf_token=principal.csrf_token,
         can_triage=principal.can("triage"),
+        timezone=principal.timezone,
     )
 
 

@@ -10,7 +10,7 @@ anything — link previews fetch the acknowledge links in pages.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
 
@@ -71,7 +71,7 @@ def incidents_page(
     web: WebContext = Depends(web_context),
 ) -> Response:
     with read_scope(web.engine) as session:
-        found = incidents.list_incidents(session, "all", brand or None)
+        found = incidents.list_incidents(session, "all", brand or None, web.zone(request))
     live = [v for v in found if v.status != "resolved"]
     resolved = [v for v in found if v.status == "resolved"][:RECENT_RESOLVED]
     return web.render(request, "incidents.html", live=live, resolved=resolved, brand=brand)
@@ -80,16 +80,17 @@ def incidents_page(
 def _incident_page(
     request: Request, web: WebContext, incident_id: str, template: str, status: int = 200, **kw: Any
 ) -> Response:
+    zone = web.zone(request)
     with read_scope(web.engine) as session:
-        detail = incidents.get_incident(session, incident_id, web.clock())
+        detail = incidents.get_incident(session, incident_id, web.clock(), zone)
     return web.render(
         request,
         template,
         status=status,
         detail=detail,
         incident=detail.view,
-        chart=volume_chart(detail.series, detail.view.onset_at, web.zone, web.clock()),
-        chart_text=chart_summary(detail.series, web.zone),
+        chart=volume_chart(detail.series, detail.view.onset_at, zone, web.clock()),
+        chart_text=chart_summary(detail.series, zone),
         post_url=post_url,
         incident_url=incident_url,
         queue_query=QueueParams(status="all", incident=incident_id).query(),
@@ -191,18 +192,32 @@ def incident_page(
 def queue_page(
     request: Request,
     params: QueueParams = Depends(queue_params),
+    done: str = Query("", max_length=20),
+    changed: int = Query(0, ge=0, le=service.MAX_BULK),
+    left: int = Query(0, ge=0, le=service.MAX_BULK),
     principal: Principal = Depends(reader),
     web: WebContext = Depends(web_context),
 ) -> Response:
+    return _queue_response(request, web, params, done=bulk_sentence(done, changed, left))
+
+
+def _queue_response(
+    request: Request,
+    web: WebContext,
+    params: QueueParams,
+    status: int = 200,
+    error: QueueError | None = None,
+    done: str | None = None,
+) -> Response:
     flt = params.to_filter(web.clock())
-    error, status = None, 200
     with read_scope(web.engine) as session:
         facets = service.facets(session)
-        incident = _incident_view(session, params.incident)
+        incident = _incident_view(session, params.incident, web.zone(request))
         try:
             page = service.list_queue(session, flt)
         except QueueError as exc:
             page, error, status = service.QueuePage([], 0), exc, QUEUE_STATUS[exc.kind]
+        assignees = _assignees(session, web)
     partial = bool(request.headers.get("hx-request")) and not request.headers.get(
         "hx-history-restore-request"
     )
@@ -214,6 +229,9 @@ def queue_page(
         params=params,
         facets=facets,
         error=error,
+        done=done,
+        assignees=assignees,
+        bulk_actions=BULK_BUTTONS,
         post_url=post_url,
         incident=incident,
         incident_url=incident_url,
@@ -222,10 +240,79 @@ def queue_page(
     return response
 
 
-def _incident_view(session: Session, incident_id: str) -> incidents.IncidentView | None:
+def _incident_view(
+    session: Session, incident_id: str, zone: tzinfo
+) -> incidents.IncidentView | None:
     """The incident a filtered queue is showing, to name it; None if none or unknown."""
     row = session.get(IncidentRow, incident_id) if incident_id else None
-    return incidents.view(row) if row else None
+    return incidents.view(row, zone=zone) if row else None
+
+
+def _assignees(session: Session, web: WebContext, current: str | None = None) -> list[str]:
+    """Whom a post can be assigned to: the enabled users and the on-call people (and its
+    current assignee), so a name is picked, never typed."""
+    users = [u.name for u in accounts.list_users(session) if not u.disabled]
+    people = [p.name for p in web.settings.oncall.people]
+    return sorted({*users, *people, *([current] if current else [])})
+
+
+# --- bulk actions on the queue -----------------------------------------------------------------
+
+BULK_BUTTONS = {"ack": "Acknowledge", "resolve": "Resolve", "dismiss": "Dismiss"}
+BULK_DONE = {
+    "ack": "Acknowledged",
+    "assign": "Assigned",
+    "resolve": "Resolved",
+    "dismiss": "Dismissed",
+}
+# Why a post was left as it was, per action (the service refuses one whose status does not
+# allow the action: monitor/queue/service.py, the triage states).
+BULK_LEFT = {"ack": "already acknowledged or further along"}
+
+
+def bulk_sentence(action: str, changed: int, left: int) -> str | None:
+    """``Acknowledged 5 posts. 2 were left as they were (already acknowledged or further
+    along).`` from the redirect's numbers; None when the address carries no bulk action."""
+    if action not in BULK_DONE:
+        return None
+    sentence = f"{BULK_DONE[action]} {changed} post{'' if changed == 1 else 's'}."
+    if left:
+        reason = BULK_LEFT.get(action, "already closed")
+        were = "was" if left == 1 else "were"
+        sentence += f" {left} {were} left as {'it' if left == 1 else 'they'} {were} ({reason})."
+    return sentence
+
+
+def _bulk_key(value: str) -> tuple[str, str]:
+    """``post_id/brand`` (a post id has no slash; a brand may)."""
+    post_id, _, brand = value.partition("/")
+    return post_id, brand
+
+
+@router.post("/queue/bulk")
+def queue_bulk(
+    request: Request,
+    action: str = Form("", max_length=20),
+    post: list[str] = Form([]),
+    assignee: str = Form("", max_length=200),
+    back: str = Form("", max_length=2000),
+    principal: Principal = Depends(triager),
+    web: WebContext = Depends(web_context),
+) -> Response:
+    """One action on the posts ticked in the queue, then back to the same filtered list
+    (Post/Redirect/Get) saying how many changed."""
+    params = _params_of(back) or QueueParams()
+    keys = [_bulk_key(v) for v in post if len(v) <= 300]
+    try:
+        with session_scope(web.engine) as session:
+            outcome = service.act_many(
+                session, keys, action, principal.name, web.clock(), assignee=assignee or None
+            )
+    except QueueError as exc:
+        return _queue_response(request, web, params, QUEUE_STATUS[exc.kind], error=exc)
+    said = {"done": action, "changed": outcome.changed, "left": outcome.unchanged}
+    query = "&".join(q for q in (params.query(), urlencode(said)) if q)
+    return RedirectResponse(f"/queue?{query}", status_code=303)
 
 
 def next_post(session: Session, back: str, key: tuple[str, str], now: datetime) -> str | None:
@@ -303,13 +390,12 @@ def _post_page(
 ) -> Response:
     with read_scope(web.engine) as session:
         item = service.get_item(session, post_id, brand)
-        users = [u.name for u in accounts.list_users(session) if not u.disabled]
+        assignees = _assignees(session, web, item.row.assignee)
         following = next_post(session, back, (post_id, brand), web.clock())
-    people = [p.name for p in web.settings.oncall.people]
     return web.render(
         request,
         "post.html",
-        assignees=sorted({*users, *people, *([item.row.assignee] if item.row.assignee else [])}),
+        assignees=assignees,
         status=status,
         item=item,
         row=item.row,

@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from pydantic import ValidationError
 
-from alerts.ack import ack_url, sign_ack, verify_ack
+from alerts.ack import ack_url, sign_ack, verify_ack, verify_tap
 from alerts.config import AlertsConfig, ChannelConfig
 from alerts.errors import ChannelConfigError
 from alerts.page import Page, render_subject, render_text
@@ -191,6 +191,47 @@ def test_tampered_ack_tokens_are_refused(mangle: str) -> None:
 def test_a_signed_token_with_an_impossible_expiry_is_malformed(expiry: str) -> None:
     token = forged(KEY, f'{{"i":"inc-1","a":"ack","e":{expiry}}}')
     assert verify_ack(KEY, token, "inc-1", "ack", T0).reason == "malformed"
+
+
+def test_a_link_to_one_person_is_a_one_tap_link_bound_to_them() -> None:
+    url = ack_url(
+        "https://sw.example", KEY, "Nordtel:storm:1", T0, timedelta(hours=1), person="mette"
+    )
+    parts = urlsplit(url)
+    assert parts.path == "/tap/ack/Nordtel%3Astorm%3A1"
+    token = token_of(url)
+    check = verify_tap(KEY, token, "Nordtel:storm:1", "ack", T0)
+    assert (check.ok, check.person, check.expires_at) == (True, "mette", T0 + timedelta(hours=1))
+    assert len(check.token_id) == 32
+    assert verify_tap(KEY, token, "Nordtel:storm:2", "ack", T0).reason == "wrong_incident"
+    assert verify_tap(KEY, token, "Nordtel:storm:1", "resolve", T0).reason == "wrong_action"
+    late = verify_tap(KEY, token, "Nordtel:storm:1", "ack", T0 + timedelta(hours=1))
+    assert (late.reason, late.person, late.token_id) == ("expired", None, "")
+    # The login link still takes it (a logged-in manager acts as themselves).
+    assert verify_ack(KEY, token, "Nordtel:storm:1", "ack", T0).ok
+
+
+def test_a_shared_channels_link_is_not_a_one_tap_link() -> None:
+    url = ack_url("https://sw.example", KEY, "inc-1", T0, timedelta(hours=1))
+    check = verify_tap(KEY, token_of(url), "inc-1", "ack", T0)
+    assert (check.ok, check.reason) == (False, "not_personal")
+    assert "log in" in check.message
+
+
+def test_each_one_tap_token_has_its_own_id_and_the_same_token_keeps_it() -> None:
+    def token_id(person: str, minutes: int) -> str:
+        token = sign_ack(KEY, "inc-1", "ack", T0 + timedelta(minutes=minutes), person)
+        return verify_tap(KEY, token, "inc-1", "ack", T0).token_id
+
+    assert token_id("mette", 60) == token_id("mette", 60)
+    assert len({token_id("mette", 60), token_id("jonas", 60), token_id("mette", 61)}) == 3
+
+
+@pytest.mark.parametrize("person", ['""', "7", "null", '["mette"]', "true"])
+def test_a_signed_token_naming_no_person_properly_is_malformed(person: str) -> None:
+    token = forged(KEY, f'{{"i":"inc-1","a":"ack","e":{int(T0.timestamp()) + 60},"p":{person}}}')
+    expected = "not_personal" if person == "null" else "malformed"
+    assert verify_tap(KEY, token, "inc-1", "ack", T0).reason == expected
 
 
 def test_a_short_signing_key_is_refused() -> None:

@@ -481,3 +481,24 @@ def test_prune_removes_old_failures_and_long_dead_sessions(any_engine: Engine) -
     with session_scope(any_engine) as s:
         assert [r.id for r in s.exec(select(WebSession)).all()] == [who.session_id]
         assert s.exec(select(LoginFailure)).all() == []
+
+
+def test_a_users_time_zone_is_a_known_zone_or_the_default(any_engine: Engine) -> None:
+    with session_scope(any_engine) as s:
+        accounts.add_user(s, "mette", "manager", PASSWORD, T0, timezone="Europe/Copenhagen")
+        with pytest.raises(AccountError, match="unknown time zone 'Mars/Olympus'"):
+            accounts.add_user(s, "bo", "manager", PASSWORD, T0, timezone="Mars/Olympus")
+    token, principal = attempt(any_engine, "mette")
+    assert principal.timezone == "Europe/Copenhagen"
+    with session_scope(any_engine) as s:
+        assert accounts.set_timezone(s, "mette", " Asia/Tokyo ") == "Asia/Tokyo"
+    assert (resolve(any_engine, token, T0 + MINUTE) or principal).timezone == "Asia/Tokyo"
+    with session_scope(any_engine) as s:
+        with pytest.raises(AccountError, match="use an IANA name like Europe/Copenhagen"):
+            accounts.set_timezone(s, "mette", "CET-ish")
+        with pytest.raises(AccountError, match="no user named"):
+            accounts.set_timezone(s, "nobody", "Asia/Tokyo")
+    with session_scope(any_engine) as s:
+        assert s.exec(select(User).where(col(User.name) == "mette")).one().timezone == "Asia/Tokyo"
+        assert accounts.set_timezone(s, "mette", "") is None  # back to the default
+    assert (resolve(any_engine, token, T0 + 2 * MINUTE) or principal).timezone is None

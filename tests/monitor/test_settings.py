@@ -178,6 +178,32 @@ def test_proxies_and_host_names_are_checked_and_read_from_the_environment() -> N
     ]
 
 
+def test_the_pagerduty_webhook_secret_is_checked_at_load_and_never_printed() -> None:
+    secret = "whsec-7f3c9a1e5b2d4c6a8e0f1a2b"
+    env = {"STORMWATCH_WEB__PAGERDUTY_WEBHOOK_SECRET": secret}
+    settings = load_settings(None, env)
+    assert settings.web.pagerduty_webhook_secret == Secret(secret)
+    for shown in (repr(settings), str(settings.web), settings.model_dump_json()):
+        assert secret not in shown
+    assert load_settings(None, {}).web.pagerduty_webhook_secret is None
+    for bad in ("changeme", f" {secret}"):
+        with pytest.raises(ConfigError) as caught:
+            load_settings(None, {"STORMWATCH_WEB__PAGERDUTY_WEBHOOK_SECRET": bad})
+        [problem] = caught.value.problems
+        assert problem.startswith(
+            "web.pagerduty_webhook_secret (STORMWATCH_WEB__PAGERDUTY_WEBHOOK_SECRET): must be "
+            "the subscription's signing secret"
+        )
+        assert bad.strip() not in problem
+
+
+def test_a_one_tap_link_lives_at_most_a_day() -> None:
+    assert parse_settings({}).oncall.tap_link_minutes == 60
+    with pytest.raises(ConfigError) as caught:
+        parse_settings({"oncall": {"tap_link_minutes": 7 * 24 * 60}})
+    assert caught.value.problems[0].startswith("oncall.tap_link_minutes:")
+
+
 def test_a_schedule_reports_its_rotation_and_its_zone_each_at_its_key(tmp_path: Path) -> None:
     path = tmp_path / "sw.toml"
     path.write_text(

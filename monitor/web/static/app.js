@@ -41,6 +41,51 @@
     fold.open = true;
   }
 
+  // The zone this browser reports, as a cookie: pages show times in it when neither the
+  // user's setting nor an on-call schedule names a zone (the server checks the name).
+  var deviceZone = "";
+  try {
+    deviceZone = Intl.DateTimeFormat().resolvedOptions().timeZone || "";
+  } catch (ignored) {
+    deviceZone = "";
+  }
+  if (/^[A-Za-z0-9_+\-\/]{1,64}$/.test(deviceZone)) {
+    document.cookie = "stormwatch_tz=" + deviceZone + "; path=/; max-age=31536000; samesite=lax" +
+      (window.location.protocol === "https:" ? "; secure" : "");
+    var useDevice = document.querySelector("[data-device-zone]");
+    var zoneField = document.getElementById("timezone");
+    if (useDevice && zoneField) {
+      useDevice.textContent = "Use this device's zone (" + deviceZone + ")";
+      useDevice.hidden = false;
+      useDevice.addEventListener("click", function () {
+        zoneField.value = deviceZone;
+        zoneField.focus();
+      });
+    }
+  }
+
+  // The queue's bulk bar: "all on this page" ticks every post; the bar says how many.
+  function countSelected(form) {
+    var shown = form.querySelector("[data-selected]");
+    if (shown) {
+      var n = form.querySelectorAll("input[name=post]:checked").length;
+      shown.textContent = n + " selected";
+    }
+  }
+  document.addEventListener("change", function (event) {
+    var box = event.target;
+    var form = box && box.form;
+    if (!form || form.id !== "bulk") {
+      return;
+    }
+    if (box.hasAttribute("data-select-all")) {
+      form.querySelectorAll("input[name=post]").forEach(function (each) {
+        each.checked = box.checked;
+      });
+    }
+    countSelected(form);
+  });
+
   // <form data-confirm="..."> asks before submitting.
   document.addEventListener("submit", function (event) {
     var form = event.target;

@@ -216,3 +216,26 @@ def test_works_without_a_config_file_on_the_embedded_defaults(
     listed = run("list", "--json")
     assert listed.exit_code == 0
     assert json.loads(listed.output)["name"] == "root"
+
+
+def test_add_with_a_time_zone_and_list_it(config: Path, engine: Engine) -> None:
+    added = run(
+        "add", "mette", "--role", "manager", "--timezone", "Europe/Copenhagen",
+        "--password-stdin", config=config, stdin=PASSWORD + "\n",
+    )  # fmt: skip
+    assert added.exit_code == 0, added.output
+    assert add(config, "bo").exit_code == 0
+    assert {u["name"]: u["timezone"] for u in users(config)} == {
+        "bo": None,
+        "mette": "Europe/Copenhagen",
+    }
+    table = run("list", config=config).output
+    assert re.search(r"mette\s+manager\s+active\s+Europe/Copenhagen", table), table
+    assert re.search(r"bo\s+manager\s+active\s+default", table), table
+    refused = run(
+        "add", "kim", "--role", "viewer", "--timezone", "Mars/Olympus", config=config, stdin=""
+    )
+    assert refused.exit_code == 1
+    assert "error: unknown time zone 'Mars/Olympus'" in refused.output
+    assert "generated password" not in refused.output, "refused before a password is made"
+    assert "kim" not in {u["name"] for u in users(config)}

@@ -19,7 +19,7 @@ from rich.console import Console
 from sqlmodel import Session, col, select
 from typer.testing import CliRunner
 
-from alerts.ack import verify_ack
+from alerts.ack import verify_tap
 from alerts.channels import build_channel
 from alerts.page import Page
 from alerts.store import OutboxRow
@@ -249,15 +249,15 @@ def _mailbox_has_verifiable_ack_links(
     to_mette = [m.get_body(("plain",)) for m in messages if m["To"] == "mette@nordtel.example"]
     bodies = [b.get_content() for b in to_mette if b is not None]
     assert any("flagged post" in b for b in bodies)  # the morning digest of the backlog
-    first = next(b for b in bodies if "/ack?token=" in b)  # the storm's first page
-    link = next(w for w in first.split() if "/ack?token=" in w)
+    first = next(b for b in bodies if "/tap/ack/" in b)  # the storm's first page
+    link = next(w for w in first.split() if "/tap/ack/" in w)  # mette's one-tap link
     parts = urlsplit(link)
-    incident = unquote(parts.path.split("/")[2])
+    incident = unquote(parts.path.split("/")[3])
     token = parse_qs(parts.query)["token"][0]
     assert incident == storm_id
     assert key is not None
-    check = verify_ack(key.reveal().encode(), token, incident, "ack", opened)
-    assert check.ok, check.reason
+    check = verify_tap(key.reveal().encode(), token, incident, "ack", opened)
+    assert (check.ok, check.person) == (True, "mette"), check.reason
 
 
 def _readings_by_text(session: Session) -> dict[str, float]:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from monitor.detect.engine import Detector, content_key
+from monitor.detect.engine import Detector
 from monitor.detect.events import PostEvent
 from monitor.detect.replay import replay
+from monitor.parse.text import copy_key as content_key
 
 T0 = datetime(2026, 3, 4, 12, 0, tzinfo=UTC)
 ARTICLE = (

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from monitor.detect.events import Signal
-from monitor.detect.explain import explain
+from monitor.detect.explain import explain, headline_in
 from monitor.detect.incidents import IncidentBook, IncidentConfig
 from monitor.detect.simulate import make_events
 
@@ -192,4 +193,45 @@ def test_a_resolved_incident_says_when_the_surge_ended() -> None:
     assert incident.resolved_at == T0 + timedelta(hours=3)
     assert explain(incident, []).headline.endswith(
         "since 2026-03-04 13:30 UTC, ended at 2026-03-04 14:40 UTC"
+    )
+
+
+def test_representative_posts_come_from_within_the_storm() -> None:
+    """A later, longer signal (a slow burn's day) brings in posts from hours before the
+    onset; they count in the explanation, but the posts it quotes are from the storm."""
+    book = IncidentBook()
+    storm = make_events("Acme", [T0 - timedelta(minutes=m) for m in (5, 10, 20)], 0.7)
+    before = make_events(
+        "Acme", [T0 - timedelta(hours=h) for h in (3, 5)], 0.99, source="blog:x", prefix="old"
+    )
+    book.apply(_signal(T0, post_ids=tuple(p.post_id for p in storm)), T0)
+    later = T0 + timedelta(minutes=10)
+    burn = _signal(
+        later,
+        kind="slow_burn",
+        window_start=later - timedelta(hours=6),
+        post_ids=tuple(p.post_id for p in before),
+    )
+    incident = book.apply(burn, later).incident
+    assert incident.onset_at == T0 - timedelta(minutes=30)
+    found = explain(incident, storm + before)
+    assert found.posts == 5
+    assert [r.post_id for r in found.representatives] == [p.post_id for p in storm]
+    assert all(r.at and r.at >= incident.onset_at for r in found.representatives)
+    assert "old" not in found.text.split("Representative posts:")[1]
+
+
+def test_a_headline_reads_in_the_viewers_zone() -> None:
+    book = IncidentBook(IncidentConfig(quiet_period=timedelta(hours=2)))
+    book.apply(_signal(T0), T0)
+    book.tick(T0 + timedelta(hours=3))
+    headline = explain(book.incidents[0], []).headline
+    assert headline.endswith("since 2026-03-04 13:30 UTC, ended at 2026-03-04 14:00 UTC")
+    copenhagen = headline_in(headline, ZoneInfo("Europe/Copenhagen"))
+    assert copenhagen.endswith("since 2026-03-04 14:30 CET, ended at 2026-03-04 15:00 CET")
+    summer = headline_in("Acme: x since 2026-07-01 23:30 UTC", ZoneInfo("Europe/Copenhagen"))
+    assert summer == "Acme: x since 2026-07-02 01:30 CEST"  # the date moves with the zone
+    assert headline_in(headline, UTC) == headline
+    assert headline_in("Acme: 12 complaints, 6x normal", ZoneInfo("Asia/Tokyo")) == (
+        "Acme: 12 complaints, 6x normal"
     )

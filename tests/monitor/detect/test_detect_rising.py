@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from monitor.detect.engine import Detector
 from monitor.detect.events import PostEvent
 from monitor.detect.history import BrandHistory
-from monitor.detect.rising import RisingStorm
-from monitor.detect.simulate import make_events
+from monitor.detect.rising import RisingConfig, RisingStorm
+from monitor.detect.simulate import daily_history, make_events
 from monitor.detect.volume import VolumeSurge
 from monitor.detect.windows import ExpectedSpike, SpikeCalendar
 
@@ -124,3 +125,19 @@ def test_engine_groups_it_with_the_volume_surge_and_leaves_its_hours_out() -> No
     signals = detector.evaluate(NOW)
     assert [s.kind for s in signals] == ["rising_storm"]
     assert detector.history("Acme").surge_hours
+
+
+def test_at_a_few_complaints_a_day_a_steep_storm_is_caught_by_the_tenfold_alternative() -> None:
+    """Seven complaints in an hour, early morning, at a brand with three a day: under a 4x
+    alternative alone the drift between complaints keeps the CUSUM under its threshold; the
+    10x alternative fires."""
+    now = datetime(2026, 3, 4, 5, 30, tzinfo=UTC)  # 06:30 in Stockholm
+    times = [now - timedelta(minutes=8 * i + 2) for i in range(7)]
+    posts = make_events("Acme", times, complaint=1.0)
+    storm = [replace(p, author=f"c{i}") for i, p in enumerate(posts)]
+    detector = Detector()
+    detector.observe(daily_history("Acme", now, 21, complaints=3, others=17) + storm)
+    history = detector.history("Acme")
+    only_four = RisingStorm(RisingConfig(rhos=(4.0,))).assess(history, now)
+    assert only_four.reason == "below_threshold"
+    assert RisingStorm().assess(history, now).fired

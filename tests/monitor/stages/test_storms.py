@@ -5,21 +5,26 @@ simulator, arriving tick by tick as the crawler and classifier would store them.
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 from typer.testing import CliRunner
 
+from alerts.ack import verify_tap
 from monitor.cli import app
 from monitor.detect import simulate
-from monitor.stages.detect import DetectStage
+from monitor.settings import parse_settings
+from monitor.stages.detect import DetectStage, load_events
 from monitor.stages.page import PagingStage
+from monitor.storage import repo
 from monitor.storage.db import session_scope
 from monitor.storage.models import IncidentRow
 from tests.support.fixtures.clock import STEP
-from tests.support.seeds.posts import store
+from tests.support.seeds.posts import reading, record, store
 from tests.support.worlds.paging import file_paging_settings
 
 
@@ -104,7 +109,11 @@ def test_an_opened_storm_pages_at_once_escalates_on_time_and_ack_stops_it(
 
     [first] = sent("trigger")
     assert first["sent_at"] == opened_at.isoformat(), "paged on the tick the incident opened"
-    assert "/ack?token=" in first["ack_url"]
+    link = urlsplit(first["ack_url"])
+    assert link.path.startswith("/tap/ack/"), "a page to one person carries a one-tap link"
+    token, incident_id = parse_qs(link.query)["token"][0], unquote(link.path.split("/")[3])
+    check = verify_tap(b"k" * 32, token, incident_id, "ack", opened_at)
+    assert (check.ok, check.person) == (True, "mette"), "bound to the person it went to"
     assert "Acme" in first["explanation"]
     assert "k" * 32 not in log.read_text(), "the signing key never appears in a page"
 
@@ -157,3 +166,51 @@ def test_a_storm_that_began_just_before_the_first_crawl_pages_on_the_first_tick(
     assert stage.detector.live_since == crawl - timedelta(minutes=30), (
         "never on days-old backlog: the cut-over is half an hour before the first crawl"
     )
+
+
+def _one_night(engine: Engine, authors: list[str]) -> list[str]:
+    """A quiet brand's three weeks, then at night one complaint post per entry of `authors`
+    within 20 minutes, stored as the crawler would; the actions the detect stage took."""
+    night = datetime(2026, 3, 4, 1, 30, tzinfo=UTC)
+    history = simulate.daily_history("Acme", night - timedelta(minutes=30), 21, 3, 17)
+    store(engine, history, fetched=night - timedelta(minutes=30))
+    stage = DetectStage(engine)
+    stage.start(night - timedelta(minutes=30))
+    times = [night - timedelta(minutes=20 - 4 * i) for i in range(len(authors))]
+    posts = simulate.make_events("Acme", times, 1.0, prefix="night")
+    store(engine, [replace(p, author=a) for p, a in zip(posts, authors, strict=True)], None)
+    return [u.action for u in stage.step(night)]
+
+
+def test_one_customer_posting_five_times_at_night_is_one_voice(sqlite_engine: Engine) -> None:
+    """The stored post's author reaches the detectors: five posts by "Mette H" count once."""
+    assert "opened" not in _one_night(sqlite_engine, ["Mette H"] * 5)
+
+
+def test_five_customers_at_night_still_open_a_storm(sqlite_engine: Engine) -> None:
+    assert "opened" in _one_night(sqlite_engine, ["Mette", "Lars", "Sanne", "Ole", "Bo"])
+
+
+def test_a_stored_post_naming_two_brands_reaches_the_detectors_as_naming_both(
+    sqlite_engine: Engine,
+) -> None:
+    """The stage tells the detectors which other brands a post names (from post_brands),
+    so a competitor's storm can be told from ours (monitor/detect/competitors.py)."""
+    at = datetime(2026, 3, 4, 1, 0, tzinfo=UTC)
+    text = "Skiftede fra Nordtel til Sydnet, kæmpe fejl"
+    both = record("both1", text, brands=("Nordtel", "Sydnet"))
+    alone = record("alone1", "Nordtel er nede", brands=("Nordtel",))
+    settings = parse_settings({"sources": [{"name": "sim", "kind": "feed", "url": "http://x/f"}]})
+    with session_scope(sqlite_engine) as s:
+        sid = repo.sync_sources(s, settings, at)["sim"].id
+        assert sid is not None
+        repo.store_posts(s, sid, [both, alone], at)
+        for post, brand in [(both, "Nordtel"), (both, "Sydnet"), (alone, "Nordtel")]:
+            s.add(reading(post, brand, at))
+    with session_scope(sqlite_engine) as s:
+        events = load_events(s)
+    assert {(e.post_id, e.brand, e.also) for e in events} == {
+        ("both1", "Nordtel", ("Sydnet",)),
+        ("both1", "Sydnet", ("Nordtel",)),
+        ("alone1", "Nordtel", ()),
+    }

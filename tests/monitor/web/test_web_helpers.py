@@ -8,10 +8,20 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from monitor.clock import parse_since
+from monitor.clock import ZoneError, known_zones, parse_since, parse_zone
 from monitor.queue.incidents import SeriesPoint
 from monitor.web.chart import volume_chart
-from monitor.web.format import display_zone, duration, heading, passage, when
+from monitor.web.format import (
+    chance,
+    display_zone,
+    duration,
+    heading,
+    language,
+    passage,
+    times_usual,
+    viewer_zone,
+    when,
+)
 from monitor.web.security import http_url, safe_next
 from tests.support.fixtures.clock import T0
 from tests.support.worlds.web import NOW
@@ -130,3 +140,70 @@ def test_chart_draws_the_running_hour_as_partial_with_labelled_ticks_and_values(
     done = str(volume_chart(points, zone=zone, now=T0 + timedelta(hours=29)))
     assert "partial" not in done
     assert "so far" not in done
+
+
+@pytest.mark.parametrize(
+    ("ratio", "expected", "words"),
+    [(422.06, 0.1, "about 420 times the usual"), (14.1, 0.93, "about 14 times the usual"),
+     (6.0, 2.0, "about 6 times the usual"), (2.44, 1.0, "about 2.4 times the usual"),
+     (1.4, 5.0, "40% more than usual"), (1.0, 5.0, "about the usual"),
+     (0.5, 5.0, "less than usual"), (1234.5, 0.01, "about 1,200 times the usual"),
+     (30.0, 0.0, "far above the usual (normally none)"), (None, None, "—")],
+)  # fmt: skip
+def test_how_far_above_normal_reads_as_words(
+    ratio: float | None, expected: float | None, words: str
+) -> None:
+    assert times_usual(ratio, expected) == words
+
+
+@pytest.mark.parametrize(
+    ("p_value", "score", "words"),
+    [(1.5e-156, None, "less than a one-in-a-billion chance on an ordinary day"),
+     (0.0, None, "less than a one-in-a-billion chance on an ordinary day"),
+     (2.4e-07, None, "about a 1-in-4,200,000 chance on an ordinary day"),
+     (0.001, None, "about a 1-in-1,000 chance on an ordinary day"),
+     (0.2, None, "could be chance on an ordinary day"),
+     (None, 12.3, "a steady rise, not a spike (CUSUM score 12.3)")],
+)  # fmt: skip
+def test_how_unlikely_reads_as_words(
+    p_value: float | None, score: float | None, words: str
+) -> None:
+    assert chance(p_value, score) == words
+
+
+def test_languages_read_as_names() -> None:
+    assert [language(c) for c in ("da", "nb", "sv", "en", "fi")] == [
+        "Danish", "Norwegian", "Swedish", "English", "Finnish",
+    ]  # fmt: skip
+    assert language("xx") == "xx"
+    assert language("?") == language(None) == "unknown language"
+
+
+def test_the_viewers_zone_is_theirs_else_the_schedules_else_the_browsers_else_utc() -> None:
+    copenhagen, oslo = ["Europe/Copenhagen"], "Europe/Oslo"
+    assert viewer_zone("Asia/Tokyo", copenhagen, oslo).name == "Asia/Tokyo"
+    assert viewer_zone("Asia/Tokyo", copenhagen, oslo).origin == "chosen"
+    default = viewer_zone(None, copenhagen, oslo)
+    assert (default.name, default.origin) == ("Europe/Copenhagen", "schedule")
+    assert viewer_zone(None, [], oslo).origin == "browser"
+    assert when(T0, viewer_zone(None, [], oslo).zone) == "2026-11-02 10:00 CET"
+    fallen = viewer_zone("Gone/Zone", [], "../../etc/passwd")  # stale setting, forged cookie
+    assert (fallen.name, fallen.origin) == ("UTC", "utc")
+    assert when(T0, fallen.zone) == "2026-11-02 09:00 UTC"
+
+
+def test_a_zone_name_must_be_a_known_iana_zone() -> None:
+    assert parse_zone(" Europe/Copenhagen ").key == "Europe/Copenhagen"
+    assert "Europe/Copenhagen" in known_zones()
+    assert known_zones() == sorted(known_zones())
+    for bad in (
+        "",
+        "Mars/Olympus",
+        "posixrules",
+        "/etc/passwd",
+        "Europe/../Europe/Oslo",
+        "x" * 500,
+    ):
+        with pytest.raises(ZoneError, match="unknown time zone") as refused:
+            parse_zone(bad)
+        assert len(str(refused.value)) < 140, "one line, even for a long name"

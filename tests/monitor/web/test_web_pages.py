@@ -120,7 +120,8 @@ def test_sources_page_reads_a_local_clocks_success_as_past(web: World) -> None:
 
 def test_incident_page_explains_charts_and_lists_posts(web: World) -> None:
     page = web.login("mia").get(INCIDENT_PATH).text
-    assert '<pre class="explanation">' in page
+    assert 'class="storm-facts"' in page  # the explanation as cards (the text is the fallback)
+    assert "about 6 times the usual" in page
     svg = page[page.index("<svg") : page.index("</svg>")]
     assert 'class="observed partial"' in svg
     assert ">so far<" in svg

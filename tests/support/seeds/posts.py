@@ -64,7 +64,7 @@ def event_record(e: PostEvent) -> repo.PostRecord:
         thread_id=(e.thread_id or e.post_id)[:32],
         parent_id=None,
         external_id=None,
-        author=None,
+        author=e.author,
         title=e.title,
         text=text,
         published_at=e.at,
@@ -72,6 +72,23 @@ def event_record(e: PostEvent) -> repo.PostRecord:
         brands=(e.brand,),
         brand_reason="mention",
         content_hash=content_hash(e.title, text),
+    )
+
+
+def reading(post: repo.PostRecord, brand: str, at: datetime, complaint: float = 0.9) -> Reading:
+    """A reading of a stored post for one brand, classified at `at`."""
+    return Reading(
+        post_id=post.id,
+        brand=brand,
+        content_hash=post.content_hash,
+        model="sim",
+        negative=complaint,
+        neutral=1 - complaint,
+        positive=0.0,
+        complaint=complaint,
+        label="complaint" if complaint >= 0.5 else "not_complaint",
+        passage=post.text,
+        classified_at=at,
     )
 
 

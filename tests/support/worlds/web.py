@@ -57,7 +57,20 @@ HOSTILE_URL = "javascript:alert(1)"
 EXPLANATION = "Nordtel: 12 complaints in the last hour, 6x normal <script>alert(3)</script>\nWhy: …"
 
 
-def settings(policy_failures: int = 5) -> Settings:
+def settings(policy_failures: int = 5, schedule_zone: str | None = "Europe/Copenhagen") -> Settings:
+    """The web world's settings; ``schedule_zone`` None: no on-call schedule (pages then
+    show times in the browser's zone)."""
+    oncall: dict[str, object] = {"people": [{"name": "mette", "channels": ["pages"]}]}
+    if schedule_zone:
+        schedule = {
+            "name": "duty",
+            "rotation": "weekly",
+            "start": "2026-01-05",
+            "members": ["mette"],
+            "timezone": schedule_zone,
+        }
+        oncall["schedules"] = [schedule]
+        oncall["policies"] = [{"name": "storms", "levels": [{"schedules": ["duty"]}]}]
     return parse_settings(
         {
             "web": {"public_url": "http://testserver", "secret_key": KEY},
@@ -67,18 +80,7 @@ def settings(policy_failures: int = 5) -> Settings:
                 {"name": HOSTILE_SOURCE, "kind": "feed", "url": "http://127.0.0.1:1/evil"},
             ],
             "channels": [{"name": "pages", "url": "stdout://"}],
-            "oncall": {
-                "people": [{"name": "mette", "channels": ["pages"]}],
-                "schedules": [
-                    {
-                        "name": "duty",
-                        "rotation": "weekly",
-                        "start": "2026-01-05",
-                        "members": ["mette"],
-                    }
-                ],
-                "policies": [{"name": "storms", "levels": [{"schedules": ["duty"]}]}],
-            },
+            "oncall": oncall,
         }
     )
 
@@ -258,14 +260,19 @@ def login_token(page: str) -> str:
 
 
 def open_world(
-    template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **policy: object
+    template: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    conf: Settings | None = None,
+    **policy: object,
 ) -> Iterator[World]:
+    """The app over a copy of ``template``, with ``conf`` (default :func:`settings`)."""
     monkeypatch.setattr(accounts, "HASHER", CHEAP)
     path = tmp_path / "web.db"
     shutil.copy(template, path)
     engine = make_engine(DatabaseSettings(url=f"sqlite:///{path}"))
     clock = Clock()
-    conf = settings()
+    conf = conf or settings()
     app = create_app(conf, engine, clock=clock, policy=AccountPolicy(**policy))  # type: ignore[arg-type]
     world = World(engine, conf, clock, app)
     try:
