@@ -118,15 +118,16 @@ class HashtagStream:
     async def run(self, stopping: asyncio.Event) -> None:
         failures = 0
         while not stopping.is_set():
-            events = self.stats.events
+            events, asked = self.stats.events, None
             try:
                 await self.connect()
             except StormwatchError as exc:
                 log.info("stream %s #%s dropped: %s", self.source, self.tag, first_line(exc))
+                asked = exc.retry_after if isinstance(exc, FetchError) else None
             self.stats.drops += 1
             failures = 0 if self.stats.events > events else failures + 1
             if not stopping.is_set():
-                await self._wait(failures, stopping)
+                await self._wait(failures, stopping, asked)
 
     async def connect(self) -> None:
         """One connection, read to its end (or until it breaks)."""
@@ -166,10 +167,17 @@ class HashtagStream:
         )
         self.stats.stored += len(report.new)
 
-    async def _wait(self, failures: int, stopping: asyncio.Event) -> None:
+    async def _wait(self, failures: int, stopping: asyncio.Event, asked: float | None) -> None:
+        """The backoff, or what the instance asked for (a 429's Retry-After) if longer."""
         push = self.pipeline().settings.push
         tries = max(failures, 1)  # after a good connection, and after one failure: the base
-        delay = next_delay(tries, base=push.reconnect_base, cap=push.reconnect_cap, rand=self.rand)
+        delay = next_delay(
+            tries,
+            base=push.reconnect_base,
+            cap=push.reconnect_cap,
+            retry_after=asked,
+            rand=self.rand,
+        )
         self.stats.waits.append(delay)
         if self.pause is not None:
             await self.pause(delay)

@@ -13,6 +13,7 @@ from monitor.errors import FetchError
 from monitor.push.stream import Decoder, Event, HashtagStream
 from monitor.storage.db import session_scope
 from tests.support.fixtures.clock import T0
+from tests.support.servers.fakeplatform import Reply, running
 from tests.support.servers.mastodonstream import DroppingStream, dropping_stream
 from tests.support.worlds.push import push_world
 
@@ -102,3 +103,33 @@ def test_a_stream_refused_again_and_again_waits_longer_each_time(tmp_path: Path)
             assert stream.stats.connections == 0
 
     asyncio.run(go())
+
+
+def test_a_refused_stream_says_why_is_not_read_and_waits_as_asked(tmp_path: Path) -> None:
+    with running() as platform:
+        limited = Reply(429, b"{}", {"Retry-After": "120"})
+        platform.routes[("GET", "/api/v1/streaming/hashtag")] = lambda _: limited
+
+        async def go() -> None:
+            source = {"name": "social", "kind": "mastodon", "url": platform.url()}
+            async with push_world(tmp_path, [{**source, "tags": ["nordtel"], "push": True}]) as w:
+                stream = HashtagStream(
+                    lambda: w.pipeline, w.service.intake, "social", "nordtel", lambda: T0
+                )
+                with pytest.raises(FetchError) as refused:
+                    await stream.connect()
+                assert refused.value.kind == "rate_limited"
+                assert refused.value.retry_after == 120
+                assert stream.stats.connections == 0
+                assert stream.stats.gap_polls == 0
+                stopping, waits = asyncio.Event(), []
+
+                async def pause(seconds: float) -> None:
+                    waits.append(seconds)
+                    stopping.set()
+
+                stream.pause, stream.rand = pause, lambda: 0.5
+                await stream.run(stopping)
+                assert waits == [120.0]  # the instance's Retry-After, not the 1 s backoff
+
+        asyncio.run(go())
