@@ -184,12 +184,16 @@ class Crawler:
             ids = {n: r.id for n, r in repo.source_rows(session, names).items()}
             if len(ids) < len(names):  # pushed before the first pass synced the table
                 ids = {n: r.id for n, r in repo.sync_sources(session, self.settings, now).items()}
+            known = [r for r in results if r.report.source in ids]
             for result in results:
-                result.source_id = ids[result.report.source]
+                if result.report.source in ids:
+                    result.source_id = ids[result.report.source]
+                else:  # removed from the settings by a reload since it was pushed
+                    result.report.error, result.report.error_kind = "no such source", "parse"
             writer = PassWriter(self, now, Plan(ids, {}, {}, {}, {}))
-            records = [(r.source_id, writer._resolve_threads(session, r)) for r in results]
+            records = [(r.source_id, writer.resolve_threads(session, r)) for r in known]
             stored = repo.store_posts_many(session, records, now)
-            for result, outcome in zip(results, stored, strict=True):
+            for result, outcome in zip(known, stored, strict=True):
                 result.report.new, result.report.updated = outcome.new, outcome.updated
                 result.report.unchanged = outcome.unchanged
 
@@ -412,7 +416,7 @@ class PassWriter:
         cost more to record than to fetch)."""
         with session_scope(self.crawler.engine) as session:
             live = [result for result in batch if not result.report.skipped]
-            records = [(r.source_id, self._resolve_threads(session, r)) for r in live]
+            records = [(r.source_id, self.resolve_threads(session, r)) for r in live]
             stored = repo.store_posts_many(session, records, self.now)  # no posts: no query
             answers: list[repo.Answer] = []
             changes: list[dict[str, Any]] = []
@@ -439,7 +443,7 @@ class PassWriter:
             source = replace(source, interval_s=max(source.interval_s, settings.push.poll_interval))
         return {"id": source.id, **health_changes(source, report, self.now, settings, rand)}
 
-    def _resolve_threads(self, session: Session, result: SourceResult) -> list[repo.PostRecord]:
+    def resolve_threads(self, session: Session, result: SourceResult) -> list[repo.PostRecord]:
         """A comment that names no brand inherits its thread's brands ("Same here, three
         weeks now" under a post about Nordtel), with reason ``thread``; else it is dropped."""
         orphans = {c.record.thread_id for c in result.candidates if not c.record.brands}
