@@ -100,7 +100,7 @@ async def run(
         embedded.reloader = make_reloader(config_path, embedded)
         daemon = embedded
     jobs = [daemon.run()]
-    push = _push_service(settings, app, embedded)
+    push = _push_service(settings, app, embedded, metrics)
     if push is not None:
         jobs.append(push.run(daemon.stopping))
     if sock is not None:
@@ -120,7 +120,7 @@ async def run(
 
 
 def _push_service(
-    settings: Settings, app: Pipeline, embedded: EmbeddedRunner | None
+    settings: Settings, app: Pipeline, embedded: EmbeddedRunner | None, metrics: Metrics
 ) -> PushService | None:
     """The push service when a source pushes (monitor/push). The embedded runner is nudged
     to classify pushed posts at once (and reloads its pipeline: the service follows); a
@@ -128,9 +128,9 @@ def _push_service(
     if not any(source.push for source in settings.sources):
         return None
     if embedded is None:
-        return PushService(lambda: app, utcnow)
+        return PushService(lambda: app, utcnow, metrics=metrics)
     runner = embedded
-    return PushService(lambda: runner.pipeline, utcnow, runner.nudge)
+    return PushService(lambda: runner.pipeline, utcnow, runner.nudge, metrics)
 
 
 async def run_web(settings: Settings, stop: asyncio.Event) -> None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from monitor.errors import first_line
+from monitor.metrics import Metrics
 from monitor.pipeline import Pipeline
 from monitor.push.facebook import changes_of
 from monitor.push.intake import Intake
@@ -30,6 +31,7 @@ class PushService:
     pipeline: Callable[[], Pipeline]
     clock: Callable[[], datetime]
     nudge: Callable[[], None] | None = None
+    metrics: Metrics | None = None
     intake: Intake = field(init=False)
     websub: Subscriber = field(init=False)
     buckets: Buckets = field(init=False)
@@ -43,6 +45,11 @@ class PushService:
     @property
     def max_body(self) -> int:
         return self.pipeline().settings.push.max_body
+
+    def count(self, kind: str, result: str) -> None:
+        """One endpoint call's named result (``stored``, ``signature_mismatch``, ...)."""
+        if self.metrics is not None:
+            self.metrics.push.labels(kind, result).inc()
 
     # --- Facebook Page webhooks ---------------------------------------------------------
 

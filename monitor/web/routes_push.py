@@ -32,15 +32,24 @@ class Refused(Exception):
         self.status, self.reason, self.headers = status, reason, headers or {}
 
 
-def _service(request: Request) -> PushService:
+def _service(request: Request, kind: str) -> PushService:
     service: PushService | None = getattr(request.app.state, "push", None)
     if service is None:
         raise Refused(503, "push_not_running")
     client = request.client.host if request.client else "unknown"
     wait = service.buckets.take(client, service.clock().timestamp())
     if wait is not None:
+        service.count(kind, "rate_limited")
         raise Refused(429, "rate_limited", {"Retry-After": str(math.ceil(wait))})
     return service
+
+
+async def _delivery_body(request: Request, service: PushService, kind: str) -> bytes:
+    try:
+        return await _body(request, service.max_body)
+    except Refused as refusal:
+        service.count(kind, refusal.reason)
+        raise
 
 
 async def _body(request: Request, limit: int) -> bytes:
@@ -67,11 +76,12 @@ def _refused(refusal: Refused) -> Response:
 @router.get("/websub/{token}")
 async def websub_verify(token: str, request: Request) -> Response:
     try:
-        service = _service(request)
+        service = _service(request, "websub")
     except Refused as refusal:
         return _refused(refusal)
     params = dict(request.query_params)
     challenge = await service.websub.verify(token, params, service.clock())
+    service.count("websub", "verified" if challenge is not None else "not_asked")
     if challenge is None:
         return _answer(404, "not_asked")
     return PlainTextResponse(challenge)
@@ -80,14 +90,16 @@ async def websub_verify(token: str, request: Request) -> Response:
 @router.post("/websub/{token}")
 async def websub_deliver(token: str, request: Request) -> Response:
     try:
-        service = _service(request)
-        body = await _body(request, service.max_body)
+        service = _service(request, "websub")
+        body = await _delivery_body(request, service, "websub")
     except Refused as refusal:
         return _refused(refusal)
     try:
         done = await service.websub.deliver(token, body, request.headers, service.clock())
     except (StorageError, WorkerError, FetchError):  # not stored: the hub delivers again later
+        service.count("websub", "not_stored")
         return _answer(503, "not_stored")
+    service.count("websub", done.reason)
     report = done.report
     counts = {"new": len(report.new), "updated": len(report.updated)} if report else {}
     return _answer(done.status, done.reason, **counts)
@@ -96,10 +108,11 @@ async def websub_deliver(token: str, request: Request) -> Response:
 @router.get("/facebook")
 async def facebook_verify(request: Request) -> Response:
     try:
-        service = _service(request)
+        service = _service(request, "facebook")
     except Refused as refusal:
         return _refused(refusal)
     challenge = service.facebook_verify(dict(request.query_params))
+    service.count("facebook", "verified" if challenge is not None else "verify_token_mismatch")
     if challenge is None:
         return _answer(403, "verify_token_mismatch")
     return PlainTextResponse(challenge)
@@ -108,14 +121,16 @@ async def facebook_verify(request: Request) -> Response:
 @router.post("/facebook")
 async def facebook_deliver(request: Request) -> Response:
     try:
-        service = _service(request)
-        body = await _body(request, service.max_body)
+        service = _service(request, "facebook")
+        body = await _delivery_body(request, service, "facebook")
     except Refused as refusal:
         return _refused(refusal)
     try:
         done = await service.facebook_deliver(body, request.headers, service.clock())
     except (StorageError, WorkerError, FetchError):  # not stored: Facebook delivers again
+        service.count("facebook", "not_stored")
         return _answer(503, "not_stored")
+    service.count("facebook", done.reason)
     report = done.report
     counts = {"new": len(report.new), "updated": len(report.updated)} if report else {}
     return _answer(done.status, done.reason, **counts)

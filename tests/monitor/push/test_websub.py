@@ -387,3 +387,21 @@ def test_a_delivery_after_a_restart_is_taken_before_the_feed_is_subscribed_again
             assert world.posts() == ["https://blog.example/p1"]
 
     run(go())
+
+
+def test_each_endpoint_call_is_counted_by_its_named_result(
+    platform: FakePlatform, tmp_path: Path
+) -> None:
+    hub = Hub(platform, [("https://blog.example/p1", COMPLAINT)]).install()
+
+    async def go() -> str:
+        async with push_world(tmp_path, [feed_source(hub)]) as world:
+            await subscribed(world)
+            await asyncio.to_thread(hub.deliver)
+            await asyncio.to_thread(hub.deliver, None, "sha256", "guessed")
+            assert world.service.metrics is not None
+            return world.service.metrics.render().decode()
+
+    text = run(go())
+    for result in ("verified", "stored", "signature_mismatch"):
+        assert f'stormwatch_push_total{{kind="websub",result="{result}"}} 1.0' in text

@@ -16,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from monitor.metrics import Metrics
 from monitor.pipeline import Pipeline, build_pipeline
 from monitor.push import PushService
 from monitor.settings import Settings, parse_settings
@@ -92,7 +93,7 @@ async def push_world(
     pipeline = build_pipeline(settings, engine)
     world: PushWorld
     service = PushService(
-        lambda: pipeline, lambda: world.now, lambda: world.nudges.append(world.now)
+        lambda: pipeline, lambda: world.now, lambda: world.nudges.append(world.now), Metrics()
     )
     world = PushWorld(settings, pipeline, service, f"http://127.0.0.1:{port}")
     app = create_app(settings, engine)
