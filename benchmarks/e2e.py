@@ -26,8 +26,15 @@ the source, the tick, classification, detection, the outbox). The clock stops wh
 first page naming the brand arrives at the receiver. Also printed: the same from the
 first post of the burst (what a manager would call "since it started").
 
+Push mode (``--push``, docs/push.md): the three listings are feeds with ``push = true``
+behind a WebSub hub in this process (it serves each listing with a ``Link: rel="hub"``
+header, verifies the daemon's subscriptions, and POSTs the signed listing to the daemon's
+callback as soon as a post is published); the daemon runs with its web server (the push
+endpoint). Polling stays underneath, stretched to ``[push] poll_interval``. The clock
+starts and stops as above: what push changes is the wait for the next poll.
+
 Peak RSS is the daemon's VmHWM (/proc/PID/status) with the model loaded, read just before
-SIGTERM. Run: ``.venv/bin/python benchmarks/e2e.py [--trials N] [--json FILE]``.
+SIGTERM. Run: ``.venv/bin/python benchmarks/e2e.py [--trials N] [--push] [--json FILE]``.
 """
 
 from __future__ import annotations
@@ -41,6 +48,8 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 sys.path.insert(0, str(_HERE.parent))
 
 import argparse  # noqa: E402
+import hashlib  # noqa: E402
+import hmac  # noqa: E402
 import json  # noqa: E402
 import math  # noqa: E402
 import os  # noqa: E402
@@ -48,6 +57,7 @@ import platform  # noqa: E402
 import random  # noqa: E402
 import secrets  # noqa: E402
 import signal  # noqa: E402
+import socket  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
@@ -58,6 +68,9 @@ from dataclasses import dataclass, field  # noqa: E402
 from datetime import UTC, datetime, timedelta  # noqa: E402
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer  # noqa: E402
 from typing import IO, Any  # noqa: E402
+from urllib.parse import parse_qs, urlencode  # noqa: E402
+from urllib.request import Request as UrlRequest  # noqa: E402
+from urllib.request import urlopen  # noqa: E402
 
 from sqlmodel import col, select  # noqa: E402
 
@@ -136,6 +149,84 @@ class Receiver:
         self.server.server_close()
 
 
+# --- the hub (push mode) ---------------------------------------------------------------------
+
+
+class Hub:
+    """A WebSub hub for the sample web's listings: ``/feed/<sub>`` is the listing with a
+    hub Link header, ``/hub`` takes subscriptions (verified at once), ``notify`` POSTs a
+    listing, signed, to its subscribers."""
+
+    def __init__(self, web: SampleWeb) -> None:
+        self.web = web
+        self.subs: dict[str, tuple[str, str]] = {}  # callback -> (topic, secret)
+        self.lock = threading.Lock()
+        hub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                sub = self.path.removeprefix("/feed/")
+                if sub not in SUBREDDITS.values():  # robots.txt and the like: nothing here
+                    self.send_response(404)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                body = hub.listing(sub)
+                self.send_response(200)
+                self.send_header("Content-Type", "application/rss+xml")
+                self.send_header("Link", f'<{hub.url("/hub")}>; rel="hub"')
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_POST(self) -> None:
+                raw = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
+                form = {k: v[0] for k, v in parse_qs(raw).items()}
+                self.send_response(202)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                threading.Thread(target=hub.verify, args=(form,), daemon=True).start()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}{path}"
+
+    def listing(self, sub: str) -> bytes:
+        with urlopen(self.web.base_url + web_urls.reddit_listing(sub, "rss"), timeout=10) as r:
+            return bytes(r.read())
+
+    def verify(self, form: dict[str, str]) -> None:
+        query = {"hub.mode": "subscribe", "hub.topic": form["hub.topic"],
+                 "hub.challenge": secrets.token_hex(8), "hub.lease_seconds": "86400"}  # fmt: skip
+        with urlopen(form["hub.callback"] + "?" + urlencode(query), timeout=10) as answer:
+            if answer.read().decode() == query["hub.challenge"]:
+                with self.lock:
+                    self.subs[form["hub.callback"]] = (form["hub.topic"], form["hub.secret"])
+
+    def notify(self, sub: str) -> None:
+        topic, body = self.url(f"/feed/{sub}"), self.listing(sub)
+        with self.lock:
+            targets = [(cb, secret) for cb, (t, secret) in self.subs.items() if t == topic]
+        for callback, secret in targets:
+            signature = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+            headers = {"Content-Type": "application/rss+xml",
+                       "X-Hub-Signature": f"sha256={signature}"}  # fmt: skip
+            with urlopen(UrlRequest(callback, data=body, headers=headers), timeout=30) as r:
+                r.read()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
 # --- the daemon's log ----------------------------------------------------------------------
 
 
@@ -203,6 +294,8 @@ class Writer:
         self.counter = 0
         self.lock = threading.Lock()
 
+    hub: Hub | None = None  # push mode: told of every post published during a trial
+
     def post(self, brand: str, lang: str, mood: str, when: datetime) -> str:
         c = self.c
         with self.lock:
@@ -241,7 +334,30 @@ def seed_history(writer: Writer, brands: Sequence[str], now: datetime, rng: rand
 # --- settings --------------------------------------------------------------------------------
 
 
-def raw_settings(folder: Path, web: SampleWeb, brands: Sequence[str], port: int) -> dict[str, Any]:
+def raw_settings(
+    folder: Path, web: SampleWeb, brands: Sequence[str], port: int, hub: Hub | None = None
+) -> dict[str, Any]:
+    raw = poll_settings(folder, web, brands, port)
+    if hub is None:
+        return raw
+    web_port = free_port()
+    raw["sources"] = [
+        {"name": f"push-{sub.lower()}", "kind": "feed", "url": hub.url(f"/feed/{sub}"),
+         "interval": INTERVAL, "push": True}
+        for sub in SUBREDDITS.values()
+    ]  # fmt: skip
+    raw["web"] |= {"bind": f"127.0.0.1:{web_port}", "public_url": f"http://127.0.0.1:{web_port}"}
+    raw["push"] = {"secret": secrets.token_hex(32)}
+    return raw
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def poll_settings(folder: Path, web: SampleWeb, brands: Sequence[str], port: int) -> dict[str, Any]:
     sources = [
         {"name": f"reddit-{sub.lower()}", "kind": "reddit",
          "url": web.base_url + web_urls.reddit_listing(sub, "rss"), "interval": INTERVAL}
@@ -281,6 +397,8 @@ def publish_burst(writer: Writer, trial: Trial) -> None:
         now = time.time()
         key = writer.post(trial.brand, lang, "complaint", datetime.fromtimestamp(now, UTC))
         trial.posts.append(Published(key, trial.brand, now))
+        if writer.hub is not None:
+            writer.hub.notify(SUBREDDITS[lang])
 
 
 def vm_hwm_kib(pid: int) -> int | None:
@@ -326,7 +444,7 @@ def pct(values: Sequence[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
 
 
-def run(trials_n: int, seed: int) -> dict[str, Any]:
+def run(trials_n: int, seed: int, push: bool = False) -> dict[str, Any]:
     began = time.perf_counter()
     rng = random.Random(seed)
     brands = [*BRANDS, *(f"Brand{i}tel" for i in range(len(BRANDS), trials_n))][:trials_n]
@@ -337,10 +455,12 @@ def run(trials_n: int, seed: int) -> dict[str, Any]:
         folder = Path(tmp)
         writer = Writer(web, seed)
         seeded = seed_history(writer, brands, datetime.now(UTC), rng)
-        raw = raw_settings(folder, web, brands, receiver.port)
+        hub = Hub(web) if push else None
+        raw = raw_settings(folder, web, brands, receiver.port, hub)
         config = folder / "stormwatch.toml"
         write_toml(raw, config)
-        cmd = [sys.executable, "-m", "monitor", "run", "-c", str(config), "--no-web"]
+        cmd = [sys.executable, "-m", "monitor", "run", "-c", str(config)]
+        cmd += [] if push else ["--no-web"]
         started = time.time()
         daemon = subprocess.Popen(
             cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
@@ -367,6 +487,10 @@ def run(trials_n: int, seed: int) -> dict[str, Any]:
                 if time.time() - last >= 15 and time.time() >= cutover:
                     break
                 time.sleep(1)
+            if hub is not None:
+                while len(hub.subs) < len(SUBREDDITS):
+                    time.sleep(1)
+                writer.hub = hub
             print(
                 f"backlog classified; trials start {time.time() - started:.0f} s after launch",
                 file=sys.stderr,
@@ -397,10 +521,13 @@ def run(trials_n: int, seed: int) -> dict[str, Any]:
                     daemon.kill()
                     daemon.wait()
             receiver.stop()
+            if hub is not None:
+                hub.stop()
         find_starts(str(raw["database"]["url"]), trials)
         errors = log.count("stage failed")
     wall = time.perf_counter() - began
-    return summarize(trials, peak_kib, wall, errors, daemon.returncode)
+    summary = summarize(trials, peak_kib, wall, errors, daemon.returncode)
+    return {**summary, "mode": "push (WebSub)" if push else "poll"}
 
 
 def summarize(
@@ -440,16 +567,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=6, help="storms, one brand each (>= 5)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--push", action="store_true", help="the listings push (WebSub)")
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args(argv)
-    s = run(max(1, args.trials), args.seed)
+    s = run(max(1, args.trials), args.seed, args.push)
     lat, first = s["latency_s"], s["from_first_post_s"]
 
     def secs(x: float | None) -> str:
         return "-" if x is None else f"{x:.0f}"
 
     print("## End to end: complaint storm on the local web -> page at a receiver\n")
-    print(f"Sources polled every {s['interval_s']} s; burst: {s['burst']}; {s['machine']}.\n")
+    print(f"Mode: {s['mode']}; sources polled every {s['interval_s']} s (push mode: while")
+    print(f"not subscribed); burst: {s['burst']}; {s['machine']}.\n")
     print("| measure | median (s) | p95 (s) | N |")
     print("|---|---|---|---|")
     print(

@@ -27,6 +27,8 @@ SCRIPTS = [
     ("outbox window", ["outbox_window.py"]),  # receiver 2xx -> row marked sent
     ("queue", ["queue_bench.py"]),  # not queue.py: it would shadow Python's queue module
     ("themes", ["themes.py"]),  # clustering and labels; --real N also times the e5 encoder
+    ("trends", ["trends.py"]),  # the trends page, 100,000 posts over 90 days
+    ("push", ["push.py"]),  # pushed posts into the store, posts/s
     ("cluster", ["cluster.py"]),  # needs PostgreSQL (STORMWATCH_BENCH_PG)
     ("e2e", ["e2e.py"]),  # the real daemon and model, ~15 min; sources polled every 60 s
 ]

@@ -26,6 +26,7 @@ from monitor.clock import utcnow
 from monitor.errors import ConfigError
 from monitor.metrics import CONTENT_TYPE, Metrics
 from monitor.pipeline import Pipeline, build_pipeline
+from monitor.push import PushService
 from monitor.runner import Runner
 from monitor.runner.embedded import EmbeddedRunner
 from monitor.settings import Settings, load_settings
@@ -89,6 +90,7 @@ async def run(
     await asyncio.to_thread(upgrade, app.engine)
     metrics = Metrics(app.engine, utcnow)
     daemon: Runner
+    embedded: EmbeddedRunner | None = None
     if settings.runner.kind == "cluster":  # several processes share the work
         from monitor.runner.cluster import ClusterRunner
 
@@ -98,9 +100,13 @@ async def run(
         embedded.reloader = make_reloader(config_path, embedded)
         daemon = embedded
     jobs = [daemon.run()]
+    push = _push_service(settings, app, embedded, metrics)
+    if push is not None:
+        jobs.append(push.run(daemon.stopping))
     if sock is not None:
         lend = app.classify.loaded_encoder  # themes from the passages the classifier just read
         ui = create_app(settings, app.engine, ack_key=app.page.key, encoder=lend)
+        ui.state.push = push
 
         def ready() -> tuple[bool, dict[str, Any]]:
             body = daemon.health.to_dict(utcnow(), daemon.tick_seconds)
@@ -112,6 +118,20 @@ async def run(
             serve(ui, settings.web.bind, daemon.stopping, sock=sock, trusted_proxies=proxies)
         )
     await asyncio.gather(*jobs)
+
+
+def _push_service(
+    settings: Settings, app: Pipeline, embedded: EmbeddedRunner | None, metrics: Metrics
+) -> PushService | None:
+    """The push service when a source pushes (monitor/push). The embedded runner is nudged
+    to classify pushed posts at once (and reloads its pipeline: the service follows); a
+    cluster's next classify job picks them up."""
+    if not any(source.push for source in settings.sources):
+        return None
+    if embedded is None:
+        return PushService(lambda: app, utcnow, metrics=metrics)
+    runner = embedded
+    return PushService(lambda: runner.pipeline, utcnow, runner.nudge, metrics)
 
 
 async def run_web(settings: Settings, stop: asyncio.Event) -> None:

@@ -72,6 +72,12 @@ class Metrics:
             "stormwatch_stage_seconds", "Time per stage run", ["stage"], registry=r,
             buckets=(0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30, 60, 120),
         )  # fmt: skip
+        self.push = Counter(
+            "stormwatch_push_total",
+            "Push endpoint calls by kind and named result (monitor/push)",
+            ["kind", "result"],
+            registry=r,
+        )
         self.last_tick = Gauge(
             "stormwatch_last_tick_timestamp_seconds", "When the last tick finished", registry=r
         )

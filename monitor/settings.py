@@ -71,6 +71,9 @@ _API_NEEDS: dict[str, tuple[tuple[str, ...], ...]] = {
     "google_play": (("package_name",), ("token",)),
     "facebook_page": (("page_id",), ("token",)),
 }
+# Kinds that can push (monitor/push/): feeds through WebSub, Mastodon's hashtag streams,
+# Facebook Page webhooks.
+PUSH_KINDS = ("feed", "mastodon", "facebook_page")
 SUPPORTED_LANGUAGES = ("da", "sv", "no", "nb", "nn", "en", "de", "fi")
 MIN_WEBHOOK_SECRET = 16
 _URL_WITH_PASSWORD = re.compile(
@@ -225,6 +228,10 @@ class SourceSettings(_Section):
     token: Secret | None = None
     api_key: Secret | None = None
     app_password: Secret | None = None
+    # Push instead of waiting for the next poll (docs/push.md): a feed subscribes at the
+    # hub it advertises (WebSub), a Mastodon source streams its hashtags, a Facebook Page
+    # takes the page's webhooks. Polling goes on as the fallback and fills gaps.
+    push: bool = False
 
     @model_validator(mode="after")
     def _api_needs(self) -> SourceSettings:
@@ -233,6 +240,10 @@ class SourceSettings(_Section):
                 raise ValueError(f"kind {self.kind!r} needs {' or '.join(keys)}")
         if self.kind == "mastodon" and self.terms and self.token is None:
             raise ValueError("kind 'mastodon' needs a token to search terms (tags need none)")
+        if self.push and self.kind not in PUSH_KINDS:
+            raise ValueError(f"push: kind {self.kind!r} cannot push; kinds that can: {PUSH_KINDS}")
+        if self.push and self.kind == "mastodon" and not self.tags:
+            raise ValueError("push: a Mastodon source streams hashtags; give it tags")
         return self
 
     @field_validator("countries")
@@ -336,6 +347,36 @@ def _is_host(host: str) -> bool:
         return bool(re.fullmatch(r"[A-Za-z0-9_.-]{1,253}", host))
 
 
+class PushSettings(_Section):
+    """Push endpoints and subscriptions (docs/push.md). The endpoints are public: they
+    answer under ``[web] public_url`` and check every delivery's signature."""
+
+    # Derives each WebSub subscription's hub.secret and callback token (HMAC): a restart
+    # keeps them, and no secret is stored in the database. Needed when a feed pushes.
+    secret: Secret | None = None
+    # Asked of the hub; the hub may grant another. Renewed once this fraction is spent.
+    lease_seconds: int = Field(7 * 86400, ge=300, le=365 * 86400)
+    renew_at: float = Field(0.8, gt=0.0, lt=1.0)
+    # A hub that never verifies within this long is given up on: the feed is polled.
+    verify_within: float = Field(600.0, ge=10)
+    # While a subscription is live its feed is polled this often (a safety net for a hub
+    # that drops deliveries) instead of at its interval.
+    poll_interval: float = Field(6 * 3600.0, ge=60)
+    # Deliveries: the largest body read (larger ones are refused with 413) and how many
+    # a second one client may send (a burst of ``burst``).
+    # (at most the web UI's own cap on any request body, 1,000,000 bytes).
+    max_body: int = Field(1_000_000, ge=1024, le=1_000_000)
+    rate: float = Field(50.0, gt=0)
+    burst: int = Field(200, ge=1)
+    # Facebook Page webhooks: the app secret signs deliveries (X-Hub-Signature-256) and
+    # the verify token is what the app's webhook settings were given.
+    facebook_app_secret: Secret | None = None
+    facebook_verify_token: Secret | None = None
+    # Streams (Mastodon): waits between reconnects grow from base to cap.
+    reconnect_base: float = Field(1.0, gt=0)
+    reconnect_cap: float = Field(300.0, gt=0)
+
+
 class QueueSettings(_Section):
     # A post enters the flagged-post queue when its complaint probability for a brand is at
     # least this. Why 0.5: the head is trained with a complaint weight that already favours
@@ -368,6 +409,7 @@ class Settings(_Section):
     web: WebSettings = WebSettings()
     queue: QueueSettings = QueueSettings()
     runner: RunnerSettings = RunnerSettings()
+    push: PushSettings = PushSettings()
     brands: list[BrandSettings] = Field(default_factory=list)
     sources: list[SourceSettings] = Field(default_factory=list)
     channels: list[ChannelConfig] = Field(default_factory=list)
@@ -407,7 +449,28 @@ def cross_check(raw: dict[str, Any]) -> list[str]:
         brand = source.get("brand")
         if brand is not None and brand not in brands:
             problems.append(f"sources.{i}.brand: unknown brand {brand!r} (not in [[brands]])")
-    return problems + report_problems(raw) + _cluster_problems(raw)
+    return problems + report_problems(raw) + _cluster_problems(raw) + _push_problems(raw)
+
+
+def _push_problems(raw: dict[str, Any]) -> list[str]:
+    """A pushing source needs what its endpoint or subscription needs: hubs and Facebook
+    call ``[web] public_url``, WebSub derives its secrets from ``[push] secret``, Facebook
+    deliveries are checked with the app secret and verified with the verify token."""
+    push, web = _table(raw.get("push")), _table(raw.get("web"))
+    kinds = {str(s.get("kind")) for s in _tables(raw.get("sources")) if s.get("push") is True}
+    problems = []
+    public = kinds & {"feed", "facebook_page"}
+    if public and not web.get("public_url"):
+        problems.append(
+            "web.public_url: push endpoints are called from outside; set the address "
+            f"hubs and platforms reach this server at (pushing kinds: {sorted(public)})"
+        )
+    if "feed" in kinds and not push.get("secret"):
+        problems.append("push.secret: a feed with push = true needs it (WebSub hub.secret)")
+    for key in ("facebook_app_secret", "facebook_verify_token"):
+        if "facebook_page" in kinds and not push.get(key):
+            problems.append(f"push.{key}: a facebook_page source with push = true needs it")
+    return problems
 
 
 def _cluster_problems(raw: dict[str, Any]) -> list[str]:

@@ -37,6 +37,7 @@ from datetime import UTC, datetime
 from types import MappingProxyType, TracebackType
 from urllib.parse import urlsplit
 
+import httpcore
 import httpx
 
 from monitor.errors import FETCH_ERROR_KINDS, FetchError, URLRefused
@@ -45,7 +46,13 @@ from monitor.fetch.backoff import rate_limit_wait, throttled_for
 from monitor.fetch.decode import ACCEPT_ENCODING
 from monitor.fetch.gate import UrlGate
 from monitor.fetch.translate import redact_url, translate
-from monitor.fetch.transport import Answer, build_request, guarded_transport, header_bytes
+from monitor.fetch.transport import (
+    Answer,
+    build_request,
+    guarded_transport,
+    header_bytes,
+    header_map,
+)
 
 __all__ = ["Conditional", "FetchPolicy", "Fetched", "Fetcher"]
 
@@ -224,6 +231,53 @@ class Fetcher:
                 raise
             raise error from exc
         return _fetched(url, answer, self._monotonic() - started, None)
+
+    @asynccontextmanager
+    async def stream(
+        self, url: str, *, headers: Mapping[str, str], idle: float
+    ) -> AsyncIterator[AsyncIterator[bytes]]:
+        """A long-lived GET (Server-Sent Events): the body's chunks as they arrive. The
+        connection and the answer's head are under the usual deadline; the body has none,
+        but at most ``idle`` seconds may pass between chunks (a server's heartbeats keep
+        it open). Through the gate; no redirects and no robots.txt (an API the operator
+        configured, like ``post``); uncompressed, so each event is read as it comes; no
+        host politeness (a stream would hold the host's turn forever)."""
+        hop = _Hop(url)
+        self._counts["fetches"] += 1
+        try:
+            async with asyncio.timeout(self._policy.deadline):
+                self._policy.gate.check_url(url)
+                plain = [h for h in self._headers if h[0] != b"Accept-Encoding"]
+                timeouts = {**self._timeouts, "read": idle}
+                request = build_request(httpx.URL(url), headers, defaults=plain, timeouts=timeouts)
+                self._counts["requests"] += 1
+                response = await self._transport.send(request)
+        except Exception as exc:
+            error = self._failed(exc, hop)
+            raise error from (None if error is exc else exc)
+        try:
+            head = Answer(url, response.status, header_map(response.headers), b"")
+            if not 200 <= response.status < 300:
+                raise self._failed(self._refusal(head, hop), hop)
+            yield self._chunks(response, hop)
+        finally:
+            await response.aclose()
+
+    def _refusal(self, head: Answer, hop: _Hop) -> FetchError:
+        """What a stream's non-2xx answer means (a 304 included: a stream has no cache)."""
+        try:
+            self._accept(head, hop)
+        except FetchError as refusal:
+            return refusal
+        return FetchError("http_status", f"{hop.shown}: HTTP {head.status}", url=hop.shown)
+
+    async def _chunks(self, response: httpcore.Response, hop: _Hop) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in response.aiter_stream():
+                yield chunk
+        except Exception as exc:
+            error = self._failed(exc, hop)
+            raise error from (None if error is exc else exc)
 
     def _failed(self, exc: Exception, hop: _Hop) -> FetchError:
         """The FetchError to raise for ``exc`` (counted): ``exc`` itself if it is one."""

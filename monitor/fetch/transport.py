@@ -98,7 +98,7 @@ class Transport:
         there if ``truncate``, else FetchError), any other body drained and dropped."""
         response = await self.send(request)
         try:
-            headers = _header_map(response.headers)
+            headers = header_map(response.headers)
             body = b""
             if 200 <= response.status < 300:
                 encoding = headers.get("content-encoding", "")
@@ -180,7 +180,7 @@ def header_bytes(value: str) -> bytes:
         return value.encode("utf-8")
 
 
-def _header_map(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
+def header_map(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
     """Response headers as a dict with lower-case names; a repeated header is joined with
     ", " (RFC 9110 §5.3). Values are UTF-8 where they decode, else ISO-8859-1."""
     headers: dict[str, str] = {}

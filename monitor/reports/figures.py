@@ -12,6 +12,7 @@ and the same code then runs on SQLite and PostgreSQL without date functions per 
 
 from __future__ import annotations
 
+import json
 import statistics
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -21,7 +22,6 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlmodel import Session, col
 
-from alerts.page import Page
 from alerts.store import OutboxRow
 from monitor.storage.models import IncidentRow, Post, PostBrand, QueueItem, Reading, Source
 
@@ -171,10 +171,20 @@ def _themes_paged(session: Session, incident_ids: list[str]) -> dict[str, str]:
     )
     found: dict[str, str] = {}
     for incident_id, page in session.execute(query):
-        themes = Page.from_json(page).themes if page else ""
+        themes = _themes_of(page)
         if themes:
             found[incident_id] = themes  # later pages overwrite earlier ones
     return found
+
+
+def _themes_of(page: str | None) -> str:
+    """The ``themes`` field of a stored page (hold records and older pages have none)."""
+    try:
+        data = json.loads(page or "{}")
+    except ValueError:
+        return ""
+    themes = data.get("themes") if isinstance(data, dict) else None
+    return themes if isinstance(themes, str) else ""
 
 
 def service(

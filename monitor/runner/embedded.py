@@ -68,6 +68,33 @@ class EmbeddedRunner:
         self._reload_requested = False
         self._running: set[asyncio.Task[Any]] = set()
         self._analyzed_at: datetime | None = None
+        # The stages after the crawl never run twice at once (a tick's and a nudge's); the
+        # crawl is outside the lock, so a nudge never waits for a pass's fetches.
+        self._busy = asyncio.Lock()
+        self._nudged = asyncio.Event()
+
+    # --- run now ----------------------------------------------------------------------------
+
+    def nudge(self) -> None:
+        """Pushed posts were stored: classify, detect and page them now rather than at the
+        next tick. Nudges that come while a pass runs are answered by one more pass."""
+        self._nudged.set()
+
+    async def fresh(self) -> None:
+        """The stages after the crawl, once (what a nudge runs): the posts are already stored."""
+        async with self._busy:
+            await self._after_crawl()
+
+    async def _answer_nudges(self) -> None:
+        while not self.stopping.is_set():
+            await self._nudged.wait()
+            self._nudged.clear()
+            if self.stopping.is_set():
+                return
+            try:
+                await self.fresh()
+            except Exception:  # the ledger guards every stage; this keeps the loop alive
+                log.exception("nudged pass failed")
 
     # --- one tick -------------------------------------------------------------------------
 
@@ -84,6 +111,16 @@ class EmbeddedRunner:
             ledger.crawled(reports)
             failed = sum(1 for r in reports if r.error)
             log.info("tick", extra={"sources": len(reports), "failed": failed})
+        await self.fresh()
+        await self._report()
+        await self._maintain()
+        self.health.last_tick_at = self.clock()
+        self.metrics.last_tick.set(time.time())
+        log.debug("tick finished")
+        systemd.notify("WATCHDOG=1")
+
+    async def _after_crawl(self) -> None:
+        pipeline, ledger = self.pipeline, self.ledger
         if self.classify:
             read = await ledger.stage("classify", lambda: pipeline.classify.run(self.clock()))
             if read is not None:
@@ -94,12 +131,6 @@ class EmbeddedRunner:
         sent = await ledger.stage("page", lambda: pipeline.page.run(self.clock()))
         if sent is not None:
             ledger.paged(sent)
-        await self._report()
-        await self._maintain()
-        self.health.last_tick_at = self.clock()
-        self.metrics.last_tick.set(time.time())
-        log.debug("tick finished")
-        systemd.notify("WATCHDOG=1")
 
     async def _report(self) -> None:
         """The weekly reports that are due and the trends rollup (monitor/stages/report.py).
@@ -185,13 +216,16 @@ class EmbeddedRunner:
         if install_signals:
             _on_signals(self.stop, self.request_reload)
         scheduler.start()
+        nudges = asyncio.get_running_loop().create_task(self._answer_nudges())
         self.health.started = True
         systemd.notify("READY=1")
         log.info("daemon started", extra={"tick_s": self.tick_seconds})
         await self.stopping.wait()
         systemd.notify("STOPPING=1")
         scheduler.pause()  # no new ticks; shutdown() would cancel the running one mid-stage
+        self._nudged.set()  # wakes the nudge loop, which sees ``stopping`` and returns
         await self._drain()
+        await nudges
         scheduler.shutdown(wait=False)
         await self.pipeline.aclose()
         log.info("daemon stopped")

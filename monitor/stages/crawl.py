@@ -29,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -44,7 +44,7 @@ from monitor.fetch.backoff import next_delay, quota_spent
 from monitor.settings import Settings, SourceSettings
 from monitor.sources import ApiAdapter, Request, adapter_for
 from monitor.sources.api import Walk, health_reason, load_marks, save_marks, spend
-from monitor.stages.read import Candidate, Reader, max_follow
+from monitor.stages.read import Candidate, Reader, Reading, max_follow
 from monitor.storage import repo
 from monitor.storage.db import session_scope
 
@@ -113,6 +113,9 @@ class Crawler:
         self.rand = rand
         self.batch_posts = batch_posts
         self.batch_sources = batch_sources
+        # Sources whose pushes are live (monitor/push): polled every [push] poll_interval
+        # instead of their own interval, as a safety net for a hub that drops deliveries.
+        self.pushed: set[str] = set()
 
     async def run(self, now: datetime) -> list[CrawlReport]:
         """:class:`monitor.stages.Stage`: one pass over the due sources."""
@@ -164,6 +167,35 @@ class Crawler:
         plan = Plan({conf.name: 0}, {}, {}, {0: row}, {})
         await asyncio.to_thread(self.reader.load)
         return await self._crawl_source(conf, plan, now)
+
+    async def read_pushed(self, documents: Sequence[Pushed]) -> list[SourceResult]:
+        """Pushed documents (feeds a hub delivered, streamed statuses) read exactly as
+        fetched ones: each source's adapter, brands and language, on the parse workers,
+        handed over together."""
+        items = [(self.settings.source(d.source), d.request, d.fetched()) for d in documents]
+        readings = await self.reader.read_many(items) if items else []
+        return [_pushed_result(d, r) for d, r in zip(documents, readings, strict=True)]
+
+    def store_pushed(self, results: Sequence[SourceResult], now: datetime) -> None:
+        """Store pushed results in one transaction (the same store, dedup and thread
+        brands as a pass), leaving the sources' health and validators to their polls."""
+        with session_scope(self.engine) as session:
+            names = sorted({r.report.source for r in results})
+            ids = {n: r.id for n, r in repo.source_rows(session, names).items()}
+            if len(ids) < len(names):  # pushed before the first pass synced the table
+                ids = {n: r.id for n, r in repo.sync_sources(session, self.settings, now).items()}
+            known = [r for r in results if r.report.source in ids]
+            for result in results:
+                if result.report.source in ids:
+                    result.source_id = ids[result.report.source]
+                else:  # removed from the settings by a reload since it was pushed
+                    result.report.error, result.report.error_kind = "no such source", "parse"
+            writer = PassWriter(self, now, Plan(ids, {}, {}, {}, {}))
+            records = [(r.source_id, writer.resolve_threads(session, r)) for r in known]
+            stored = repo.store_posts_many(session, records, now)
+            for result, outcome in zip(known, stored, strict=True):
+                result.report.new, result.report.updated = outcome.new, outcome.updated
+                result.report.unchanged = outcome.unchanged
 
     def _plan(self, now: datetime, names: list[str] | None, sync: bool = True) -> Plan:
         # Ready the reader (worker processes, language models) before any fetch starts:
@@ -384,7 +416,7 @@ class PassWriter:
         cost more to record than to fetch)."""
         with session_scope(self.crawler.engine) as session:
             live = [result for result in batch if not result.report.skipped]
-            records = [(r.source_id, self._resolve_threads(session, r)) for r in live]
+            records = [(r.source_id, self.resolve_threads(session, r)) for r in live]
             stored = repo.store_posts_many(session, records, self.now)  # no posts: no query
             answers: list[repo.Answer] = []
             changes: list[dict[str, Any]] = []
@@ -407,9 +439,11 @@ class PassWriter:
 
     def _health(self, source: repo.SourceRow, report: CrawlReport) -> dict[str, Any]:
         settings, rand = self.crawler.settings, self.crawler.rand
+        if source.name in self.crawler.pushed:
+            source = replace(source, interval_s=max(source.interval_s, settings.push.poll_interval))
         return {"id": source.id, **health_changes(source, report, self.now, settings, rand)}
 
-    def _resolve_threads(self, session: Session, result: SourceResult) -> list[repo.PostRecord]:
+    def resolve_threads(self, session: Session, result: SourceResult) -> list[repo.PostRecord]:
         """A comment that names no brand inherits its thread's brands ("Same here, three
         weeks now" under a post about Nordtel), with reason ``thread``; else it is dropped."""
         orphans = {c.record.thread_id for c in result.candidates if not c.record.brands}
@@ -445,6 +479,29 @@ class PassWriter:
         repo.record_host_result(
             session, host, backoff_until=until, status=None, reason=(report.error or "")[:300]
         )
+
+
+@dataclass(frozen=True)
+class Pushed:
+    """A document pushed to us for a source: read as if ``request`` had answered it."""
+
+    source: str
+    request: Request
+    body: bytes
+    headers: Mapping[str, str]
+
+    def fetched(self) -> Fetched:
+        url = self.request.url
+        return Fetched(url, url, 200, dict(self.headers), self.body, 0.0, None, None)
+
+
+def _pushed_result(document: Pushed, reading: Reading) -> SourceResult:
+    report = CrawlReport(document.source, requests=1, warnings=list(reading.warnings))
+    report.unmatched = reading.unmatched
+    if reading.failed:
+        report.error = reading.warnings[0] if reading.warnings else "nothing usable in it"
+        report.error_kind = "parse"
+    return SourceResult(0, report, reading.candidates)
 
 
 def _with_brands(record: repo.PostRecord, brands: list[str]) -> repo.PostRecord:

@@ -42,11 +42,11 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from monitor.canonical import canonical_url, post_id
 from monitor.errors import FetchError, WorkerError
@@ -60,6 +60,12 @@ from monitor.storage.records import PostRecord
 if TYPE_CHECKING:  # annotations only: the workers import none of the settings/HTTP stack
     from monitor.fetch import Fetched
     from monitor.settings import Settings, SourceSettings
+
+    # One response to read: the source, what was asked, what came. Pushed documents come
+    # many at a time (monitor/push/intake.py): one hand-over to a worker for a batch.
+    Item = tuple[SourceSettings, Request, Fetched]
+
+_R = TypeVar("_R")
 
 __all__ = [
     "Candidate",
@@ -236,6 +242,8 @@ class Reader(Protocol):
 
     async def read(self, conf: SourceSettings, request: Request, fetched: Fetched) -> Reading: ...
 
+    async def read_many(self, items: Sequence[Item]) -> list[Reading]: ...
+
     def close(self) -> None: ...
 
 
@@ -260,6 +268,17 @@ class ThreadReader:
             fetched.body,
             fetched.headers,
         )
+
+    async def read_many(self, items: Sequence[Item]) -> list[Reading]:
+        def read_all() -> list[Reading]:
+            return [
+                read_response(
+                    self.config, self.matchers, self.config.sources[c.name], r, f.body, f.headers
+                )
+                for c, r, f in items
+            ]
+
+        return await asyncio.to_thread(read_all)
 
     def close(self) -> None:
         return None
@@ -303,6 +322,10 @@ def _read_in_worker(name: str, request: Request, body: bytes, headers: dict[str,
     return read_response(config, matchers, config.sources[name], request, body, headers)
 
 
+def _read_many_in_worker(jobs: list[tuple[str, Request, bytes, dict[str, str]]]) -> list[Reading]:
+    return [_read_in_worker(*job) for job in jobs]
+
+
 def _ready() -> bool:
     return _worker is not None
 
@@ -335,19 +358,26 @@ class ProcessReader:
 
     async def read(self, conf: SourceSettings, request: Request, fetched: Fetched) -> Reading:
         headers = dict(fetched.headers)  # a MappingProxy does not pickle
+        job = (conf.name, request, fetched.body, headers)
+        return await self._submit(_read_in_worker, job, request.url)
+
+    async def read_many(self, items: Sequence[Item]) -> list[Reading]:
+        jobs = [(c.name, r, f.body, dict(f.headers)) for c, r, f in items]
+        return await self._submit(_read_many_in_worker, (jobs,), items[0][1].url)
+
+    async def _submit(self, work: Callable[..., _R], args: tuple[Any, ...], url: str) -> _R:
+        """``work(*args)`` on a worker; a pool broken meanwhile is replaced and the work
+        sent once more."""
         for attempt in (1, 2):
             pool = self._current()
             try:
-                future = pool.submit(_read_in_worker, conf.name, request, fetched.body, headers)
-                return await asyncio.wrap_future(future)
+                return await asyncio.wrap_future(pool.submit(work, *args))
             except BrokenProcessPool:
                 self._replace(pool)
                 log.warning(
-                    "a parse worker died reading %s (attempt %d); workers restarted",
-                    request.url,
-                    attempt,
+                    "a parse worker died reading %s (attempt %d); workers restarted", url, attempt
                 )
-        raise FetchError("parse", "the parse worker died twice on this response", url=request.url)
+        raise FetchError("parse", "the parse worker died twice on this response", url=url)
 
     def close(self) -> None:
         with self._lock:

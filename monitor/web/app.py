@@ -1,8 +1,9 @@
 """``create_app``: the web UI and JSON API as one FastAPI application.
 
 Public without a session: ``/login``, ``/static/*``, ``/healthz``, a page's one-tap
-links (``/tap/...``: the link's signed token is the permission, routes_tap.py) and
-``/hooks/pagerduty`` (a signed webhook, routes_hooks.py). Everything else needs one (pages
+links (``/tap/...``: the link's signed token is the permission, routes_tap.py),
+``/hooks/pagerduty`` (a signed webhook, routes_hooks.py) and the push endpoints
+(``/push/...``: signed deliveries, routes_push.py). Everything else needs one (pages
 redirect to the login form, the API answers 401). The OpenAPI document is at
 ``/api/openapi.json`` for logged-in users; no docs UI is served (it would load from a CDN).
 """
@@ -29,6 +30,7 @@ from monitor.web import (
     routes_auth,
     routes_hooks,
     routes_pages,
+    routes_push,
     routes_settings,
     routes_tap,
     routes_themes,
@@ -102,6 +104,7 @@ def create_app(
     app.include_router(routes_hooks.router, max_body_size=WEBHOOK_MAX_BYTES)
     for mine in (routes_themes.router, routes_trends.router):  # issue 23's pages
         app.include_router(mine, max_body_size=MAX_BODY_BYTES, form_limits=FORM_LIMITS)
+    app.include_router(routes_push.router)  # public; its own body cap and rate limit
     _openapi_route(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     web = settings.web

@@ -27,6 +27,7 @@ def test_example_config_is_valid_and_documents_every_key() -> None:
         "log",
         "web",
         "runner",
+        "push",
         "classifier",
         "outbox",
         "oncall",
