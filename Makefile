@@ -14,7 +14,7 @@ TOOLS  := .venv-tools
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 PIP_TOOLS := pip-tools==7.6.2 pip-audit==2.10.1
 
-.PHONY: demo demo-summary test lint typecheck unit bench audit lock clean
+.PHONY: demo demo-summary test lint typecheck unit bench catalogues audit lock clean
 
 $(STAMP): pyproject.toml requirements.lock requirements-torch.lock
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,9 @@ unit: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
+
+catalogues: $(STAMP)          ## extract the pages' strings; update monitor/web/locale/*/messages.po
+	$(BIN)/python -m monitor.web.catalogues
 
 $(TOOLS)/.installed:
 	$(PYTHON) -m venv $(TOOLS)

@@ -36,7 +36,7 @@ from sqlmodel import Session, col, select
 
 from monitor.clock import ZoneError, parse_zone
 from monitor.errors import AccountError, LoginRefused
-from monitor.storage.models import ROLES, LoginFailure, User, WebSession
+from monitor.storage.models import LANGUAGES, ROLES, LoginFailure, User, WebSession
 
 __all__ = [
     "HASHER",
@@ -55,6 +55,7 @@ __all__ = [
     "prune",
     "resolve_session",
     "revoke_sessions",
+    "set_language",
     "set_password",
     "set_role",
     "set_timezone",
@@ -105,6 +106,7 @@ class Principal:
     session_id: str = field(repr=False)  # the stored sha256 id, never the raw token
     csrf_token: str = field(repr=False)
     timezone: str | None = None  # the zone the user chose for pages; None: the default
+    language: str | None = None  # the language the user chose for pages; None: the browser's
 
     def can(self, permission: str) -> bool:
         return permission in PERMISSIONS.get(self.role, ())
@@ -187,6 +189,18 @@ def _check_zone(zone: str | None) -> str | None:
         raise AccountError(str(error)) from None
 
 
+def _check_language(language: str | None) -> str | None:
+    """The language as stored: one pages are translated into, or None (blank) for the
+    browser's."""
+    if language is None or not language.strip():
+        return None
+    if language.strip() not in LANGUAGES:
+        raise AccountError(
+            f"unknown language {language.strip()[:20]!r}: use one of {', '.join(LANGUAGES)}"
+        )
+    return language.strip()
+
+
 def add_user(
     session: Session,
     name: str,
@@ -249,6 +263,15 @@ def set_timezone(session: Session, name: str, zone: str | None) -> str | None:
     user.timezone = _check_zone(zone)
     session.add(user)
     return user.timezone
+
+
+def set_language(session: Session, name: str, language: str | None) -> str | None:
+    """The language this user's pages are in (``da``, ``sv``, ``nb``, ``fi``, ``de`` or
+    ``en``); blank or None goes back to the browser's. Returns what is stored."""
+    user = _existing_user(session, name)
+    user.language = _check_language(language)
+    session.add(user)
+    return user.language
 
 
 def disable_user(session: Session, name: str, now: datetime) -> int:
@@ -411,7 +434,9 @@ def token_id(token: str) -> str:
 
 
 def _principal(user: User, row: WebSession) -> Principal:
-    return Principal(_id(user), user.name, user.role, row.id, row.csrf_token, user.timezone)
+    return Principal(
+        _id(user), user.name, user.role, row.id, row.csrf_token, user.timezone, user.language
+    )
 
 
 # --- sessions -------------------------------------------------------------------------------

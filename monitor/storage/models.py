@@ -244,6 +244,8 @@ class AuditEvent(SQLModel, table=True):
 # --- accounts -------------------------------------------------------------------------------
 
 ROLES = ("viewer", "manager", "admin")
+# The languages pages are translated into (``monitor/web/locale``), English first.
+LANGUAGES = ("en", "da", "sv", "nb", "fi", "de")
 
 
 class User(SQLModel, table=True):
@@ -257,6 +259,8 @@ class User(SQLModel, table=True):
     # The zone pages show times in for this user (IANA name); None: the default
     # (the on-call schedule's zone, else the browser's).
     timezone: str | None = Field(default=None, max_length=64)
+    # The language of this user's pages (one of LANGUAGES); None: the browser's.
+    language: str | None = Field(default=None, max_length=8)
 
 
 class WebSession(SQLModel, table=True):

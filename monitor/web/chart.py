@@ -10,9 +10,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
 
+from babel.dates import format_datetime
 from markupsafe import Markup, escape
 
 from monitor.queue.incidents import SeriesPoint
+from monitor.web.format import num
+from monitor.web.i18n import DEFAULT, translations
 
 WIDTH, HEIGHT = 640.0, 240.0
 LEFT, RIGHT, TOP, BOTTOM = 44.0, 12.0, 12.0, 28.0
@@ -49,8 +52,9 @@ def _band(scale: _Scale, series: Sequence[SeriesPoint]) -> str:
     return f'<polygon class="band" points="{upper} {lower}"/>'
 
 
-def _label(at: datetime, zone: tzinfo) -> str:
-    return at.astimezone(zone).strftime("%d %b %H:%M")
+def _label(at: datetime, zone: tzinfo, locale: str = DEFAULT) -> str:
+    """``02 Nov 10:00`` (the month's short name in ``locale``)."""
+    return format_datetime(at.astimezone(zone), "dd MMM HH:mm", locale=locale)
 
 
 TICKS = 5  # time labels along the axis (two on a 29-hour axis said too little)
@@ -62,15 +66,15 @@ def _tick_indices(count: int) -> list[int]:
 
 
 def _tick_text(
-    series: Sequence[SeriesPoint], index: int, previous: int | None, zone: tzinfo
+    series: Sequence[SeriesPoint], index: int, previous: int | None, zone: tzinfo, locale: str
 ) -> str:
     local = series[index].at.astimezone(zone)
     same_day = previous is not None and series[previous].at.astimezone(zone).date() == local.date()
-    text = local.strftime("%H:%M") if same_day else local.strftime("%d %b %H:%M")
+    text = local.strftime("%H:%M") if same_day else _label(local, zone, locale)
     return text + (" " + local.strftime("%Z") if index == len(series) - 1 else "")
 
 
-def _axes(scale: _Scale, series: Sequence[SeriesPoint], zone: tzinfo) -> list[str]:
+def _axes(scale: _Scale, series: Sequence[SeriesPoint], zone: tzinfo, locale: str) -> list[str]:
     base, top = _fmt(scale.y(0)), _fmt(scale.y(scale.top))
     left, right = _fmt(LEFT), _fmt(WIDTH - RIGHT)
     low = _fmt(HEIGHT - 8)
@@ -83,7 +87,7 @@ def _axes(scale: _Scale, series: Sequence[SeriesPoint], zone: tzinfo) -> list[st
     indices = _tick_indices(len(series))
     for n, index in enumerate(indices):
         anchor = "start" if n == 0 else "end" if index == len(series) - 1 else "middle"
-        text = _tick_text(series, index, indices[n - 1] if n else None, zone)
+        text = _tick_text(series, index, indices[n - 1] if n else None, zone, locale)
         parts.append(
             f'<text class="tick" x="{_fmt(scale.x(index))}" y="{low}" text-anchor="{anchor}">'
             f"{escape(text)}</text>"
@@ -91,7 +95,9 @@ def _axes(scale: _Scale, series: Sequence[SeriesPoint], zone: tzinfo) -> list[st
     return parts
 
 
-def _observed(scale: _Scale, series: Sequence[SeriesPoint], partial: bool) -> list[str]:
+def _observed(
+    scale: _Scale, series: Sequence[SeriesPoint], partial: bool, locale: str
+) -> list[str]:
     """The observed line; the hour still running dashed and marked "so far" (drawn like the
     others it read as the storm dying down)."""
     values = [p.observed for p in series]
@@ -100,24 +106,37 @@ def _observed(scale: _Scale, series: Sequence[SeriesPoint], partial: bool) -> li
     last = len(values) - 1
     x, y = _fmt(scale.x(last)), _fmt(scale.y(values[-1]))
     running = scale.points(values[-2:], start=last - 1)
+    so_far = translations(locale).gettext("so far")
     return [
         f'<polyline class="observed" points="{scale.points(values[:-1])}"/>',
         f'<polyline class="observed partial" points="{running}"/>',
-        f'<text class="tick" x="{x}" y="{y}" dy="-6" text-anchor="end">so far</text>',
+        f'<text class="tick" x="{x}" y="{y}" dy="-6" text-anchor="end">{escape(so_far)}</text>',
     ]
 
 
-def _spots(scale: _Scale, series: Sequence[SeriesPoint], zone: tzinfo) -> list[str]:
+def _spots(scale: _Scale, series: Sequence[SeriesPoint], zone: tzinfo, locale: str) -> list[str]:
     """A target per hour whose title gives its values on hover."""
+    said = translations(locale).gettext(
+        "%(at)s: %(observed)s complaints (ordinary up to %(upper)s)"
+    )
     return [
         f'<circle class="spot" cx="{_fmt(scale.x(i))}" cy="{_fmt(scale.y(p.observed))}" r="5">'
-        f"<title>{escape(_label(p.at, zone))}: {p.observed:.1f} complaints "
-        f"(ordinary up to {p.upper:.1f})</title></circle>"
+        f"<title>{escape(said % _values(p, zone, locale))}</title></circle>"
         for i, p in enumerate(series)
     ]
 
 
-def _onset(scale: _Scale, series: Sequence[SeriesPoint], onset: datetime | None) -> list[str]:
+def _values(point: SeriesPoint, zone: tzinfo, locale: str) -> dict[str, str]:
+    return {
+        "at": _label(point.at, zone, locale),
+        "observed": num(point.observed, 1, locale),
+        "upper": num(point.upper, 1, locale),
+    }
+
+
+def _onset(
+    scale: _Scale, series: Sequence[SeriesPoint], onset: datetime | None, locale: str
+) -> list[str]:
     if onset is None:
         return []
     hour = onset.replace(minute=0, second=0, microsecond=0)  # the hour that contains it
@@ -125,9 +144,10 @@ def _onset(scale: _Scale, series: Sequence[SeriesPoint], onset: datetime | None)
     if index is None:
         return []
     x = _fmt(scale.x(index))
+    said = translations(locale).gettext("onset")
     return [
         f'<line class="onset" x1="{x}" y1="{_fmt(TOP)}" x2="{x}" y2="{_fmt(scale.y(0))}"/>',
-        f'<text class="tick" x="{x}" y="{_fmt(TOP + 10)}" dx="4">onset</text>',
+        f'<text class="tick" x="{x}" y="{_fmt(TOP + 10)}" dx="4">{escape(said)}</text>',
     ]
 
 
@@ -135,16 +155,17 @@ def _zone_name(at: datetime, zone: tzinfo) -> str:
     return at.astimezone(zone).strftime("%Z")
 
 
-def summary(series: Sequence[SeriesPoint], zone: tzinfo = UTC) -> str:
+def summary(series: Sequence[SeriesPoint], zone: tzinfo = UTC, locale: str = DEFAULT) -> str:
     """One sentence saying what the chart shows (its accessible text)."""
+    tr = translations(locale)
     if not series:
-        return "No complaint volume recorded for this period."
+        return tr.gettext("No complaint volume recorded for this period.")
     peak = max(series, key=lambda p: p.observed)
-    return (
-        f"Peak {peak.observed:.1f} complaints per hour at {_label(peak.at, zone)} "
-        f"{_zone_name(peak.at, zone)}; "
-        f"ordinary for that hour: up to {peak.upper:.1f}."
+    said = tr.gettext(
+        "Peak %(observed)s complaints per hour at %(at)s %(zone)s; "
+        "ordinary for that hour: up to %(upper)s."
     )
+    return said % {**_values(peak, zone, locale), "zone": _zone_name(peak.at, zone)}
 
 
 def volume_chart(
@@ -152,6 +173,7 @@ def volume_chart(
     onset: datetime | None = None,
     zone: tzinfo = UTC,
     now: datetime | None = None,
+    locale: str = DEFAULT,
 ) -> Markup:
     """An ``<svg>`` of observed hourly complaints (line), the expected level (dashed) and
     the ordinary band (shaded); empty markup for an empty series."""
@@ -162,14 +184,14 @@ def volume_chart(
     partial = now is not None and len(series) > 1 and series[-1].at + HOUR > now
     parts = [
         f'<svg class="chart" viewBox="0 0 {_fmt(WIDTH)} {_fmt(HEIGHT)}" role="img" '
-        f'aria-label="{escape(summary(series, zone))}" xmlns="http://www.w3.org/2000/svg">',
-        f"<title>{escape(summary(series, zone))}</title>",
+        f'aria-label="{escape(summary(series, zone, locale))}" xmlns="http://www.w3.org/2000/svg">',
+        f"<title>{escape(summary(series, zone, locale))}</title>",
         _band(scale, series),
         f'<polyline class="expected" points="{scale.points([p.expected for p in series])}"/>',
-        *_observed(scale, series, partial),
-        *_onset(scale, series, onset),
-        *_axes(scale, series, zone),
-        *_spots(scale, series, zone),
+        *_observed(scale, series, partial, locale),
+        *_onset(scale, series, onset, locale),
+        *_axes(scale, series, zone, locale),
+        *_spots(scale, series, zone, locale),
         "</svg>",
     ]
     return Markup("\n".join(parts))  # numbers and escaped text only

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import jinja2
+from markupsafe import Markup
 from sqlalchemy.engine import Engine
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
@@ -28,6 +29,7 @@ from monitor.web.format import (
     ago,
     chance,
     duration,
+    incident_headline,
     iso,
     language,
     num,
@@ -36,6 +38,7 @@ from monitor.web.format import (
     viewer_zone,
     when,
 )
+from monitor.web.i18n import DEFAULT, negotiate, translations
 from monitor.web.security import http_url
 
 if TYPE_CHECKING:
@@ -53,26 +56,63 @@ def _environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
     )
+    # {% trans %} and _() call the request's gettext (in every page's values) with the
+    # variables as keywords, so the catalogue's "%(name)s" is filled in after escaping.
+    env.newstyle_gettext = True  # type: ignore[attr-defined]
+    env.policies["ext.i18n.trimmed"] = True  # msgids without the template's indentation
     env.filters.update(
         when=_when,
         iso=iso,
-        pct=pct,
-        num=num,
+        pct=_localised(pct),
+        num=_localised(num),
         seg=lambda value: quote(str(value), safe=""),
         href=http_url,
-        duration=duration,
-        times_usual=times_usual,
-        chance=chance,
-        language=language,
+        duration=_localised(duration),
+        times_usual=_localised(times_usual),
+        chance=_localised(chance),
+        language=_localised(language),
+        headline=_localised(incident_headline),
     )
     return env
 
 
 @jinja2.pass_context
 def _when(context: jinja2.runtime.Context, value: Any) -> str:
-    """``when`` in the zone the page is rendered for (``zone`` in every page's values)."""
-    return when(value, context.get("zone") or UTC)
+    """``when`` in the zone and language the page is rendered for (``zone`` and
+    ``locale`` in every page's values)."""
+    return when(value, context.get("zone") or UTC, context.get("locale") or DEFAULT)
+
+
+def _localised(function: Callable[..., str]) -> Callable[..., str]:
+    """A format function as a filter that passes the page's ``locale`` in."""
+
+    @jinja2.pass_context
+    def filter_(context: jinja2.runtime.Context, *args: Any) -> str:
+        return function(*args, locale=context.get("locale") or DEFAULT)
+
+    return filter_
+
+
+def _gettexts(locale: str) -> dict[str, Any]:
+    """The newstyle ``gettext``/``ngettext`` a page's ``{% trans %}`` calls: the message
+    from the locale's catalogue, made markup so the ``%(name)s`` values are escaped."""
+    catalogue = translations(locale)
+
+    def gettext(message: str, **values: Any) -> Markup:
+        return Markup(catalogue.gettext(message)) % values  # every template autoescapes
+
+    def ngettext(singular: str, plural: str, n: int, **values: Any) -> Markup:
+        values.setdefault("num", n)
+        return Markup(catalogue.ngettext(singular, plural, n)) % values
+
+    def say(sentence: str) -> str:
+        """One of our own sentences held in a value (a link's verdict): translated, and
+        escaped like any value."""
+        return catalogue.gettext(sentence)
+
+    return {"gettext": gettext, "ngettext": ngettext, "say": say}
 
 
 @dataclass
@@ -117,6 +157,18 @@ class WebContext:
     def zone(self, request: Request) -> tzinfo:
         return self.viewer_zone(request).zone
 
+    def locale(self, request: Request) -> str:
+        """The language this request's pages are in: the user's setting, else the
+        browser's ``Accept-Language``, else English."""
+        principal: Principal | None = getattr(request.state, "principal", None)
+        chosen = principal.language if principal else None
+        return negotiate(chosen, request.headers.get("accept-language"))
+
+    def say(self, request: Request, message: str, **values: Any) -> str:
+        """``message`` in the request's language, ``%(name)s`` filled from ``values``."""
+        found = translations(self.locale(request)).gettext(message)
+        return found % values if values else found
+
     @property
     def secure_cookies(self) -> bool:
         return (self.settings.web.public_url or "").lower().startswith("https://")
@@ -131,17 +183,24 @@ class WebContext:
     ) -> HTMLResponse:
         principal: Principal | None = getattr(request.state, "principal", None)
         now = self.clock()
+        locale = self.locale(request)
         page = self.templates.get_template(template).render(
             principal=principal,
             path=request.url.path,
             now=now,
             zone=self.zone(request),
-            ago=lambda value: ago(value, now),
+            locale=locale,
+            ago=lambda value: ago(value, now, locale),
+            **_gettexts(locale),
             # the urgency the queue sorts by (faded with age), on every page the same number
-            urgency_now=lambda row: f"{decayed(row.urgency, row.published_at, now):.2f}",
+            urgency_now=lambda row: num(decayed(row.urgency, row.published_at, now), 2, locale),
             **values,
         )
-        return HTMLResponse(page, status_code=status, headers=dict(headers or {}))
+        return HTMLResponse(
+            page,
+            status_code=status,
+            headers={"Content-Language": locale, "Vary": "Accept-Language", **(headers or {})},
+        )
 
 
 def web_context(request: Request) -> WebContext:

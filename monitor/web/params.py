@@ -8,12 +8,15 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
+from babel.support import NullTranslations
 from fastapi import Depends, Query
 
 from monitor.clock import SinceError, is_span, parse_since
 from monitor.queue.service import QueueFilter
+from monitor.storage.models import QUEUE_STATUSES
 from monitor.web.context import WebContext, web_context
 from monitor.web.errors import WebError
+from monitor.web.i18n import DEFAULT, translations
 
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
@@ -81,29 +84,50 @@ class QueueParams:
     def pages(self, total: int) -> int:
         return max(1, -(-total // self.limit))
 
-    def nothing_found(self) -> str:
+    def nothing_found(self, locale: str = DEFAULT) -> str:
         """The empty result in words, naming what was searched: ``No open posts match
         “kø” with brand Nordtel.`` (an empty search must not read as an empty queue)."""
-        what = {"open": "open posts", "all": "posts"}.get(self.status, f"{self.status} posts")
-        named = (
-            ("brand", self.brand),
-            ("language", self.lang),
-            ("source", self.source),
-            ("assignee", self.assignee),
-        )
-        filters = [f"{name} {value}" for name, value in named if value]
-        if self.incident:
-            filters.append("in this incident")
-        if self.since:
-            filters.append(
-                f"in the last {self.since}" if is_span(self.since) else f"since {self.since}"
-            )
+        tr = translations(locale)
+        what = self._what(tr)
+        filters = self._filters_in_words(tr)
         q = self.q.strip()
         if not q and not filters:
-            return "The open queue is empty." if self.status == "open" else f"No {what}."
-        matching = f" match “{q}”" if q else ""
-        with_ = f" with {', '.join(filters)}" if filters else ""
-        return f"No {what}{matching}{with_}."
+            if self.status == "open":
+                return tr.gettext("The open queue is empty.")
+            return tr.gettext("No %(what)s.") % {"what": what}
+        said = {"what": what, "q": q, "filters": ", ".join(filters)}
+        if q and filters:
+            return tr.gettext("No %(what)s match “%(q)s” with %(filters)s.") % said
+        if q:
+            return tr.gettext("No %(what)s match “%(q)s”.") % said
+        return tr.gettext("No %(what)s with %(filters)s.") % said
+
+    def _what(self, tr: NullTranslations) -> str:
+        if self.status == "open":
+            return tr.gettext("open posts")
+        if self.status == "all":
+            return tr.gettext("posts")
+        status = tr.gettext(self.status) if self.status in QUEUE_STATUSES else self.status
+        return tr.gettext("%(status)s posts") % {"status": status}
+
+    def _filters_in_words(self, tr: NullTranslations) -> list[str]:
+        named = (
+            (tr.gettext("brand %(value)s"), self.brand),
+            (tr.gettext("language %(value)s"), self.lang),
+            (tr.gettext("source %(value)s"), self.source),
+            (tr.gettext("assignee %(value)s"), self.assignee),
+        )
+        filters = [said % {"value": value} for said, value in named if value]
+        if self.incident:
+            filters.append(tr.gettext("in this incident"))
+        if self.since:
+            span = {"value": self.since}
+            filters.append(
+                tr.gettext("in the last %(value)s") % span
+                if is_span(self.since)
+                else tr.gettext("since %(value)s") % span
+            )
+        return filters
 
 
 def queue_params(

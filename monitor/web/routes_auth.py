@@ -29,6 +29,7 @@ from monitor.web.auth import (
 )
 from monitor.web.context import WebContext, web_context
 from monitor.web.errors import WebError
+from monitor.web.i18n import DEFAULT, translations
 from monitor.web.security import (
     LOGIN_CSRF_COOKIE,
     new_login_token,
@@ -90,13 +91,20 @@ def login_submit(
     if not same_origin(request, web.settings.web.public_url) or not tokens_match(
         request.cookies.get(LOGIN_CSRF_COOKIE), csrf_token
     ):
-        error = "The login form expired. Please try again."
+        error = web.say(request, "The login form expired. Please try again.")
         return _form(request, web, target, status=403, error=error, name=name)
     try:
         token = _login(request, web, name, password)
     except LoginRefused as refused:
         status, headers = _refusal(refused)
-        response = _form(request, web, target, status=status, error=_sentence(refused), name=name)
+        response = _form(
+            request,
+            web,
+            target,
+            status=status,
+            error=_sentence(refused, web.locale(request)),
+            name=name,
+        )
         response.headers.update(headers)
         return response
     response = RedirectResponse(target, status_code=303)
@@ -122,17 +130,22 @@ def _refusal(refused: LoginRefused) -> tuple[int, dict[str, str]]:
     return 401, {}
 
 
-def _sentence(refused: LoginRefused) -> str:
+def _sentence(refused: LoginRefused, locale: str = DEFAULT) -> str:
+    """Why the login was refused, in ``locale`` (the API's stays English)."""
+    tr = translations(locale)
     if refused.reason == "rate_limited":
-        return f"Too many failed logins. Try again in {_wait_text(refused.retry_after or 60)}."
-    return "Wrong user name or password."
+        wait = _wait_text(refused.retry_after or 60, locale)
+        return tr.gettext("Too many failed logins. Try again in %(wait)s.") % {"wait": wait}
+    return tr.gettext("Wrong user name or password.")
 
 
-def _wait_text(seconds: float) -> str:
+def _wait_text(seconds: float, locale: str = DEFAULT) -> str:
     """``8 s`` below a minute, else whole minutes rounded up."""
     if seconds < 60:
-        return f"{max(1, math.ceil(seconds))} s"
-    return f"{math.ceil(seconds / 60)} min"
+        return translations(locale).gettext("%(seconds)s s") % {
+            "seconds": max(1, math.ceil(seconds))
+        }
+    return translations(locale).gettext("%(minutes)s min") % {"minutes": math.ceil(seconds / 60)}
 
 
 @router.post("/logout")

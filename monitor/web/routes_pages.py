@@ -14,6 +14,7 @@ from datetime import datetime, tzinfo
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
 
+from babel.support import NullTranslations
 from fastapi import APIRouter, Depends, Form, Query, Request
 from sqlmodel import Session
 from starlette.responses import RedirectResponse, Response
@@ -31,6 +32,7 @@ from monitor.web.chart import volume_chart
 from monitor.web.context import WebContext, web_context
 from monitor.web.errors import QUEUE_STATUS, WebError
 from monitor.web.format import heading, passage
+from monitor.web.i18n import N_, translations
 from monitor.web.params import MAX_PAGE_SIZE, QueueParams, queue_params, since_of, since_param
 from monitor.web.security import http_url
 
@@ -39,17 +41,22 @@ router = APIRouter(include_in_schema=False)
 RECENT_RESOLVED = 20
 INCIDENT_PREVIEW = 5  # the most urgent posts on the incident page; the queue pages the rest
 DONE = {
-    "ack": "Acknowledged.",
-    "assign": "Assigned.",
-    "respond": "Marked as answered.",
-    "resolve": "Resolved.",
-    "dismiss": "Dismissed.",
-    "reopen": "Reopened.",
-    "note": "Note added.",
-    "relabel": "Label corrected. Thank you — it trains the classifier.",
+    "ack": N_("Acknowledged."),
+    "assign": N_("Assigned."),
+    "respond": N_("Marked as answered."),
+    "resolve": N_("Resolved."),
+    "dismiss": N_("Dismissed."),
+    "reopen": N_("Reopened."),
+    "note": N_("Note added."),
+    "relabel": N_("Label corrected. Thank you — it trains the classifier."),
 }
 OPEN_ACTIONS = ("ack", "assign", "respond", "resolve", "dismiss")
 CLOSED_ACTIONS = ("reopen",)
+
+
+def _done(request: Request, web: WebContext, done: str) -> str | None:
+    """What the redirect's ``done`` says happened, in the viewer's language."""
+    return web.say(request, DONE[done]) if done in DONE else None
 
 
 def incident_url(incident_id: str, suffix: str = "") -> str:
@@ -80,7 +87,7 @@ def incidents_page(
 def _incident_page(
     request: Request, web: WebContext, incident_id: str, template: str, status: int = 200, **kw: Any
 ) -> Response:
-    zone = web.zone(request)
+    zone, locale = web.zone(request), web.locale(request)
     with read_scope(web.engine) as session:
         detail = incidents.get_incident(session, incident_id, web.clock(), zone)
     return web.render(
@@ -89,8 +96,8 @@ def _incident_page(
         status=status,
         detail=detail,
         incident=detail.view,
-        chart=volume_chart(detail.series, detail.view.onset_at, zone, web.clock()),
-        chart_text=chart_summary(detail.series, zone),
+        chart=volume_chart(detail.series, detail.view.onset_at, zone, web.clock(), locale),
+        chart_text=chart_summary(detail.series, zone, locale),
         post_url=post_url,
         incident_url=incident_url,
         queue_query=QueueParams(status="all", incident=incident_id).query(),
@@ -182,7 +189,9 @@ def incident_page(
     principal: Principal = Depends(reader),
     web: WebContext = Depends(web_context),
 ) -> Response:
-    return _incident_page(request, web, incident_id, "incident.html", done=DONE.get(done))
+    return _incident_page(
+        request, web, incident_id, "incident.html", done=_done(request, web, done)
+    )
 
 
 # --- the queue -------------------------------------------------------------------------------
@@ -198,7 +207,9 @@ def queue_page(
     principal: Principal = Depends(reader),
     web: WebContext = Depends(web_context),
 ) -> Response:
-    return _queue_response(request, web, params, done=bulk_sentence(done, changed, left))
+    return _queue_response(
+        request, web, params, done=bulk_sentence(done, changed, left, web.locale(request))
+    )
 
 
 def _queue_response(
@@ -236,7 +247,7 @@ def _queue_response(
         incident=incident,
         incident_url=incident_url,
     )
-    response.headers["Vary"] = "HX-Request"
+    response.headers["Vary"] = "HX-Request, Accept-Language"
     return response
 
 
@@ -258,29 +269,42 @@ def _assignees(session: Session, web: WebContext, current: str | None = None) ->
 
 # --- bulk actions on the queue -----------------------------------------------------------------
 
-BULK_BUTTONS = {"ack": "Acknowledge", "resolve": "Resolve", "dismiss": "Dismiss"}
-BULK_DONE = {
-    "ack": "Acknowledged",
-    "assign": "Assigned",
-    "resolve": "Resolved",
-    "dismiss": "Dismissed",
-}
-# Why a post was left as it was, per action (the service refuses one whose status does not
-# allow the action: monitor/queue/service.py, the triage states).
-BULK_LEFT = {"ack": "already acknowledged or further along"}
+BULK_BUTTONS = {"ack": N_("Acknowledge"), "resolve": N_("Resolve"), "dismiss": N_("Dismiss")}
 
 
-def bulk_sentence(action: str, changed: int, left: int) -> str | None:
+def _bulk_done(tr: NullTranslations, action: str, changed: int) -> str | None:
+    """``Acknowledged 5 posts.``: one message per action, each with its plural forms."""
+    said = {
+        "ack": tr.ngettext("Acknowledged %(num)s post.", "Acknowledged %(num)s posts.", changed),
+        "assign": tr.ngettext("Assigned %(num)s post.", "Assigned %(num)s posts.", changed),
+        "resolve": tr.ngettext("Resolved %(num)s post.", "Resolved %(num)s posts.", changed),
+        "dismiss": tr.ngettext("Dismissed %(num)s post.", "Dismissed %(num)s posts.", changed),
+    }.get(action)
+    return said % {"num": changed} if said else None
+
+
+def bulk_sentence(action: str, changed: int, left: int, locale: str = "en") -> str | None:
     """``Acknowledged 5 posts. 2 were left as they were (already acknowledged or further
     along).`` from the redirect's numbers; None when the address carries no bulk action."""
-    if action not in BULK_DONE:
-        return None
-    sentence = f"{BULK_DONE[action]} {changed} post{'' if changed == 1 else 's'}."
-    if left:
-        reason = BULK_LEFT.get(action, "already closed")
-        were = "was" if left == 1 else "were"
-        sentence += f" {left} {were} left as {'it' if left == 1 else 'they'} {were} ({reason})."
-    return sentence
+    tr = translations(locale)
+    sentence = _bulk_done(tr, action, changed)
+    if sentence is None or not left:
+        return sentence
+    # Why a post was left as it was (the service refuses one whose status does not allow
+    # the action: monitor/queue/service.py, the triage states).
+    if action == "ack":
+        rest = tr.ngettext(
+            "%(num)s was left as it was (already acknowledged or further along).",
+            "%(num)s were left as they were (already acknowledged or further along).",
+            left,
+        )
+    else:
+        rest = tr.ngettext(
+            "%(num)s was left as it was (already closed).",
+            "%(num)s were left as they were (already closed).",
+            left,
+        )
+    return f"{sentence} {rest % {'num': left}}"
 
 
 def _bulk_key(value: str) -> tuple[str, str]:
@@ -423,7 +447,9 @@ def post_page(
     web: WebContext = Depends(web_context),
 ) -> Response:
     undo = done == "dismiss"  # a dismissal is one tap away from being undone
-    return _post_page(request, web, post_id, brand, back=back, done=DONE.get(done), undo=undo)
+    return _post_page(
+        request, web, post_id, brand, back=back, done=_done(request, web, done), undo=undo
+    )
 
 
 @router.post("/posts/{post_id}/{brand:path}/{action}")

@@ -80,17 +80,26 @@ def trends_page(
         brand=brand,
         days=days,
         brands=[b.name for b in web.settings.brands],
-        day_chart=series_chart(daily, marks, zone, f"{brand}: mentions and complaints per day"),
+        day_chart=series_chart(
+            daily,
+            marks,
+            zone,
+            web.say(request, "%(brand)s: mentions and complaints per day", brand=brand),
+        ),
         hour_chart=series_chart(
-            hourly, marks, zone, f"{brand}: mentions and complaints per hour", "%d %b %H:%M"
+            hourly,
+            marks,
+            zone,
+            web.say(request, "%(brand)s: mentions and complaints per hour", brand=brand),
+            "%d %b %H:%M",
         ),
         source_chart=bars_chart(
             [(k, v.mentions, v.complaints) for k, v in sorted(found.by_source.items())],
-            f"{brand}: mentions and complaints by source",
+            web.say(request, "%(brand)s: mentions and complaints by source", brand=brand),
         ),
         lang_chart=bars_chart(
             [(k, v.mentions, v.complaints) for k, v in sorted(found.by_lang.items())],
-            f"{brand}: mentions and complaints by language",
+            web.say(request, "%(brand)s: mentions and complaints by language", brand=brand),
         ),
         hourly_rows=days <= HOURLY_TABLE_DAYS,
         csv=lambda by: "/trends.csv?" + urlencode({"brand": brand, "days": days, "by": by}),

@@ -14,6 +14,10 @@
   // A failed htmx request says so above the page (a 4xx is swapped in as the server's
   // own sentence; these are the rest): the list below is then what it was before.
   var status = document.getElementById("net-status");
+  // The sentences come in the page's language from the page (data-said-*), English else.
+  function said(name, english) {
+    return (status && status.getAttribute("data-said-" + name)) || english;
+  }
   function tell(text) {
     if (status) {
       status.textContent = text;
@@ -23,13 +27,13 @@
   document.addEventListener("htmx:responseError", function (event) {
     var xhr = event.detail && event.detail.xhr;
     var code = xhr ? xhr.status + (xhr.statusText ? " " + xhr.statusText : "") : "an error";
-    tell("The server answered " + code + ": the list below was not updated. Try again in a moment.");
+    tell(said("error", "The server answered {code}: the list below was not updated. Try again in a moment.").replace("{code}", code));
   });
   document.addEventListener("htmx:sendError", function () {
-    tell("No connection to Stormwatch: the list below may be out of date. It updates when you change a filter again.");
+    tell(said("offline", "No connection to Stormwatch: the list below may be out of date. It updates when you change a filter again."));
   });
   document.addEventListener("htmx:timeout", function () {
-    tell("Stormwatch did not answer in time: the list below may be out of date. Try again.");
+    tell(said("timeout", "Stormwatch did not answer in time: the list below may be out of date. Try again."));
   });
   document.addEventListener("htmx:beforeRequest", function () {
     tell("");
@@ -55,7 +59,8 @@
     var useDevice = document.querySelector("[data-device-zone]");
     var zoneField = document.getElementById("timezone");
     if (useDevice && zoneField) {
-      useDevice.textContent = "Use this device's zone (" + deviceZone + ")";
+      var label = useDevice.getAttribute("data-label") || "Use this device's zone ({zone})";
+      useDevice.textContent = label.replace("{zone}", deviceZone);
       useDevice.hidden = false;
       useDevice.addEventListener("click", function () {
         zoneField.value = deviceZone;
@@ -69,7 +74,7 @@
     var shown = form.querySelector("[data-selected]");
     if (shown) {
       var n = form.querySelectorAll("input[name=post]:checked").length;
-      shown.textContent = n + " selected";
+      shown.textContent = n + " " + (shown.getAttribute("data-selected-word") || "selected");
     }
   }
   document.addEventListener("change", function (event) {

@@ -357,7 +357,7 @@ def test_assign_answer_and_relabel_through_the_forms(site: Site, open_page: Open
     page.get_by_role("button", name="Correct label").click()
     page.wait_for_url("**/posts/o6/FjordAir?done=relabel")
     expect(page.get_by_role("status")).to_contain_text("Label corrected.")
-    expect(page.locator(".facts")).to_contain_text("corrected to not_complaint")
+    expect(page.locator(".facts")).to_contain_text("corrected to not a complaint")
     expect(page.locator("article .badge")).to_have_text("dismissed")
     expect(page.get_by_role("button", name="Reopen")).to_be_visible()
 

@@ -228,7 +228,7 @@ def test_the_queue_ranks_filters_and_refreshes_in_place(web: World) -> None:
     assert partial.status_code == 200
     assert "<html" not in partial.text
     assert "2 posts" in partial.text
-    assert partial.headers["vary"] == "HX-Request"
+    assert partial.headers["vary"] == "HX-Request, Accept-Language"  # a page per language too
     found = client.get("/queue", params={"q": "lukket"}).text
     assert "1 post," in found
     assert "/posts/hostile/Nordtel" in found

@@ -26,9 +26,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
+from sqlmodel import select
 
+from monitor import accounts
 from monitor.storage.db import session_scope
-from monitor.storage.models import QueueItem
+from monitor.storage.models import QueueItem, User
 from tests.support.worlds.browser import (
     CHROMIUM,
     PHONE,
@@ -80,6 +82,9 @@ class Site:
 
 def _site(showcase: Path, tmp_path: Path, mp: pytest.MonkeyPatch, zone: str | None) -> Any:
     for world in open_world(showcase, tmp_path, mp, settings(schedule_zone=zone)):
+        with session_scope(world.engine) as session:  # English pages on a Danish phone (their
+            for user in session.exec(select(User)).all():  # setting; test_web_i18n_browser.py
+                accounts.set_language(session, user.name, "en")  # has the Danish pages)
         for url in serving(world):
             yield Site(world, url)
 

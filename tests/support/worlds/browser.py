@@ -78,11 +78,13 @@ class Watch:
 
 
 def log_in(page: Page, name: str = "mia") -> None:
-    """Fill the login form the page is on (redirected there or not)."""
+    """Fill the login form the page is on (redirected there or not), in whatever language
+    the page is in."""
     assert "/login" in page.url, page.url
-    page.get_by_label("User name").fill(name)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    form = page.locator("form[action='/login']")
+    form.locator("input[name=name]").fill(name)
+    form.locator("input[name=password]").fill(PASSWORD)
+    form.locator("button[type=submit]").click()
 
 
 def no_sideways_scroll(page: Page) -> None:
