@@ -13,11 +13,9 @@ older commit, put its tree first: ``PYTHONPATH=/path/to/old/tree python benchmar
 from __future__ import annotations
 
 import argparse
-import asyncio
 import statistics
 import sys
 import tempfile
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,7 +30,7 @@ from monitor.accounts import AccountPolicy
 from monitor.settings import DatabaseSettings
 from monitor.storage.db import make_engine
 from monitor.web import create_app
-from monitor.web.server import listen, serve
+from tests.support.servers.webapp import serving
 from tests.support.worlds import web as world
 
 CHROMIUM = "/usr/bin/chromium"
@@ -48,19 +46,10 @@ def served(folder: Path) -> Iterator[str]:
     database = world.build_showcase(folder)
     engine = make_engine(DatabaseSettings(url=f"sqlite:///{database}"))
     app = create_app(world.settings(), engine, clock=world.Clock(), policy=AccountPolicy())
-    loop, stop = asyncio.new_event_loop(), asyncio.Event()
-    sock = listen("127.0.0.1:0")
-    bind = f"127.0.0.1:{sock.getsockname()[1]}"
-    thread = threading.Thread(
-        target=loop.run_until_complete, args=(serve(app, bind, stop, sock=sock),)
-    )
-    thread.start()
     try:
-        yield f"http://{bind}"
+        with serving(app) as url:
+            yield url
     finally:
-        loop.call_soon_threadsafe(stop.set)
-        thread.join(timeout=15)
-        loop.close()
         engine.dispose()
 
 

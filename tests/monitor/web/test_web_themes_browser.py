@@ -6,10 +6,8 @@ only with STORMWATCH_SCREENSHOTS=1; the layout checks run either way)."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
-import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -27,9 +25,9 @@ from monitor.reports.weekly import build_report, render_html
 from monitor.settings import DatabaseSettings
 from monitor.storage.db import make_engine, read_scope
 from monitor.web import create_app
-from monitor.web.server import listen, serve
 from tests.support.paths import REPO
 from tests.support.seeds.themed_posts import ConceptEncoder
+from tests.support.servers.webapp import serving
 from tests.support.worlds.web import (
     CHEAP,
     NOW,
@@ -64,19 +62,10 @@ def base_url(
     encoder = CachedEncoder(ConceptEncoder(word_weight=0.5))
     app = create_app(settings(), engine, clock=Clock(), policy=AccountPolicy(),
                      encoder=lambda: encoder)  # fmt: skip
-    loop, stop = asyncio.new_event_loop(), asyncio.Event()
-    sock = listen("127.0.0.1:0")
-    bind = f"127.0.0.1:{sock.getsockname()[1]}"
-    thread = threading.Thread(
-        target=loop.run_until_complete, args=(serve(app, bind, stop, sock=sock),)
-    )
-    thread.start()
     try:
-        yield f"http://{bind}"
+        with serving(app) as url:
+            yield url
     finally:
-        loop.call_soon_threadsafe(stop.set)
-        thread.join(timeout=15)
-        loop.close()
         engine.dispose()
 
 
