@@ -28,6 +28,7 @@ from monitor.web import create_app
 from tests.support.paths import REPO
 from tests.support.seeds.themed_posts import ConceptEncoder
 from tests.support.servers.webapp import serving
+from tests.support.worlds.browser import ARGS, CHROMIUM, DESKTOP, PHONE
 from tests.support.worlds.web import (
     CHEAP,
     NOW,
@@ -38,11 +39,7 @@ from tests.support.worlds.web import (
     settings,
 )
 
-CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = REPO / "docs" / "screenshots"
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 390, "height": 844}
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(

@@ -8,8 +8,6 @@ around them (tests/monitor/web/test_web_workspace.py).
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -17,7 +15,7 @@ from pathlib import Path
 
 from playwright.sync_api import Browser, ConsoleMessage, Dialog, Page, sync_playwright
 
-from monitor.web.server import listen, serve
+from tests.support.servers.webapp import serving as serve_app
 from tests.support.worlds.web import PASSWORD, World
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -28,20 +26,8 @@ PHONE = {"width": 390, "height": 844}
 
 def serving(world: World) -> Iterator[str]:
     """Serve ``world.app`` on a free 127.0.0.1 port; yields its base URL, stops after."""
-    loop = asyncio.new_event_loop()
-    stop = asyncio.Event()
-    sock = listen("127.0.0.1:0")
-    bind = f"127.0.0.1:{sock.getsockname()[1]}"
-    thread = threading.Thread(
-        target=loop.run_until_complete, args=(serve(world.app, bind, stop, sock=sock),)
-    )
-    thread.start()
-    try:
-        yield f"http://{bind}"
-    finally:
-        loop.call_soon_threadsafe(stop.set)
-        thread.join(timeout=15)
-        loop.close()
+    with serve_app(world.app) as url:
+        yield url
 
 
 @contextmanager
